@@ -1,0 +1,60 @@
+/**
+ * The one interface through which Ferry talks to a hypervisor. Every implementation takes virsh arguments
+ * as an argv array (never a shell string) and runs `virsh -c <uri> <args…>` somewhere: on the Ferry box
+ * (local), or on the hypervisor itself through a pooled SSH connection (ssh).
+ */
+export type RunOptions = {
+  /** Hard time limit for this command; on expiry the command is killed and a VirshError(kind 'timeout') thrown. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Streaming callbacks, called with raw chunks as they arrive (virsh migrate --verbose writes `\r` progress to stderr). */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+};
+
+export type RunResult = {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+};
+
+export type VirshErrorKind = 'exit' | 'timeout' | 'aborted' | 'spawn' | 'connection' | 'host-key';
+
+/** A failed virsh run, carrying what an admin needs to see: the argv, the exit code and stderr. */
+export class VirshError extends Error {
+  readonly kind: VirshErrorKind;
+  readonly argv: readonly string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  readonly stdout: string;
+
+  constructor(options: {
+    kind: VirshErrorKind;
+    message: string;
+    argv: readonly string[];
+    exitCode?: number | null;
+    stderr?: string;
+    stdout?: string;
+    cause?: unknown;
+  }) {
+    super(options.message, { cause: options.cause });
+    this.name = 'VirshError';
+    this.kind = options.kind;
+    this.argv = options.argv;
+    this.exitCode = options.exitCode ?? null;
+    this.stderr = options.stderr ?? '';
+    this.stdout = options.stdout ?? '';
+  }
+}
+
+export type Executor = {
+  /** Human description for logs and errors, never containing secrets (e.g. "local virsh -c qemu+ssh://root@hv1/system"). */
+  readonly description: string;
+  /**
+   * Runs `virsh <args>` against this executor's host. Resolves with exit code 0 only; any other exit code,
+   * a timeout, an abort or a transport failure rejects with a VirshError.
+   */
+  run(args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Releases pooled connections / long-lived sessions. Safe to call twice. */
+  close(): Promise<void>;
+};
