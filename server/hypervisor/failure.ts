@@ -1,0 +1,67 @@
+import { VirshError, type VirshErrorKind } from './executor';
+
+/**
+ * Renders an argv for a log line or an error message: plain words stay bare, anything else is shown as a
+ * JSON string so a hostile VM name (newlines, escape sequences) cannot forge extra log lines.
+ */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+}
+
+/**
+ * The text an admin most needs, on one line. virsh reports a failure as a context line plus the cause:
+ * `error: Failed to start domain 'web1'` then `error: Requested operation is not valid: domain is already running`.
+ */
+export function summarizeStderr(stderr: string): string {
+  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const errorLines = lines.filter((line) => line.startsWith('error: ')).map((line) => line.slice('error: '.length));
+  return errorLines.length > 0 ? errorLines.join(': ') : (lines[0] ?? '');
+}
+
+export function exitFailure(options: {
+  argv: readonly string[];
+  exitCode: number | null;
+  signal?: string | null;
+  stdout: string;
+  stderr: string;
+}): VirshError {
+  const how = options.exitCode === null ? `was killed by ${options.signal ?? 'a signal'}` : `exited with ${options.exitCode}`;
+  const summary = summarizeStderr(options.stderr);
+  return new VirshError({
+    kind: 'exit',
+    message: `${formatArgv(options.argv)} ${how}${summary ? `: ${summary}` : ''}`,
+    argv: options.argv,
+    exitCode: options.exitCode,
+    stdout: options.stdout,
+    stderr: options.stderr,
+  });
+}
+
+export function plainFailure(options: {
+  kind: VirshErrorKind;
+  argv: readonly string[];
+  message: string;
+  exitCode?: number | null;
+  stdout?: string;
+  stderr?: string;
+  cause?: unknown;
+}): VirshError {
+  return new VirshError({
+    kind: options.kind,
+    message: `${formatArgv(options.argv)}: ${options.message}`,
+    argv: options.argv,
+    exitCode: options.exitCode,
+    stdout: options.stdout,
+    stderr: options.stderr,
+    cause: options.cause,
+  });
+}
+
+/** argv travels to execve or a remote shell as C strings; say which argument is unusable instead of truncating it. */
+export function findUnsendableArgument(argv: readonly string[]): string | null {
+  for (const [index, arg] of argv.entries()) {
+    if (arg.includes('\0')) return `argument ${index} contains a NUL byte`;
+    if (!arg.isWellFormed()) return `argument ${index} is not well-formed Unicode (lone surrogate)`;
+  }
+  return null;
+}

@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import type { Executor, RunOptions, RunResult } from './executor';
+import { exitFailure, findUnsendableArgument, plainFailure } from './failure';
+
+export const DEFAULT_VIRSH_PATH = 'virsh';
+export const DEFAULT_TIMEOUT_MS = 60_000;
+/** Time between SIGTERM and SIGKILL when a command is stopped; virsh migrate uses it to cancel the job. */
+export const KILL_GRACE_MS = 2_000;
+
+/**
+ * Parsers read virsh's English, C-locale output; pinning LC_ALL keeps a server started under another
+ * locale from translating messages or changing number formats.
+ */
+export function virshEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: 'C.UTF-8', ...extra };
+}
+
+export type LocalExecutorOptions = {
+  /** libvirt URI given to `virsh -c`: `test:///default`, `test:///abs/path.xml`, `qemu+ssh://root@hv1/system`, … */
+  uri: string;
+  virshPath?: string;
+  defaultTimeoutMs?: number;
+  killGraceMs?: number;
+};
+
+/**
+ * Runs each command as its own `virsh -c <uri> <args…>` process (no shell). With a `qemu+ssh://` URI this is
+ * virsh's own ssh transport: one ssh process per command.
+ */
+export function createLocalExecutor(options: LocalExecutorOptions): Executor {
+  const virshPath = options.virshPath ?? DEFAULT_VIRSH_PATH;
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
+  return {
+    description: `local virsh -c ${options.uri}`,
+    run: (args, runOptions = {}) =>
+      runProcess({
+        file: virshPath,
+        argv: ['-c', options.uri, ...args],
+        reportedArgv: ['virsh', '-c', options.uri, ...args],
+        timeoutMs: runOptions.timeoutMs ?? defaultTimeoutMs,
+        killGraceMs,
+        runOptions,
+      }),
+    close: async () => {},
+  };
+}
+
+/**
+ * Spawns `file argv…` in its own process group (so a timeout also kills the ssh that virsh started), with
+ * stdin on /dev/null and no controlling terminal, so nothing can ever wait for a password or a yes/no.
+ */
+export function runProcess(options: {
+  file: string;
+  argv: readonly string[];
+  reportedArgv: readonly string[];
+  timeoutMs: number;
+  killGraceMs: number;
+  runOptions: RunOptions;
+  env?: NodeJS.ProcessEnv;
+}): Promise<RunResult> {
+  const { reportedArgv, runOptions } = options;
+  const unsendable = findUnsendableArgument(options.argv);
+  if (unsendable !== null) {
+    return Promise.reject(plainFailure({ kind: 'spawn', argv: reportedArgv, message: `refused to run: ${unsendable}` }));
+  }
+  if (runOptions.signal?.aborted) {
+    return Promise.reject(
+      plainFailure({ kind: 'aborted', argv: reportedArgv, message: 'aborted before it started', cause: runOptions.signal.reason }),
+    );
+  }
+
+  return new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(options.file, options.argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: options.env ?? virshEnvironment(),
+    });
+    const stdoutDecoder = new StringDecoder('utf8');
+    const stderrDecoder = new StringDecoder('utf8');
+    let stdout = '';
+    let stderr = '';
+    let stopReason: { kind: 'timeout' | 'aborted'; message: string; cause?: unknown } | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    let isSettled = false;
+    // The whole group, not just virsh: an ssh that virsh started for qemu+ssh:// holds our pipes open too.
+    const killGroup = (signal: NodeJS.Signals) => {
+      if (child.pid === undefined || isSettled) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // ESRCH: the group is already gone.
+      }
+    };
+    const stop = (reason: NonNullable<typeof stopReason>) => {
+      if (stopReason !== null) return;
+      stopReason = reason;
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), options.killGraceMs);
+    };
+
+    const deliver = (callback: ((chunk: string) => void) | undefined, chunk: string) => {
+      if (callback === undefined || chunk === '') return;
+      try {
+        callback(chunk);
+      } catch (error) {
+        stop({ kind: 'aborted', message: 'stopped because an output callback threw', cause: error });
+      }
+    };
+    child.stdout.on('data', (data: Buffer) => {
+      const chunk = stdoutDecoder.write(data);
+      stdout += chunk;
+      deliver(runOptions.onStdout, chunk);
+    });
+    child.stderr.on('data', (data: Buffer) => {
+      const chunk = stderrDecoder.write(data);
+      stderr += chunk;
+      deliver(runOptions.onStderr, chunk);
+    });
+
+    const timeoutTimer = Number.isFinite(options.timeoutMs)
+      ? setTimeout(() => stop({ kind: 'timeout', message: `timed out after ${options.timeoutMs} ms` }), options.timeoutMs)
+      : undefined;
+    const onAbort = () => stop({ kind: 'aborted', message: 'aborted', cause: runOptions.signal?.reason });
+    runOptions.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const settle = (outcome: () => void) => {
+      if (isSettled) return;
+      isSettled = true;
+      clearTimeout(timeoutTimer);
+      clearTimeout(killTimer);
+      runOptions.signal?.removeEventListener('abort', onAbort);
+      outcome();
+    };
+
+    child.on('error', (error) => {
+      // Only a failed spawn leaves pid undefined; other errors (a failed kill) are followed by 'close'.
+      if (child.pid !== undefined) return;
+      settle(() =>
+        reject(plainFailure({ kind: 'spawn', argv: reportedArgv, message: `could not start ${options.file}: ${error.message}`, cause: error })),
+      );
+    });
+    // 'close' waits for the pipes too, so every byte virsh wrote is in stdout/stderr by now.
+    child.on('close', (exitCode, signal) => {
+      const stdoutTail = stdoutDecoder.end();
+      const stderrTail = stderrDecoder.end();
+      stdout += stdoutTail;
+      stderr += stderrTail;
+      deliver(runOptions.onStdout, stdoutTail);
+      deliver(runOptions.onStderr, stderrTail);
+      settle(() => {
+        if (stopReason !== null) {
+          const { kind, message, cause } = stopReason;
+          reject(plainFailure({ kind, argv: reportedArgv, message, exitCode, stdout, stderr, cause }));
+        } else if (exitCode === 0) {
+          resolve({ stdout, stderr, exitCode });
+        } else {
+          reject(exitFailure({ argv: reportedArgv, exitCode, signal, stdout, stderr }));
+        }
+      });
+    });
+  });
+}
