@@ -60,7 +60,7 @@ describe('parseListTable', () => {
   it('reads hostile names from the test driver (trailing spaces are lost to the padding)', () => {
     const rows = parseListTable(fixture('test-host-list-all.txt'));
     expect(rows).toHaveLength(14);
-    expect(rows).toContainEqual({ id: 9, name: ' leading and trailing', state: 'running' });
+    expect(rows).toContainEqual({ id: null, name: ' leading and trailing', state: 'shutoff' });
     expect(rows).toContainEqual({ id: null, name: 'semi;colon && echo pwned', state: 'shutoff' });
     expect(rows).toContainEqual({ id: null, name: 'ünïcödé-名前', state: 'shutoff' });
     expect(rows).toContainEqual({ id: 6, name: '-c', state: 'running' });
