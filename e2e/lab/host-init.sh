@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs inside one lab host's fresh network, mount and UTS namespaces, as the child of its subreaper
+# (see lab.sh start_host). Gives the host its own libvirt/ssh state by bind mounts, then starts virtlogd,
+# libvirtd and sshd; they daemonize and are reparented to the subreaper. Writes HOSTDIR/ready or
+# HOSTDIR/init-failed so lab.sh knows when to go on.
+# `nsenter --mount` and this script start in `/`: every path here is absolute.
+set -euo pipefail
+
+HOSTDIR=$1
+ALIAS=$2
+
+fail() {
+  echo "host-init $ALIAS: $*" >&2
+  echo "$*" >"$HOSTDIR/init-failed"
+  exit 1
+}
+trap 'fail "line $LINENO: $BASH_COMMAND"' ERR
+
+# A fresh sysfs, so libvirt sees this namespace's network devices (and no host cgroup mounts).
+umount -l /sys
+mount -t sysfs sysfs /sys
+
+# A private /run: pidfiles, sockets and sshd's privilege separation dir never touch the machine's /run.
+mount -t tmpfs -o mode=0755,size=64m lab-run /run
+mkdir -p /run/libvirt /run/sshd /run/lock
+chmod 0755 /run/sshd
+
+bind() {
+  local source=$1 target=$2
+  [[ -e $target ]] || fail "bind target $target does not exist"
+  mount --bind "$source" "$target"
+}
+bind "$HOSTDIR/run-libvirt" /run/libvirt
+bind "$HOSTDIR/etc-libvirt" /etc/libvirt
+bind "$HOSTDIR/var-lib-libvirt" /var/lib/libvirt
+bind "$HOSTDIR/log-libvirt" /var/log/libvirt
+bind "$HOSTDIR/cache-libvirt" /var/cache/libvirt
+bind "$HOSTDIR/root-ssh" /root/.ssh
+bind "$HOSTDIR/hosts" /etc/hosts
+bind "$HOSTDIR/resolv.conf" /etc/resolv.conf
+if [[ -e $HOSTDIR/shadow ]]; then
+  bind "$HOSTDIR/shadow" /etc/shadow
+fi
+
+hostname "$ALIAS"
+
+/usr/sbin/virtlogd -d -p "$HOSTDIR/virtlogd.pid"
+# Pinned to one core: the CPUID differs between this VM's cores, and a libvirtd that sees a different
+# CPU than its capabilities cache re-probes QEMU (~8 s) on start. Guests still get every core.
+taskset -c 0 /usr/sbin/libvirtd -d -p "$HOSTDIR/libvirtd.pid"
+/usr/sbin/sshd -f "$HOSTDIR/sshd/sshd_config" -E "$HOSTDIR/log-libvirt/sshd.log"
+
+echo ok >"$HOSTDIR/ready"
