@@ -51,7 +51,7 @@ describe('parseVersion', () => {
 describe('parseCapabilities', () => {
   it('reads the qemu host: uuid, cpu, memory of all cells', () => {
     expect(parseCapabilities(fixture('qemu-capabilities.xml'))).toEqual({
-      hostUuid: '0a57a1f3-1892-46df-9b0c-3b4de28b1a5f',
+      hostUuid: '5a0c7c52-0d1e-4c55-9d1b-0000000000ff',
       arch: 'x86_64',
       cpuModel: 'kvm64',
       cpuVendor: 'AMD',
