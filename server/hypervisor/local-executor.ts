@@ -12,7 +12,7 @@ export const KILL_GRACE_MS = 2_000;
  * Parsers read virsh's English, C-locale output; pinning LC_ALL keeps a server started under another
  * locale from translating messages or changing number formats.
  */
-export function virshEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function virshEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, LC_ALL: 'C.UTF-8', ...extra };
 }
 

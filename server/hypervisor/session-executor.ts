@@ -1,0 +1,106 @@
+import { VirshError, type Executor, type RunOptions } from './executor';
+import { plainFailure } from './failure';
+import { createLocalExecutor, DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS } from './local-executor';
+import { findLineUnsafeArgument } from './virsh-line';
+import { createVirshSession, type BatchItemResult, type SessionRunOptions, type VirshSession } from './virsh-session';
+
+/**
+ * Commands that must not run inside the shared session: they would change it for every later command
+ * (`connect`, `cd`), end it (`quit`, `exit`), read our marker lines as their own input (`console`, the
+ * editors), or hold it for minutes so that refreshes queue behind them (migrations, saves, block jobs,
+ * event loops). They run as one-shot processes instead.
+ */
+const ONE_SHOT_COMMANDS = new Set([
+  'connect',
+  'cd',
+  'quit',
+  'exit',
+  'console',
+  'edit',
+  'migrate',
+  'event',
+  'qemu-monitor-event',
+  'save',
+  'restore',
+  'managedsave',
+  'dump',
+  'blockcopy',
+  'blockcommit',
+  'blockpull',
+  'vol-upload',
+  'vol-download',
+  'vol-wipe',
+]);
+
+/** Whether `virsh <args>` can run in the interactive session with the same result as a one-shot process. */
+export function canRunInSession(args: readonly string[]): boolean {
+  const [command] = args;
+  // Global options (`-r`, `--readonly`, `-q`) only exist on virsh's own command line.
+  if (command === undefined || !/^[a-z][a-z0-9-]*$/.test(command)) return false;
+  if (ONE_SHOT_COMMANDS.has(command) || command.endsWith('-edit')) return false;
+  return findLineUnsafeArgument(args) === null;
+}
+
+export type SessionExecutor = Executor & {
+  /**
+   * Runs many commands with one write to the session (commands that cannot use the session run one-shot
+   * afterwards). Never rejects; results are in the order of `commands`.
+   */
+  runBatch(commands: ReadonlyArray<readonly string[]>, options?: SessionRunOptions): Promise<BatchItemResult[]>;
+  readonly session: VirshSession;
+};
+
+export type SessionExecutorOptions = {
+  uri: string;
+  virshPath?: string;
+  defaultTimeoutMs?: number;
+  killGraceMs?: number;
+};
+
+/**
+ * An Executor backed by one long-lived interactive virsh (see virsh-session.ts). Streaming commands (any call
+ * with onStdout/onStderr, e.g. a migration's progress) and commands that cannot use the session (see
+ * canRunInSession) run as one-shot processes, so they never block or disturb the session.
+ */
+export function createSessionExecutor(options: SessionExecutorOptions): SessionExecutor {
+  const common = {
+    uri: options.uri,
+    virshPath: options.virshPath ?? DEFAULT_VIRSH_PATH,
+    defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+    killGraceMs: options.killGraceMs ?? KILL_GRACE_MS,
+  };
+  const session = createVirshSession(common);
+  const oneShot = createLocalExecutor(common);
+  const isStreaming = (runOptions: RunOptions) => runOptions.onStdout !== undefined || runOptions.onStderr !== undefined;
+
+  return {
+    description: `virsh session -c ${options.uri}`,
+    session,
+    run: (args, runOptions = {}) =>
+      isStreaming(runOptions) || !canRunInSession(args) ? oneShot.run(args, runOptions) : session.run(args, runOptions),
+    runBatch: async (commands, runOptions = {}) => {
+      const inSession = commands.flatMap((args, index) => (canRunInSession(args) ? [index] : []));
+      const results: BatchItemResult[] = new Array(commands.length);
+      const sessionResults = await session.runBatch(
+        inSession.map((index) => commands[index]!),
+        runOptions,
+      );
+      inSession.forEach((commandIndex, resultIndex) => {
+        results[commandIndex] = sessionResults[resultIndex]!;
+      });
+      for (const [index, args] of commands.entries()) {
+        if (results[index] !== undefined) continue;
+        try {
+          results[index] = { ok: true, result: await oneShot.run(args, runOptions) };
+        } catch (error) {
+          results[index] = {
+            ok: false,
+            error: error instanceof VirshError ? error : plainFailure({ kind: 'spawn', argv: ['virsh', '-c', options.uri, ...args], message: String(error), cause: error }),
+          };
+        }
+      }
+      return results;
+    },
+    close: () => session.close(),
+  };
+}
