@@ -1,0 +1,34 @@
+/**
+ * The argv of every virsh command the inventory runs. Pure. A domain is always passed as the value of
+ * `--domain`, never as a bare positional: virsh takes the word after `--domain` verbatim, so a VM named
+ * `--help` or `-c` is looked up, not parsed as an option (checked against real virsh in collect.test.ts).
+ * The inventory itself passes UUIDs, because virsh resolves a bare number as a domain ID before a name,
+ * and a UUID names one domain whatever the others are called.
+ */
+
+export const LIST_UUID_NAME_ARGS: readonly string[] = ['list', '--all', '--uuid', '--name'];
+export const LIST_UUID_ARGS: readonly string[] = ['list', '--all', '--uuid'];
+export const DOMSTATS_RAW_ARGS: readonly string[] = ['domstats', '--raw'];
+export const VERSION_DAEMON_ARGS: readonly string[] = ['version', '--daemon'];
+export const NODEINFO_ARGS: readonly string[] = ['nodeinfo'];
+export const CAPABILITIES_ARGS: readonly string[] = ['capabilities'];
+export const HOSTNAME_ARGS: readonly string[] = ['hostname'];
+export const COMPUTER_NODEDEV_ARGS: readonly string[] = ['nodedev-dumpxml', '--device', 'computer'];
+
+function checkDomain(domain: string): string {
+  if (domain === '') throw new Error('a domain name or UUID must not be empty');
+  if (domain.includes('\0')) throw new Error('a domain name or UUID must not contain a NUL byte');
+  return domain;
+}
+
+export function dominfoArgs(domain: string): string[] {
+  return ['dominfo', '--domain', checkDomain(domain)];
+}
+
+export function domblklistDetailsArgs(domain: string): string[] {
+  return ['domblklist', '--details', '--domain', checkDomain(domain)];
+}
+
+export function domblkinfoAllArgs(domain: string): string[] {
+  return ['domblkinfo', '--all', '--domain', checkDomain(domain)];
+}
