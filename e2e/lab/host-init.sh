@@ -2,7 +2,8 @@
 # Runs inside one lab host's fresh network, mount and UTS namespaces, as the child of its subreaper
 # (see lab.sh start_host). Gives the host its own libvirt/ssh state by bind mounts, then starts virtlogd,
 # libvirtd and sshd; they daemonize and are reparented to the subreaper. Writes HOSTDIR/ready or
-# HOSTDIR/init-failed so lab.sh knows when to go on.
+# HOSTDIR/init-failed so lab.sh knows when to go on. With FERRY_LAB_HEAL=1 (lab.sh heal) it only restarts
+# daemons that are not running and writes HOSTDIR/healed.
 # `nsenter --mount` and this script start in `/`: every path here is absolute.
 set -euo pipefail
 
@@ -15,6 +16,31 @@ fail() {
   exit 1
 }
 trap 'fail "line $LINENO: $BASH_COMMAND"' ERR
+
+# PID in FILE if that process is alive and named COMM.
+alive() {
+  local file=$1 comm=$2 pid
+  [[ -s $file ]] || return 1
+  pid=$(<"$file")
+  pid=${pid//[[:space:]]/}
+  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/comm && $(</proc/"$pid"/comm) == "$comm" ]]
+}
+
+start_daemons() {
+  alive "$HOSTDIR/virtlogd.pid" virtlogd || /usr/sbin/virtlogd -d -p "$HOSTDIR/virtlogd.pid"
+  # Pinned to one core: the CPUID differs between this VM's cores, and a libvirtd that sees a different
+  # CPU than its capabilities cache re-probes QEMU (~8 s) on start. Guests still get every core.
+  alive "$HOSTDIR/libvirtd.pid" libvirtd || taskset -c 0 /usr/sbin/libvirtd -d -p "$HOSTDIR/libvirtd.pid"
+  alive "$HOSTDIR/sshd.pid" sshd || /usr/sbin/sshd -f "$HOSTDIR/sshd/sshd_config" -E "$HOSTDIR/log-libvirt/sshd.log"
+}
+
+# Heal (the subreaper got SIGUSR1): the namespaces and mounts are in place; restart what is missing.
+if [[ ${FERRY_LAB_HEAL:-} == 1 ]]; then
+  rm -f "$HOSTDIR/healed"
+  start_daemons
+  echo ok >"$HOSTDIR/healed"
+  exit 0
+fi
 
 # A fresh sysfs, so libvirt sees this namespace's network devices (and no host cgroup mounts).
 umount -l /sys
@@ -44,10 +70,6 @@ fi
 
 hostname "$ALIAS"
 
-/usr/sbin/virtlogd -d -p "$HOSTDIR/virtlogd.pid"
-# Pinned to one core: the CPUID differs between this VM's cores, and a libvirtd that sees a different
-# CPU than its capabilities cache re-probes QEMU (~8 s) on start. Guests still get every core.
-taskset -c 0 /usr/sbin/libvirtd -d -p "$HOSTDIR/libvirtd.pid"
-/usr/sbin/sshd -f "$HOSTDIR/sshd/sshd_config" -E "$HOSTDIR/log-libvirt/sshd.log"
+start_daemons
 
 echo ok >"$HOSTDIR/ready"

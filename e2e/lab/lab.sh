@@ -8,6 +8,8 @@
 #   lab.sh reset                                              guests back to their initial hosts/states
 #   lab.sh register                                           add hv1/hv2 to Ferry's DB (DATABASE_URL)
 #   lab.sh uris                                               print the URIs and fingerprints again
+#   lab.sh stop hv1|hv2 libvirtd|sshd|virtlogd                stop one daemon (tests of a host that is down)
+#   lab.sh heal                                               start every stopped daemon again
 #
 # Environment: FERRY_LAB_DIR (state dir, default <repo>/.lab), FERRY_LAB_NET (first three octets of the
 # lab /24, default 10.77.77), FERRY_LAB_DISK_SIZE (default 256M), FERRY_LAB_VM_ON_HV2=1.
@@ -799,6 +801,45 @@ cmd_reset() {
   log "reset: guests back in their initial places and states"
 }
 
+# Stops one daemon of one host (by its pidfile), for tests of a host whose libvirtd or sshd is down.
+cmd_stop() {
+  local host=${1:-} daemon=${2:-} pid
+  [[ $host == hv1 || $host == hv2 ]] || die "stop: host must be hv1 or hv2"
+  [[ $daemon == libvirtd || $daemon == sshd || $daemon == virtlogd ]] || die "stop: daemon must be libvirtd, sshd or virtlogd"
+  require_root
+  pid=$(pid_from_file "$(host_dir "$host")/$daemon.pid" "$daemon") || {
+    log "$host: $daemon is not running"
+    return 0
+  }
+  kill_and_wait TERM 10 "$pid" >/dev/null || die "$host: $daemon ($pid) did not stop"
+  log "$host: $daemon ($pid) stopped; 'lab.sh heal' starts it again"
+}
+
+# Restarts every stopped daemon inside its host's namespaces, as a child of the host's subreaper.
+cmd_heal() {
+  require_root
+  [[ -f $STATE ]] || die "lab is not up (run lab.sh up)"
+  local host dir reaper deadline
+  for host in "${HOSTS[@]}"; do
+    dir=$(host_dir "$host")
+    reaper=$(pid_from_file "$dir/subreaper.pid" subreaper) || die "$host: subreaper is gone; run lab.sh down && lab.sh up"
+    rm -f "$dir/healed" "$dir/init-failed"
+    kill -USR1 "$reaper"
+  done
+  for host in "${HOSTS[@]}"; do
+    dir=$(host_dir "$host")
+    deadline=$((SECONDS + 30))
+    until [[ -e $dir/healed ]] && host_daemons_alive "$host"; do
+      [[ -e $dir/init-failed ]] && die "$host: heal failed: $(cat "$dir/init-failed")"
+      ((SECONDS < deadline)) || die "$host: daemons not back within 30 s; see $dir/subreaper.log"
+      sleep 0.02
+    done
+    # libvirtd answers only once its drivers are initialised.
+    lvirsh "$host" version >/dev/null
+  done
+  log "heal: every daemon on ${HOSTS[*]} is running"
+}
+
 register_hosts() {
   (cd "$REPO_DIR" && npx --no-install tsx "$SCRIPT_DIR/register.ts" "$LAB_DIR/hosts.json")
 }
@@ -819,12 +860,14 @@ main() {
   case $cmd in
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
-    status) cmd_status ;;
+    status) cmd_status || exit $? ;;
     reset | reset-vms) cmd_reset ;;
     register) cmd_register ;;
+    stop) cmd_stop "$@" ;;
+    heal) cmd_heal ;;
     uris) cmd_uris ;;
     *)
-      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       [[ -z $cmd || $cmd == help || $cmd == -h || $cmd == --help ]] || exit 2
       ;;
   esac

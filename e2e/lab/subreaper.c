@@ -6,8 +6,10 @@
  * migration gets ~2 s slower.
  *
  * Usage: subreaper PIDFILE CMD [ARG...]
- * Writes its own PID to PIDFILE, runs CMD once (the host's init script), then keeps reaping until it
- * receives SIGTERM, SIGINT or SIGHUP. It keeps the host's mount namespace alive while it lives.
+ * Writes its own PID to PIDFILE, runs CMD (the host's init script), then keeps reaping until it receives
+ * SIGTERM, SIGINT or SIGHUP. SIGUSR1 runs CMD again with FERRY_LAB_HEAL=1 in its environment, so a daemon
+ * stopped on purpose (a "destination libvirtd down" test) is restarted as this process's child, inside
+ * the host's namespaces. It keeps the host's mount namespace alive while it lives.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +20,22 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static pid_t run_init(char **cmd, const sigset_t *watched, int heal) {
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    return -1;
+  }
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, watched, NULL);
+    if (heal) setenv("FERRY_LAB_HEAL", "1", 1);
+    execvp(cmd[0], cmd);
+    perror(cmd[0]);
+    _exit(127);
+  }
+  return pid;
+}
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -35,6 +53,7 @@ int main(int argc, char **argv) {
   sigaddset(&watched, SIGTERM);
   sigaddset(&watched, SIGINT);
   sigaddset(&watched, SIGHUP);
+  sigaddset(&watched, SIGUSR1);
   sigprocmask(SIG_BLOCK, &watched, NULL);
 
   FILE *pidfile = fopen(argv[1], "w");
@@ -45,25 +64,20 @@ int main(int argc, char **argv) {
   fprintf(pidfile, "%d\n", (int)getpid());
   fclose(pidfile);
 
-  pid_t init = fork();
-  if (init < 0) {
-    perror("fork");
-    return 1;
-  }
-  if (init == 0) {
-    sigprocmask(SIG_UNBLOCK, &watched, NULL);
-    execvp(argv[2], &argv[2]);
-    perror(argv[2]);
-    _exit(127);
-  }
+  pid_t init = run_init(&argv[2], &watched, 0);
+  if (init < 0) return 1;
 
-  int init_status = -1;
   for (;;) {
     int sig = sigwaitinfo(&watched, NULL);
     if (sig < 0) {
       if (errno == EINTR) continue;
       perror("sigwaitinfo");
       return 1;
+    }
+    if (sig == SIGUSR1) {
+      pid_t heal = run_init(&argv[2], &watched, 1);
+      if (heal > 0) init = heal;
+      continue;
     }
     if (sig != SIGCHLD) {
       fprintf(stderr, "subreaper %d: signal %d, exiting\n", (int)getpid(), sig);
@@ -73,11 +87,8 @@ int main(int argc, char **argv) {
       int status;
       pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid <= 0) break;
-      if (pid == init) {
-        init_status = status;
-        if (!WIFEXITED(init_status) || WEXITSTATUS(init_status) != 0) {
-          fprintf(stderr, "subreaper %d: init script failed (status %d)\n", (int)getpid(), init_status);
-        }
+      if (pid == init && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        fprintf(stderr, "subreaper %d: init script failed (status %d)\n", (int)getpid(), status);
       }
     }
   }
