@@ -231,6 +231,7 @@ stop_host() {
   if [[ -n $reaper ]]; then
     kill_and_wait TERM 3 "$reaper" >/dev/null || kill_and_wait KILL 3 "$reaper" >/dev/null ||
       die "$host: subreaper $reaper survived SIGKILL"
+    REAPED_ZOMBIES+=("$reaper")
   fi
   if [[ -e /run/netns/$ns ]]; then
     ip netns del "$ns"
@@ -643,9 +644,16 @@ cmd_up() {
 }
 
 teardown() {
-  local host
+  local host pid deadline
+  REAPED_ZOMBIES=()
   for host in "${HOSTS[@]}"; do
     stop_host "$host"
+  done
+  # The subreapers' parent is PID 1 (their launching shell is long gone), which reaps only every ~2 s:
+  # wait, so that `down` returns with not even a zombie left.
+  deadline=$((SECONDS + 5))
+  for pid in "${REAPED_ZOMBIES[@]}"; do
+    while [[ -e /proc/$pid ]] && ((SECONDS < deadline)); do sleep 0.05; done
   done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link del "$BRIDGE"
