@@ -23,6 +23,11 @@ fail() {
   echo "not ok - $*"
 }
 finish() {
+  # A failed hop can leave vm1 on hv2 or a copy behind: put the guests back for whoever runs next.
+  if ((FAILED > 0)) && [[ -f $HOSTS_JSON ]]; then
+    echo "# restoring the lab's guests: bash e2e/lab/lab.sh reset"
+    bash "$REPO_DIR/e2e/lab/lab.sh" reset || echo "# lab.sh reset failed too"
+  fi
   echo "$PASSED passed, $FAILED failed"
   ((FAILED == 0))
   exit

@@ -159,6 +159,20 @@ lab_is_up() {
   done
 }
 
+check_bridge_owner() {
+  local owner
+  owner=$(cat "/sys/class/net/$BRIDGE/ifalias" 2>/dev/null) || return 0
+  [[ -z $owner || $owner == "ferry-lab:$LAB_DIR" ]] ||
+    die "bridge $BRIDGE belongs to another lab (${owner#ferry-lab:}); bring that one down with FERRY_LAB_DIR=${owner#ferry-lab:}"
+}
+
+subreapers_alive() {
+  local host
+  for host in "${HOSTS[@]}"; do
+    pid_from_file "$(host_dir "$host")/subreaper.pid" subreaper >/dev/null || return 1
+  done
+}
+
 lab_has_remnants() {
   [[ -f $STATE ]] && return 0
   ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
@@ -305,6 +319,8 @@ remove_client_known_hosts() {
 
 setup_network() {
   ip link add "$BRIDGE" type bridge
+  # Which state dir owns the lab, so a second FERRY_LAB_DIR never tears down a lab it did not start.
+  ip link set "$BRIDGE" alias "ferry-lab:$LAB_DIR"
   # No forwarding on the bridge's IP side: the root namespace never routes lab traffic anywhere.
   echo 0 >"/proc/sys/net/ipv4/conf/$BRIDGE/forwarding"
   echo 1 >"/proc/sys/net/ipv6/conf/$BRIDGE/disable_ipv6"
@@ -577,6 +593,10 @@ cmd_up() {
   require_tools
   take_lock
 
+  if ! lab_is_up && [[ -f $UP_COMPLETE ]] && subreapers_alive; then
+    log "a daemon is down: starting it again (guests keep their state)"
+    cmd_heal
+  fi
   if lab_is_up; then
     load_state
     if [[ -n $want_disk && $want_disk != "$DISK_SIZE" ]] || [[ -n $want_hv2 && $want_hv2 != "$VM_ON_HV2" ]]; then
@@ -591,6 +611,7 @@ cmd_up() {
   DISK_SIZE=${want_disk:-256M}
   VM_ON_HV2=${want_hv2:-0}
   validate_config
+  check_bridge_owner
   if lab_has_remnants; then
     log "found a partial lab: tearing it down first"
     teardown
@@ -684,6 +705,7 @@ cmd_down() {
     return 0
   }
   take_lock
+  check_bridge_owner
   teardown
   if ((purge)) && [[ -f $MARKER ]]; then
     rm -rf "$LAB_DIR"
@@ -795,6 +817,10 @@ verify_initial_state() {
 cmd_reset() {
   require_root
   take_lock
+  if ! lab_is_up && [[ -f $UP_COMPLETE ]]; then
+    log "reset: a daemon is down; starting it again first"
+    cmd_heal
+  fi
   lab_is_up || die "lab is not up (run lab.sh up)"
   load_state
   local host pids=() pid

@@ -25,7 +25,14 @@ try {
     const parsed = parseLibvirtUri(labHost.uri);
     if (!parsed.ok) throw new Error(`${labHost.alias}: lab URI does not parse: ${parsed.error}`);
     const outcome = await db.$transaction(async (tx) => {
-      if (await tx.host.findUnique({ where: { alias: labHost.alias }, select: { id: true } })) return 'exists';
+      const existing = await tx.host.findUnique({
+        where: { alias: labHost.alias },
+        select: { uri: true, pinnedFingerprint: true },
+      });
+      if (existing) {
+        const isStale = existing.uri !== labHost.uri || existing.pinnedFingerprint !== labHost.fingerprint;
+        return isStale ? 'stale' : 'exists';
+      }
       const host = await tx.host.create({
         data: {
           alias: labHost.alias,
@@ -53,7 +60,19 @@ try {
       });
       return 'added';
     });
-    console.log(`${labHost.alias}: ${outcome === 'added' ? 'registered' : 'already registered, left alone'}`);
+    switch (outcome) {
+      case 'added':
+        console.log(`${labHost.alias}: registered`);
+        break;
+      case 'exists':
+        console.log(`${labHost.alias}: already registered, left alone`);
+        break;
+      case 'stale':
+        console.warn(
+          `${labHost.alias}: already registered with another URI or fingerprint (the lab's keys changed?); left alone, remove it in Ferry to register the lab's`,
+        );
+        break;
+    }
   }
 } finally {
   await db.$disconnect();
