@@ -1,0 +1,17 @@
+/**
+ * A problem with what the user asked for, explained in one sentence and, where it belongs to one form field,
+ * naming that field so the UI can show it inline. Routers turn it into a BAD_REQUEST / CONFLICT / NOT_FOUND.
+ */
+export type UserErrorCode = 'BAD_REQUEST' | 'CONFLICT' | 'NOT_FOUND' | 'PRECONDITION_FAILED';
+
+export class UserError extends Error {
+  readonly code: UserErrorCode;
+  readonly field: string | null;
+
+  constructor(options: { message: string; code?: UserErrorCode; field?: string }) {
+    super(options.message);
+    this.name = 'UserError';
+    this.code = options.code ?? 'BAD_REQUEST';
+    this.field = options.field ?? null;
+  }
+}
