@@ -1,0 +1,102 @@
+import type { Executor } from '../hypervisor/executor';
+import { VirshError } from '../hypervisor/executor';
+import { parseCapabilitiesXml, parseDomainXml, type DomainFacts, type HostCapabilities } from '../libvirt/domain-xml';
+import { parseNameList, parsePoolXml, type PoolFacts } from '../libvirt/storage';
+
+/**
+ * The handful of virsh reads and writes a migration needs on either host, each an argv with `--` before any
+ * user-supplied name so a VM called `--help` stays a name.
+ */
+type Call = { executor: Executor; signal?: AbortSignal; timeoutMs?: number };
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+async function virsh(call: Call, args: string[]) {
+  return call.executor.run(args, { signal: call.signal, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+}
+
+export function isNoSuchDomain(error: unknown): boolean {
+  return error instanceof VirshError && /failed to get domain|Domain not found/i.test(error.stderr);
+}
+
+export function isNoSuchVolume(error: unknown): boolean {
+  return error instanceof VirshError && /failed to get vol|Storage volume not found/i.test(error.stderr);
+}
+
+export async function getDomainState(call: Call, vmName: string): Promise<string | null> {
+  try {
+    const result = await virsh(call, ['domstate', '--', vmName]);
+    return result.stdout.trim().split('\n')[0]?.trim() ?? null;
+  } catch (error) {
+    if (isNoSuchDomain(error)) return null;
+    throw error;
+  }
+}
+
+export async function getDomainFacts(call: Call, vmName: string): Promise<DomainFacts | null> {
+  try {
+    const result = await virsh(call, ['dumpxml', '--', vmName]);
+    return parseDomainXml(result.stdout);
+  } catch (error) {
+    if (isNoSuchDomain(error)) return null;
+    throw error;
+  }
+}
+
+export async function getCapabilities(call: Call): Promise<HostCapabilities> {
+  const result = await virsh(call, ['capabilities']);
+  return parseCapabilitiesXml(result.stdout);
+}
+
+export async function listActivePools(call: Call): Promise<PoolFacts[]> {
+  const names = parseNameList((await virsh(call, ['pool-list', '--name'])).stdout);
+  const pools: PoolFacts[] = [];
+  for (const name of names) {
+    // A refresh makes libvirt notice files created behind its back (e.g. by an aborted migration).
+    await virsh(call, ['pool-refresh', '--', name]).catch(() => undefined);
+    pools.push(parsePoolXml((await virsh(call, ['pool-dumpxml', '--', name])).stdout));
+  }
+  return pools;
+}
+
+export async function volumeExists(call: Call, filePath: string): Promise<boolean> {
+  try {
+    await virsh(call, ['vol-info', '--', filePath]);
+    return true;
+  } catch (error) {
+    if (isNoSuchVolume(error)) return false;
+    throw error;
+  }
+}
+
+export async function createVolume(call: Call, options: { pool: string; name: string; capacityBytes: number; format: string | null }) {
+  const args = ['vol-create-as', '--pool', options.pool, '--name', options.name, '--capacity', `${options.capacityBytes}b`];
+  if (options.format) args.push('--format', options.format);
+  await virsh(call, args);
+}
+
+export async function deleteVolume(call: Call, filePath: string) {
+  await virsh(call, ['vol-delete', '--', filePath]);
+}
+
+/** Capacity of one disk as libvirt reports it (`domblkinfo <vm> <target> --bytes`? not in 9.0: values are bytes already). */
+export async function getDiskCapacity(call: Call, vmName: string, target: string): Promise<number | null> {
+  try {
+    const result = await virsh(call, ['domblkinfo', '--domain', vmName, '--device', target]);
+    const match = /^Capacity:\s+(\d+)/m.exec(result.stdout);
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Free memory on the host in bytes, from `virsh freecell --all` ("Total:  6144 KiB"). */
+export async function getFreeMemory(call: Call): Promise<number | null> {
+  try {
+    const result = await virsh(call, ['freecell', '--all']);
+    const match = /Total:\s+(\d+)\s*KiB/.exec(result.stdout);
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,106 @@
+import type { Db } from '../db';
+import { recordAudit } from '../audit/record';
+import { UserError } from '../errors';
+import type { EventBus } from '../events/bus';
+import type { ExecutorSource } from '../fleet/service';
+import { migrationOptionsSchema, type MigrationOptions } from '../libvirt/migration/options';
+import { appendMigrationEvent } from './events';
+import { runPreflight, type PreflightReport } from './preflight';
+import { runMigrationJob } from './runner';
+import { ACTIVE_STATES, isFinalState, migrationControlChannel } from './types';
+
+export type MigrationDeps = { db: Db; bus: EventBus; executors: ExecutorSource };
+export type Who = { actor: string; clientAddress: string | null };
+
+type Request = { vmName: string; sourceHostId: string; destinationHostId: string; options: unknown };
+
+// eslint-disable-next-line no-control-regex
+const VM_NAME_FORBIDDEN = /[\u0000-\u001f\u007f]/;
+
+async function loadHosts(db: Db, request: Request) {
+  if (!request.vmName || VM_NAME_FORBIDDEN.test(request.vmName) || request.vmName.length > 255) {
+    throw new UserError({ field: 'vmName', message: 'The VM name is empty, too long, or contains control characters.' });
+  }
+  const [source, destination] = await Promise.all([
+    db.host.findUnique({ where: { id: request.sourceHostId } }),
+    db.host.findUnique({ where: { id: request.destinationHostId } }),
+  ]);
+  if (!source) throw new UserError({ code: 'NOT_FOUND', field: 'sourceHostId', message: 'The source host is not registered (any more).' });
+  if (!destination) throw new UserError({ code: 'NOT_FOUND', field: 'destinationHostId', message: 'The destination host is not registered (any more).' });
+  if (source.id === destination.id) throw new UserError({ field: 'destinationHostId', message: 'Pick a destination other than the source host.' });
+  return { source, destination };
+}
+
+function parseOptions(raw: unknown): MigrationOptions {
+  const parsed = migrationOptionsSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError({ field: 'options', message: parsed.error.issues.map((issue) => issue.message).join(' ') });
+  return parsed.data;
+}
+
+/** The dialog's checklist: read-only, recorded in the audit log as `migration.preflight`. */
+export async function preflightMigration(deps: MigrationDeps, who: Who, request: Request): Promise<PreflightReport> {
+  const { source, destination } = await loadHosts(deps.db, request);
+  const options = parseOptions(request.options);
+  const report = await runPreflight({
+    db: deps.db,
+    vmName: request.vmName,
+    migration: options,
+    source: { id: source.id, alias: source.alias, hostUuid: source.hostUuid, executor: deps.executors.get(source) },
+    destination: { id: destination.id, alias: destination.alias, hostUuid: destination.hostUuid, executor: deps.executors.get(destination) },
+  });
+  await deps.db.$transaction((tx) =>
+    recordAudit(tx, {
+      ...who,
+      action: 'migration.preflight',
+      result: report.ok ? 'ok' : 'refused',
+      hostAlias: source.alias,
+      vmName: request.vmName,
+      details: { destination: destination.alias, failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.reason) },
+    }),
+  );
+  return report;
+}
+
+/** Records the migration and its audit row, then runs it outside the request. Returns at once with the id. */
+export async function startMigration(deps: MigrationDeps, who: Who, request: Request): Promise<{ id: string }> {
+  const { source, destination } = await loadHosts(deps.db, request);
+  const options = parseOptions(request.options);
+  const migration = await deps.db.$transaction(async (tx) => {
+    const active = await tx.migration.findFirst({ where: { vmName: request.vmName, sourceAlias: source.alias, state: { in: [...ACTIVE_STATES] } }, select: { id: true } });
+    if (active) throw new UserError({ code: 'CONFLICT', message: `"${request.vmName}" is already being migrated (migration ${active.id}).` });
+    const created = await tx.migration.create({
+      data: {
+        vmName: request.vmName,
+        sourceHostId: source.id,
+        destinationHostId: destination.id,
+        sourceAlias: source.alias,
+        sourceUri: source.displayUri,
+        destinationAlias: destination.alias,
+        destinationUri: destination.displayUri,
+        options: JSON.stringify(options),
+        actor: who.actor,
+        state: 'queued',
+      },
+    });
+    await recordAudit(tx, { ...who, action: 'migration.start', hostAlias: source.alias, vmName: request.vmName, migrationId: created.id, details: { destination: destination.alias, options } });
+    return created;
+  });
+  await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: migration.id, payload: { type: 'state', state: 'queued' } });
+  void runMigrationJob(deps, migration.id).catch((error: unknown) => console.error(`migration ${migration.id} runner crashed`, error));
+  return { id: migration.id };
+}
+
+export async function cancelMigration(deps: MigrationDeps, who: Who, id: string): Promise<{ id: string; state: string }> {
+  const migration = await deps.db.$transaction(async (tx) => {
+    const current = await tx.migration.findUnique({ where: { id } });
+    if (!current) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });
+    if (isFinalState(current.state)) throw new UserError({ code: 'PRECONDITION_FAILED', message: `The migration already ${current.state === 'succeeded' ? 'succeeded' : `ended (${current.state})`}; nothing to cancel.` });
+    if (current.state === 'cancelling') return current;
+    const updated = await tx.migration.update({ where: { id }, data: { state: 'cancelling' } });
+    await recordAudit(tx, { ...who, action: 'migration.cancel', hostAlias: current.sourceAlias, vmName: current.vmName, migrationId: id, details: { previousState: current.state } });
+    return updated;
+  });
+  await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: id, payload: { type: 'state', state: 'cancelling', message: `Cancel requested by ${who.actor}` } });
+  deps.bus.publish(migrationControlChannel(id), { action: 'cancel' });
+  return { id, state: migration.state };
+}

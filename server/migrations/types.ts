@@ -1,0 +1,68 @@
+export const MIGRATION_STATES = ['queued', 'preflight', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export type MigrationState = (typeof MIGRATION_STATES)[number];
+
+export const ACTIVE_STATES: readonly MigrationState[] = ['queued', 'preflight', 'running', 'cancelling'];
+export const FINAL_STATES: readonly MigrationState[] = ['succeeded', 'failed', 'cancelled'];
+
+export function isFinalState(state: string): boolean {
+  return (FINAL_STATES as readonly string[]).includes(state);
+}
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+export type PreflightCheck = {
+  id: string;
+  label: string;
+  status: CheckStatus;
+  reason: string;
+};
+
+export type JobSample = {
+  phase: string;
+  elapsedMs: number | null;
+  dataProcessedBytes: number | null;
+  dataRemainingBytes: number | null;
+  dataTotalBytes: number | null;
+  memoryProcessedBytes: number | null;
+  memoryRemainingBytes: number | null;
+  memoryTotalBytes: number | null;
+  diskProcessedBytes: number | null;
+  diskRemainingBytes: number | null;
+  diskTotalBytes: number | null;
+  bandwidthBps: number | null;
+  dirtyRateBps: number | null;
+  iteration: number | null;
+  etaSeconds: number | null;
+};
+
+export type MigrationResultSummary = {
+  state: 'succeeded' | 'failed' | 'cancelled';
+  errorCode: string | null;
+  errorTitle: string | null;
+  message: string | null;
+  nextStep: string | null;
+  verification: string[];
+};
+
+/** What is persisted as MigrationEvent rows and streamed to browsers. */
+export type MigrationEventPayload =
+  | { type: 'state'; state: MigrationState; message?: string }
+  /** `readAt`: epoch ms when the server read the chunk from virsh (for the progress latency benchmark). */
+  | { type: 'progress'; percent: number; readAt: number }
+  | ({ type: 'jobinfo' } & JobSample)
+  | { type: 'log'; stream: 'stdout' | 'stderr' | 'ferry'; text: string }
+  | { type: 'checklist'; checks: PreflightCheck[] }
+  | ({ type: 'result' } & MigrationResultSummary);
+
+export type MigrationEvent = MigrationEventPayload & { id: number; migrationId: string; at: string };
+
+export function migrationChannel(id: string) {
+  return `migration:${id}`;
+}
+
+export function migrationControlChannel(id: string) {
+  return `migration-control:${id}`;
+}
+
+/** Any migration's state change, for lists that want to refresh. */
+export const MIGRATIONS_CHANNEL = 'migrations';
