@@ -6,7 +6,7 @@ set -euo pipefail
 mode=${1:---runtime}
 packages=(libvirt-clients openssh-client)
 if [[ $mode == --test ]]; then
-  packages+=(libvirt-daemon-system qemu-system-x86 qemu-utils openssh-server iproute2 chromium util-linux procps)
+  packages+=(libvirt-daemon-system qemu-system-x86 qemu-utils openssh-server iproute2 chromium util-linux procps gcc libc6-dev)
 fi
 missing=()
 for package in "${packages[@]}"; do
