@@ -1,0 +1,209 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSshd, type TestSshd } from '../testing/sshd';
+import { createSshExecutor, probeHostKey, type SshExecutor, type SshExecutorOptions } from './ssh-executor';
+import { HOSTILE_NAMES_URI, HOSTILE_VM_NAMES, expectVirshError, waitFor } from './test-support';
+
+let sshd: TestSshd;
+beforeAll(async () => {
+  sshd = await startTestSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+const executors: SshExecutor[] = [];
+function open(overrides: Partial<SshExecutorOptions> = {}): SshExecutor {
+  const executor = createSshExecutor({
+    host: sshd.host,
+    port: sshd.port,
+    username: 'root',
+    keyfile: sshd.clientKeyPath,
+    pinnedFingerprint: sshd.hostKeyFingerprint,
+    remoteUri: 'test:///default',
+    ...overrides,
+  });
+  executors.push(executor);
+  return executor;
+}
+afterEach(async () => {
+  for (const executor of executors.splice(0)) await executor.close();
+});
+
+/**
+ * PIDs of processes on this machine (the "remote" host is this machine) whose argv contains `token`: the
+ * remote virsh, and the REMOTE_WRAPPER shell and its watcher, which carry virsh's argv as "$@".
+ */
+async function processesWithArgument(token: string, { program }: { program?: string } = {}): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.includes(token) && (program === undefined || argv[0] === program)) found.push(Number(entry));
+  }
+  return found;
+}
+
+describe('ssh executor over one pooled connection', () => {
+  it('runs many commands, sequential and concurrent, over a single TCP connection', async () => {
+    const loginsBefore = sshd.acceptedLogins();
+    const executor = open();
+    const first = await executor.run(['list', '--all']);
+    expect(first.stdout).toMatch(/^ 1 +test +running$/m);
+    await waitFor(() => sshd.acceptedLogins() === loginsBefore + 1, { what: 'the login to be logged' });
+
+    for (let index = 0; index < 10; index++) expect((await executor.run(['domstate', 'test'])).stdout).toBe('running\n\n');
+    // 20 at once, more than sshd's MaxSessions (10): the executor caps its channels and retries the open
+    // that sshd refuses while it still counts a just-closed session.
+    const concurrent = await Promise.all(Array.from({ length: 20 }, (_, index) => executor.run(['echo', `call-${index}`])));
+    concurrent.forEach((result, index) => expect(result.stdout).toBe(`call-${index}\n`));
+
+    expect(executor.connectionsOpened).toBe(1);
+    expect(sshd.acceptedLogins()).toBe(loginsBefore + 1);
+  });
+
+  it('never has more than maxChannels commands running on the host', async () => {
+    const executor = open({ maxChannels: 3 });
+    const token = String(100_000 + Math.floor(Math.random() * 800_000));
+    const controller = new AbortController();
+    const runs = Array.from({ length: 7 }, () =>
+      executor.run(['event', '--all', '--loop', '--timeout', token], { signal: controller.signal }).catch((error: unknown) => error),
+    );
+    const remoteVirsh = async () => (await processesWithArgument(token, { program: 'virsh' })).length;
+    await waitFor(async () => (await remoteVirsh()) === 3, { what: 'three remote commands' });
+    for (let check = 0; check < 10; check++) expect(await remoteVirsh()).toBeLessThanOrEqual(3);
+    controller.abort();
+    for (const outcome of await Promise.all(runs)) expect(outcome).toMatchObject({ kind: 'aborted' });
+    expect(executor.connectionsOpened).toBe(1);
+  });
+
+  it('rejects a failing command with exit code and stderr', async () => {
+    const error = await expectVirshError(open().run(['dominfo', 'no-such-vm']));
+    expect(error.kind).toBe('exit');
+    expect(error.exitCode).toBe(1);
+    expect(error.stderr).toContain("error: failed to get domain 'no-such-vm'");
+    expect(error.argv).toEqual(['ssh', `root@127.0.0.1:${sshd.port}`, 'virsh', '-c', 'test:///default', 'dominfo', 'no-such-vm']);
+  });
+
+  it('delivers hostile VM names through the remote shell intact, tab and newline included', async () => {
+    const executor = open({ remoteUri: HOSTILE_NAMES_URI });
+    for (const name of [...HOSTILE_VM_NAMES, 'tab\tname', 'new\nline']) {
+      const { stdout } = await executor.run(['dominfo', '--domain', name]);
+      // dominfo prints the raw name between `Name:` and the UUID line, newline and all.
+      expect(/\nName: +([^]*?)\nUUID:/.exec(stdout)?.[1]).toBe(name);
+    }
+    // `$(…)` and `;` reach virsh as text: the remote shell ran nothing.
+    const error = await expectVirshError(executor.run(['domstate', '$(touch /tmp/ferry-pwned); destroy plain']));
+    expect(error.stderr).toContain("failed to get domain '$(touch /tmp/ferry-pwned); destroy plain'");
+    await expect(readFile('/tmp/ferry-pwned')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('streams stdout and stderr chunks as they arrive', async () => {
+    const executor = open();
+    const stdoutChunks: string[] = [];
+    const result = await executor.run(['dumpxml', 'test'], { onStdout: (chunk) => stdoutChunks.push(chunk) });
+    expect(stdoutChunks.length).toBeGreaterThan(0);
+    expect(stdoutChunks.join('')).toBe(result.stdout);
+    expect(result.stdout).toContain('<name>test</name>');
+
+    const stderrChunks: string[] = [];
+    const error = await expectVirshError(executor.run(['dominfo', 'nope'], { onStderr: (chunk) => stderrChunks.push(chunk) }));
+    expect(stderrChunks.join('')).toBe(error.stderr);
+  });
+
+  it('refuses a NUL byte before opening anything', async () => {
+    const executor = open();
+    const error = await expectVirshError(executor.run(['dominfo', 'a\0b']));
+    expect(error.kind).toBe('spawn');
+    expect(executor.connectionsOpened).toBe(0);
+  });
+});
+
+describe('ssh executor host keys', () => {
+  it('probes the host key without logging in', async () => {
+    const loginsBefore = sshd.acceptedLogins();
+    const probe = await probeHostKey({ host: sshd.host, port: sshd.port });
+    expect(probe).toEqual({ fingerprint: sshd.hostKeyFingerprint, keyType: 'ssh-ed25519' });
+    expect(sshd.acceptedLogins()).toBe(loginsBefore);
+  });
+
+  it('refuses a host whose key differs from the pinned one, naming both fingerprints', async () => {
+    const wrong = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    const loginsBefore = sshd.acceptedLogins();
+    const executor = open({ pinnedFingerprint: wrong });
+    const error = await expectVirshError(executor.run(['list']));
+    expect(error.kind).toBe('host-key');
+    expect(error.message).toContain(`expected ${wrong}`);
+    expect(error.message).toContain(`presented ${sshd.hostKeyFingerprint}`);
+    expect(executor.presentedFingerprint).toBe(sshd.hostKeyFingerprint);
+    // Still refused on the next try: nothing was learned or cached.
+    expect((await expectVirshError(executor.run(['list']))).kind).toBe('host-key');
+    expect(sshd.acceptedLogins()).toBe(loginsBefore);
+  });
+
+  it('refuses an unpinned host unless acceptUnpinned is set explicitly', async () => {
+    const refused = await expectVirshError(open({ pinnedFingerprint: null }).run(['list']));
+    expect(refused.kind).toBe('host-key');
+    expect(refused.message).toContain('no host key is pinned');
+    const accepted = await open({ pinnedFingerprint: null, acceptUnpinned: true }).run(['domstate', 'test']);
+    expect(accepted.stdout).toBe('running\n\n');
+  });
+
+  it('reports a key the server does not accept as a connection error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-key-'));
+    try {
+      await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other')]);
+      const error = await expectVirshError(open({ keyfile: join(dir, 'other') }).run(['list']));
+      expect(error.kind).toBe('connection');
+      expect(error.message).toContain('authentication methods failed');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a closed port as a connection error', async () => {
+    const error = await expectVirshError(open({ port: 1 }).run(['list']));
+    expect(error.kind).toBe('connection');
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+});
+
+describe('ssh executor stopping and reconnecting', () => {
+  it('kills the remote virsh on timeout and keeps the connection for the next command', async () => {
+    const executor = open();
+    const token = String(100_000 + Math.floor(Math.random() * 800_000));
+    const error = await expectVirshError(executor.run(['event', '--all', '--loop', '--timeout', token], { timeoutMs: 500 }));
+    expect(error.kind).toBe('timeout');
+    await waitFor(async () => (await processesWithArgument(token)).length === 0, { what: 'the remote virsh to be killed' });
+    expect((await executor.run(['domstate', 'test'])).stdout).toBe('running\n\n');
+    expect(executor.connectionsOpened).toBe(1);
+  });
+
+  it('aborts a running command', async () => {
+    const executor = open();
+    const controller = new AbortController();
+    const token = String(100_000 + Math.floor(Math.random() * 800_000));
+    const running = executor.run(['event', '--all', '--loop', '--timeout', token], { signal: controller.signal });
+    await waitFor(async () => (await processesWithArgument(token)).length > 0, { what: 'the remote virsh to start' });
+    controller.abort();
+    expect((await expectVirshError(running)).kind).toBe('aborted');
+    await waitFor(async () => (await processesWithArgument(token)).length === 0, { what: 'the remote virsh to be killed' });
+  });
+
+  it('fails in-flight commands when the connection drops, then reconnects lazily', async () => {
+    const executor = open();
+    await executor.run(['domstate', 'test']);
+    const token = String(100_000 + Math.floor(Math.random() * 800_000));
+    const inFlight = executor.run(['event', '--all', '--loop', '--timeout', token]);
+    await waitFor(async () => (await processesWithArgument(token)).length > 0, { what: 'the remote virsh to start' });
+    await sshd.dropConnections();
+    expect((await expectVirshError(inFlight)).kind).toBe('connection');
+    await waitFor(() => !executor.isConnected, { what: 'the executor to notice the drop' });
+    expect((await executor.run(['domstate', 'test'])).stdout).toBe('running\n\n');
+    expect(executor.connectionsOpened).toBe(2);
+  });
+});
