@@ -28,6 +28,8 @@ export type RunnerDeps = {
 export const PROCESS_OWNER_ID = randomUUID();
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
+/** virsh migrate ends by itself (or by the user's --timeout / a cancel); the executor's per-command limit must not cut it. */
+const MIGRATE_TIME_LIMIT_MS = 7 * 24 * 3600_000;
 const LOCAL_ONLY_PARAMS = ['keyfile', 'known_hosts', 'pkipath', 'known_hosts_verify'];
 
 /**
@@ -262,6 +264,7 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
     let transportError: string | null = null;
     try {
       await src.run(argv, {
+        timeoutMs: MIGRATE_TIME_LIMIT_MS,
         onStderr: (chunk) => {
           transcript.push(chunk);
           onProgress(parser.pushStderr(chunk), Date.now());
