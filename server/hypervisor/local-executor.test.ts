@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { startTestSshd } from '../testing/sshd';
 import { createLocalExecutor } from './local-executor';
 import {
   HOSTILE_NAMES_URI,
@@ -68,6 +69,20 @@ describe('createLocalExecutor against the libvirt test driver', () => {
     const missing = createLocalExecutor({ uri: 'test:///default', virshPath: '/nonexistent/virsh' });
     const error = await expectVirshError(missing.run(['list']));
     expect(error.kind).toBe('spawn');
+  });
+});
+
+describe('createLocalExecutor with virsh\'s own ssh transport', () => {
+  it('fails at once on an unknown host key instead of waiting for a yes/no answer', async () => {
+    // stdin is /dev/null and there is no controlling terminal, so ssh cannot ask; it refuses. Nothing is
+    // written to ~/.ssh/known_hosts. (Success needs a libvirtd behind the sshd: the e2e lab covers that.)
+    const sshd = await startTestSshd();
+    cleanups.push(sshd.stop);
+    const uri = `qemu+ssh://root@127.0.0.1:${sshd.port}/system?keyfile=${sshd.clientKeyPath}`;
+    const error = await expectVirshError(createLocalExecutor({ uri, defaultTimeoutMs: 20_000 }).run(['list']));
+    expect(error.kind).toBe('exit');
+    expect(error.stderr).toContain('Host key verification failed');
+    expect(sshd.acceptedLogins()).toBe(0);
   });
 });
 
