@@ -314,7 +314,15 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
       connection = null;
       if (current === null || !current.isAlive) return;
       await new Promise<void>((resolve) => {
-        current.client.once('close', () => resolve());
+        // A client still reading its key or mid-handshake may never emit 'close'; do not hang on it.
+        const giveUp = setTimeout(() => {
+          current.client.destroy();
+          resolve();
+        }, killGraceMs);
+        current.client.once('close', () => {
+          clearTimeout(giveUp);
+          resolve();
+        });
         current.client.end();
       });
     },
