@@ -48,9 +48,31 @@ export function computeAuditHash(row: AuditHashFields): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** What SQLite said, when Prisma has filed it under another name (RAISE in a trigger reads "foreign key"). */
+function driverMessage(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null || !('meta' in error)) return null;
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta;
+  const message = meta?.driverAdapterError?.cause?.originalMessage;
+  return typeof message === 'string' ? message : null;
+}
+
+/** Thrown when the database refuses an audit row; the change it describes rolls back with it. */
+export class AuditWriteError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(`Could not append the audit row: ${message}`, options);
+    this.name = 'AuditWriteError';
+  }
+}
+
 /**
  * Appends one audit row. Call it with the transaction client of the change it describes, so the change and
  * its audit row commit or roll back together.
+ *
+ * Reading the last hash and inserting are two statements, yet the chain cannot fork: the
+ * "AuditEvent_chain_link" trigger re-checks prevHash inside the INSERT, under SQLite's write lock, and
+ * refuses a row that does not follow the current last row (another process got there first). In this
+ * process the adapter runs one transaction at a time on one connection, so that refusal is for writers
+ * outside Ferry's server (scripts, a second instance).
  */
 export async function recordAudit(tx: Prisma.TransactionClient, input: AuditInput) {
   const previous = await tx.auditEvent.findFirst({ orderBy: { id: 'desc' }, select: { hash: true } });
@@ -66,5 +88,10 @@ export async function recordAudit(tx: Prisma.TransactionClient, input: AuditInpu
     details: JSON.stringify(input.details ?? {}),
     prevHash: previous?.hash ?? '',
   };
-  return tx.auditEvent.create({ data: { ...fields, hash: computeAuditHash(fields) } });
+  try {
+    return await tx.auditEvent.create({ data: { ...fields, hash: computeAuditHash(fields) } });
+  } catch (error) {
+    const message = driverMessage(error);
+    throw message ? new AuditWriteError(message, { cause: error }) : error;
+  }
 }
