@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/record';
 import type { EventBus } from '../events/bus';
 import { describeHostError, type ExecutorSource } from '../fleet/service';
 import { VirshError, type Executor } from '../hypervisor/executor';
-import { buildCompletedJobInfoArgv, buildJobAbortArgv, buildJobInfoArgv, buildMigrateArgv } from '../libvirt/migration/argv';
+import { buildCompletedJobInfoArgv, buildJobAbortArgv, buildJobInfoArgv, buildMigrateArgv, timeoutAbortAfterSeconds } from '../libvirt/migration/argv';
 import { classifyVirshError } from '../libvirt/migration/errors';
 import { estimateEta, parseDomJobInfo, type DomJobInfo } from '../libvirt/migration/jobinfo';
 import { migrationOptionsSchema, type MigrationOptions } from '../libvirt/migration/options';
@@ -46,22 +46,25 @@ export function destinationUriFor(options: { sourceExecutorKind: string; destina
 }
 
 function toSample(info: DomJobInfo, samples: DomJobInfo[]): JobSample {
+  const eta = estimateEta({ samples });
+  const dirtyRate = info.dirtyPagesPerSecond !== null && info.pageSizeBytes !== null ? info.dirtyPagesPerSecond * info.pageSizeBytes : null;
   return {
     phase: info.phase,
-    elapsedMs: info.timeElapsedMs ?? null,
-    dataProcessedBytes: info.dataProcessedBytes ?? null,
-    dataRemainingBytes: info.dataRemainingBytes ?? null,
-    dataTotalBytes: info.dataTotalBytes ?? null,
-    memoryProcessedBytes: info.memoryProcessedBytes ?? null,
-    memoryRemainingBytes: info.memoryRemainingBytes ?? null,
-    memoryTotalBytes: info.memoryTotalBytes ?? null,
-    diskProcessedBytes: info.fileProcessedBytes ?? info.diskProcessedBytes ?? null,
-    diskRemainingBytes: info.fileRemainingBytes ?? info.diskRemainingBytes ?? null,
-    diskTotalBytes: info.fileTotalBytes ?? info.diskTotalBytes ?? null,
-    bandwidthBps: info.memoryBandwidthBps ?? info.fileBandwidthBps ?? info.diskBandwidthBps ?? null,
-    dirtyRateBps: info.dirtyRateBytesPerSecond ?? null,
-    iteration: info.iteration ?? null,
-    etaSeconds: estimateEta({ samples }),
+    elapsedMs: info.timeElapsedMs,
+    dataProcessedBytes: info.data?.processedBytes ?? null,
+    dataRemainingBytes: info.data?.remainingBytes ?? null,
+    dataTotalBytes: info.data?.totalBytes ?? null,
+    memoryProcessedBytes: info.memory?.processedBytes ?? null,
+    memoryRemainingBytes: info.memory?.remainingBytes ?? null,
+    memoryTotalBytes: info.memory?.totalBytes ?? null,
+    diskProcessedBytes: info.disk?.processedBytes ?? null,
+    diskRemainingBytes: info.disk?.remainingBytes ?? null,
+    diskTotalBytes: info.disk?.totalBytes ?? null,
+    // libvirt reports no rate while it copies disks; the measured one (processed bytes over elapsed time) always works.
+    bandwidthBps: eta.bytesPerSecond ?? info.memoryBytesPerSecond ?? info.diskBytesPerSecond,
+    dirtyRateBps: dirtyRate,
+    iteration: info.iteration,
+    etaSeconds: eta.etaSeconds,
   };
 }
 
@@ -252,6 +255,14 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
 
     migrateRunning = true;
     if (cancelRequested) requestAbort();
+    // virsh can only suspend or switch to post-copy on --timeout; "abort" is Ferry's to enforce.
+    const abortAfter = timeoutAbortAfterSeconds(options);
+    let timedOut = false;
+    const timeoutTimer = abortAfter === null ? undefined : setTimeout(() => {
+      timedOut = true;
+      void emit({ type: 'log', stream: 'ferry', text: `Timeout of ${abortAfter} s reached: aborting the migration.\n` });
+      requestAbort();
+    }, abortAfter * 1000);
     const poller = pollJobInfo({ job, intervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, isRunning: () => migrateRunning, onSample: (info) => {
       samples.push(info);
       if (samples.length > 40) samples.shift();
@@ -283,6 +294,7 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
     } finally {
       migrateRunning = false;
       clearTimeout(abortTimer);
+      clearTimeout(timeoutTimer);
     }
     await poller;
     const outcome = parser.finish(exitCode);
@@ -324,17 +336,26 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
       return await finish(
         { state: 'succeeded', errorCode: null, errorTitle: null, message: `${vmName} runs on ${job.destination.alias}.`, nextStep: null, verification },
         {
-          memoryBytes: completed?.memoryProcessedBytes ?? last?.memoryProcessedBytes ?? null,
-          diskBytes: completed?.fileProcessedBytes ?? completed?.diskProcessedBytes ?? last?.fileProcessedBytes ?? last?.diskProcessedBytes ?? null,
+          memoryBytes: completed?.memory?.processedBytes ?? last?.memory?.processedBytes ?? null,
+          // The destination's completed stats carry no disk counters; the source's last sample does (all of it was sent).
+          diskBytes: completed?.disk?.processedBytes ?? last?.disk?.totalBytes ?? null,
           downtimeMs: completed?.totalDowntimeMs ?? null,
         },
       );
     }
 
     // Failed or cancelled: find out where the VM is, and undo what this migration left on the destination.
-    const classified = transportError
+    const classified = timedOut && !cancelRequested
+      ? {
+          code: 'timeout',
+          title: 'The migration timed out',
+          cause: `It did not finish within ${abortAfter} s, so Ferry aborted it.`,
+          nextStep: 'Raise the bandwidth limit or the timeout, or enable auto-converge or post-copy for a busy guest.',
+          raw: outcome.errorMessage ?? '',
+        }
+      : transportError
       ? { code: 'transport', title: 'Ferry lost the connection to the source host', cause: transportError, nextStep: 'Check the source host, then look at both hosts before retrying.', raw: transportError }
-      : classifyVirshError(outcome.errorMessage ?? outcome.transcript);
+      : classifyVirshError(outcome.errorMessage ?? outcome.stderr);
     const wasCancelled = cancelRequested && (classified.code === 'aborted' || classified.code === 'unknown');
     const verification: string[] = [];
     const sourceState = await getDomainState({ executor: src }, vmName).catch(() => 'unknown (source unreachable)');
@@ -371,7 +392,7 @@ async function pollJobInfo(options: { job: Job; intervalMs: number; isRunning: (
     try {
       const result = await options.job.src.run(buildJobInfoArgv(options.job.vmName), { timeoutMs: Math.max(2_000, options.intervalMs * 4) });
       const info = parseDomJobInfo(result.stdout);
-      if (info.phase !== 'none') options.onSample(info);
+      if (!info.isIdle) options.onSample(info);
     } catch {
       // domjobinfo fails in the instant the domain leaves the source; the exit code of virsh migrate decides.
     }

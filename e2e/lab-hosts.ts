@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+
+export type LabHost = { alias: string; ip: string; uri: string; displayUri: string; fingerprint: string; hostUuid: string };
+
+const ROOT = path.resolve(__dirname, '..');
+const LAB_DIR = process.env.FERRY_LAB_DIR ?? path.join(ROOT, '.lab');
+
+export function labHosts(): { hv1: LabHost; hv2: LabHost } {
+  const hosts = JSON.parse(readFileSync(path.join(LAB_DIR, 'hosts.json'), 'utf8')) as LabHost[];
+  const hv1 = hosts.find((h) => h.alias === 'hv1');
+  const hv2 = hosts.find((h) => h.alias === 'hv2');
+  if (!hv1 || !hv2) throw new Error(`.lab/hosts.json lacks hv1/hv2: run npm run lab:up`);
+  return { hv1, hv2 };
+}
+
+export function lab(...args: string[]) {
+  execFileSync('bash', [path.join(ROOT, 'e2e/lab/lab.sh'), ...args], { stdio: 'pipe', timeout: 120_000 });
+}
+
+/** Runs real virsh against a lab host; returns stdout, or the error text when virsh fails. */
+export function virsh(host: LabHost, ...args: string[]): { ok: boolean; out: string } {
+  try {
+    return { ok: true, out: execFileSync('virsh', ['-c', host.uri, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim() };
+  } catch (error) {
+    const e = error as { stderr?: string; stdout?: string };
+    return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}`.trim() };
+  }
+}
+
+export async function ensureHost(page: Page, options: { alias: string; uri: string }) {
+  await page.goto('/hosts');
+  if ((await page.locator(`tr[data-host-row="${options.alias}"]`).count()) > 0) return;
+  await page.getByLabel('Alias', { exact: true }).fill(options.alias);
+  await page.getByLabel('libvirt URI or imported alias').fill(options.uri);
+  await page.getByRole('button', { name: 'Add host' }).click();
+  await page.locator(`tr[data-host-row="${options.alias}"]`).waitFor();
+}
