@@ -88,7 +88,8 @@ export function PerDayChart({ days, subtitle }: { days: DayOutcomes[]; subtitle:
 
 export function DurationChart({ buckets }: { buckets: { label: string; count: number }[] }) {
   const max = niceMax(Math.max(0, ...buckets.map((bucket) => bucket.count)));
-  const width = 360;
+  // Wide enough that the SVG is drawn near 1:1 in its two-thirds column, so labels keep a readable size.
+  const width = 720;
   const height = 150;
   const barWidth = width / Math.max(buckets.length, 1);
   const total = buckets.reduce((a, b) => a + b.count, 0);
@@ -101,11 +102,11 @@ export function DurationChart({ buckets }: { buckets: { label: string; count: nu
           return (
             <g key={bucket.label}>
               <title>{`${bucket.label}: ${bucket.count}`}</title>
-              <rect x={x + 4} y={height - barHeight} width={barWidth - 8} height={barHeight} fill="#6366f1" rx={2} />
+              <rect x={x + 8} y={height - barHeight} width={barWidth - 16} height={barHeight} fill="#6366f1" rx={2} />
               <text x={x + barWidth / 2} y={height - barHeight - 3} textAnchor="middle" className="fill-slate-600 text-[10px]">
                 {bucket.count > 0 ? bucket.count.toLocaleString() : ''}
               </text>
-              <text x={x + barWidth / 2} y={height + 14} textAnchor="middle" className="fill-slate-500 text-[9px]">
+              <text x={x + barWidth / 2} y={height + 14} textAnchor="middle" className="fill-slate-500 text-[10px]">
                 {bucket.label}
               </text>
             </g>
