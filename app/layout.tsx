@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { Ship } from 'lucide-react';
 import { Toaster } from 'sonner';
 import { TRPCReactProvider } from '@/trpc/client';
 import './globals.css';
@@ -23,8 +24,8 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
         <TRPCReactProvider>
           <header className="border-b border-slate-200 bg-white">
             <nav className="mx-auto flex max-w-7xl items-center gap-6 px-6 py-3" aria-label="Main">
-              <Link href="/" className="text-lg font-semibold tracking-tight text-indigo-700">
-                ⛴ Ferry
+              <Link href="/" className="flex items-center gap-1.5 text-lg font-semibold tracking-tight text-indigo-700">
+                <Ship aria-hidden className="h-5 w-5" /> Ferry
               </Link>
               {NAV.map((item) => (
                 <Link key={item.href} href={item.href} className="text-sm font-medium text-slate-600 hover:text-slate-900">

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { gotoReady } from './ready';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { planTestHost, writeTestHost, testHostUri } from '../server/testing/test-host-xml';
 
 async function addHost(page: Page, options: { alias: string; reference: string }) {
-  await page.goto('/hosts');
+  await gotoReady(page, '/hosts');
   await page.getByLabel('Alias', { exact: true }).fill(options.alias);
   await page.getByLabel('libvirt URI or imported alias').fill(options.reference);
   await page.getByRole('button', { name: 'Add host' }).click();
@@ -17,7 +18,7 @@ function hostSection(page: Page, alias: string) {
 }
 
 test('the demo host (real libvirt test driver) shows its VM as a card on first start', async ({ page }) => {
-  await page.goto('/');
+  await gotoReady(page, '/');
   const demo = hostSection(page, 'demo');
   await expect(demo).toBeVisible();
   const card = demo.locator('li[data-vm="test"]');
@@ -35,7 +36,7 @@ test('add a host by URI: a generated 50-VM test host renders every VM with its d
   await addHost(page, { alias: 'rack50', reference: testHostUri(file) });
   await expect(page.locator('tr[data-host-row="rack50"]')).toBeVisible();
 
-  await page.goto('/');
+  await gotoReady(page, '/');
   const section = hostSection(page, 'rack50');
   await expect(section.locator('li[data-vm]')).toHaveCount(50);
   // Hostile names arrive as names: quoted, option-like and shell-looking ones all have their own card.
@@ -51,7 +52,7 @@ test('add a host by URI: a generated 50-VM test host renders every VM with its d
 });
 
 test('add a host by an alias imported from libvirt.conf', async ({ page }) => {
-  await page.goto('/hosts');
+  await gotoReady(page, '/hosts');
   await page.getByLabel('Paste a libvirt.conf').fill(`# from /etc/libvirt/libvirt.conf
 uri_aliases = [
   "sandbox=test:///default",
@@ -62,12 +63,13 @@ uri_aliases = [
 
   await addHost(page, { alias: 'sandbox-host', reference: 'sandbox' });
   await expect(page.locator('tr[data-host-row="sandbox-host"]')).toContainText('test:///default');
-  await page.goto('/');
+  await gotoReady(page, '/');
   await expect(hostSection(page, 'sandbox-host').locator('li[data-vm="test"]')).toBeVisible();
 });
 
 test('a bad URI shows an inline error and adds nothing', async ({ page }) => {
-  await page.goto('/hosts');
+  await gotoReady(page, '/hosts');
+  await page.locator('tr[data-host-row="demo"]').waitFor();
   const rowsBefore = await page.locator('tr[data-host-row]').count();
   await addHost(page, { alias: 'broken', reference: 'qemu+ssh://root@hv1/system?pkipath=/etc/pki' });
   const error = page.locator('[data-field-error="add-reference"]');
@@ -93,7 +95,7 @@ test('a dead host and a hung host show their errors while the demo host still re
     await addHost(page, { alias: 'hung', reference: `qemu+tcp://127.0.0.1:${port}/system` });
     await expect(page.locator('tr[data-host-row="hung"]')).toBeVisible();
 
-    await page.goto('/');
+    await gotoReady(page, '/');
     await expect(hostSection(page, 'dead').getByRole('alert')).toContainText(/refused|connect/i, { timeout: 30_000 });
     await expect(hostSection(page, 'hung').getByRole('alert')).toContainText('did not answer within', { timeout: 30_000 });
     await expect(hostSection(page, 'demo').locator('li[data-vm="test"]')).toBeVisible();

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
+import { gotoReady } from './ready';
 
 export type LabHost = { alias: string; ip: string; uri: string; displayUri: string; fingerprint: string; hostUuid: string };
 
@@ -31,7 +32,7 @@ export function virsh(host: LabHost, ...args: string[]): { ok: boolean; out: str
 }
 
 export async function ensureHost(page: Page, options: { alias: string; uri: string }) {
-  await page.goto('/hosts');
+  await gotoReady(page, '/hosts');
   if ((await page.locator(`tr[data-host-row="${options.alias}"]`).count()) > 0) return;
   await page.getByLabel('Alias', { exact: true }).fill(options.alias);
   await page.getByLabel('libvirt URI or imported alias').fill(options.uri);

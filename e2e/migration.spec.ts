@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { gotoReady } from './ready';
 import { ensureHost, lab, labHosts, virsh } from './lab-hosts';
 
 const { hv1, hv2 } = labHosts();
@@ -19,7 +20,7 @@ test.afterEach(() => {
 });
 
 async function openMigrateDialog(page: Page, vm: string) {
-  await page.goto('/');
+  await gotoReady(page, '/');
   await page.getByLabel('Auto-refresh').selectOption('0');
   const card = page.locator(`section[data-host="hv1"] li[data-vm="${vm}"]`);
   await expect(card).toContainText('running', { timeout: 30_000 });
@@ -69,11 +70,11 @@ test('migrate a running guest hv1 → hv2 with copy-storage-all and watch it liv
   await expect(page.getByTestId('duration')).not.toHaveText('—');
   await expect(page.getByTestId('disk-bytes')).toContainText('MiB');
 
-  await page.goto('/migrations');
+  await gotoReady(page, '/migrations');
   const row = page.locator('tr', { hasText: 'vm1' }).first();
   await expect(row).toContainText('succeeded');
 
-  await page.goto('/');
+  await gotoReady(page, '/');
   await expect(page.locator('section[data-host="hv2"] li[data-vm="vm1"]')).toContainText('running', { timeout: 30_000 });
   await expect(page.locator('section[data-host="hv1"] li[data-vm="vm1"]')).toHaveCount(0);
 
@@ -114,7 +115,7 @@ test('a migration whose destination dies mid-way fails with the libvirt text kep
   await expect(result).toContainText('vm2 is running on hv1');
   await expect(page.getByTestId('log')).toContainText('error:');
   expect(virsh(hv1, 'domstate', 'vm2')).toEqual({ ok: true, out: 'running' });
-  await page.goto('/migrations');
+  await gotoReady(page, '/migrations');
   await expect(page.locator('tr', { hasText: 'vm2' }).first()).toContainText('failed');
   expect(id).toBeTruthy();
 });
@@ -131,7 +132,7 @@ test('preflight blocks a name clash and a same-host move, with their reasons', a
   writeFileSync(file, xml.out.replace(/<uuid>[^<]+<\/uuid>/, '<uuid>0badc0de-0000-4000-8000-000000000001</uuid>'));
   expect(virsh(hv2, 'define', file).ok).toBe(true);
 
-  await page.goto('/');
+  await gotoReady(page, '/');
   await expect(page.locator('section[data-host="hv2"] li[data-vm="vm-off"]')).toBeVisible({ timeout: 30_000 });
   await expect(page.locator('section[data-host="hv1-again"] li[data-vm="vm-off"]')).toBeVisible({ timeout: 30_000 });
   await page.getByLabel('Auto-refresh').selectOption('0');

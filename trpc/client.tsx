@@ -3,7 +3,7 @@
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchStreamLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import superjson from 'superjson';
 import type { AppRouter } from '@/server/api/root';
 import { makeQueryClient } from './query-client';
@@ -36,6 +36,10 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
       ],
     }),
   );
+  useEffect(() => {
+    // Tests (and curious admins) can tell when the page is interactive: typing before hydration is lost.
+    document.documentElement.dataset.hydrated = 'true';
+  }, []);
   return (
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>

@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from '../audit/test-db';
+import { createInProcessEventBus, type EventBus } from '../events/bus';
+import { VirshError, type Executor, type RunOptions, type RunResult } from '../hypervisor/executor';
+import { listMigrationEvents } from './events';
+import { startMigration, cancelMigration } from './service';
+import type { MigrationEvent } from './types';
+
+/**
+ * The job state machine driven by a fake executor that answers like the two lab hosts did (its migrate
+ * output and domjobinfo text are the real captures in server/libvirt/fixtures/migration). Real SQLite.
+ * This is the only place a fake stands in for a host; the e2e tests run the same runner against the lab.
+ */
+
+const FIXTURES = new URL('../libvirt/fixtures/migration/', import.meta.url);
+const chunks = (name: string) =>
+  readFileSync(new URL(name, FIXTURES), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { stream?: 'stdout' | 'stderr'; data?: string; exitCode?: number });
+const jobInfoSamples = readFileSync(new URL('migrate-bw8.jobinfo-source.jsonl', FIXTURES), 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as { exitCode: number; stdout: string; stderr: string })
+  .filter((sample) => sample.exitCode === 0);
+const completedOnDestination = (JSON.parse(readFileSync(new URL('migrate-bw8.domjobinfo-completed-destination.json', FIXTURES), 'utf8')) as { stdout: string }).stdout;
+const failure = (name: string) => JSON.parse(readFileSync(new URL(`failures/${name}.json`, FIXTURES), 'utf8')) as { stderr: string };
+
+const DISK = '/var/lib/libvirt/images/vm1.qcow2';
+
+type HostState = { uuid: string; domains: Map<string, string>; volumes: Set<string>; calls: string[][] };
+
+function domainXml(name: string) {
+  return `<domain type='qemu'><name>${name}</name><uuid>0f1e0000-7a5b-4c1b-9e00-0000000000a1</uuid><memory unit='KiB'>65536</memory><vcpu>1</vcpu>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${DISK}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+}
+
+function fail(argv: readonly string[], stderr: string): never {
+  throw new VirshError({ kind: 'exit', message: stderr.trim(), argv, exitCode: 1, stderr });
+}
+
+type MigrateScript = { chunks: ReturnType<typeof chunks>; stepMs: number; onSuccess?: () => void };
+
+class FakeHost implements Executor {
+  readonly description = 'fake';
+  readonly state: HostState;
+  migrate: MigrateScript | null = null;
+  private abort: (() => void) | null = null;
+  private jobInfoIndex = 0;
+
+  constructor(uuid: string, domains: [string, string][], volumes: string[]) {
+    this.state = { uuid, domains: new Map(domains), volumes: new Set(volumes), calls: [] };
+  }
+
+  async run(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    this.state.calls.push([...args]);
+    const ok = (stdout: string): RunResult => ({ stdout, stderr: '', exitCode: 0 });
+    const [command] = args;
+    const name = (args.includes('--domain') ? args[args.indexOf('--domain') + 1] : args[args.length - 1]) ?? '';
+    switch (command) {
+      case 'capabilities':
+        return ok(`<capabilities><host><uuid>${this.state.uuid}</uuid><cpu><arch>x86_64</arch></cpu></host></capabilities>`);
+      case 'dumpxml':
+        return this.state.domains.has(name) ? ok(domainXml(name)) : fail(args, `error: failed to get domain '${name}'\n`);
+      case 'domstate':
+        return this.state.domains.has(name) ? ok(`${this.state.domains.get(name)}\n\n`) : fail(args, `error: failed to get domain '${name}'\n`);
+      case 'domblkinfo':
+        return ok('Capacity:       268435456\nAllocation:     1000000\nPhysical:       1000000\n');
+      case 'pool-list':
+        return ok('default\n\n');
+      case 'pool-refresh':
+        return ok('Pool default refreshed\n');
+      case 'pool-dumpxml':
+        return ok("<pool type='dir'><name>default</name><capacity unit='bytes'>10737418240</capacity><allocation unit='bytes'>0</allocation><available unit='bytes'>10737418240</available><target><path>/var/lib/libvirt/images</path></target></pool>");
+      case 'vol-info':
+        return this.state.volumes.has(args[args.length - 1] ?? '') ? ok('Name: vm1.qcow2\n') : fail(args, `error: failed to get vol '${args[args.length - 1]}'\nerror: Storage volume not found: no storage vol with matching path\n`);
+      case 'vol-delete':
+        this.state.volumes.delete(args[args.length - 1] ?? '');
+        return ok('Vol deleted\n');
+      case 'freecell':
+        return ok('Total:       4194304 KiB\n');
+      case 'domjobinfo': {
+        if (args.includes('--completed')) return ok(completedOnDestination);
+        const sample = jobInfoSamples[Math.min(this.jobInfoIndex++, jobInfoSamples.length - 1)];
+        return ok(sample?.stdout ?? 'Job type:         None        \n');
+      }
+      case 'domjobabort':
+        if (!this.abort) return fail(args, 'error: Requested operation is not valid: no job is active on the domain\n');
+        this.abort();
+        return ok('\n');
+      case 'migrate':
+        return this.runMigrate(args, options);
+      default:
+        throw new Error(`fake host: unexpected virsh ${args.join(' ')}`);
+    }
+  }
+
+  private runMigrate(args: readonly string[], options: RunOptions): Promise<RunResult> {
+    const script = this.migrate;
+    if (!script) throw new Error('no migrate script');
+    return new Promise((resolve, reject) => {
+      let index = 0;
+      let stderr = '';
+      const step = () => {
+        const chunk = script.chunks[index++];
+        if (!chunk) return;
+        if (chunk.exitCode !== undefined) {
+          this.abort = null;
+          if (chunk.exitCode === 0) {
+            script.onSuccess?.();
+            resolve({ stdout: '\n', stderr, exitCode: 0 });
+          } else reject(new VirshError({ kind: 'exit', message: 'migrate failed', argv: args, exitCode: chunk.exitCode, stderr }));
+          return;
+        }
+        if (chunk.stream === 'stderr') {
+          stderr += chunk.data;
+          options.onStderr?.(chunk.data ?? '');
+        } else options.onStdout?.(chunk.data ?? '');
+        timer = setTimeout(step, script.stepMs);
+      };
+      let timer = setTimeout(step, script.stepMs);
+      this.abort = () => {
+        clearTimeout(timer);
+        const text = 'error: operation aborted: migration out: canceled by client\n';
+        options.onStderr?.(text);
+        this.abort = null;
+        setTimeout(() => reject(new VirshError({ kind: 'exit', message: 'aborted', argv: args, exitCode: 1, stderr: stderr + text })), 5);
+      };
+    });
+  }
+
+  async close() {}
+}
+
+let testDb: TestDb;
+let bus: EventBus;
+let src: FakeHost;
+let dst: FakeHost;
+let sourceHostId: string;
+let destinationHostId: string;
+
+const who = { actor: 'bob', clientAddress: null };
+
+async function waitForFinal(id: string): Promise<MigrationEvent[]> {
+  for (let i = 0; i < 400; i++) {
+    const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
+    if (['succeeded', 'failed', 'cancelled'].includes(row.state)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return listMigrationEvents({ db: testDb.db, migrationId: id });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('migration did not finish');
+}
+
+beforeEach(async () => {
+  testDb ??= createTestDb();
+  bus = createInProcessEventBus();
+  src = new FakeHost('f3e7a1b0-0a11-4c1b-9e00-000000000011', [['vm1', 'running']], [DISK]);
+  dst = new FakeHost('f3e7a1b0-0a11-4c1b-9e00-000000000012', [], []);
+  await testDb.db.migrationEvent.deleteMany();
+  await testDb.db.migration.deleteMany();
+  await testDb.db.host.deleteMany();
+  sourceHostId = (await testDb.db.host.create({ data: { alias: 'hv1', uri: 'test:///hv1', displayUri: 'test:///hv1', displayName: 'hv1' } })).id;
+  destinationHostId = (await testDb.db.host.create({ data: { alias: 'hv2', uri: 'test:///hv2', displayUri: 'test:///hv2', displayName: 'hv2' } })).id;
+});
+
+afterAll(async () => {
+  await testDb.cleanup();
+});
+
+function deps() {
+  return { db: testDb.db, bus, executors: { get: (host: { id: string }) => (host.id === sourceHostId ? src : dst) }, pollIntervalMs: 20 };
+}
+
+describe('migration runner', () => {
+  it('runs preflight, streams progress, verifies both hosts, then records success with its audit row', async () => {
+    src.migrate = {
+      chunks: chunks('migrate-bw8.chunks.jsonl'),
+      stepMs: 3,
+      onSuccess: () => {
+        src.state.domains.delete('vm1');
+        dst.state.domains.set('vm1', 'running');
+        dst.state.volumes.add(DISK);
+      },
+    };
+    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: { bandwidthMiBps: 8 } });
+    const events = await waitForFinal(id);
+
+    const states = events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.state : ''));
+    expect(states).toEqual(['queued', 'preflight', 'running', 'succeeded']);
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e.percent] : []));
+    expect(new Set(progress).size).toBeGreaterThanOrEqual(5);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(events.some((e) => e.type === 'jobinfo')).toBe(true);
+    // Events are persisted in order with increasing ids, so a reconnecting browser can resume after any of them.
+    expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
+
+    const migrateCall = src.state.calls.find((call) => call[0] === 'migrate');
+    expect(migrateCall).toEqual(expect.arrayContaining(['--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose', '--bandwidth', '8']));
+    expect(migrateCall?.[migrateCall.indexOf('--desturi') + 1]).toBe('test:///hv2');
+
+    const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({ state: 'succeeded', percent: 100, downtimeMs: 26, errorCode: null, vmUuid: '0f1e0000-7a5b-4c1b-9e00-0000000000a1' });
+    expect(row.durationMs).toBeGreaterThan(0);
+    expect(Number(row.diskBytes)).toBe(256 * 2 ** 20);
+    expect(row.output).toContain('Migration: [100 %]');
+    const audit = await testDb.db.auditEvent.findMany({ where: { migrationId: id }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => a.action)).toEqual(['migration.start', 'migration.succeeded']);
+    expect(audit[1]).toMatchObject({ actor: 'bob', result: 'ok', vmName: 'vm1', hostAlias: 'hv1' });
+  });
+
+  it('records the failure with libvirt’s text, keeps the VM on the source and removes what the copy left behind', async () => {
+    const stderr = failure('dest-disk-size-mismatch').stderr;
+    src.migrate = { chunks: [{ stream: 'stderr', data: '\rMigration: [  6 %]' }, { stream: 'stderr', data: stderr }, { exitCode: 1 }], stepMs: 5 };
+    // libvirt created the destination disk before the copy failed: it is there when Ferry looks afterwards.
+    const created = () => dst.state.volumes.add(DISK);
+    const origRun = dst.run.bind(dst);
+    dst.run = async (args, options) => {
+      if (args[0] === 'domstate' && src.state.calls.some((c) => c[0] === 'migrate')) created();
+      return origRun(args, options);
+    };
+    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: {} });
+    const events = await waitForFinal(id);
+
+    const result = events.find((e) => e.type === 'result');
+    expect(result).toMatchObject({ state: 'failed', errorCode: 'disk-size-mismatch' });
+    const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
+    expect(row.state).toBe('failed');
+    expect(row.rawError).toContain('Source and target image have different sizes');
+    expect(row.errorMessage).toContain('vm1 is running on hv1');
+    expect(dst.state.volumes.has(DISK)).toBe(false);
+    expect(dst.state.calls).toContainEqual(['vol-delete', '--', DISK]);
+    const actions = (await testDb.db.auditEvent.findMany({ where: { migrationId: id }, orderBy: { id: 'asc' } })).map((a) => a.action);
+    expect(actions).toEqual(['migration.start', 'volume.delete', 'migration.failed']);
+  });
+
+  it('cancels with domjobabort on the source and ends cancelled with the VM still there', async () => {
+    src.migrate = { chunks: chunks('migrate-bw8.chunks.jsonl'), stepMs: 20 };
+    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: { bandwidthMiBps: 8 } });
+    for (let i = 0; i < 200; i++) {
+      const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
+      if (row.state === 'running' && row.percent >= 6) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await cancelMigration(deps(), { actor: 'carol', clientAddress: '192.0.2.9' }, id);
+    const events = await waitForFinal(id);
+    expect(src.state.calls.some((call) => call[0] === 'domjobabort')).toBe(true);
+    expect(events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.state : ''))).toEqual(['queued', 'preflight', 'running', 'cancelling', 'cancelled']);
+    const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({ state: 'cancelled', errorCode: 'cancelled' });
+    expect(src.state.domains.get('vm1')).toBe('running');
+    const audit = await testDb.db.auditEvent.findMany({ where: { migrationId: id }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => `${a.action}:${a.actor}`)).toEqual(['migration.start:bob', 'migration.cancel:carol', 'migration.cancelled:bob']);
+    await expect(cancelMigration(deps(), who, id)).rejects.toThrow(/nothing to cancel/);
+  });
+
+  it('stops at preflight when the destination already has a domain of that name', async () => {
+    dst.state.domains.set('vm1', 'shut off');
+    src.migrate = { chunks: [{ exitCode: 0 }], stepMs: 1 };
+    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: {} });
+    const events = await waitForFinal(id);
+    expect(events.find((e) => e.type === 'result')).toMatchObject({ state: 'failed', errorCode: 'preflight' });
+    const checklist = events.find((e) => e.type === 'checklist');
+    expect(checklist?.type === 'checklist' && checklist.checks.find((c) => c.id === 'name-free')).toMatchObject({ status: 'fail' });
+    expect(src.state.calls.some((call) => call[0] === 'migrate')).toBe(false);
+  });
+
+  it('refuses bad requests before recording anything', async () => {
+    await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: sourceHostId, options: {} })).rejects.toThrow(/other than the source/);
+    await expect(startMigration(deps(), who, { vmName: 'vm\n1', sourceHostId, destinationHostId, options: {} })).rejects.toThrow(/control characters/);
+    await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: { mode: 'offline', undefineSource: true } })).rejects.toThrow(/.+/);
+    await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: 'nope', options: {} })).rejects.toThrow(/not registered/);
+    expect(await testDb.db.migration.count()).toBe(0);
+  });
+});
