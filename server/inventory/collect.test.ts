@@ -113,9 +113,12 @@ describe('collectVms on a generated 50-VM host with hostile names', () => {
       expect(info.uuid, planned.name).toBe(planned.uuid);
       expect(info.name).toBe(planned.name);
     }
-    // Why the argv builders never pass a bare positional: virsh takes "--help" as its option.
+    // Why the argv builders never pass a bare positional: virsh takes "--help" as its option…
     const bare = await executor.run(['dominfo', '--help']);
     expect(bare.stdout).toContain('SYNOPSIS');
+    // …while "--" before positionals works too in virsh 9.0; --domain is used because it needs no position.
+    const helpVm = plan.vms.find((vm) => vm.name === '--help');
+    expect(parseDominfo((await executor.run(['dominfo', '--', '--help'])).stdout).uuid).toBe(helpVm?.uuid);
   });
 
   it('uses UUIDs because virsh resolves a number as a domain ID before a name', async () => {
@@ -155,6 +158,18 @@ describe('collectVms when a VM vanishes mid-refresh', () => {
 describe('collectVms failures that concern the whole host', () => {
   it('rejects with the VirshError when the host cannot be reached', async () => {
     const error = await collectVms({ executor: local(`test://${dir}/does-not-exist.xml`) }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(VirshError);
+    expect((error as VirshError).stderr).toContain('failed to connect to the hypervisor');
+  });
+
+  it('rejects when the host goes away between the bulk call and the per-domain commands', async () => {
+    const file = await writeTestHost({ dir, hostName: 'hv-gone', vmCount: 3, seed: 2 });
+    const { executor } = recordingExecutor(local(testHostUri(file)), {
+      beforeRun: async (args) => {
+        if (args[0] === 'dominfo') await rm(file, { force: true });
+      },
+    });
+    const error = await collectVms({ executor }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(VirshError);
     expect((error as VirshError).stderr).toContain('failed to connect to the hypervisor');
   });

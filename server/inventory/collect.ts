@@ -134,9 +134,16 @@ function isNoSuchDomain(error: unknown): boolean {
   return error instanceof VirshError && error.kind === 'exit' && NO_DOMAIN_PATTERN.test(error.stderr);
 }
 
+/**
+ * virsh's words when the connection itself failed. An executor that runs one process per command reports
+ * these as plain exit failures, but they concern the whole host, not the domain being asked about.
+ */
+const NO_CONNECTION_PATTERN = /failed to connect to the hypervisor|Cannot recv data|Cannot write data|End of file while reading data|no valid connection/;
+
 /** A failure that concerns one domain (virsh ran and said no, or printed something odd), not the host. */
 function isDomainLevelFailure(error: unknown): error is VirshError | ParseError {
-  return (error instanceof VirshError && error.kind === 'exit') || error instanceof ParseError;
+  if (error instanceof ParseError) return true;
+  return error instanceof VirshError && error.kind === 'exit' && !NO_CONNECTION_PATTERN.test(error.stderr);
 }
 
 function describeFailure(error: VirshError | ParseError): string {
