@@ -57,36 +57,40 @@ export function chartWindow(filter: HistoryFilter, now: Date = new Date()): Hist
   return { from: clampedFrom, to, isDefault: !filter.from && !filter.to };
 }
 
-const DURATION_CASE = Prisma.sql`CASE WHEN "state" <> 'succeeded' OR "durationMs" IS NULL THEN NULL ${Prisma.join(
+const DURATION_CASE = Prisma.sql`CASE ${Prisma.join(
   DURATION_BUCKETS.map((bucket, index) =>
     bucket.belowMs === null ? Prisma.sql`ELSE ${index}` : Prisma.sql`WHEN "durationMs" < ${bucket.belowMs} THEN ${index}`,
   ),
   ' ',
 )} END`;
 
-/** Without a VM or host to narrow by, every chart reads this index alone (it holds all four columns). */
+/** Without a VM or host to narrow by, the day and duration charts read this index alone (it holds their columns). */
 const CHART_INDEX = 'Migration_createdAt_state_durationMs_errorCode_idx';
+const FAILED_INDEX = 'Migration_state_createdAt_idx';
 
-type ChartCell = { day: string; state: string; bucket: number | bigint | null; errorCode: string | null; n: number | bigint };
-
-/** Aggregates for the history charts, over the same filter as the list (within the chart window), in one pass. */
+/**
+ * Aggregates for the history charts, over the same filter as the list (within the chart window). Three
+ * small GROUP BYs: one pass grouping by all four columns sorted far more groups and took longer.
+ */
 export async function migrationStats(options: { db: Db; filter: HistoryFilter; now?: Date }): Promise<HistoryStats> {
   const window = chartWindow(options.filter, options.now);
   const filter: HistoryFilter = { ...options.filter, from: window.from, to: window.to };
   const conditions = Prisma.join(historyConditions({ filter, cursor: null }), ' AND ');
-  const source = filter.vm || filter.host ? Prisma.sql`"Migration"` : Prisma.raw(`"Migration" INDEXED BY "${CHART_INDEX}"`);
+  const narrowed = Boolean(filter.vm || filter.host);
+  const chartSource = narrowed ? Prisma.sql`"Migration"` : Prisma.raw(`"Migration" INDEXED BY "${CHART_INDEX}"`);
+  const failedSource = narrowed ? Prisma.sql`"Migration"` : Prisma.raw(`"Migration" INDEXED BY "${FAILED_INDEX}"`);
 
-  const [cells, examples] = await Promise.all([
-    options.db.$queryRaw<ChartCell[]>(
-      Prisma.sql`SELECT substr("createdAt", 1, 10) AS "day", "state", ${DURATION_CASE} AS "bucket",
-          CASE WHEN "state" = 'failed' THEN coalesce("errorCode", 'unknown') END AS "errorCode", count(*) AS "n"
-        FROM ${source} WHERE ${conditions} GROUP BY 1, 2, 3, 4`,
-    ),
-    options.db.$queryRaw<{ errorCode: string; example: string | null }[]>(
-      Prisma.sql`SELECT coalesce("errorCode", 'unknown') AS "errorCode", max("errorMessage") AS "example" FROM "Migration"
-        WHERE ${conditions} AND "state" = 'failed' GROUP BY 1`,
-    ),
-  ]);
+  const byDay = await options.db.$queryRaw<{ day: string; state: string; n: number | bigint }[]>(
+    Prisma.sql`SELECT substr("createdAt", 1, 10) AS "day", "state", count(*) AS "n" FROM ${chartSource} WHERE ${conditions} GROUP BY 1, 2`,
+  );
+  const byDuration = await options.db.$queryRaw<{ bucket: number | bigint; n: number | bigint }[]>(
+    Prisma.sql`SELECT ${DURATION_CASE} AS "bucket", count(*) AS "n" FROM ${chartSource}
+      WHERE ${conditions} AND "state" = 'succeeded' AND "durationMs" IS NOT NULL GROUP BY 1`,
+  );
+  const byCause = await options.db.$queryRaw<{ errorCode: string; n: number | bigint; example: string | null }[]>(
+    Prisma.sql`SELECT coalesce("errorCode", 'unknown') AS "errorCode", count(*) AS "n", max("errorMessage") AS "example" FROM ${failedSource}
+      WHERE ${conditions} AND "state" = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${FAILURE_CAUSES_SHOWN}`,
+  );
 
   // Every day of the window gets a bar, also the quiet ones, so gaps read as "nothing happened".
   const days = new Map<string, DayOutcomes>();
@@ -95,28 +99,20 @@ export async function migrationStats(options: { db: Db; filter: HistoryFilter; n
     days.set(day, { day, succeeded: 0, failed: 0, cancelled: 0, other: 0 });
   }
   const totals = { succeeded: 0, failed: 0, cancelled: 0, other: 0 };
-  const durationCounts = DURATION_BUCKETS.map(() => 0);
-  const causeCounts = new Map<string, number>();
-  for (const cell of cells) {
-    const n = Number(cell.n);
-    const entry = days.get(cell.day) ?? { day: cell.day, succeeded: 0, failed: 0, cancelled: 0, other: 0 };
-    const outcome = outcomeOf(cell.state);
-    entry[outcome] += n;
-    totals[outcome] += n;
-    days.set(cell.day, entry);
-    if (cell.bucket !== null) durationCounts[Number(cell.bucket)] = (durationCounts[Number(cell.bucket)] ?? 0) + n;
-    if (cell.errorCode !== null) causeCounts.set(cell.errorCode, (causeCounts.get(cell.errorCode) ?? 0) + n);
+  for (const row of byDay) {
+    const entry = days.get(row.day) ?? { day: row.day, succeeded: 0, failed: 0, cancelled: 0, other: 0 };
+    const outcome = outcomeOf(row.state);
+    entry[outcome] += Number(row.n);
+    totals[outcome] += Number(row.n);
+    days.set(row.day, entry);
   }
 
-  const exampleOf = new Map(examples.map((row) => [row.errorCode, row.example]));
+  const durationCounts = new Map(byDuration.map((row) => [Number(row.bucket), Number(row.n)]));
   return {
     window,
     perDay: [...days.values()].sort((a, b) => a.day.localeCompare(b.day)),
     totals,
-    durations: DURATION_BUCKETS.map((bucket, index) => ({ label: bucket.label, count: durationCounts[index] ?? 0 })),
-    failureCauses: [...causeCounts.entries()]
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .slice(0, FAILURE_CAUSES_SHOWN)
-      .map(([errorCode, count]) => ({ errorCode, count, example: exampleOf.get(errorCode) ?? null })),
+    durations: DURATION_BUCKETS.map((bucket, index) => ({ label: bucket.label, count: durationCounts.get(index) ?? 0 })),
+    failureCauses: byCause.map((row) => ({ errorCode: row.errorCode, count: Number(row.n), example: row.example })),
   };
 }
