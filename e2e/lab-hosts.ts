@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { gotoReady } from './ready';
 
 export type LabHost = { alias: string; ip: string; uri: string; displayUri: string; fingerprint: string; hostUuid: string };
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LAB_DIR = process.env.FERRY_LAB_DIR ?? path.join(ROOT, '.lab');
 
 export function labHosts(): { hv1: LabHost; hv2: LabHost } {

@@ -139,6 +139,7 @@ test('preflight blocks a name clash and a same-host move, with their reasons', a
   await page.locator('section[data-host="hv1"] li[data-vm="vm-off"]').getByRole('button', { name: 'Migrate vm-off' }).click();
   const dialog = page.getByRole('dialog');
   await expect(dialog.getByText('already has a VM named "vm-off"')).toBeVisible();
+  await expect(dialog.getByText('same libvirt host as the source')).toBeVisible();
   await expect(dialog.getByRole('radio', { name: /hv2/ })).toBeDisabled();
   await expect(dialog.getByRole('radio', { name: /hv1-again/ })).toBeDisabled();
 

@@ -41,8 +41,8 @@ const CHECK_CLASS = { pass: 'text-emerald-700', warn: 'text-amber-700', fail: 't
 function unavailableReason(target: MigrateTarget, snapshot: HostSnapshotView): string | null {
   if (snapshot.host.id === target.host.id) return 'this is the source host';
   if (snapshot.status === 'error') return `unreachable: ${snapshot.error ?? 'error'}`;
-  if (snapshot.vms.some((vm) => vm.name === target.vm.name)) return `already has a VM named "${target.vm.name}"`;
   if (target.host.hostUuid && snapshot.host.hostUuid === target.host.hostUuid) return 'same libvirt host as the source (same host UUID)';
+  if (snapshot.vms.some((vm) => vm.name === target.vm.name)) return `already has a VM named "${target.vm.name}"`;
   return null;
 }
 
