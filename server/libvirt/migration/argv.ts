@@ -1,0 +1,108 @@
+import { describeOptionProblems, type MigrationOptions, type StorageMode } from './options';
+
+/**
+ * argv builders for the virsh commands of a migration: everything after `virsh -c <source-uri>`.
+ *
+ * PURE: no I/O. The executor passes these arrays to spawn (or through the one quoting function for ssh), so
+ * no shell ever sees them here.
+ *
+ * Every user-supplied value (VM name, URIs) goes in with its named option (`--domain X`, `--desturi X`,
+ * `--migrateuri X`). virsh's parser takes the argument after an option that expects a value as that value, even
+ * when it starts with `--`: with virsh 9.0, `migrate --domain --help --desturi test:///default` fails with
+ * "failed to get domain '--help'", and a domain really named `--help` reaches virDomainMigrate3. Positional
+ * arguments would not be safe: `migrate --live --help` prints help. (argv.integration.test.ts checks this
+ * against real virsh.)
+ */
+
+const STORAGE_FLAGS: Record<StorageMode, readonly string[]> = {
+  shared: [],
+  'copy-all': ['--copy-storage-all'],
+  'copy-inc': ['--copy-storage-inc'],
+};
+
+export type BuildMigrateArgvOptions = {
+  vmName: string;
+  /** The destination as the SOURCE host sees it for --p2p, or as the machine running virsh sees it otherwise. */
+  destinationUri: string;
+  options: MigrationOptions;
+  /** QEMU's data connection, e.g. `tcp://10.77.77.12`, when the hostname in destinationUri is not the right network. */
+  migrateUri?: string;
+};
+
+/**
+ * `virsh migrate` argv. Throws if the options are a combination Ferry refuses (see options.ts), so an
+ * invalid request never reaches virsh, and if a value could not travel in argv.
+ *
+ *     ['migrate', '--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose',
+ *      '--domain', 'vm1', '--desturi', 'qemu+ssh://root@10.77.77.12/system']
+ */
+export function buildMigrateArgv({ vmName, destinationUri, options, migrateUri }: BuildMigrateArgvOptions): string[] {
+  const problems = describeOptionProblems(options);
+  if (problems.length > 0) {
+    throw new Error(`refusing to build virsh migrate argv: ${problems.join(' ')}`);
+  }
+  requireArgValue({ what: 'VM name', value: vmName });
+  requireArgValue({ what: 'destination URI', value: destinationUri });
+  if (migrateUri !== undefined) requireArgValue({ what: 'migrate URI', value: migrateUri });
+
+  const argv = ['migrate', options.mode === 'live' ? '--live' : '--offline'];
+  if (options.persistent) argv.push('--persistent');
+  if (options.undefineSource) argv.push('--undefinesource');
+  argv.push(...STORAGE_FLAGS[options.storage]);
+  // Always: the progress parser reads the `\rMigration: [ 45 %]` lines that only --verbose prints.
+  argv.push('--verbose');
+  if (options.tunnelled) argv.push('--p2p', '--tunnelled');
+  if (options.tls) argv.push('--tls');
+  if (options.compressed) argv.push('--compressed');
+  if (options.autoConverge) argv.push('--auto-converge');
+  if (options.postcopy) argv.push('--postcopy');
+  if (options.unsafe) argv.push('--unsafe');
+  if (options.bandwidthMiBps !== undefined) argv.push('--bandwidth', String(options.bandwidthMiBps));
+  if (options.timeoutSeconds !== undefined) {
+    const action = options.timeoutAction ?? 'suspend';
+    // 'abort' has no virsh flag; the runner enforces it (timeoutAbortAfterSeconds), so virsh gets no --timeout.
+    if (action === 'suspend') argv.push('--timeout', String(options.timeoutSeconds), '--timeout-suspend');
+    if (action === 'postcopy') argv.push('--timeout', String(options.timeoutSeconds), '--timeout-postcopy');
+  }
+  argv.push('--domain', vmName, '--desturi', destinationUri);
+  if (migrateUri !== undefined) argv.push('--migrateuri', migrateUri);
+  return argv;
+}
+
+/**
+ * Seconds after which the job runner must abort the migration itself (`buildJobAbortArgv`), or null when
+ * virsh handles the timeout or there is none. virsh 9.0 can only suspend or switch to post-copy on timeout.
+ */
+export function timeoutAbortAfterSeconds(options: MigrationOptions): number | null {
+  return options.timeoutAction === 'abort' && options.timeoutSeconds !== undefined ? options.timeoutSeconds : null;
+}
+
+/** `virsh domjobinfo`: statistics of the running job; only the SOURCE host has them during a migration. */
+export function buildJobInfoArgv(vmName: string): string[] {
+  requireArgValue({ what: 'VM name', value: vmName });
+  return ['domjobinfo', '--domain', vmName];
+}
+
+/** `virsh domjobinfo --completed`: statistics of the job that just finished (downtime, setup time, totals). */
+export function buildCompletedJobInfoArgv(vmName: string): string[] {
+  requireArgValue({ what: 'VM name', value: vmName });
+  return ['domjobinfo', '--completed', '--domain', vmName];
+}
+
+/** `virsh domjobabort`: cancels the running migration; `virsh migrate` then fails with "canceled by client". */
+export function buildJobAbortArgv(vmName: string): string[] {
+  requireArgValue({ what: 'VM name', value: vmName });
+  return ['domjobabort', '--domain', vmName];
+}
+
+/** `virsh migrate-postcopy`: switches a migration started with --postcopy to post-copy now. */
+export function buildPostcopySwitchArgv(vmName: string): string[] {
+  requireArgValue({ what: 'VM name', value: vmName });
+  return ['migrate-postcopy', '--domain', vmName];
+}
+
+function requireArgValue({ what, value }: { what: string; value: string }): void {
+  if (value === '') throw new Error(`${what} is empty`);
+  // argv travels as C strings: a NUL would silently cut the value short on the other side.
+  if (value.includes('\0')) throw new Error(`${what} contains a NUL byte, which argv cannot carry`);
+}
