@@ -20,7 +20,16 @@ import { BENCH_SHAPE, existingSeed, seedAuditBench, type SeedShape } from './aud
  *
  *   npx tsx bench/audit.ts            (reuses bench/out/audit-bench.db when it holds the current seed)
  *   FERRY_BENCH_RESEED=1 npx tsx bench/audit.ts
+ *   FERRY_BENCH_AUDIT_PARTS=queries,charts npx tsx bench/audit.ts     (skip the minute of exports and verify)
  */
+
+export const BENCH_PARTS = ['queries', 'charts', 'exports', 'verify'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
+function partsFromEnv(): BenchPart[] {
+  const wanted = process.env.FERRY_BENCH_AUDIT_PARTS?.split(',').map((part) => part.trim());
+  return wanted ? BENCH_PARTS.filter((part) => wanted.includes(part)) : [...BENCH_PARTS];
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const AUDIT_BENCH_DB = path.join(ROOT, 'bench', 'out', 'audit-bench.db');
@@ -55,7 +64,7 @@ export type AuditBenchResult = {
   history: QueryFigure[];
   stats: { name: string; p95Ms: number }[];
   exports: ExportFigure[];
-  verify: { rows: number; seconds: number; ok: boolean };
+  verify: { rows: number; seconds: number; ok: boolean } | null;
 };
 
 function percentile(sorted: number[], p: number): number {
@@ -202,8 +211,11 @@ function printQueryTable(title: string, figures: QueryFigure[], log: (line: stri
   }
 }
 
-export async function benchAudit(options: { file?: string; reseed?: boolean; shape?: SeedShape; log?: (line: string) => void } = {}): Promise<AuditBenchResult> {
+export async function benchAudit(
+  options: { file?: string; reseed?: boolean; shape?: SeedShape; parts?: BenchPart[]; log?: (line: string) => void } = {},
+): Promise<AuditBenchResult> {
   const file = options.file ?? AUDIT_BENCH_DB;
+  const parts = new Set(options.parts ?? partsFromEnv());
   const shape = options.shape ?? BENCH_SHAPE;
   const log = options.log ?? ((line: string) => console.log(line));
   const reseed = options.reseed ?? process.env.FERRY_BENCH_RESEED === '1';
@@ -239,7 +251,7 @@ export async function benchAudit(options: { file?: string; reseed?: boolean; sha
     for (const testCase of historyCases(shape, end)) await queryHistoryPage({ db, filter: historyFilterSchema.parse(testCase.filter(0)), limit: PAGE_SIZE });
 
     const audit: QueryFigure[] = [];
-    for (const testCase of auditCases(shape, end)) {
+    for (const testCase of parts.has('queries') ? auditCases(shape, end) : []) {
       for (const page of ['first', 'deep'] as const) {
         const times: number[] = [];
         const rows: number[] = [];
@@ -258,10 +270,10 @@ export async function benchAudit(options: { file?: string; reseed?: boolean; sha
         audit.push(summarize(testCase.name, page, times, rows, [...plans].join(', ')));
       }
     }
-    printQueryTable(`Audit log (${auditCount.toLocaleString('en')} rows)`, audit, log);
+    if (audit.length > 0) printQueryTable(`Audit log (${auditCount.toLocaleString('en')} rows)`, audit, log);
 
     const history: QueryFigure[] = [];
-    for (const testCase of historyCases(shape, end)) {
+    for (const testCase of parts.has('queries') ? historyCases(shape, end) : []) {
       for (const page of ['first', 'deep'] as const) {
         const times: number[] = [];
         const rows: number[] = [];
@@ -274,7 +286,7 @@ export async function benchAudit(options: { file?: string; reseed?: boolean; sha
         history.push(summarize(testCase.name, page, times, rows, ''));
       }
     }
-    printQueryTable(`Migration history (${migrationCount.toLocaleString('en')} migrations)`, history, log);
+    if (history.length > 0) printQueryTable(`Migration history (${migrationCount.toLocaleString('en')} migrations)`, history, log);
 
     const stats: { name: string; p95Ms: number }[] = [];
     const statCases: { name: string; filter: HistoryFilterInput }[] = [
@@ -282,7 +294,7 @@ export async function benchAudit(options: { file?: string; reseed?: boolean; sha
       { name: 'charts, two years', filter: { from: new Date(end.getTime() - 730 * 86_400_000), to: end } },
       { name: 'charts, one host, two years', filter: { host: 'hv042', from: new Date(end.getTime() - 730 * 86_400_000), to: end } },
     ];
-    for (const statCase of statCases) {
+    for (const statCase of parts.has('charts') ? statCases : []) {
       const times: number[] = [];
       for (let i = 0; i < 10; i++) {
         const filter = historyFilterSchema.parse(statCase.filter);
@@ -290,46 +302,56 @@ export async function benchAudit(options: { file?: string; reseed?: boolean; sha
       }
       stats.push({ name: statCase.name, p95Ms: percentile([...times].sort((a, b) => a - b), 0.95) });
     }
-    log('');
-    log('History charts (10 runs)');
-    for (const stat of stats) log(`  ${pad(stat.name, 40)}p95 ${fmt(stat.p95Ms)} ms`);
-
-    const exports: ExportFigure[] = [];
-    exports.push(
-      await measureExport('audit CSV, all rows', () =>
-        auditExportResponse({ db, url: new URL('http://bench.invalid/api/audit/export?format=csv'), actor: 'bench', clientAddress: null }),
-      ),
-    );
-    exports.push(
-      await measureExport(
-        'audit CSV, GC every 100k rows',
-        () => auditExportResponse({ db, url: new URL('http://bench.invalid/api/audit/export?format=csv'), actor: 'bench', clientAddress: null }),
-        { gcEveryChunks: 50 },
-      ),
-    );
-    exports.push(
-      await measureExport('migrations CSV, all rows', () =>
-        historyExportResponse({ db, url: new URL('http://bench.invalid/api/migrations/export?format=csv'), actor: 'bench', clientAddress: null }),
-      ),
-    );
-    log('');
-    log(`Exports through the real route stream (goal: memory growth < ${RSS_GOAL_MB} MB). Peak growth over a forced-GC baseline;`);
-    log('"live" is the heap right after a forced GC every 100k rows: what the export keeps, as opposed to garbage V8 has not collected yet.');
-    log(`  ${pad('export', 32)}${pad('rows', 11)}${pad('MB', 7)}${pad('seconds', 9)}${pad('rows/s', 10)}${pad('RSS +MB', 9)}${pad('heap +MB', 10)}live +MB`);
-    for (const figure of exports) {
-      log(
-        `  ${pad(figure.name, 32)}${pad(figure.rows.toLocaleString('en'), 11)}${pad(figure.megabytes.toFixed(0), 7)}${pad(figure.seconds.toFixed(1), 9)}${pad(Math.round(figure.rows / figure.seconds).toLocaleString('en'), 10)}${pad(figure.rssGrowthMb.toFixed(1), 9)}${pad(figure.heapGrowthMb.toFixed(1), 10)}${figure.liveHeapGrowthMb === null ? '—' : figure.liveHeapGrowthMb.toFixed(1)}`,
-      );
+    if (stats.length > 0) {
+      log('');
+      log('History charts (10 runs)');
+      for (const stat of stats) log(`  ${pad(stat.name, 40)}p95 ${fmt(stat.p95Ms)} ms`);
     }
 
-    const verified = await timeIt(() => verifyAuditChain(db));
-    const verify = { rows: verified.value.checked, seconds: verified.ms / 1000, ok: verified.value.ok };
-    log('');
-    log(`Chain verification: ${verify.rows.toLocaleString('en')} rows in ${verify.seconds.toFixed(1)} s — ${verify.ok ? 'intact' : `BROKEN: ${verified.value.firstBreak?.message}`}`);
+    const exports: ExportFigure[] = [];
+    if (parts.has('exports')) await measureExports(db, exports, log);
+
+    let verify: AuditBenchResult['verify'] = null;
+    if (parts.has('verify')) {
+      const verified = await timeIt(() => verifyAuditChain(db));
+      verify = { rows: verified.value.checked, seconds: verified.ms / 1000, ok: verified.value.ok };
+      log('');
+      log(`Chain verification: ${verify.rows.toLocaleString('en')} rows in ${verify.seconds.toFixed(1)} s — ${verify.ok ? 'intact' : `BROKEN: ${verified.value.firstBreak?.message}`}`);
+    }
 
     return { seed: { auditRows: auditCount, migrations: migrationCount, seededNow, seedSeconds }, audit, history, stats, exports, verify };
   } finally {
     await db.$disconnect();
+  }
+}
+
+/** The 1M-row audit CSV twice (plain, then with a forced GC every 100k rows to see what stays alive), then migrations. */
+async function measureExports(db: PrismaClient, exports: ExportFigure[], log: (line: string) => void) {
+  exports.push(
+    await measureExport('audit CSV, all rows', () =>
+      auditExportResponse({ db, url: new URL('http://bench.invalid/api/audit/export?format=csv'), actor: 'bench', clientAddress: null }),
+    ),
+  );
+  exports.push(
+    await measureExport(
+      'audit CSV, GC every 100k rows',
+      () => auditExportResponse({ db, url: new URL('http://bench.invalid/api/audit/export?format=csv'), actor: 'bench', clientAddress: null }),
+      { gcEveryChunks: 50 },
+    ),
+  );
+  exports.push(
+    await measureExport('migrations CSV, all rows', () =>
+      historyExportResponse({ db, url: new URL('http://bench.invalid/api/migrations/export?format=csv'), actor: 'bench', clientAddress: null }),
+    ),
+  );
+  log('');
+  log(`Exports through the real route stream (goal: memory growth < ${RSS_GOAL_MB} MB). Peak growth over a forced-GC baseline;`);
+  log('"live" is the heap right after a forced GC every 100k rows: what the export keeps, as opposed to garbage V8 has not collected yet.');
+  log(`  ${pad('export', 32)}${pad('rows', 11)}${pad('MB', 7)}${pad('seconds', 9)}${pad('rows/s', 10)}${pad('RSS +MB', 9)}${pad('heap +MB', 10)}live +MB`);
+  for (const figure of exports) {
+    log(
+      `  ${pad(figure.name, 32)}${pad(figure.rows.toLocaleString('en'), 11)}${pad(figure.megabytes.toFixed(0), 7)}${pad(figure.seconds.toFixed(1), 9)}${pad(Math.round(figure.rows / figure.seconds).toLocaleString('en'), 10)}${pad(figure.rssGrowthMb.toFixed(1), 9)}${pad(figure.heapGrowthMb.toFixed(1), 10)}${figure.liveHeapGrowthMb === null ? '—' : figure.liveHeapGrowthMb.toFixed(1)}`,
+    );
   }
 }
 
