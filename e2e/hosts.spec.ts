@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { gotoReady } from './ready';
+import { fillStable, gotoReady } from './ready';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,8 +8,8 @@ import { planTestHost, writeTestHost, testHostUri } from '../server/testing/test
 
 async function addHost(page: Page, options: { alias: string; reference: string }) {
   await gotoReady(page, '/hosts');
-  await page.getByLabel('Alias', { exact: true }).fill(options.alias);
-  await page.getByLabel('libvirt URI or imported alias').fill(options.reference);
+  await fillStable(page.getByLabel('Alias', { exact: true }), options.alias);
+  await fillStable(page.getByLabel('libvirt URI or imported alias'), options.reference);
   await page.getByRole('button', { name: 'Add host' }).click();
 }
 
@@ -53,7 +53,7 @@ test('add a host by URI: a generated 50-VM test host renders every VM with its d
 
 test('add a host by an alias imported from libvirt.conf', async ({ page }) => {
   await gotoReady(page, '/hosts');
-  await page.getByLabel('Paste a libvirt.conf').fill(`# from /etc/libvirt/libvirt.conf
+  await fillStable(page.getByLabel('Paste a libvirt.conf'), `# from /etc/libvirt/libvirt.conf
 uri_aliases = [
   "sandbox=test:///default",
 ]

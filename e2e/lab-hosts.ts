@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
-import { gotoReady } from './ready';
+import { fillStable, gotoReady } from './ready';
 
 export type LabHost = { alias: string; ip: string; uri: string; displayUri: string; fingerprint: string; hostUuid: string };
 
@@ -35,8 +35,8 @@ export function virsh(host: LabHost, ...args: string[]): { ok: boolean; out: str
 export async function ensureHost(page: Page, options: { alias: string; uri: string }) {
   await gotoReady(page, '/hosts');
   if ((await page.locator(`tr[data-host-row="${options.alias}"]`).count()) > 0) return;
-  await page.getByLabel('Alias', { exact: true }).fill(options.alias);
-  await page.getByLabel('libvirt URI or imported alias').fill(options.uri);
+  await fillStable(page.getByLabel('Alias', { exact: true }), options.alias);
+  await fillStable(page.getByLabel('libvirt URI or imported alias'), options.uri);
   await page.getByRole('button', { name: 'Add host' }).click();
   await page.locator(`tr[data-host-row="${options.alias}"]`).waitFor();
 }
