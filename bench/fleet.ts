@@ -177,7 +177,7 @@ export async function benchFleet(options: FleetBenchOptions): Promise<FleetBench
     let uncachedWarmMs: number | null = null;
     if (options.shouldMeasureUncachedWarm === true) {
       started = performance.now();
-      await mapLimit(uris, concurrency, async (uri) => collectVms({ executor: executors[uris.indexOf(uri)] as Executor }));
+      await mapLimit(uris, concurrency, async (uri) => collectVms({ executor: executors[uris.indexOf(uri)] as Executor, cache: createVmDetailCache() }));
       uncachedWarmMs = performance.now() - started;
       log(`warm without detail caches: ${uncachedWarmMs.toFixed(0)} ms`);
     }

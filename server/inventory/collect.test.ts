@@ -228,6 +228,22 @@ describe('VmDetailCache on the test driver', () => {
   });
 });
 
+describe('collectVms without an explicit cache', () => {
+  it('keeps one cache per executor, so a host whose executor is kept gets warm refreshes', async () => {
+    const file = await writeTestHost({ dir, hostName: 'hv-default-cache', vmCount: 4, seed: 3 });
+    const { executor, runs } = recordingExecutor(local(testHostUri(file)));
+    const first = await collectVms({ executor });
+    expect(runs).toHaveLength(2 + 3 * 4);
+    runs.length = 0;
+    expect(await collectVms({ executor })).toEqual(first);
+    expect(runs).toHaveLength(2);
+
+    const other = recordingExecutor(local(testHostUri(file)));
+    await collectVms({ executor: other.executor });
+    expect(other.runs).toHaveLength(2 + 3 * 4);
+  });
+});
+
 describe('collectVms on captured qemu output (full domstats)', () => {
   const captures = {
     [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',

@@ -31,7 +31,9 @@ import {
  * costs two commands per refresh; only a disk's type and device (file/block, disk/cdrom) are not in it
  * and are read once per domain with `domblklist --details`, then kept by UUID for as long as the disk's
  * target and path stay the same. Drivers whose domstats lacks fields (the test driver reports state only)
- * fall back per domain to `dominfo`, `domblklist --details` and `domblkinfo --all`, for those fields only.
+ * fall back per domain to `dominfo`, `domblklist --details` and `domblkinfo --all`, for those fields only;
+ * a VmDetailCache (one per executor unless given) reuses those answers while the domain's state is the
+ * same and they are younger than its maxAgeMs, and each card's detailsCollectedAt says how old they are.
  */
 
 export type VmDisk = {
@@ -118,7 +120,21 @@ export type CollectOptions = {
   timeoutMs?: number;
 };
 
-export type CollectVmsOptions = CollectOptions & { cache?: VmDetailCache };
+export type CollectVmsOptions = CollectOptions & {
+  /** Defaults to one cache per executor object (executors are kept per host), created on first use. */
+  cache?: VmDetailCache;
+};
+
+const CACHE_BY_EXECUTOR = new WeakMap<Executor, VmDetailCache>();
+
+function cacheFor(executor: Executor): VmDetailCache {
+  let cache = CACHE_BY_EXECUTOR.get(executor);
+  if (cache === undefined) {
+    cache = createVmDetailCache();
+    CACHE_BY_EXECUTOR.set(executor, cache);
+  }
+  return cache;
+}
 
 export type VmsSnapshot = {
   vms: VmCard[];
@@ -300,7 +316,7 @@ class DomainUnreadableError extends Error {}
  */
 export async function collectVmsSnapshot(options: CollectVmsOptions): Promise<VmsSnapshot> {
   const now = options.now ?? (() => new Date());
-  const cache = options.cache ?? createVmDetailCache({ maxAgeMs: 0 });
+  const cache = options.cache ?? cacheFor(options.executor);
   const collectedAt = now();
   const nowMs = collectedAt.getTime();
 
