@@ -20,13 +20,12 @@ export function MigrationDetail({ id }: { id: string }) {
   // The id the subscription resumes after, fixed once: later reconnects resume from the last tracked id by themselves.
   const [resumeFrom, setResumeFrom] = useState<string | null>(null);
 
-  useEffect(() => {
-    if (migration.data && view === null) {
-      const initial = applyEvents({ ...EMPTY_VIEW, state: migration.data.state, percent: migration.data.percent }, migration.data.events);
-      setView(initial);
-      setResumeFrom(String(initial.lastEventId));
-    }
-  }, [migration.data, view]);
+  // Seeded once from the events so far (React's "adjust state while rendering" pattern, not an effect).
+  if (migration.data && view === null) {
+    const initial = applyEvents({ ...EMPTY_VIEW, state: migration.data.state, percent: migration.data.percent }, migration.data.events);
+    setView(initial);
+    setResumeFrom(String(initial.lastEventId));
+  }
 
   const live = view !== null && ACTIVE.has(view.state);
   useSubscription(

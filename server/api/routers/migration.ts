@@ -75,6 +75,7 @@ export const migrationRouter = createTRPCRouter({
           for (const event of late) yield tracked(String(event.id), event);
           return;
         }
+        signal?.addEventListener('abort', () => wake?.(), { once: true });
         while (!signal?.aborted) {
           while (queue.length > 0) {
             const event = queue.shift() as MigrationEvent;
@@ -85,7 +86,6 @@ export const migrationRouter = createTRPCRouter({
           }
           await new Promise<void>((resolve) => {
             wake = resolve;
-            signal?.addEventListener('abort', () => resolve(), { once: true });
           });
           wake = null;
         }

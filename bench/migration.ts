@@ -1,0 +1,148 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { openSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '@playwright/test';
+import { labHosts, lab } from '../e2e/lab-hosts';
+
+/**
+ * Migration benches against the two-host lab (needs `npm run lab:up` and `npx next build`):
+ *
+ * - progress-to-browser latency: Chromium subscribes to a migration's SSE stream exactly as the page does;
+ *   each progress event carries `readAt`, the server's clock when it read the chunk from virsh, and the page
+ *   stamps its arrival with Date.now() (same machine, same clock). p50/p95 over a whole `--bandwidth 8` run.
+ * - Ferry vs bare `virsh migrate` on the same guest and options, alternating runs, wall time from "start"
+ *   to a verified final state (Ferry) or to virsh's exit (bare).
+ */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PORT = 3200;
+const BASE = `http://127.0.0.1:${PORT}`;
+const DB_FILE = path.join(ROOT, 'bench', 'out', 'migration-bench.db');
+
+type Trpc = { json: unknown };
+
+/** execFileSync blocks this process past the server's keep-alive timeout; a reused socket may be closed: retry once. */
+async function fetchRetry(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
+  }
+}
+
+async function call(pathName: string, input: unknown): Promise<unknown> {
+  const response = await fetchRetry(`${BASE}/api/trpc/${pathName}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) });
+  const body = (await response.json()) as { result?: { data: Trpc }; error?: Trpc };
+  if (!body.result) throw new Error(`${pathName}: ${JSON.stringify(body.error)}`);
+  return body.result.data.json;
+}
+
+async function query(pathName: string, input?: unknown): Promise<unknown> {
+  const qs = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const body = (await (await fetchRetry(`${BASE}/api/trpc/${pathName}${qs}`)).json()) as { result: { data: Trpc } };
+  return body.result.data.json;
+}
+
+async function startServer(): Promise<ChildProcess> {
+  rmSync(DB_FILE, { force: true });
+  const env = { ...process.env, DATABASE_URL: `file:${DB_FILE}`, FERRY_DEMO_URI: '', NEXT_TELEMETRY_DISABLED: '1' };
+  execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
+  const logFile = openSync(path.join(ROOT, 'bench', 'out', 'migration-bench-server.log'), 'w');
+  const server = spawn('npx', ['next', 'start', '-p', String(PORT), '-H', '127.0.0.1'], { cwd: ROOT, env, stdio: ['ignore', logFile, logFile], detached: true });
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(`${BASE}/api/health`)).ok) return server;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('Ferry did not start for the bench');
+}
+
+async function waitFinal(id: string): Promise<{ state: string; durationMs: number | null }> {
+  for (;;) {
+    const migration = (await query('migration.get', { id })) as { state: string; durationMs: number | null };
+    if (['succeeded', 'failed', 'cancelled'].includes(migration.state)) return migration;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+export type MigrationBenchResult = {
+  latency: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
+  walltime: { runs: number; ferryMs: number[]; bareMs: number[]; ratio: number };
+};
+
+export async function benchMigration(options: { runs?: number; log?: (line: string) => void } = {}): Promise<MigrationBenchResult> {
+  const log = options.log ?? (() => {});
+  const runs = options.runs ?? 3;
+  const { hv1, hv2 } = labHosts();
+  lab('reset');
+  const server = await startServer();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  try {
+    const source = (await call('host.add', { alias: 'hv1', reference: hv1.uri })) as { id: string };
+    const destination = (await call('host.add', { alias: 'hv2', reference: hv2.uri })) as { id: string };
+    const request = (options: Record<string, unknown>) => ({ vmName: 'vm1', sourceHostId: source.id, destinationHostId: destination.id, options });
+
+    // Latency: a --bandwidth 8 migration (~35 s) watched by a real browser through the SSE subscription.
+    const page = await browser.newPage();
+    await page.goto(`${BASE}/api/health`);
+    const { id } = (await call('migration.start', request({ bandwidthMiBps: 8 }))) as { id: string };
+    const url = `/api/trpc/migration.events?input=${encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }))}`;
+    const latencies = (await page.evaluate(async (subscribeUrl) => {
+      return new Promise<number[]>((resolve) => {
+        const seen: number[] = [];
+        const source = new EventSource(subscribeUrl);
+        source.onmessage = (message) => {
+          const receivedAt = Date.now();
+          const event = (JSON.parse(message.data as string) as { json: { type: string; readAt?: number; state?: string } }).json;
+          if (event.type === 'progress' && event.readAt) seen.push(receivedAt - event.readAt);
+          if (event.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(event.state ?? '')) {
+            source.close();
+            resolve(seen);
+          }
+        };
+      });
+    }, url)) as number[];
+    const final = await waitFinal(id);
+    log(`latency run: ${final.state}, ${latencies.length} progress events`);
+    // Only events that were live count: the replay at subscribe time was read before the browser asked.
+    const live = latencies.filter((ms) => ms < 5_000);
+
+    // Wall time, alternating bare virsh and Ferry on the same guest and options, guest reset between runs.
+    const ferryMs: number[] = [];
+    const bareMs: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      lab('reset');
+      let started = performance.now();
+      execFileSync('virsh', ['-c', hv1.uri, 'migrate', '--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose', '--domain', 'vm1', '--desturi', hv2.uri], { stdio: 'ignore' });
+      bareMs.push(performance.now() - started);
+      lab('reset');
+      started = performance.now();
+      const started2 = (await call('migration.start', request({}))) as { id: string };
+      const result = await waitFinal(started2.id);
+      if (result.state !== 'succeeded') throw new Error(`Ferry migration ${started2.id} ended ${result.state}`);
+      ferryMs.push(performance.now() - started);
+      log(`run ${run + 1}: bare ${bareMs[run]?.toFixed(0)} ms, Ferry ${ferryMs[run]?.toFixed(0)} ms`);
+    }
+    lab('reset');
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    return {
+      latency: { samples: live.length, p50Ms: percentile(live, 50), p95Ms: percentile(live, 95), maxMs: Math.max(...live) },
+      walltime: { runs, ferryMs, bareMs, ratio: sum(ferryMs) / sum(bareMs) },
+    };
+  } finally {
+    await browser.close();
+    if (server.pid) process.kill(-server.pid, 'SIGTERM');
+  }
+}

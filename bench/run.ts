@@ -1,0 +1,46 @@
+import { benchAudit } from './audit';
+import { benchSessionVsOneShot, benchSshPool } from './executors';
+import { benchFleet } from './fleet';
+import { benchMigration } from './migration';
+import { createSessionExecutor } from '../server/hypervisor/session-executor';
+
+/**
+ * `npm run bench [-- fleet ssh audit migration]`: every figure Ferry claims, printed (never asserted).
+ * Ratios compare runs made in this same invocation on this same machine.
+ */
+const ALL = ['fleet', 'ssh', 'audit', 'migration'] as const;
+const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
+const sections = wanted.length > 0 ? wanted : [...ALL];
+const log = (line: string) => console.log(`  ${line}`);
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
+
+for (const section of sections) {
+  console.log(`\n## ${section}`);
+  switch (section) {
+    case 'fleet': {
+      const result = await benchFleet({ hosts: 200, vmsPerHost: 50, concurrency: 2, makeExecutor: (uri) => createSessionExecutor({ uri }), log });
+      console.log(`fleet refresh, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, executor: ${result.executor}`);
+      console.log(`  floor (xargs -P2 virsh domstats --raw): ${ms(result.floorMs)}`);
+      console.log(`  Ferry cold: ${ms(result.coldMs)}  → cold/floor = ${result.coldToFloor.toFixed(2)} (goal ≤ 1.2)`);
+      console.log(`  Ferry warm: ${ms(result.warmMs)} (goal ≤ 300 ms)`);
+      break;
+    }
+    case 'ssh': {
+      const pool = await benchSshPool();
+      console.log(`100 sequential virsh calls over ssh to a local sshd: pooled ${ms(pool.pooledMs)}, new connection each ${ms(pool.perCommandMs)} → ratio ${pool.ratio.toFixed(2)}`);
+      const session = await benchSessionVsOneShot();
+      console.log(`per call: one virsh process ${ms(session.oneShotMsPerCall)}, long-lived session ${ms(session.sessionMsPerCall)}, session batch ${ms(session.sessionBatchMsPerCall)} → ratio ${session.ratio.toFixed(1)}`);
+      break;
+    }
+    case 'audit': {
+      await benchAudit({ log });
+      break;
+    }
+    case 'migration': {
+      const result = await benchMigration({ log });
+      console.log(`progress → browser latency over ${result.latency.samples} events: p50 ${ms(result.latency.p50Ms)}, p95 ${ms(result.latency.p95Ms)}, max ${ms(result.latency.maxMs)} (goal p95 ≤ 50 ms)`);
+      console.log(`Ferry vs bare virsh migrate, ${result.walltime.runs} alternating runs: Ferry ${result.walltime.ferryMs.map(ms).join(', ')}; bare ${result.walltime.bareMs.map(ms).join(', ')} → ratio ${result.walltime.ratio.toFixed(3)} (goal ≤ 1.05)`);
+      break;
+    }
+  }
+}
