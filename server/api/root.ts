@@ -1,4 +1,6 @@
+import { auditRouter } from './routers/audit';
 import { fleetRouter } from './routers/fleet';
+import { historyRouter } from './routers/history';
 import { hostRouter } from './routers/host';
 import { migrationRouter } from './routers/migration';
 import { createCallerFactory, createTRPCRouter } from './trpc';
@@ -7,6 +9,8 @@ export const appRouter = createTRPCRouter({
   host: hostRouter,
   fleet: fleetRouter,
   migration: migrationRouter,
+  audit: auditRouter,
+  history: historyRouter,
 });
 
 export type AppRouter = typeof appRouter;
