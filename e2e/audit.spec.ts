@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
+import { fillStable, gotoReady } from './ready';
 
 /**
  * The audit page against the real app and a real libvirt test-driver host. Host events only for now:
@@ -9,11 +10,11 @@ import { expect, test, type Page } from '@playwright/test';
 const ALIAS = 'audit-e2e';
 
 async function addHost(page: Page, options: { alias: string; reference: string }) {
-  await page.goto('/hosts');
+  await gotoReady(page, '/hosts');
   // The host list arrives through tRPC once the page is hydrated; typing before that would be lost.
   await expect(page.locator('tr[data-host-row="demo"]')).toBeVisible();
-  await page.getByLabel('Alias', { exact: true }).fill(options.alias);
-  await page.getByLabel('libvirt URI or imported alias').fill(options.reference);
+  await fillStable(page.getByLabel('Alias', { exact: true }), options.alias);
+  await fillStable(page.getByLabel('libvirt URI or imported alias'), options.reference);
   await page.getByRole('button', { name: 'Add host' }).click();
 }
 
@@ -38,7 +39,7 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test('the audit page shows the host that was just added, newest first', async ({ page }) => {
-  await page.goto('/audit');
+  await gotoReady(page, '/audit');
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
   const first = auditRows(page).first();
   await expect(first).toContainText('host.add');
@@ -49,11 +50,11 @@ test('the audit page shows the host that was just added, newest first', async ({
 });
 
 test('a filter narrows the rows, lives in the URL, and the URL reproduces the view in a new page', async ({ page, context }) => {
-  await page.goto('/audit');
+  await gotoReady(page, '/audit');
   await expect(auditRows(page).first()).toBeVisible();
   const before = await auditRows(page).count();
 
-  await page.getByLabel('Host', { exact: true }).fill(ALIAS);
+  await fillStable(page.getByLabel('Host', { exact: true }), ALIAS);
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await expect(page).toHaveURL(new RegExp(`host=${ALIAS}`));
   await expect(auditRows(page)).toHaveCount(2);
@@ -75,7 +76,7 @@ test('a filter narrows the rows, lives in the URL, and the URL reproduces the vi
 });
 
 test('a row opens a drawer with its full details', async ({ page }) => {
-  await page.goto(`/audit?host=${ALIAS}&result=ok`);
+  await gotoReady(page, `/audit?host=${ALIAS}&result=ok`);
   await auditRows(page).first().click();
   const drawer = page.getByRole('dialog');
   await expect(drawer).toBeVisible();
@@ -86,7 +87,7 @@ test('a row opens a drawer with its full details', async ({ page }) => {
 });
 
 test('the CSV download contains the filtered rows', async ({ page }) => {
-  await page.goto(`/audit?host=${ALIAS}`);
+  await gotoReady(page, `/audit?host=${ALIAS}`);
   await expect(auditRows(page)).toHaveCount(2);
   const ids = await rowIds(page);
   const downloading = page.waitForEvent('download');
@@ -100,13 +101,13 @@ test('the CSV download contains the filtered rows', async ({ page }) => {
 });
 
 test('an admin verifies the chain from the page', async ({ page }) => {
-  await page.goto('/audit');
+  await gotoReady(page, '/audit');
   await page.getByRole('button', { name: 'Verify chain' }).click();
   await expect(page.getByText(/Chain intact: \d+ rows checked/)).toBeVisible();
 });
 
 test('an empty result says what to do', async ({ page }) => {
-  await page.goto('/audit?vm=no-such-vm-anywhere');
+  await gotoReady(page, '/audit?vm=no-such-vm-anywhere');
   await expect(page.getByText('No audit rows match these filters.')).toBeVisible();
   await page.getByRole('button', { name: 'Clear filters' }).click();
   await expect(page).toHaveURL(/\/audit$/);
@@ -114,7 +115,7 @@ test('an empty result says what to do', async ({ page }) => {
 });
 
 test('the migrations page keeps its filter in the URL and exports that filter', async ({ page }) => {
-  await page.goto('/migrations?state=failed&host=hv1');
+  await gotoReady(page, '/migrations?state=failed&host=hv1');
   await expect(page.getByRole('heading', { name: 'Migrations' })).toBeVisible();
   await expect(page.getByLabel('failed', { exact: true })).toBeChecked();
   await expect(page.getByLabel('Host (source or destination)')).toHaveValue('hv1');

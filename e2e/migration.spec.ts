@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { gotoReady } from './ready';
+import { fillStable, gotoReady } from './ready';
 import { ensureHost, lab, labHosts, virsh } from './lab-hosts';
 
 const { hv1, hv2 } = labHosts();
@@ -174,4 +174,30 @@ test('reloading during a migration continues from where it was', async ({ page }
   const after = await watchProgress(page);
   expect(Math.min(...after)).toBeGreaterThanOrEqual(last);
   await expect(page.locator('section[aria-label="Result"]')).toHaveAttribute('data-result', 'succeeded');
+});
+
+test('the audit log shows the migrations: filter by VM, the URL reproduces the view, the CSV has the rows', async ({ page, context }) => {
+  await gotoReady(page, '/audit');
+  await fillStable(page.getByLabel('VM', { exact: true }), 'vm1');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(/vm=vm1/);
+  const rows = page.locator('tr[data-audit-row]');
+  await expect(rows.filter({ hasText: 'migration.succeeded' }).first()).toBeVisible();
+  await expect(rows.filter({ hasText: 'migration.start' }).first()).toBeVisible();
+  await expect(rows.filter({ hasText: 'migration.cancel' }).first()).toBeVisible();
+  for (const target of await rows.locator('td:nth-child(5)').allTextContents()) expect(target).toContain('vm1');
+  const count = await rows.count();
+
+  const copy = await context.newPage();
+  await copy.goto(page.url());
+  await expect(copy.locator('tr[data-audit-row]')).toHaveCount(count);
+
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Export CSV' }).click();
+  const download = await downloading;
+  const { readFile } = await import('node:fs/promises');
+  const lines = (await readFile((await download.path()) ?? '', 'utf8')).trimEnd().split('\r\n');
+  expect(lines.length - 1).toBe(count);
+  expect(lines.slice(1).every((line) => line.includes('vm1'))).toBe(true);
+  expect(lines.some((line) => line.includes('migration.succeeded'))).toBe(true);
 });
