@@ -39,6 +39,9 @@ export function MigrationDetail({ id }: { id: string }) {
   );
 
   const cancel = useMutation(trpc.migration.cancel.mutationOptions({ onError: (error) => toast.error(error.message) }));
+  const postcopy = useMutation(
+    trpc.migration.switchToPostcopy.mutationOptions({ onSuccess: () => toast.success('Switched to post-copy'), onError: (error) => toast.error(error.message) }),
+  );
 
   // After the final event, reload the row for durations, bytes and the full virsh output.
   const finalState = view && !ACTIVE.has(view.state);
@@ -64,6 +67,11 @@ export function MigrationDetail({ id }: { id: string }) {
           <Link href="/migrations" className="text-sm text-indigo-700 hover:underline">
             All migrations
           </Link>
+          {current.state === 'running' && row.options.postcopy === true ? (
+            <Button onClick={() => postcopy.mutate({ id })} disabled={postcopy.isPending} title="Resume the guest on the destination now and pull the remaining memory on demand">
+              Switch to post-copy
+            </Button>
+          ) : null}
           {live && current.state !== 'cancelling' ? (
             <Button variant="danger" onClick={() => cancel.mutate({ id })} disabled={cancel.isPending}>
               Cancel migration

@@ -4,6 +4,7 @@ import { createTestDb, type TestDb } from '../audit/test-db';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
 import { VirshError, type Executor, type RunOptions, type RunResult } from '../hypervisor/executor';
 import { listMigrationEvents } from './events';
+import { reconcileOrphanedMigrations } from './reconcile';
 import { startMigration, cancelMigration } from './service';
 import type { MigrationEvent } from './types';
 
@@ -273,5 +274,28 @@ describe('migration runner', () => {
     await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: { mode: 'offline', undefineSource: true } })).rejects.toThrow(/.+/);
     await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: 'nope', options: {} })).rejects.toThrow(/not registered/);
     expect(await testDb.db.migration.count()).toBe(0);
+  });
+
+  it('closes migrations orphaned by a restart with what the hosts say, and leaves live ones alone', async () => {
+    const old = new Date(Date.now() - 120_000);
+    const base = { sourceHostId, destinationHostId, sourceAlias: 'hv1', sourceUri: 'test:///hv1', destinationAlias: 'hv2', destinationUri: 'test:///hv2', options: '{}', actor: 'bob', createdAt: old };
+    // vm1 arrived on hv2 before the old process died; vm2 never left hv1; vm3 belongs to a process that is alive.
+    src.state.domains.set('vm2', 'running');
+    dst.state.domains.set('vm1', 'running');
+    src.state.domains.delete('vm1');
+    const arrived = await testDb.db.migration.create({ data: { ...base, vmName: 'vm1', state: 'running', ownerId: 'dead-process', heartbeatAt: old } });
+    const stuck = await testDb.db.migration.create({ data: { ...base, vmName: 'vm2', state: 'cancelling', ownerId: 'dead-process', heartbeatAt: old } });
+    const alive = await testDb.db.migration.create({ data: { ...base, vmName: 'vm3', state: 'running', ownerId: 'other-live-replica', heartbeatAt: new Date() } });
+
+    const closed = await reconcileOrphanedMigrations(deps());
+    expect(closed.sort()).toEqual([arrived.id, stuck.id].sort());
+    expect(await testDb.db.migration.findUniqueOrThrow({ where: { id: arrived.id } })).toMatchObject({ state: 'succeeded', errorCode: null });
+    const failed = await testDb.db.migration.findUniqueOrThrow({ where: { id: stuck.id } });
+    expect(failed).toMatchObject({ state: 'failed', errorCode: 'interrupted' });
+    expect(failed.errorMessage).toContain('hv1: running');
+    expect((await testDb.db.migration.findUniqueOrThrow({ where: { id: alive.id } })).state).toBe('running');
+    const audit = await testDb.db.auditEvent.findMany({ where: { migrationId: { in: [arrived.id, stuck.id] } }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => `${a.action}:${a.actor}`).sort()).toEqual(['migration.failed:system', 'migration.succeeded:system']);
+    expect(await reconcileOrphanedMigrations(deps())).toEqual([]);
   });
 });

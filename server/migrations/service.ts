@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/record';
 import { UserError } from '../errors';
 import type { EventBus } from '../events/bus';
 import type { ExecutorSource } from '../fleet/service';
+import { buildPostcopySwitchArgv } from '../libvirt/migration/argv';
 import { migrationOptionsSchema, type MigrationOptions } from '../libvirt/migration/options';
 import { appendMigrationEvent } from './events';
 import { runPreflight, type PreflightReport } from './preflight';
@@ -103,4 +104,19 @@ export async function cancelMigration(deps: MigrationDeps, who: Who, id: string)
   await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: id, payload: { type: 'state', state: 'cancelling', message: `Cancel requested by ${who.actor}` } });
   deps.bus.publish(migrationControlChannel(id), { action: 'cancel' });
   return { id, state: migration.state };
+}
+
+/** "Switch to post-copy" while a migration started with post-copy allowed is running. */
+export async function switchToPostcopy(deps: MigrationDeps, who: Who, id: string): Promise<{ id: string }> {
+  const migration = await deps.db.migration.findUnique({ where: { id }, include: { sourceHost: true } });
+  if (!migration) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });
+  const options = migrationOptionsSchema.parse(JSON.parse(migration.options));
+  if (!options.postcopy) throw new UserError({ code: 'PRECONDITION_FAILED', message: 'This migration was started without post-copy; it cannot switch.' });
+  if (migration.state !== 'running' || !migration.sourceHost) throw new UserError({ code: 'PRECONDITION_FAILED', message: `The migration is ${migration.state}, not running.` });
+  await deps.executors.get(migration.sourceHost).run(buildPostcopySwitchArgv(migration.vmName), { timeoutMs: 30_000 });
+  await deps.db.$transaction((tx) =>
+    recordAudit(tx, { ...who, action: 'migration.postcopy', hostAlias: migration.sourceAlias, vmName: migration.vmName, migrationId: id, details: {} }),
+  );
+  await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: id, payload: { type: 'log', stream: 'ferry', text: `Switched to post-copy by ${who.actor}.\n` } });
+  return { id };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../../errors';
 import { executors } from '../../fleet/executors';
 import { listMigrationEvents } from '../../migrations/events';
-import { cancelMigration, preflightMigration, startMigration, type MigrationDeps } from '../../migrations/service';
+import { cancelMigration, preflightMigration, startMigration, switchToPostcopy, type MigrationDeps } from '../../migrations/service';
 import { isFinalState, migrationChannel, type MigrationEvent, type PreflightCheck } from '../../migrations/types';
 import { createTRPCRouter, operatorProcedure, viewerProcedure, type Context } from '../trpc';
 
@@ -28,6 +28,8 @@ export const migrationRouter = createTRPCRouter({
   start: operatorProcedure.input(requestSchema).mutation(({ ctx, input }) => startMigration(deps(ctx), who(ctx), input)),
 
   cancel: operatorProcedure.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => cancelMigration(deps(ctx), who(ctx), input.id)),
+
+  switchToPostcopy: operatorProcedure.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => switchToPostcopy(deps(ctx), who(ctx), input.id)),
 
   get: viewerProcedure.input(z.object({ id: z.string().min(1) })).query(async ({ ctx, input }) => {
     const migration = await ctx.db.migration.findUnique({ where: { id: input.id } });
