@@ -90,8 +90,20 @@ export async function runPreflight(options: {
     checks.push(check('same-host', 'Different hosts', 'pass', `Host UUIDs differ (${sourceUuid.slice(0, 8)}… vs ${destinationUuid.slice(0, 8)}…).`));
   }
 
-  // The VM itself.
-  facts.domain = await getDomainFacts(src, vmName);
+  // Everything independent runs at once: the source's and the destination's questions go to different hosts.
+  const copying = copiesStorage(migration);
+  const [domain, clash, activeJob, destinationPools, freeMemory] = await Promise.all([
+    getDomainFacts(src, vmName),
+    getDomainState(dst, vmName),
+    options.db.migration.findFirst({
+      where: { vmName, sourceAlias: source.alias, state: { in: [...ACTIVE_STATES] }, ...(options.migrationId ? { id: { not: options.migrationId } } : {}) },
+      select: { id: true, state: true },
+    }),
+    copying ? listActivePools(dst) : Promise.resolve([]),
+    getFreeMemory(dst),
+  ]);
+  facts.domain = domain;
+  facts.destinationPools = destinationPools;
   facts.sourceState = facts.domain ? await getDomainState(src, vmName) : null;
   if (!facts.domain) {
     checks.push(check('vm-exists', 'VM on source', 'fail', `No domain named "${vmName}" on ${source.alias}.`));
@@ -106,17 +118,12 @@ export async function runPreflight(options: {
     checks.push(check('vm-state', 'VM state fits', 'pass', `"${vmName}" is ${facts.sourceState}.`));
   }
 
-  const clash = await getDomainState(dst, vmName);
   checks.push(
     clash === null
       ? check('name-free', 'Name free on destination', 'pass', `No domain "${vmName}" on ${destination.alias}.`)
       : check('name-free', 'Name free on destination', 'fail', `${destination.alias} already has a domain "${vmName}" (${clash}).`),
   );
 
-  const activeJob = await options.db.migration.findFirst({
-    where: { vmName, sourceAlias: source.alias, state: { in: [...ACTIVE_STATES] }, ...(options.migrationId ? { id: { not: options.migrationId } } : {}) },
-    select: { id: true, state: true },
-  });
   checks.push(
     activeJob
       ? check('no-active-job', 'No migration running', 'fail', `Migration ${activeJob.id} of "${vmName}" is ${activeJob.state}.`)
@@ -125,15 +132,14 @@ export async function runPreflight(options: {
 
   // Storage.
   const disks = facts.domain.disks.filter((disk) => disk.device === 'disk' && disk.sourcePath && !disk.readonly && !disk.shareable);
-  if (copiesStorage(migration)) {
-    facts.destinationPools = await listActivePools(dst);
+  if (copying) {
     const problems: string[] = [];
     const needPerPool = new Map<string, number>();
-    for (const disk of disks) {
+    const sizes = await Promise.all(disks.map((disk) => Promise.all([getDiskCapacity(src, vmName, disk.target), volumeExists(dst, disk.sourcePath as string)])));
+    for (const [index, disk] of disks.entries()) {
       const diskPath = disk.sourcePath as string;
       const pool = poolForPath(facts.destinationPools, diskPath);
-      const capacityBytes = await getDiskCapacity(src, vmName, disk.target);
-      const existsOnDestination = await volumeExists(dst, diskPath);
+      const [capacityBytes, existsOnDestination] = sizes[index] as [number | null, boolean];
       facts.disks.push({ target: disk.target, path: diskPath, capacityBytes, format: disk.format, pool: pool?.name ?? null, existsOnDestination });
       if (!pool) problems.push(`no active pool on ${destination.alias} has target ${dirname(diskPath)} (for ${disk.target})`);
       else needPerPool.set(pool.name, (needPerPool.get(pool.name) ?? 0) + (existsOnDestination ? 0 : (capacityBytes ?? 0)));
@@ -153,7 +159,6 @@ export async function runPreflight(options: {
   }
 
   // Memory.
-  const freeMemory = await getFreeMemory(dst);
   if (freeMemory === null) {
     checks.push(check('memory', 'Destination memory', 'warn', `${destination.alias} did not report free memory.`));
   } else {
