@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import nextPlugin from '@next/eslint-plugin-next';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.next/**', 'next-env.d.ts', '.lab/**', 'test-results/**', 'playwright-report/**', 'prisma/generated/**', 'bench/out/**', 'data/**'] },
+  { ignores: ['node_modules/**', '.next/**', 'next-env.d.ts', '.lab/**', 'test-results/**', 'test-reports/**', 'playwright-report/**', 'prisma/generated/**', 'bench/out/**', 'data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
