@@ -10,8 +10,11 @@ export function createPrismaClient(databaseUrl: string = env.DATABASE_URL): Pris
 
 const globalForPrisma = globalThis as unknown as { ferryPrisma?: PrismaClient };
 
-/** One client per process; Next's dev server re-evaluates modules, so keep it on globalThis. */
+/**
+ * One client per process: Next's dev server re-evaluates modules, and a production build bundles server code
+ * more than once (instrumentation, routes), so the client lives on globalThis.
+ */
 export const db: PrismaClient = globalForPrisma.ferryPrisma ?? createPrismaClient();
-if (env.NODE_ENV !== 'production') globalForPrisma.ferryPrisma = db;
+globalForPrisma.ferryPrisma = db;
 
 export type Db = PrismaClient;

@@ -14,4 +14,9 @@ export class UserError extends Error {
     this.code = options.code ?? 'BAD_REQUEST';
     this.field = options.field ?? null;
   }
+
+  /** Recognised across the several copies of this module that Next.js bundles (see VirshError). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'UserError' && 'code' in value;
+  }
 }

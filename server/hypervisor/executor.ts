@@ -45,6 +45,14 @@ export class VirshError extends Error {
     this.stderr = options.stderr ?? '';
     this.stdout = options.stdout ?? '';
   }
+
+  /**
+   * Next.js bundles server code more than once (instrumentation, each route), so one process can hold two
+   * copies of this class; an executor made by one copy must still be recognised by the other.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'VirshError' && Array.isArray((value as { argv?: unknown }).argv);
+  }
 }
 
 export type Executor = {

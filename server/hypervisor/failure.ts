@@ -1,3 +1,4 @@
+import { displayLibvirtUri, parseLibvirtUri } from '../libvirt/uri';
 import { VirshError, type VirshErrorKind } from './executor';
 
 /**
@@ -5,7 +6,16 @@ import { VirshError, type VirshErrorKind } from './executor';
  * JSON string so a hostile VM name (newlines, escape sequences) cannot forge extra log lines.
  */
 export function formatArgv(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+  return argv
+    .map((arg, index) => (argv[index - 1] === '-c' || argv[index - 1] === '--desturi' ? redactUri(arg) : arg))
+    .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg)))
+    .join(' ');
+}
+
+/** Error messages reach the browser: a connection URI in them shows no key file or socket path. */
+function redactUri(text: string): string {
+  const parsed = parseLibvirtUri(text);
+  return parsed.ok ? displayLibvirtUri(parsed.uri) : text.replace(/\?.*$/, '?…');
 }
 
 /**

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { RunResult, VirshError } from './executor';
-import { exitFailure, plainFailure } from './failure';
+import { exitFailure, plainFailure, summarizeStderr } from './failure';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS, virshEnvironment } from './local-executor';
 import { findLineUnsafeArgument, quoteForVirshLine } from './virsh-line';
 
@@ -208,9 +208,11 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
         if (running !== state) return;
         running = null;
         const how = error ? `could not start: ${error.message}` : `exited (${code === null ? `signal ${signal}` : `code ${code}`})`;
+        // virsh says why it gave up (e.g. "failed to connect to the hypervisor: … Connection refused"): keep that.
+        const why = summarizeStderr(state.stderr);
         failActiveJob({
           kind: error ? 'spawn' : 'connection',
-          message: `virsh session ${how}`,
+          message: `virsh session ${how}${why ? `: ${why}` : ''}`,
           stdout: state.stdout,
           stderr: state.stderr,
         });
