@@ -87,7 +87,7 @@ export async function runPreflight(options: {
   } else if (!sourceUuid || !destinationUuid) {
     checks.push(check('same-host', 'Different hosts', 'warn', 'A host does not report a libvirt host UUID, so Ferry cannot prove they differ.'));
   } else {
-    checks.push(check('same-host', 'Different hosts', 'pass', `Host UUIDs differ (${sourceUuid.slice(0, 8)}… vs ${destinationUuid.slice(0, 8)}…).`));
+    checks.push(check('same-host', 'Different hosts', 'pass', `Host UUIDs differ (${sourceUuid} vs ${destinationUuid}).`));
   }
 
   // Everything independent runs at once: the source's and the destination's questions go to different hosts.
