@@ -3,6 +3,7 @@ import { benchSessionVsOneShot, benchSshPool } from './executors';
 import { benchFleet } from './fleet';
 import { benchMigration } from './migration';
 import { createSessionExecutor } from '../server/hypervisor/session-executor';
+import { FLEET_CONCURRENCY } from '../server/fleet/service';
 
 /**
  * `npm run bench [-- fleet ssh audit migration]`: every figure Ferry claims, printed (never asserted).
@@ -18,7 +19,7 @@ for (const section of sections) {
   console.log(`\n## ${section}`);
   switch (section) {
     case 'fleet': {
-      const result = await benchFleet({ hosts: 200, vmsPerHost: 50, concurrency: 2, makeExecutor: (uri) => createSessionExecutor({ uri }), log });
+      const result = await benchFleet({ hosts: 200, vmsPerHost: 50, concurrency: FLEET_CONCURRENCY, makeExecutor: (uri) => createSessionExecutor({ uri }), log });
       console.log(`fleet refresh, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, executor: ${result.executor}`);
       console.log(`  floor (xargs -P2 virsh domstats --raw): ${ms(result.floorMs)}`);
       console.log(`  Ferry cold: ${ms(result.coldMs)}  → cold/floor = ${result.coldToFloor.toFixed(2)} (goal ≤ 1.2)`);

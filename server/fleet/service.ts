@@ -108,7 +108,10 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
+/** Hosts read at once. Each is mostly waiting on its own virsh or ssh peer, so this exceeds the core count. */
+export const FLEET_CONCURRENCY = 8;
+
 export async function refreshFleet(options: { db: Db; executors: ExecutorSource; timeoutMs: number; concurrency?: number }): Promise<HostSnapshot[]> {
   const hosts = await options.db.host.findMany({ select: { ...PUBLIC_HOST_SELECT, uri: true }, orderBy: { alias: 'asc' } });
-  return mapLimit(hosts, options.concurrency ?? 8, (host) => snapshotHost({ ...options, host }));
+  return mapLimit(hosts, options.concurrency ?? FLEET_CONCURRENCY, (host) => snapshotHost({ ...options, host }));
 }
