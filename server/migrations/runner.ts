@@ -263,7 +263,9 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
       void emit({ type: 'log', stream: 'ferry', text: `Timeout of ${abortAfter} s reached: aborting the migration.\n` });
       requestAbort();
     }, abortAfter * 1000);
-    const poller = pollJobInfo({ job, intervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, isRunning: () => migrateRunning, onSample: (info) => {
+    let markStopped = () => {};
+    const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+    const poller = pollJobInfo({ job, intervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, isRunning: () => migrateRunning, stopped, onSample: (info) => {
       samples.push(info);
       if (samples.length > 40) samples.shift();
       const sample = toSample(info, samples);
@@ -293,6 +295,7 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
       }
     } finally {
       migrateRunning = false;
+      markStopped();
       clearTimeout(abortTimer);
       clearTimeout(timeoutTimer);
     }
@@ -301,8 +304,11 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
 
     if (exitCode === 0) {
       const verification: string[] = [];
-      const destinationState = await getDomainState({ executor: dst }, vmName);
-      const sourceState = await getDomainState({ executor: src }, vmName);
+      const completedInfo = dst
+        .run(buildCompletedJobInfoArgv(vmName), { timeoutMs: 10_000 })
+        .then((result) => parseDomJobInfo(result.stdout))
+        .catch(() => null);
+      const [destinationState, sourceState] = await Promise.all([getDomainState({ executor: dst }, vmName), getDomainState({ executor: src }, vmName)]);
       verification.push(`${job.destination.alias}: ${destinationState ?? 'no such domain'}`);
       verification.push(`${job.source.alias}: ${sourceState ?? 'no such domain'}`);
       const destinationOk = options.mode === 'live' ? destinationState === 'running' || destinationState === 'paused' : destinationState !== null;
@@ -317,10 +323,7 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
           verification,
         });
       }
-      const completed = await dst
-        .run(buildCompletedJobInfoArgv(vmName), { timeoutMs: 10_000 })
-        .then((result) => parseDomJobInfo(result.stdout))
-        .catch(() => null);
+      const completed = await completedInfo;
       const last = samples[samples.length - 1];
       if (options.deleteSourceVolumes && options.storage !== 'shared' && facts) {
         for (const disk of facts.disks) {
@@ -385,9 +388,12 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
   }
 }
 
-async function pollJobInfo(options: { job: Job; intervalMs: number; isRunning: () => boolean; onSample: (info: DomJobInfo) => void }) {
+async function pollJobInfo(options: { job: Job; intervalMs: number; isRunning: () => boolean; stopped: Promise<void>; onSample: (info: DomJobInfo) => void }) {
   while (options.isRunning()) {
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+    // The wait ends early when virsh exits, so the outcome is not held back by a sleeping poller.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, options.intervalMs))), options.stopped]);
+    clearTimeout(timer);
     if (!options.isRunning()) break;
     try {
       const result = await options.job.src.run(buildJobInfoArgv(options.job.vmName), { timeoutMs: Math.max(2_000, options.intervalMs * 4) });
