@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirshError } from '../hypervisor/executor';
 import { createLocalExecutor } from '../hypervisor/local-executor';
+import { createSessionExecutor } from '../hypervisor/session-executor';
 import { parseDominfo } from '../libvirt/parsers/dominfo';
 import { ParseError } from '../libvirt/parsers/parse-error';
 import { HOSTILE_VM_NAMES, planTestHost, renderTestHostXml, testHostUri, writeTestHost, type TestHostOptions } from '../testing/test-host-xml';
@@ -84,6 +85,21 @@ describe('collectVms on a generated 50-VM host with hostile names', () => {
         problem: null,
       });
       expect(vm?.disks).toEqual(planned.disks.map((disk) => ({ ...disk, ...TEST_DRIVER_BLOCK })));
+    }
+  });
+
+  it('gives the same cards through a long-lived session (pipelined batches), cold and warm', async () => {
+    const withoutDates = (vms: Awaited<ReturnType<typeof collectVms>>) => vms.map(({ detailsCollectedAt: _at, ...vm }) => vm);
+    const expected = withoutDates(await collectVms({ executor: local(uri), cache: createVmDetailCache() }));
+    const session = createSessionExecutor({ uri });
+    try {
+      const cache = createVmDetailCache();
+      const cold = await collectVms({ executor: session, cache });
+      expect(withoutDates(cold)).toEqual(expected);
+      const warm = await collectVms({ executor: session, cache });
+      expect(withoutDates(warm)).toEqual(expected);
+    } finally {
+      await session.close();
     }
   });
 

@@ -1,4 +1,5 @@
 import { VirshError, type Executor } from '../hypervisor/executor';
+import type { BatchItemResult } from '../hypervisor/virsh-session';
 import { parseDomblkinfoAll, type TargetBlockInfo } from '../libvirt/parsers/domblkinfo';
 import { parseDomblklistDetails, type BlockDevice } from '../libvirt/parsers/domblklist';
 import { parseDominfo } from '../libvirt/parsers/dominfo';
@@ -322,18 +323,20 @@ export async function collectVmsSnapshot(options: CollectVmsOptions): Promise<Vm
 
   // List first, then stats: a domain created in between is simply picked up next refresh, and one
   // removed in between is caught by its per-domain lookup below.
-  const listed = parseListUuidName(await runVirsh(options, LIST_UUID_NAME_ARGS));
+  const bulk = await prefetching(options, [LIST_UUID_NAME_ARGS, DOMSTATS_RAW_ARGS]);
+  const listed = parseListUuidName(await runVirsh(bulk, LIST_UUID_NAME_ARGS));
   const statsByName = new Map<string, DomainStatsFacts>();
-  for (const record of parseDomstatsRaw(await runVirsh(options, DOMSTATS_RAW_ARGS))) {
+  for (const record of parseDomstatsRaw(await runVirsh(bulk, DOMSTATS_RAW_ARGS))) {
     statsByName.set(record.name, readDomainStats(record));
   }
+  const perDomain = await prefetching(options, perDomainCommands({ listed, statsByName, cache, nowMs }));
 
   const vms: VmCard[] = [];
   const vanished: ListedDomain[] = [];
   for (const domain of listed) {
     options.signal?.throwIfAborted();
     try {
-      vms.push(await collectOneVm({ collect: options, listed: domain, facts: statsByName.get(domain.name), cache, nowMs }));
+      vms.push(await collectOneVm({ collect: perDomain, listed: domain, facts: statsByName.get(domain.name), cache, nowMs }));
     } catch (error) {
       if (error instanceof VanishedError) {
         vanished.push(domain);
@@ -361,6 +364,61 @@ export async function collectVmsSnapshot(options: CollectVmsOptions): Promise<Vm
   const present = new Set(listed.map((domain) => domain.uuid));
   for (const uuid of cache.entries.keys()) if (!present.has(uuid)) cache.entries.delete(uuid);
   return { vms, vanished, collectedAt };
+}
+
+type BatchingExecutor = Executor & { runBatch(commands: ReadonlyArray<readonly string[]>, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<BatchItemResult[]> };
+
+function canBatch(executor: Executor): executor is BatchingExecutor {
+  return typeof (executor as Partial<BatchingExecutor>).runBatch === 'function';
+}
+
+/**
+ * Sends `commands` to a session executor in one pipelined write and serves each answer once, when asked for
+ * it with the same argv; anything else goes to the executor as usual. A command prefetched but not asked for
+ * costs a little; one asked for but not prefetched costs a round trip. Answers are the same either way.
+ */
+async function prefetching(options: CollectOptions, commands: ReadonlyArray<readonly string[]>): Promise<CollectOptions> {
+  const inner = options.executor;
+  if (!canBatch(inner) || commands.length < 2) return options;
+  const results = await inner.runBatch(commands, { signal: options.signal, timeoutMs: options.timeoutMs });
+  const answers = new Map<string, BatchItemResult>();
+  commands.forEach((args, index) => {
+    const result = results[index];
+    if (result) answers.set(JSON.stringify(args), result);
+  });
+  const executor: Executor = {
+    description: inner.description,
+    run: async (args, runOptions) => {
+      const key = JSON.stringify(args);
+      const answer = answers.get(key);
+      if (answer === undefined) return inner.run(args, runOptions);
+      answers.delete(key);
+      if (answer.ok) return answer.result;
+      throw answer.error;
+    },
+    close: () => inner.close(),
+  };
+  return { ...options, executor };
+}
+
+/** The per-domain commands collectOneVm will ask for, predicted from the bulk answers and the cache. */
+function perDomainCommands(options: { listed: ListedDomain[]; statsByName: Map<string, DomainStatsFacts>; cache: VmDetailCache; nowMs: number }): string[][] {
+  const commands: string[][] = [];
+  for (const domain of options.listed) {
+    const facts = options.statsByName.get(domain.name);
+    const cached = options.cache.entries.get(domain.uuid);
+    const state = facts?.state;
+    const hasInfo = facts?.vcpus !== undefined && facts.memoryBytes !== undefined && facts.maxMemoryBytes !== undefined;
+    const infoReusable = state !== undefined && reusable({ entry: cached, part: cached?.info, state, cache: options.cache, nowMs: options.nowMs }) !== undefined;
+    if (state === undefined || (!hasInfo && !infoReusable)) commands.push([...dominfoArgs(domain.uuid)]);
+    if (facts?.blocks !== undefined) {
+      const kinds = cached?.diskKinds;
+      if (!facts.blocks.every((block) => kinds?.has(diskKindKey(block.target, block.path)))) commands.push([...domblklistDetailsArgs(domain.uuid)]);
+    } else if (state === undefined || reusable({ entry: cached, part: cached?.disks, state, cache: options.cache, nowMs: options.nowMs }) === undefined) {
+      commands.push([...domblklistDetailsArgs(domain.uuid)], [...domblkinfoAllArgs(domain.uuid)]);
+    }
+  }
+  return commands;
 }
 
 export async function collectVms(options: CollectVmsOptions): Promise<VmCard[]> {
