@@ -6,6 +6,11 @@ import nextPlugin from '@next/eslint-plugin-next';
 export default tseslint.config(
   { ignores: ['node_modules/**', '.next/**', 'next-env.d.ts', '.lab/**', 'test-results/**', 'test-reports/**', 'playwright-report/**', 'prisma/generated/**', 'bench/out/**', 'data/**'] },
   js.configs.recommended,
+  {
+    // Plain Node scripts (no TypeScript to know the globals).
+    files: ['**/*.mjs', '**/*.cjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
   ...tseslint.configs.recommended,
   {
     plugins: { 'react-hooks': reactHooks, '@next/next': nextPlugin },

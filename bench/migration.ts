@@ -38,12 +38,6 @@ async function call(pathName: string, input: unknown): Promise<unknown> {
   return body.result.data.json;
 }
 
-async function query(pathName: string, input?: unknown): Promise<unknown> {
-  const qs = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
-  const body = (await (await fetchRetry(`${BASE}/api/trpc/${pathName}${qs}`)).json()) as { result: { data: Trpc } };
-  return body.result.data.json;
-}
-
 async function startServer(): Promise<ChildProcess> {
   rmSync(DB_FILE, { force: true });
   const env = { ...process.env, DATABASE_URL: `file:${DB_FILE}`, FERRY_DEMO_URI: '', NEXT_TELEMETRY_DISABLED: '1' };
