@@ -41,6 +41,8 @@ const CHECK_CLASS = { pass: 'text-emerald-700', warn: 'text-amber-700', fail: 't
 function unavailableReason(target: MigrateTarget, snapshot: HostSnapshotView): string | null {
   if (snapshot.host.id === target.host.id) return 'this is the source host';
   if (snapshot.status === 'error') return `unreachable: ${snapshot.error ?? 'error'}`;
+  // libvirt's test driver answers every read but refuses virDomainMigrate3.
+  if (snapshot.host.displayUri.startsWith('test:') || target.host.displayUri.startsWith('test:')) return 'the libvirt test driver cannot migrate';
   if (target.host.hostUuid && snapshot.host.hostUuid === target.host.hostUuid) return 'same libvirt host as the source (same host UUID)';
   if (snapshot.vms.some((vm) => vm.name === target.vm.name)) return `already has a VM named "${target.vm.name}"`;
   return null;
