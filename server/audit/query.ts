@@ -2,22 +2,11 @@ import { Prisma } from '@prisma/client';
 import type { Db } from '../db';
 import { UserError } from '../errors';
 import { AUDIT_PAGE_SIZE_DEFAULT, AUDIT_PAGE_SIZE_MAX, type AuditFilter } from './filters';
+import type { AuditHashFields } from './record';
 import { toFtsMatchExpression } from './search-text';
 
-export type AuditRow = {
-  id: number;
-  at: Date;
-  actor: string;
-  clientAddress: string | null;
-  action: string;
-  result: string;
-  hostAlias: string | null;
-  vmName: string | null;
-  migrationId: string | null;
-  details: string;
-  prevHash: string;
-  hash: string;
-};
+/** One audit row as stored: the hashed columns plus the row id and its hash. */
+export type AuditRow = AuditHashFields & { id: number; hash: string };
 
 /** Position after which the next page starts: newest first, ties on `at` broken by id. */
 export type AuditCursor = { at: Date; id: number };

@@ -15,7 +15,8 @@ export type AuditInput = {
   at?: Date;
 };
 
-type AuditHashFields = {
+/** The columns the chain hash covers: every column but `id` and `hash` itself. */
+export type AuditHashFields = {
   at: Date;
   actor: string;
   clientAddress: string | null;

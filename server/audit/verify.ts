@@ -1,5 +1,6 @@
 import { Prisma } from '@prisma/client';
 import type { Db } from '../db';
+import type { AuditRow } from './query';
 import { computeAuditHash } from './record';
 
 export type ChainBreakReason = 'content-changed' | 'link-broken' | 'rows-missing';
@@ -23,20 +24,7 @@ export type ChainReport = {
   durationMs: number;
 };
 
-type ChainRow = {
-  id: number;
-  at: Date;
-  actor: string;
-  clientAddress: string | null;
-  action: string;
-  result: string;
-  hostAlias: string | null;
-  vmName: string | null;
-  migrationId: string | null;
-  details: string;
-  prevHash: string;
-  hash: string;
-};
+type ChainRow = AuditRow;
 
 export const VERIFY_BATCH_SIZE = 5000;
 
