@@ -201,3 +201,23 @@ test('the audit log shows the migrations: filter by VM, the URL reproduces the v
   expect(lines.slice(1).every((line) => line.includes('vm1'))).toBe(true);
   expect(lines.some((line) => line.includes('migration.succeeded'))).toBe(true);
 });
+
+test('pre-created destination volumes and opt-in deletion of the source volumes', async ({ page }) => {
+  const dialog = await openMigrateDialog(page, 'vm2');
+  await dialog.getByRole('radio', { name: /hv2/ }).check();
+  await dialog.getByLabel('Pre-create destination volumes').check();
+  await dialog.getByLabel('Delete source volumes after success').check();
+  await dialog.getByRole('button', { name: 'Run preflight' }).click();
+  await expect(dialog.getByRole('list', { name: 'Preflight checklist' })).toBeVisible({ timeout: 30_000 });
+  await dialog.getByRole('button', { name: 'Start migration' }).click();
+  await page.waitForURL(/\/migrations\/[a-z0-9]+$/);
+  const result = page.locator('section[aria-label="Result"]');
+  await expect(result).toHaveAttribute('data-result', 'succeeded', { timeout: 90_000 });
+  await expect(page.getByTestId('log')).toContainText('Created /var/lib/libvirt/images/vm2.qcow2');
+  await expect(result).toContainText('deleted /var/lib/libvirt/images/vm2.qcow2 on hv1');
+
+  expect(virsh(hv2, 'domstate', 'vm2')).toEqual({ ok: true, out: 'running' });
+  virsh(hv1, 'pool-refresh', 'default');
+  expect(virsh(hv1, 'vol-list', 'default').out).not.toContain('vm2.qcow2');
+  expect(virsh(hv2, 'vol-info', '/var/lib/libvirt/images/vm2.qcow2').out).toMatch(/Capacity:\s+256\.00 MiB/);
+});
