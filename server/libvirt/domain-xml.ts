@@ -1,4 +1,4 @@
-import { child, children, parseXml, path, textOf } from './xml-lite';
+import { child, children, parseXml, textOf } from './xml-lite';
 
 export type DomainDisk = {
   target: string;
@@ -57,24 +57,5 @@ export function parseDomainXml(xml: string): DomainFacts {
         shareable: child(disk, 'shareable') !== undefined,
       };
     }),
-  };
-}
-
-export type HostCapabilities = {
-  hostUuid: string | null;
-  arch: string | null;
-  cpuModel: string | null;
-  cpuVendor: string | null;
-};
-
-/** Reads `virsh capabilities`: <capabilities><host><uuid>…</uuid><cpu><arch>x86_64</arch><model>…</model><vendor>…</vendor> */
-export function parseCapabilitiesXml(xml: string): HostCapabilities {
-  const capabilities = parseXml(xml);
-  const host = child(capabilities, 'host');
-  return {
-    hostUuid: textOf(child(host, 'uuid')) ?? null,
-    arch: textOf(path(host, 'cpu', 'arch')) ?? null,
-    cpuModel: textOf(path(host, 'cpu', 'model')) ?? null,
-    cpuVendor: textOf(path(host, 'cpu', 'vendor')) ?? null,
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseCapabilitiesXml, parseDomainXml } from './domain-xml';
+import { parseDomainXml } from './domain-xml';
+import { parseCapabilities } from './parsers/xml-documents';
 import { basename, dirname, parseNameList, parsePoolXml, poolForPath } from './storage';
 import { parseXml } from './xml-lite';
 
@@ -76,15 +77,15 @@ describe('pools', () => {
   });
 });
 
-describe('parseCapabilitiesXml', () => {
+describe('parseCapabilities (the one capabilities reader, also used by migration preflight)', () => {
   it('has no host uuid on the test driver (real output)', () => {
-    expect(parseCapabilitiesXml(fixture('test-capabilities.xml'))).toMatchObject({ hostUuid: null, arch: 'i686' });
+    expect(parseCapabilities(fixture('test-capabilities.xml'))).toMatchObject({ hostUuid: null, arch: 'i686' });
   });
 
   it('reads uuid, arch, model and vendor', () => {
-    const caps = parseCapabilitiesXml(
+    const caps = parseCapabilities(
       `<capabilities><host><uuid>8d1f6c1e-1ab0-4c1b-9e00-000000000001</uuid><cpu><arch>x86_64</arch><model>Skylake-Client-IBRS</model><vendor>Intel</vendor></cpu></host></capabilities>`,
     );
-    expect(caps).toEqual({ hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-000000000001', arch: 'x86_64', cpuModel: 'Skylake-Client-IBRS', cpuVendor: 'Intel' });
+    expect(caps).toEqual({ hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-000000000001', arch: 'x86_64', cpuModel: 'Skylake-Client-IBRS', cpuVendor: 'Intel', memoryBytes: null });
   });
 });

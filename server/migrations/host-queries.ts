@@ -1,6 +1,7 @@
 import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
-import { parseCapabilitiesXml, parseDomainXml, type DomainFacts, type HostCapabilities } from '../libvirt/domain-xml';
+import { parseDomainXml, type DomainFacts } from '../libvirt/domain-xml';
+import { parseCapabilities, type Capabilities } from '../libvirt/parsers/xml-documents';
 import { parseNameList, parsePoolXml, type PoolFacts } from '../libvirt/storage';
 
 /**
@@ -43,9 +44,9 @@ export async function getDomainFacts(call: Call, vmName: string): Promise<Domain
   }
 }
 
-export async function getCapabilities(call: Call): Promise<HostCapabilities> {
+export async function getCapabilities(call: Call): Promise<Capabilities> {
   const result = await virsh(call, ['capabilities']);
-  return parseCapabilitiesXml(result.stdout);
+  return parseCapabilities(result.stdout);
 }
 
 export async function listActivePools(call: Call): Promise<PoolFacts[]> {
