@@ -28,7 +28,11 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
                 <Ship aria-hidden className="h-5 w-5" /> Ferry
               </Link>
               {NAV.map((item) => (
-                <Link key={item.href} href={item.href} className="text-sm font-medium text-slate-600 hover:text-slate-900">
+                <Link
+                  key={item.href}
+                  href={item.href}
+                  className="text-sm font-medium text-slate-600 hover:text-slate-900"
+                >
                   {item.label}
                 </Link>
               ))}

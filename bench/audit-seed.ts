@@ -21,7 +21,14 @@ export type SeedShape = {
   days: number;
 };
 
-export const BENCH_SHAPE: SeedShape = { auditRows: 1_000_000, migrations: 100_000, hosts: 200, vms: 5_000, actors: 20, days: 730 };
+export const BENCH_SHAPE: SeedShape = {
+  auditRows: 1_000_000,
+  migrations: 100_000,
+  hosts: 200,
+  vms: 5_000,
+  actors: 20,
+  days: 730,
+};
 
 const DAY_MS = 86_400_000;
 
@@ -63,7 +70,11 @@ function logNormal(random: Random, median: number, sigma: number): number {
 const ERROR_CAUSES = [
   ['timeout', 30, 'operation failed: migration job: job timed out after 600 s'],
   ['destination-unreachable', 18, 'unable to connect to server at hvX:49152: Connection refused'],
-  ['cpu-incompatible', 14, 'the CPU is incompatible with host CPU: Host CPU does not provide required features: avx512f'],
+  [
+    'cpu-incompatible',
+    14,
+    'the CPU is incompatible with host CPU: Host CPU does not provide required features: avx512f',
+  ],
   ['storage-copy-failed', 12, 'operation failed: migration of disk vda failed: No space left on device'],
   ['insufficient-memory', 10, 'cannot allocate memory: destination has not enough free memory for the guest'],
   ['auth-failed', 6, 'authentication failed: Permission denied (publickey)'],
@@ -118,12 +129,18 @@ function timeOfDay(random: Random): number {
   return Math.floor(hour * 3_600_000);
 }
 
-export function seedAuditBench(options: { file: string; shape?: SeedShape; end?: Date; log?: (line: string) => void }): SeedSummary {
+export function seedAuditBench(options: {
+  file: string;
+  shape?: SeedShape;
+  end?: Date;
+  log?: (line: string) => void;
+}): SeedSummary {
   const shape = options.shape ?? BENCH_SHAPE;
   const log = options.log ?? (() => {});
   const started = performance.now();
   mkdirSync(path.dirname(options.file), { recursive: true });
-  for (const suffix of ['', '-journal', '-wal', '-shm']) if (existsSync(options.file + suffix)) rmSync(options.file + suffix);
+  for (const suffix of ['', '-journal', '-wal', '-shm'])
+    if (existsSync(options.file + suffix)) rmSync(options.file + suffix);
 
   const sqlite = openSqliteFile(options.file);
   applyMigrationFiles(sqlite);
@@ -137,10 +154,13 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
   const hosts = Array.from({ length: shape.hosts }, (_, i) => hostName(i));
   const vms = Array.from({ length: shape.vms }, (_, i) => vmName(i));
   const vmHome = vms.map(() => Math.floor(random() * shape.hosts));
-  const actors = Array.from({ length: shape.actors }, (_, i) => (i === 0 ? 'system' : i === 1 ? 'admin' : `ops-${String(i).padStart(2, '0')}`));
+  const actors = Array.from({ length: shape.actors }, (_, i) =>
+    i === 0 ? 'system' : i === 1 ? 'admin' : `ops-${String(i).padStart(2, '0')}`,
+  );
   // The balancer ("system") does a third of all moves; people the rest, some much more than others.
   const actorWeights = actors.map((actor, i) => [actor, i === 0 ? 30 : 8 / i + 1] as const);
-  const addressOf = (actor: string) => (actor === 'system' ? null : `10.20.${actors.indexOf(actor)}.${10 + (actors.indexOf(actor) % 7)}`);
+  const addressOf = (actor: string) =>
+    actor === 'system' ? null : `10.20.${actors.indexOf(actor)}.${10 + (actors.indexOf(actor) % 7)}`;
 
   insertHosts(sqlite, hosts, startDay);
 
@@ -174,7 +194,19 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
     for (const event of events) {
       const at = new Date(event.at);
       const hash = computeAuditHash({ ...event, at, prevHash });
-      insertAudit.run(toSqliteTimestamp(at), event.actor, event.clientAddress, event.action, event.result, event.hostAlias, event.vmName, event.migrationId, event.details, prevHash, hash);
+      insertAudit.run(
+        toSqliteTimestamp(at),
+        event.actor,
+        event.clientAddress,
+        event.action,
+        event.result,
+        event.hostAlias,
+        event.vmName,
+        event.migrationId,
+        event.details,
+        prevHash,
+        hash,
+      );
       prevHash = hash;
     }
   });
@@ -183,13 +215,15 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
     const dayStart = startDay + d * DAY_MS;
     cumulativeWeight += weights[d] ?? 0;
     const isLastDay = d === shape.days - 1;
-    const migrationTarget = isLastDay ? shape.migrations : Math.round((shape.migrations * cumulativeWeight) / totalWeight);
+    const migrationTarget = isLastDay
+      ? shape.migrations
+      : Math.round((shape.migrations * cumulativeWeight) / totalWeight);
     const auditTarget = isLastDay ? shape.auditRows : Math.round((shape.auditRows * cumulativeWeight) / totalWeight);
     const events: AuditInsert[] = carried;
     const producedBefore = events.length;
     const migrationRows: unknown[][] = [];
 
-    for (; migrationsWritten + migrationRows.length < migrationTarget; ) {
+    for (; migrationsWritten + migrationRows.length < migrationTarget;) {
       const vmIndex = Math.floor(random() * shape.vms);
       const vm = vms[vmIndex] as string;
       const sourceIndex = vmHome[vmIndex] ?? 0;
@@ -198,7 +232,9 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
       const destination = hosts[destinationIndex] as string;
       const actor = weighted(random, actorWeights);
       const clientAddress = addressOf(actor);
-      const id = `cmbench${(migrationSerial++).toString(36).padStart(8, '0')}${Math.floor(random() * 36 ** 6).toString(36).padStart(6, '0')}`;
+      const id = `cmbench${(migrationSerial++).toString(36).padStart(8, '0')}${Math.floor(random() * 36 ** 6)
+        .toString(36)
+        .padStart(6, '0')}`;
       const copiesStorage = random() < 0.35;
       const memoryBytes = pick(random, [1, 2, 4, 8, 8, 16, 16, 32, 64]) * 2 ** 30;
       const diskBytes = copiesStorage ? Math.round((10 + random() * 190) * 2 ** 30) : null;
@@ -213,7 +249,13 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
       const endedAt = startedAt + (outcome === 'succeeded' ? durationMs : Math.floor(durationMs * random()));
       const stillRunning = endedAt > now;
       const state = stillRunning ? 'running' : outcome;
-      const cause = outcome === 'failed' ? weighted(random, ERROR_CAUSES.map((c) => [c, c[1]] as const)) : null;
+      const cause =
+        outcome === 'failed'
+          ? weighted(
+              random,
+              ERROR_CAUSES.map((c) => [c, c[1]] as const),
+            )
+          : null;
       const avgBandwidth = Math.round(((memoryBytes + (diskBytes ?? 0)) / Math.max(durationMs, 1)) * 1000);
       const base = { actor, clientAddress, vmName: vm, migrationId: id };
 
@@ -225,7 +267,13 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
         `qemu+ssh://root@${source}/system`,
         destination,
         `qemu+ssh://root@${destination}/system`,
-        JSON.stringify({ live: true, persistent: true, undefineSource: true, copyStorage: copiesStorage ? 'all' : null, tls: false }),
+        JSON.stringify({
+          live: true,
+          persistent: true,
+          undefineSource: true,
+          copyStorage: copiesStorage ? 'all' : null,
+          tls: false,
+        }),
         actor,
         state,
         state === 'succeeded' ? 100 : stillRunning ? 50 : Math.floor(random() * 100),
@@ -261,11 +309,25 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
         details: JSON.stringify({ source, destination, copyStorage: copiesStorage ? 'all' : null, memoryBytes }),
       });
       if (copiesStorage) {
-        events.push({ ...base, at: startedAt + 500, action: 'volume.create', result: 'ok', hostAlias: destination, details: JSON.stringify({ pool: 'default', volume: `${vm}.qcow2`, capacityBytes: diskBytes }) });
+        events.push({
+          ...base,
+          at: startedAt + 500,
+          action: 'volume.create',
+          result: 'ok',
+          hostAlias: destination,
+          details: JSON.stringify({ pool: 'default', volume: `${vm}.qcow2`, capacityBytes: diskBytes }),
+        });
       }
       if (!stillRunning) {
         if (outcome === 'cancelled') {
-          events.push({ ...base, at: endedAt - 1500, action: 'migration.cancel', result: 'ok', hostAlias: source, details: JSON.stringify({ reason: 'cancelled by operator' }) });
+          events.push({
+            ...base,
+            at: endedAt - 1500,
+            action: 'migration.cancel',
+            result: 'ok',
+            hostAlias: source,
+            details: JSON.stringify({ reason: 'cancelled by operator' }),
+          });
         }
         events.push({
           ...base,
@@ -282,7 +344,14 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
         if (copiesStorage) {
           // The copy that is no longer needed: the source's after success, the destination's otherwise.
           const where = outcome === 'succeeded' ? source : destination;
-          events.push({ ...base, at: endedAt + 800, action: 'volume.delete', result: 'ok', hostAlias: where, details: JSON.stringify({ pool: 'default', volume: `${vm}.qcow2` }) });
+          events.push({
+            ...base,
+            at: endedAt + 800,
+            action: 'volume.delete',
+            result: 'ok',
+            hostAlias: where,
+            details: JSON.stringify({ pool: 'default', volume: `${vm}.qcow2` }),
+          });
         }
         if (outcome === 'succeeded') vmHome[vmIndex] = destinationIndex;
       }
@@ -313,7 +382,9 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
           vmName: vms[vmIndex] as string,
           migrationId: null,
           details: JSON.stringify(
-            reason ? { source, destination, reason } : { source, destination, checks: CHECK_NAMES.map((name) => ({ name, ok: true })), dryRun: true },
+            reason
+              ? { source, destination, reason }
+              : { source, destination, checks: CHECK_NAMES.map((name) => ({ name, ok: true })), dryRun: true },
           ),
         });
       } else {
@@ -349,14 +420,25 @@ export function seedAuditBench(options: { file: string; shape?: SeedShape; end?:
     writeDay(today, migrationRows);
     auditWritten += today.length;
     migrationsWritten += migrationRows.length;
-    if (d % 73 === 0 || isLastDay) log(`  seeded ${auditWritten.toLocaleString('en')} audit rows, ${migrationsWritten.toLocaleString('en')} migrations (${Math.round(((d + 1) / shape.days) * 100)} %)`);
+    if (d % 73 === 0 || isLastDay)
+      log(
+        `  seeded ${auditWritten.toLocaleString('en')} audit rows, ${migrationsWritten.toLocaleString('en')} migrations (${Math.round(((d + 1) / shape.days) * 100)} %)`,
+      );
   }
 
   sqlite
     .prepare(`INSERT INTO "Setting" ("key", "value", "updatedAt") VALUES ('bench_seed', ?, ?)`)
-    .run(JSON.stringify({ version: SEED_VERSION, ...shape, auditRows: auditWritten, migrations: migrationsWritten }), toSqliteTimestamp(new Date()));
+    .run(
+      JSON.stringify({ version: SEED_VERSION, ...shape, auditRows: auditWritten, migrations: migrationsWritten }),
+      toSqliteTimestamp(new Date()),
+    );
   sqlite.close();
-  return { auditRows: auditWritten, migrations: migrationsWritten, seconds: (performance.now() - started) / 1000, file: options.file };
+  return {
+    auditRows: auditWritten,
+    migrations: migrationsWritten,
+    seconds: (performance.now() - started) / 1000,
+    file: options.file,
+  };
 }
 
 function insertHosts(sqlite: SqliteFile, hosts: string[], at: number) {
@@ -365,7 +447,16 @@ function insertHosts(sqlite: SqliteFile, hosts: string[], at: number) {
   );
   const stamp = toSqliteTimestamp(new Date(at));
   sqlite.transaction(() => {
-    for (const host of hosts) insert.run(`hostbench${host}`, host, `qemu+ssh://root@${host}/system`, `qemu+ssh://root@${host}/system`, host, stamp, stamp);
+    for (const host of hosts)
+      insert.run(
+        `hostbench${host}`,
+        host,
+        `qemu+ssh://root@${host}/system`,
+        `qemu+ssh://root@${host}/system`,
+        host,
+        stamp,
+        stamp,
+      );
   })();
 }
 
@@ -374,10 +465,16 @@ export function existingSeed(file: string, shape: SeedShape = BENCH_SHAPE): bool
   if (!existsSync(file)) return false;
   const sqlite = openSqliteFile(file, { readonly: true });
   try {
-    const row = sqlite.prepare(`SELECT "value" FROM "Setting" WHERE "key" = 'bench_seed'`).get() as { value: string } | undefined;
+    const row = sqlite.prepare(`SELECT "value" FROM "Setting" WHERE "key" = 'bench_seed'`).get() as
+      { value: string } | undefined;
     if (!row) return false;
     const seed = JSON.parse(row.value) as Partial<SeedShape> & { version?: number };
-    return seed.version === SEED_VERSION && seed.auditRows === shape.auditRows && seed.migrations === shape.migrations && seed.days === shape.days;
+    return (
+      seed.version === SEED_VERSION &&
+      seed.auditRows === shape.auditRows &&
+      seed.migrations === shape.migrations &&
+      seed.days === shape.days
+    );
   } catch {
     return false;
   } finally {

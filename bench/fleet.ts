@@ -70,7 +70,9 @@ export type FleetBenchResult = {
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -128,7 +130,8 @@ export async function benchFleet(options: FleetBenchOptions): Promise<FleetBench
   const repeats = options.repeats ?? 3;
   const log = options.log ?? (() => {});
   const detailMaxAgeMs = options.detailMaxAgeMs ?? Number.POSITIVE_INFINITY;
-  const dir = options.dir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'out', `fleet-${hosts}x${vmsPerHost}`);
+  const dir =
+    options.dir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'out', `fleet-${hosts}x${vmsPerHost}`);
 
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -177,7 +180,9 @@ export async function benchFleet(options: FleetBenchOptions): Promise<FleetBench
     let uncachedWarmMs: number | null = null;
     if (options.shouldMeasureUncachedWarm === true) {
       started = performance.now();
-      await mapLimit(uris, concurrency, async (uri) => collectVms({ executor: executors[uris.indexOf(uri)] as Executor, cache: createVmDetailCache() }));
+      await mapLimit(uris, concurrency, async (uri) =>
+        collectVms({ executor: executors[uris.indexOf(uri)] as Executor, cache: createVmDetailCache() }),
+      );
       uncachedWarmMs = performance.now() - started;
       log(`warm without detail caches: ${uncachedWarmMs.toFixed(0)} ms`);
     }
@@ -217,7 +222,10 @@ function readFlag(argv: readonly string[], name: string): number | undefined {
   return value;
 }
 
-/** `npx tsx bench/fleet.ts [--hosts 200] [--vms 50] [--concurrency 2] [--repeats 3] [--uncached]`, with one virsh process per command. */
+/**
+ * `npx tsx bench/fleet.ts [--hosts 200] [--vms 50] [--concurrency 2] [--repeats 3] [--uncached]`, with one virsh
+ * process per command.
+ */
 async function main(): Promise<void> {
   const { createLocalExecutor } = await import('../server/hypervisor/local-executor');
   const argv = process.argv.slice(2);

@@ -32,7 +32,11 @@ async function fetchRetry(url: string, init?: RequestInit): Promise<Response> {
 }
 
 async function call(pathName: string, input: unknown): Promise<unknown> {
-  const response = await fetchRetry(`${BASE}/api/trpc/${pathName}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) });
+  const response = await fetchRetry(`${BASE}/api/trpc/${pathName}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ json: input }),
+  });
   const body = (await response.json()) as { result?: { data: Trpc }; error?: Trpc };
   if (!body.result) throw new Error(`${pathName}: ${JSON.stringify(body.error)}`);
   return body.result.data.json;
@@ -43,7 +47,12 @@ async function startServer(): Promise<ChildProcess> {
   const env = { ...process.env, DATABASE_URL: `file:${DB_FILE}`, FERRY_DEMO_URI: '', NEXT_TELEMETRY_DISABLED: '1' };
   execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
   const logFile = openSync(path.join(ROOT, 'bench', 'out', 'migration-bench-server.log'), 'w');
-  const server = spawn('npx', ['next', 'start', '-p', String(PORT), '-H', '127.0.0.1'], { cwd: ROOT, env, stdio: ['ignore', logFile, logFile], detached: true });
+  const server = spawn('npx', ['next', 'start', '-p', String(PORT), '-H', '127.0.0.1'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', logFile, logFile],
+    detached: true,
+  });
   for (let i = 0; i < 120; i++) {
     try {
       if ((await fetch(`${BASE}/api/health`)).ok) return server;
@@ -94,7 +103,9 @@ export type MigrationBenchResult = {
   walltime: { runs: number; ferryMs: number[]; bareMs: number[]; ratio: number };
 };
 
-export async function benchMigration(options: { runs?: number; log?: (line: string) => void } = {}): Promise<MigrationBenchResult> {
+export async function benchMigration(
+  options: { runs?: number; log?: (line: string) => void } = {},
+): Promise<MigrationBenchResult> {
   const log = options.log ?? (() => {});
   const runs = options.runs ?? 3;
   const { hv1, hv2 } = labHosts();
@@ -102,12 +113,25 @@ export async function benchMigration(options: { runs?: number; log?: (line: stri
   const server = await startServer();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+    ],
   });
   try {
     const source = (await call('host.add', { alias: 'hv1', reference: hv1.uri })) as { id: string };
     const destination = (await call('host.add', { alias: 'hv2', reference: hv2.uri })) as { id: string };
-    const request = (options: Record<string, unknown>) => ({ vmName: 'vm1', sourceHostId: source.id, destinationHostId: destination.id, options });
+    const request = (options: Record<string, unknown>) => ({
+      vmName: 'vm1',
+      sourceHostId: source.id,
+      destinationHostId: destination.id,
+      options,
+    });
 
     // Latency: a --bandwidth 8 migration (~35 s) watched by a real browser through the SSE subscription.
     const page = await browser.newPage();
@@ -120,7 +144,9 @@ export async function benchMigration(options: { runs?: number; log?: (line: stri
         const source = new EventSource(subscribeUrl);
         source.onmessage = (message) => {
           const receivedAt = Date.now();
-          const event = (JSON.parse(message.data as string) as { json: { type: string; readAt?: number; state?: string } }).json;
+          const event = (
+            JSON.parse(message.data as string) as { json: { type: string; readAt?: number; state?: string } }
+          ).json;
           if (event.type === 'progress' && event.readAt) seen.push(receivedAt - event.readAt);
           if (event.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(event.state ?? '')) {
             source.close();
@@ -140,7 +166,24 @@ export async function benchMigration(options: { runs?: number; log?: (line: stri
     for (let run = 0; run < runs; run++) {
       lab('reset');
       let started = performance.now();
-      execFileSync('virsh', ['-c', hv1.uri, 'migrate', '--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose', '--domain', 'vm1', '--desturi', hv2.uri], { stdio: 'ignore' });
+      execFileSync(
+        'virsh',
+        [
+          '-c',
+          hv1.uri,
+          'migrate',
+          '--live',
+          '--persistent',
+          '--undefinesource',
+          '--copy-storage-all',
+          '--verbose',
+          '--domain',
+          'vm1',
+          '--desturi',
+          hv2.uri,
+        ],
+        { stdio: 'ignore' },
+      );
       bareMs.push(performance.now() - started);
       lab('reset');
       started = performance.now();
@@ -153,7 +196,12 @@ export async function benchMigration(options: { runs?: number; log?: (line: stri
     lab('reset');
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
     return {
-      latency: { samples: live.length, p50Ms: percentile(live, 50), p95Ms: percentile(live, 95), maxMs: Math.max(...live) },
+      latency: {
+        samples: live.length,
+        p50Ms: percentile(live, 50),
+        p95Ms: percentile(live, 95),
+        maxMs: Math.max(...live),
+      },
       walltime: { runs, ferryMs, bareMs, ratio: sum(ferryMs) / sum(bareMs) },
     };
   } finally {

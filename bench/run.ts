@@ -19,8 +19,16 @@ for (const section of sections) {
   console.log(`\n## ${section}`);
   switch (section) {
     case 'fleet': {
-      const result = await benchFleet({ hosts: 200, vmsPerHost: 50, concurrency: FLEET_CONCURRENCY, makeExecutor: (uri) => createSessionExecutor({ uri }), log });
-      console.log(`fleet refresh, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, executor: ${result.executor}`);
+      const result = await benchFleet({
+        hosts: 200,
+        vmsPerHost: 50,
+        concurrency: FLEET_CONCURRENCY,
+        makeExecutor: (uri) => createSessionExecutor({ uri }),
+        log,
+      });
+      console.log(
+        `fleet refresh, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, executor: ${result.executor}`,
+      );
       console.log(`  floor (xargs -P2 virsh domstats --raw): ${ms(result.floorMs)}`);
       console.log(`  Ferry cold: ${ms(result.coldMs)}  → cold/floor = ${result.coldToFloor.toFixed(2)} (goal ≤ 1.2)`);
       console.log(`  Ferry warm: ${ms(result.warmMs)} (goal ≤ 300 ms)`);
@@ -28,9 +36,13 @@ for (const section of sections) {
     }
     case 'ssh': {
       const pool = await benchSshPool();
-      console.log(`100 sequential virsh calls over ssh to a local sshd: pooled ${ms(pool.pooledMs)}, new connection each ${ms(pool.perCommandMs)} → ratio ${pool.ratio.toFixed(2)}`);
+      console.log(
+        `100 sequential virsh calls over ssh to a local sshd: pooled ${ms(pool.pooledMs)}, new connection each ${ms(pool.perCommandMs)} → ratio ${pool.ratio.toFixed(2)}`,
+      );
       const session = await benchSessionVsOneShot();
-      console.log(`per call: one virsh process ${ms(session.oneShotMsPerCall)}, long-lived session ${ms(session.sessionMsPerCall)}, session batch ${ms(session.sessionBatchMsPerCall)} → ratio ${session.ratio.toFixed(1)}`);
+      console.log(
+        `per call: one virsh process ${ms(session.oneShotMsPerCall)}, long-lived session ${ms(session.sessionMsPerCall)}, session batch ${ms(session.sessionBatchMsPerCall)} → ratio ${session.ratio.toFixed(1)}`,
+      );
       break;
     }
     case 'audit': {
@@ -39,8 +51,12 @@ for (const section of sections) {
     }
     case 'migration': {
       const result = await benchMigration({ log });
-      console.log(`progress → browser latency over ${result.latency.samples} events: p50 ${ms(result.latency.p50Ms)}, p95 ${ms(result.latency.p95Ms)}, max ${ms(result.latency.maxMs)} (goal p95 ≤ 50 ms)`);
-      console.log(`Ferry vs bare virsh migrate, ${result.walltime.runs} alternating runs: Ferry ${result.walltime.ferryMs.map(ms).join(', ')}; bare ${result.walltime.bareMs.map(ms).join(', ')} → ratio ${result.walltime.ratio.toFixed(3)} (goal ≤ 1.05)`);
+      console.log(
+        `progress → browser latency over ${result.latency.samples} events: p50 ${ms(result.latency.p50Ms)}, p95 ${ms(result.latency.p95Ms)}, max ${ms(result.latency.maxMs)} (goal p95 ≤ 50 ms)`,
+      );
+      console.log(
+        `Ferry vs bare virsh migrate, ${result.walltime.runs} alternating runs: Ferry ${result.walltime.ferryMs.map(ms).join(', ')}; bare ${result.walltime.bareMs.map(ms).join(', ')} → ratio ${result.walltime.ratio.toFixed(3)} (goal ≤ 1.05)`,
+      );
       break;
     }
   }

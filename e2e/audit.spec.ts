@@ -46,10 +46,17 @@ test('the audit page shows the host that was just added, newest first', async ({
   await expect(first).toContainText(ALIAS);
   await expect(first).toContainText('refused');
   const resultCell = (text: string) => page.locator('td:nth-child(6)', { hasText: new RegExp(`^${text}$`) });
-  await expect(auditRows(page).filter({ hasText: ALIAS }).filter({ has: resultCell('ok') })).toHaveCount(1);
+  await expect(
+    auditRows(page)
+      .filter({ hasText: ALIAS })
+      .filter({ has: resultCell('ok') }),
+  ).toHaveCount(1);
 });
 
-test('a filter narrows the rows, lives in the URL, and the URL reproduces the view in a new page', async ({ page, context }) => {
+test('a filter narrows the rows, lives in the URL, and the URL reproduces the view in a new page', async ({
+  page,
+  context,
+}) => {
   await gotoReady(page, '/audit');
   await expect(auditRows(page).first()).toBeVisible();
   const before = await auditRows(page).count();
@@ -58,7 +65,8 @@ test('a filter narrows the rows, lives in the URL, and the URL reproduces the vi
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await expect(page).toHaveURL(new RegExp(`host=${ALIAS}`));
   await expect(auditRows(page)).toHaveCount(2);
-  for (const target of await auditRows(page).locator('td:nth-child(5)').allTextContents()) expect(target).toContain(ALIAS);
+  for (const target of await auditRows(page).locator('td:nth-child(5)').allTextContents())
+    expect(target).toContain(ALIAS);
   expect(before).toBeGreaterThan(2);
 
   await page.getByLabel('Result', { exact: true }).selectOption('refused');
@@ -119,6 +127,9 @@ test('the migrations page keeps its filter in the URL and exports that filter', 
   await expect(page.getByRole('heading', { name: 'Migrations' })).toBeVisible();
   await expect(page.getByLabel('failed', { exact: true })).toBeChecked();
   await expect(page.getByLabel('Host (source or destination)')).toHaveValue('hv1');
-  await expect(page.getByRole('link', { name: 'Export CSV' })).toHaveAttribute('href', '/api/migrations/export?format=csv&state=failed&host=hv1');
+  await expect(page.getByRole('link', { name: 'Export CSV' })).toHaveAttribute(
+    'href',
+    '/api/migrations/export?format=csv&state=failed&host=hv1',
+  );
   await expect(page.getByText('Migrations per day by outcome')).toBeVisible();
 });

@@ -53,11 +53,14 @@ test('add a host by URI: a generated 50-VM test host renders every VM with its d
 
 test('add a host by an alias imported from libvirt.conf', async ({ page }) => {
   await gotoReady(page, '/hosts');
-  await fillStable(page.getByLabel('Paste a libvirt.conf'), `# from /etc/libvirt/libvirt.conf
+  await fillStable(
+    page.getByLabel('Paste a libvirt.conf'),
+    `# from /etc/libvirt/libvirt.conf
 uri_aliases = [
   "sandbox=test:///default",
 ]
-`);
+`,
+  );
   await page.getByRole('button', { name: 'Import aliases' }).click();
   await expect(page.getByRole('table', { name: 'Imported aliases' })).toContainText('sandbox');
 
@@ -97,7 +100,9 @@ test('a dead host and a hung host show their errors while the demo host still re
 
     await gotoReady(page, '/');
     await expect(hostSection(page, 'dead').getByRole('alert')).toContainText(/refused|connect/i, { timeout: 30_000 });
-    await expect(hostSection(page, 'hung').getByRole('alert')).toContainText('did not answer within', { timeout: 30_000 });
+    await expect(hostSection(page, 'hung').getByRole('alert')).toContainText('did not answer within', {
+      timeout: 30_000,
+    });
     await expect(hostSection(page, 'demo').locator('li[data-vm="test"]')).toBeVisible();
   } finally {
     for (const socket of sockets) socket.destroy();

@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { fillStable, gotoReady } from './ready';
 
-export type LabHost = { alias: string; ip: string; uri: string; displayUri: string; fingerprint: string; hostUuid: string };
+export type LabHost = {
+  alias: string;
+  ip: string;
+  uri: string;
+  displayUri: string;
+  fingerprint: string;
+  hostUuid: string;
+};
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LAB_DIR = process.env.FERRY_LAB_DIR ?? path.join(ROOT, '.lab');
@@ -25,7 +32,14 @@ export function lab(...args: string[]) {
 /** Runs real virsh against a lab host; returns stdout, or the error text when virsh fails. */
 export function virsh(host: LabHost, ...args: string[]): { ok: boolean; out: string } {
   try {
-    return { ok: true, out: execFileSync('virsh', ['-c', host.uri, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim() };
+    return {
+      ok: true,
+      out: execFileSync('virsh', ['-c', host.uri, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 30_000,
+      }).trim(),
+    };
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string };
     return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}`.trim() };

@@ -62,7 +62,10 @@ test('migrate a running guest hv1 → hv2 with copy-storage-all and watch it liv
   await startMigration(page, { vm: 'vm1', bandwidth: 8 });
   const values = await watchProgress(page);
   const increasing = values.filter((value, index) => index === 0 || value > (values[index - 1] ?? -1));
-  expect(new Set(increasing.filter((v) => v > 0 && v < 100)).size, `progress values seen: ${values.join(', ')}`).toBeGreaterThanOrEqual(5);
+  expect(
+    new Set(increasing.filter((v) => v > 0 && v < 100)).size,
+    `progress values seen: ${values.join(', ')}`,
+  ).toBeGreaterThanOrEqual(5);
 
   const result = page.locator('section[aria-label="Result"]');
   await expect(result).toHaveAttribute('data-result', 'succeeded');
@@ -75,7 +78,9 @@ test('migrate a running guest hv1 → hv2 with copy-storage-all and watch it liv
   await expect(row).toContainText('succeeded');
 
   await gotoReady(page, '/');
-  await expect(page.locator('section[data-host="hv2"] li[data-vm="vm1"]')).toContainText('running', { timeout: 30_000 });
+  await expect(page.locator('section[data-host="hv2"] li[data-vm="vm1"]')).toContainText('running', {
+    timeout: 30_000,
+  });
   await expect(page.locator('section[data-host="hv1"] li[data-vm="vm1"]')).toHaveCount(0);
 
   expect(virsh(hv2, 'domstate', 'vm1')).toEqual({ ok: true, out: 'running' });
@@ -86,7 +91,9 @@ test('cancel mid-way: the VM stays on hv1 and nothing is left on hv2', async ({ 
   await startMigration(page, { vm: 'vm1', bandwidth: 8 });
   await watchProgress(page, { until: (values) => values.some((v) => v >= 12) });
   await page.getByRole('button', { name: 'Cancel migration' }).click();
-  await expect(page.locator('section[aria-label="Result"]')).toHaveAttribute('data-result', 'cancelled', { timeout: 60_000 });
+  await expect(page.locator('section[aria-label="Result"]')).toHaveAttribute('data-result', 'cancelled', {
+    timeout: 60_000,
+  });
 
   expect(virsh(hv1, 'domstate', 'vm1')).toEqual({ ok: true, out: 'running' });
   expect(virsh(hv2, 'domstate', 'vm1').ok).toBe(false);
@@ -94,7 +101,9 @@ test('cancel mid-way: the VM stays on hv1 and nothing is left on hv2', async ({ 
   expect(virsh(hv2, 'vol-list', 'default').out).not.toContain('vm1.qcow2');
 });
 
-test('destination libvirtd down: a clear error, the VM still runs on hv1, the row keeps libvirt’s text', async ({ page }) => {
+test('destination libvirtd down: a clear error, the VM still runs on hv1, the row keeps libvirt’s text', async ({
+  page,
+}) => {
   const dialog = await openMigrateDialog(page, 'vm2');
   await dialog.getByRole('radio', { name: /hv2/ }).check();
   lab('stop', 'hv2', 'libvirtd');
@@ -136,7 +145,10 @@ test('preflight blocks a name clash and a same-host move, with their reasons', a
   await expect(page.locator('section[data-host="hv2"] li[data-vm="vm-off"]')).toBeVisible({ timeout: 30_000 });
   await expect(page.locator('section[data-host="hv1-again"] li[data-vm="vm-off"]')).toBeVisible({ timeout: 30_000 });
   await page.getByLabel('Auto-refresh').selectOption('0');
-  await page.locator('section[data-host="hv1"] li[data-vm="vm-off"]').getByRole('button', { name: 'Migrate vm-off' }).click();
+  await page
+    .locator('section[data-host="hv1"] li[data-vm="vm-off"]')
+    .getByRole('button', { name: 'Migrate vm-off' })
+    .click();
   const dialog = page.getByRole('dialog');
   await expect(dialog.getByText('already has a VM named "vm-off"')).toBeVisible();
   await expect(dialog.getByText('same libvirt host as the source')).toBeVisible();
@@ -144,16 +156,27 @@ test('preflight blocks a name clash and a same-host move, with their reasons', a
   await expect(dialog.getByRole('radio', { name: /hv1-again/ })).toBeDisabled();
 
   // The server's preflight refuses both on its own, whatever the browser shows.
-  const hosts = (await (await page.request.get('/api/trpc/host.list')).json()) as { result: { data: { json: { id: string; alias: string }[] } } };
+  const hosts = (await (await page.request.get('/api/trpc/host.list')).json()) as {
+    result: { data: { json: { id: string; alias: string }[] } };
+  };
   const idOf = (alias: string) => hosts.result.data.json.find((h) => h.alias === alias)?.id;
   for (const [destination, check, reason] of [
     ['hv2', 'name-free', /already has a domain "vm-off"/],
     ['hv1-again', 'same-host', /same libvirt host/],
   ] as const) {
     const response = await page.request.post('/api/trpc/migration.preflight', {
-      data: { json: { vmName: 'vm-off', sourceHostId: idOf('hv1'), destinationHostId: idOf(destination), options: { mode: 'offline', storage: 'shared', undefineSource: false } } },
+      data: {
+        json: {
+          vmName: 'vm-off',
+          sourceHostId: idOf('hv1'),
+          destinationHostId: idOf(destination),
+          options: { mode: 'offline', storage: 'shared', undefineSource: false },
+        },
+      },
     });
-    const body = (await response.json()) as { result: { data: { json: { ok: boolean; checks: { id: string; status: string; reason: string }[] } } } };
+    const body = (await response.json()) as {
+      result: { data: { json: { ok: boolean; checks: { id: string; status: string; reason: string }[] } } };
+    };
     const report = body.result.data.json;
     expect(report.ok).toBe(false);
     const failed = report.checks.find((c) => c.id === check);
@@ -176,7 +199,10 @@ test('reloading during a migration continues from where it was', async ({ page }
   await expect(page.locator('section[aria-label="Result"]')).toHaveAttribute('data-result', 'succeeded');
 });
 
-test('the audit log shows the migrations: filter by VM, the URL reproduces the view, the CSV has the rows', async ({ page, context }) => {
+test('the audit log shows the migrations: filter by VM, the URL reproduces the view, the CSV has the rows', async ({
+  page,
+  context,
+}) => {
   await gotoReady(page, '/audit');
   await fillStable(page.getByLabel('VM', { exact: true }), 'vm1');
   await page.getByRole('button', { name: 'Apply filters' }).click();

@@ -34,13 +34,17 @@ async function main(): Promise<number> {
     if (anchor) {
       const row = await db.auditEvent.findUnique({ where: { id: anchor.id }, select: { hash: true } });
       if (row?.hash !== anchor.hash) {
-        console.error(`Anchor mismatch: row ${anchor.id} ${row ? `has hash ${row.hash}` : 'is missing'}, the anchor says ${anchor.hash}.`);
+        console.error(
+          `Anchor mismatch: row ${anchor.id} ${row ? `has hash ${row.hash}` : 'is missing'}, the anchor says ${anchor.hash}.`,
+        );
         console.error('The chain is consistent but was rewritten from that row on.');
         return 1;
       }
       console.log(`Anchor ${anchor.id} matches.`);
     }
-    console.log(`Audit chain intact: ${report.checked} rows (ids ${report.firstId ?? '-'}–${report.lastId ?? '-'}) checked in ${seconds} s.`);
+    console.log(
+      `Audit chain intact: ${report.checked} rows (ids ${report.firstId ?? '-'}–${report.lastId ?? '-'}) checked in ${seconds} s.`,
+    );
     if (report.lastId !== null) {
       const last = await db.auditEvent.findUniqueOrThrow({ where: { id: report.lastId }, select: { hash: true } });
       console.log(`anchor ${report.lastId}:${last.hash}`);

@@ -27,7 +27,7 @@ step() {
 }
 
 step typecheck npx tsc --noEmit
-step lint npx eslint . --max-warnings=0
+step lint npm run --silent lint
 step "unit and integration" npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json"
 
 cleanup_lab() { bash e2e/lab/lab.sh down >/dev/null 2>&1 || true; }

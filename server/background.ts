@@ -12,7 +12,8 @@ export function startBackgroundWork() {
   const sweep = () =>
     reconcileOrphanedMigrations({ db, bus, executors: executors() })
       .then((closed) => {
-        if (closed.length > 0) console.log(`reconciled ${closed.length} interrupted migration(s): ${closed.join(', ')}`);
+        if (closed.length > 0)
+          console.log(`reconciled ${closed.length} interrupted migration(s): ${closed.join(', ')}`);
       })
       .catch((error: unknown) => console.error('migration reconcile failed', error));
   void sweep();

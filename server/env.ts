@@ -3,7 +3,10 @@ import { DEFAULT_DATABASE_URL } from './db-url';
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  DATABASE_URL: z.string().startsWith('file:', 'DATABASE_URL must be a SQLite "file:" URL').default(DEFAULT_DATABASE_URL),
+  DATABASE_URL: z
+    .string()
+    .startsWith('file:', 'DATABASE_URL must be a SQLite "file:" URL')
+    .default(DEFAULT_DATABASE_URL),
   /** Registered as alias `demo` on first start so a fresh Ferry has something to show. Empty string: none. */
   FERRY_DEMO_URI: z.string().default('test:///default'),
   /** Per-host time limit for one inventory refresh, so a hung host cannot hang the page. */

@@ -17,6 +17,11 @@ export class UserError extends Error {
 
   /** Recognised across the several copies of this module that Next.js bundles (see VirshError). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'UserError' && 'code' in value;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { name?: unknown }).name === 'UserError' &&
+      'code' in value
+    );
   }
 }

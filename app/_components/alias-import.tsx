@@ -55,7 +55,11 @@ export function AliasImport() {
           </ul>
         </ErrorBox>
       ) : null}
-      <Button variant="primary" onClick={() => importMutation.mutate({ text })} disabled={!text.trim() || importMutation.isPending}>
+      <Button
+        variant="primary"
+        onClick={() => importMutation.mutate({ text })}
+        disabled={!text.trim() || importMutation.isPending}
+      >
         Import aliases
       </Button>
       {aliases.data && aliases.data.aliases.length > 0 ? (
@@ -76,7 +80,9 @@ export function AliasImport() {
           </tbody>
         </table>
       ) : null}
-      {aliases.data?.uriDefault ? <p className="text-xs text-slate-500">uri_default: {aliases.data.uriDefault}</p> : null}
+      {aliases.data?.uriDefault ? (
+        <p className="text-xs text-slate-500">uri_default: {aliases.data.uriDefault}</p>
+      ) : null}
     </div>
   );
 }

@@ -74,15 +74,27 @@ export function FleetView() {
       {fleet.data?.map((snapshot) => (
         <HostSection key={snapshot.host.id} snapshot={snapshot} onMigrate={onMigrate} />
       ))}
-      {target && fleet.data ? <MigrateDialog target={target} fleet={fleet.data} onClose={() => setTarget(null)} /> : null}
+      {target && fleet.data ? (
+        <MigrateDialog target={target} fleet={fleet.data} onClose={() => setTarget(null)} />
+      ) : null}
     </div>
   );
 }
 
-function HostSection({ snapshot, onMigrate }: { snapshot: HostSnapshotView; onMigrate?: (vm: VmView, host: HostSnapshotView['host']) => void }) {
+function HostSection({
+  snapshot,
+  onMigrate,
+}: {
+  snapshot: HostSnapshotView;
+  onMigrate?: (vm: VmView, host: HostSnapshotView['host']) => void;
+}) {
   const { host } = snapshot;
   return (
-    <section aria-label={`Host ${host.alias}`} data-host={host.alias} className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+    <section
+      aria-label={`Host ${host.alias}`}
+      data-host={host.alias}
+      className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+    >
       <header className="mb-3 flex flex-wrap items-baseline gap-x-3 gap-y-1">
         <h2 className="text-lg font-semibold">
           <Link href={`/hosts/${encodeURIComponent(host.alias)}`} className="hover:underline">
@@ -91,19 +103,27 @@ function HostSection({ snapshot, onMigrate }: { snapshot: HostSnapshotView; onMi
         </h2>
         <code className="text-xs text-slate-500">{host.displayUri}</code>
         <span className="ml-auto text-xs text-slate-500">
-          {snapshot.status === 'ok' ? `${snapshot.vms.length} VMs · read in ${Math.round(snapshot.durationMs)} ms` : 'unreachable'}
+          {snapshot.status === 'ok'
+            ? `${snapshot.vms.length} VMs · read in ${Math.round(snapshot.durationMs)} ms`
+            : 'unreachable'}
         </span>
       </header>
       {snapshot.status === 'error' ? (
         <ErrorBox title={`${host.alias}: ${snapshot.error ?? 'error'}`}>
-          {snapshot.errorDetail && snapshot.errorDetail !== snapshot.error ? <pre className="whitespace-pre-wrap text-xs">{snapshot.errorDetail}</pre> : null}
+          {snapshot.errorDetail && snapshot.errorDetail !== snapshot.error ? (
+            <pre className="whitespace-pre-wrap text-xs">{snapshot.errorDetail}</pre>
+          ) : null}
         </ErrorBox>
       ) : snapshot.vms.length === 0 ? (
         <p className="text-sm text-slate-500">No VMs defined on this host.</p>
       ) : (
         <ul className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
           {snapshot.vms.map((vm) => (
-            <VmCardView key={vm.uuid || vm.name} vm={vm} onMigrate={onMigrate ? () => onMigrate(vm, host) : undefined} />
+            <VmCardView
+              key={vm.uuid || vm.name}
+              vm={vm}
+              onMigrate={onMigrate ? () => onMigrate(vm, host) : undefined}
+            />
           ))}
         </ul>
       )}
@@ -131,7 +151,8 @@ function VmCardView({ vm, onMigrate }: { vm: VmView; onMigrate?: () => void }) {
         <ul className="mt-2 space-y-0.5 text-xs text-slate-600">
           {vm.disks.map((disk) => (
             <li key={disk.target} className="truncate" title={disk.path ?? ''}>
-              <span className="font-mono">{disk.target}</span> {formatBytes(disk.capacityBytes)} <span className="text-slate-400">{disk.path ?? '(no source)'}</span>
+              <span className="font-mono">{disk.target}</span> {formatBytes(disk.capacityBytes)}{' '}
+              <span className="text-slate-400">{disk.path ?? '(no source)'}</span>
             </li>
           ))}
         </ul>

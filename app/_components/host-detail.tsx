@@ -45,7 +45,8 @@ export function HostDetail({ alias }: { alias: string }) {
             variant="danger"
             disabled={remove.isPending}
             onClick={() => {
-              if (window.confirm(`Remove host ${host.alias} from Ferry? Its VMs are not touched.`)) remove.mutate({ id: host.id });
+              if (window.confirm(`Remove host ${host.alias} from Ferry? Its VMs are not touched.`))
+                remove.mutate({ id: host.id });
             }}
           >
             Remove
@@ -55,12 +56,18 @@ export function HostDetail({ alias }: { alias: string }) {
 
       {test.data ? (
         test.data.ok ? (
-          <div role="status" className="rounded-md border border-emerald-200 bg-emerald-50 p-3 text-sm text-emerald-900" data-testid="test-result">
+          <div
+            role="status"
+            className="rounded-md border border-emerald-200 bg-emerald-50 p-3 text-sm text-emerald-900"
+            data-testid="test-result"
+          >
             Connected in {Math.round(test.data.latencyMs)} ms.
             <pre className="mt-1 whitespace-pre-wrap text-xs">{test.data.output}</pre>
           </div>
         ) : (
-          <ErrorBox title={`Connection failed: ${test.data.error}`}>{test.data.errorDetail ? <pre className="whitespace-pre-wrap text-xs">{test.data.errorDetail}</pre> : null}</ErrorBox>
+          <ErrorBox title={`Connection failed: ${test.data.error}`}>
+            {test.data.errorDetail ? <pre className="whitespace-pre-wrap text-xs">{test.data.errorDetail}</pre> : null}
+          </ErrorBox>
         )
       ) : null}
 
@@ -79,17 +86,24 @@ export function HostDetail({ alias }: { alias: string }) {
             }}
             onDone={() => setEditing(false)}
           />
-          <p className="mt-2 text-xs text-slate-500">The URI is not shown because it may name key files; enter it again to save.</p>
+          <p className="mt-2 text-xs text-slate-500">
+            The URI is not shown because it may name key files; enter it again to save.
+          </p>
         </div>
       ) : null}
 
       {detail.data.error ? (
         <ErrorBox title={`${host.alias} is not answering: ${detail.data.error}`}>
-          {detail.data.errorDetail ? <pre className="whitespace-pre-wrap text-xs">{detail.data.errorDetail}</pre> : null}
+          {detail.data.errorDetail ? (
+            <pre className="whitespace-pre-wrap text-xs">{detail.data.errorDetail}</pre>
+          ) : null}
         </ErrorBox>
       ) : null}
 
-      <dl className="grid grid-cols-2 gap-x-6 gap-y-2 rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm sm:grid-cols-4" aria-label="Host facts">
+      <dl
+        className="grid grid-cols-2 gap-x-6 gap-y-2 rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm sm:grid-cols-4"
+        aria-label="Host facts"
+      >
         <Fact label="libvirt version" value={info?.libvirtVersion} />
         <Fact label="Hypervisor" value={info?.hypervisorVersion} />
         <Fact label="Host UUID" value={info?.hostUuid ?? host.hostUuid} mono />

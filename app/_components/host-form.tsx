@@ -17,16 +17,35 @@ export type HostFormValues = {
   confirmedFingerprint?: string;
 };
 
-const EMPTY: HostFormValues = { alias: '', reference: '', displayName: '', executorKind: 'local', tlsCapable: false, migrationAddress: '' };
+const EMPTY: HostFormValues = {
+  alias: '',
+  reference: '',
+  displayName: '',
+  executorKind: 'local',
+  tlsCapable: false,
+  migrationAddress: '',
+};
 
-export function HostForm({ hostId, initial, onDone }: { hostId?: string; initial?: Partial<HostFormValues>; onDone?: () => void }) {
+export function HostForm({
+  hostId,
+  initial,
+  onDone,
+}: {
+  hostId?: string;
+  initial?: Partial<HostFormValues>;
+  onDone?: () => void;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [values, setValues] = useState<HostFormValues>({ ...EMPTY, ...initial });
   const [keyConfirmed, setKeyConfirmed] = useState(Boolean(initial?.confirmedFingerprint));
 
   const inspect = useMutation(trpc.host.inspect.mutationOptions());
-  const invalidate = () => Promise.all([queryClient.invalidateQueries({ queryKey: trpc.host.pathKey() }), queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() })]);
+  const invalidate = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: trpc.host.pathKey() }),
+      queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() }),
+    ]);
   const add = useMutation(
     trpc.host.add.mutationOptions({
       onSuccess: async (host) => {
@@ -76,11 +95,29 @@ export function HostForm({ hostId, initial, onDone }: { hostId?: string; initial
     <form onSubmit={submit} className="space-y-4" aria-label={hostId ? 'Edit host' : 'Add host'} noValidate>
       {form ? <ErrorBox title={form} /> : null}
       <div className="grid gap-4 sm:grid-cols-2">
-        <Field label="Alias" htmlFor={`${idPrefix}-alias`} error={fields.alias} hint="Short name: letters, digits, _ and -">
-          <TextInput id={`${idPrefix}-alias`} name="alias" value={values.alias} invalid={!!fields.alias} onChange={(e) => set('alias', e.target.value)} placeholder="hv1" />
+        <Field
+          label="Alias"
+          htmlFor={`${idPrefix}-alias`}
+          error={fields.alias}
+          hint="Short name: letters, digits, _ and -"
+        >
+          <TextInput
+            id={`${idPrefix}-alias`}
+            name="alias"
+            value={values.alias}
+            invalid={!!fields.alias}
+            onChange={(e) => set('alias', e.target.value)}
+            placeholder="hv1"
+          />
         </Field>
         <Field label="Display name" htmlFor={`${idPrefix}-displayName`} error={fields.displayName}>
-          <TextInput id={`${idPrefix}-displayName`} name="displayName" value={values.displayName} onChange={(e) => set('displayName', e.target.value)} placeholder="Rack 3, hypervisor 1" />
+          <TextInput
+            id={`${idPrefix}-displayName`}
+            name="displayName"
+            value={values.displayName}
+            onChange={(e) => set('displayName', e.target.value)}
+            placeholder="Rack 3, hypervisor 1"
+          />
         </Field>
       </div>
       <Field
@@ -103,7 +140,10 @@ export function HostForm({ hostId, initial, onDone }: { hostId?: string; initial
             className="font-mono"
             placeholder="qemu+ssh://root@hv1/system"
           />
-          <Button onClick={() => inspect.mutate({ reference: values.reference })} disabled={!values.reference || inspect.isPending}>
+          <Button
+            onClick={() => inspect.mutate({ reference: values.reference })}
+            disabled={!values.reference || inspect.isPending}
+          >
             {inspect.isPending ? 'Checking…' : 'Check'}
           </Button>
         </div>
@@ -111,23 +151,41 @@ export function HostForm({ hostId, initial, onDone }: { hostId?: string; initial
       {inspect.data ? (
         <div className="rounded-md border border-slate-200 bg-slate-50 p-3 text-sm" data-testid="inspect-result">
           <p>
-            {inspect.data.viaAlias ? <>Alias <b>{inspect.data.viaAlias}</b> · </> : null}
-            {inspect.data.isRemote ? `Remote host ${inspect.data.hostname} over ${inspect.data.transport}` : 'Local connection'}
+            {inspect.data.viaAlias ? (
+              <>
+                Alias <b>{inspect.data.viaAlias}</b> ·{' '}
+              </>
+            ) : null}
+            {inspect.data.isRemote
+              ? `Remote host ${inspect.data.hostname} over ${inspect.data.transport}`
+              : 'Local connection'}
           </p>
           {inspect.data.hostKey ? (
             <label className="mt-2 flex items-center gap-2">
               <input type="checkbox" checked={keyConfirmed} onChange={(e) => setKeyConfirmed(e.target.checked)} />
               <span>
-                I confirm the {inspect.data.hostKey.keyType} host key <code data-testid="fingerprint">{inspect.data.hostKey.fingerprint}</code>
+                I confirm the {inspect.data.hostKey.keyType} host key{' '}
+                <code data-testid="fingerprint">{inspect.data.hostKey.fingerprint}</code>
               </span>
             </label>
           ) : null}
-          {inspect.data.hostKeyError ? <p className="mt-1 text-amber-800">Could not read the host key: {inspect.data.hostKeyError}</p> : null}
+          {inspect.data.hostKeyError ? (
+            <p className="mt-1 text-amber-800">Could not read the host key: {inspect.data.hostKeyError}</p>
+          ) : null}
         </div>
       ) : null}
-      {fields.confirmedFingerprint ? <p role="alert" className="text-sm text-rose-700">{fields.confirmedFingerprint}</p> : null}
+      {fields.confirmedFingerprint ? (
+        <p role="alert" className="text-sm text-rose-700">
+          {fields.confirmedFingerprint}
+        </p>
+      ) : null}
       <div className="grid gap-4 sm:grid-cols-3">
-        <Field label="Executor" htmlFor={`${idPrefix}-executorKind`} error={fields.executorKind} hint="ssh: one pooled SSH connection running virsh on the host">
+        <Field
+          label="Executor"
+          htmlFor={`${idPrefix}-executorKind`}
+          error={fields.executorKind}
+          hint="ssh: one pooled SSH connection running virsh on the host"
+        >
           <select
             id={`${idPrefix}-executorKind`}
             value={values.executorKind}
@@ -138,8 +196,19 @@ export function HostForm({ hostId, initial, onDone }: { hostId?: string; initial
             <option value="ssh">pooled ssh</option>
           </select>
         </Field>
-        <Field label="Migration address" htmlFor={`${idPrefix}-migrationAddress`} error={fields.migrationAddress} hint="Where migration data reaches this host">
-          <TextInput id={`${idPrefix}-migrationAddress`} value={values.migrationAddress} invalid={!!fields.migrationAddress} onChange={(e) => set('migrationAddress', e.target.value)} placeholder="10.0.0.11" />
+        <Field
+          label="Migration address"
+          htmlFor={`${idPrefix}-migrationAddress`}
+          error={fields.migrationAddress}
+          hint="Where migration data reaches this host"
+        >
+          <TextInput
+            id={`${idPrefix}-migrationAddress`}
+            value={values.migrationAddress}
+            invalid={!!fields.migrationAddress}
+            onChange={(e) => set('migrationAddress', e.target.value)}
+            placeholder="10.0.0.11"
+          />
         </Field>
         <label className="mt-6 flex items-center gap-2 text-sm">
           <input type="checkbox" checked={values.tlsCapable} onChange={(e) => set('tlsCapable', e.target.checked)} />

@@ -42,16 +42,32 @@ function unavailableReason(target: MigrateTarget, snapshot: HostSnapshotView): s
   if (snapshot.host.id === target.host.id) return 'this is the source host';
   if (snapshot.status === 'error') return `unreachable: ${snapshot.error ?? 'error'}`;
   // libvirt's test driver answers every read but refuses virDomainMigrate3.
-  if (snapshot.host.displayUri.startsWith('test:') || target.host.displayUri.startsWith('test:')) return 'the libvirt test driver cannot migrate';
-  if (target.host.hostUuid && snapshot.host.hostUuid === target.host.hostUuid) return 'same libvirt host as the source (same host UUID)';
+  if (snapshot.host.displayUri.startsWith('test:') || target.host.displayUri.startsWith('test:'))
+    return 'the libvirt test driver cannot migrate';
+  if (target.host.hostUuid && snapshot.host.hostUuid === target.host.hostUuid)
+    return 'same libvirt host as the source (same host UUID)';
   if (snapshot.vms.some((vm) => vm.name === target.vm.name)) return `already has a VM named "${target.vm.name}"`;
   return null;
 }
 
-export function MigrateDialog({ target, fleet, onClose }: { target: MigrateTarget; fleet: HostSnapshotView[]; onClose: () => void }) {
+export function MigrateDialog({
+  target,
+  fleet,
+  onClose,
+}: {
+  target: MigrateTarget;
+  fleet: HostSnapshotView[];
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
-  const candidates = useMemo(() => fleet.filter((s) => s.host.id !== target.host.id).map((s) => ({ snapshot: s, reason: unavailableReason(target, s) })), [fleet, target]);
+  const candidates = useMemo(
+    () =>
+      fleet
+        .filter((s) => s.host.id !== target.host.id)
+        .map((s) => ({ snapshot: s, reason: unavailableReason(target, s) })),
+    [fleet, target],
+  );
   const firstAvailable = candidates.find((c) => c.reason === null);
   const isRunning = target.vm.state === 'running' || target.vm.state === 'paused';
   const [form, setForm] = useState<FormState>(() => {
@@ -96,7 +112,12 @@ export function MigrateDialog({ target, fleet, onClose }: { target: MigrateTarge
     unsafe: form.unsafe,
     confirmUnsafe: form.confirmUnsafe,
   };
-  const request = { vmName: target.vm.name, sourceHostId: target.host.id, destinationHostId: form.destinationHostId, options };
+  const request = {
+    vmName: target.vm.name,
+    sourceHostId: target.host.id,
+    destinationHostId: form.destinationHostId,
+    options,
+  };
 
   const preflight = useMutation(trpc.migration.preflight.mutationOptions());
   const start = useMutation(
@@ -135,50 +156,111 @@ export function MigrateDialog({ target, fleet, onClose }: { target: MigrateTarge
               <div className="space-y-1">
                 {candidates.map(({ snapshot, reason }) => (
                   <label key={snapshot.host.id} className={`flex items-center gap-2 ${reason ? 'text-slate-400' : ''}`}>
-                    <input type="radio" name="destination" value={snapshot.host.id} disabled={reason !== null} checked={form.destinationHostId === snapshot.host.id} onChange={() => set('destinationHostId', snapshot.host.id)} />
+                    <input
+                      type="radio"
+                      name="destination"
+                      value={snapshot.host.id}
+                      disabled={reason !== null}
+                      checked={form.destinationHostId === snapshot.host.id}
+                      onChange={() => set('destinationHostId', snapshot.host.id)}
+                    />
                     <span className="font-medium">{snapshot.host.alias}</span>
                     <span className="text-xs">{reason ?? snapshot.host.displayUri}</span>
                   </label>
                 ))}
               </div>
-              {fields.destinationHostId ? <p role="alert" className="text-rose-700">{fields.destinationHostId}</p> : null}
+              {fields.destinationHostId ? (
+                <p role="alert" className="text-rose-700">
+                  {fields.destinationHostId}
+                </p>
+              ) : null}
             </fieldset>
 
             <fieldset className="grid gap-2 sm:grid-cols-2">
               <legend className="mb-1 font-medium">Options</legend>
               <label className="flex items-center gap-2">
                 <span className="w-20">Mode</span>
-                <select aria-label="Mode" value={form.mode} onChange={(e) => set('mode', e.target.value as FormState['mode'])} className="rounded border border-slate-300 px-2 py-1">
+                <select
+                  aria-label="Mode"
+                  value={form.mode}
+                  onChange={(e) => set('mode', e.target.value as FormState['mode'])}
+                  className="rounded border border-slate-300 px-2 py-1"
+                >
                   <option value="live">live</option>
                   <option value="offline">offline</option>
                 </select>
               </label>
               <label className="flex items-center gap-2">
                 <span className="w-20">Storage</span>
-                <select aria-label="Storage" value={form.mode === 'offline' ? 'shared' : form.storage} disabled={form.mode === 'offline'} onChange={(e) => set('storage', e.target.value as Storage)} className="rounded border border-slate-300 px-2 py-1">
+                <select
+                  aria-label="Storage"
+                  value={form.mode === 'offline' ? 'shared' : form.storage}
+                  disabled={form.mode === 'offline'}
+                  onChange={(e) => set('storage', e.target.value as Storage)}
+                  className="rounded border border-slate-300 px-2 py-1"
+                >
                   <option value="copy-all">copy all storage</option>
                   <option value="copy-inc">copy storage incrementally</option>
                   <option value="shared">shared storage</option>
                 </select>
               </label>
-              <Check label="Persistent on destination" checked={form.persistent} onChange={(v) => set('persistent', v)} />
-              <Check label="Undefine on source" checked={form.undefineSource} onChange={(v) => set('undefineSource', v)} />
-              <Check label="Tunnelled (--p2p --tunnelled)" checked={form.tunnelled} onChange={(v) => set('tunnelled', v)} />
+              <Check
+                label="Persistent on destination"
+                checked={form.persistent}
+                onChange={(v) => set('persistent', v)}
+              />
+              <Check
+                label="Undefine on source"
+                checked={form.undefineSource}
+                onChange={(v) => set('undefineSource', v)}
+              />
+              <Check
+                label="Tunnelled (--p2p --tunnelled)"
+                checked={form.tunnelled}
+                onChange={(v) => set('tunnelled', v)}
+              />
               <Check label="Native TLS (--tls)" checked={form.tls} onChange={(v) => set('tls', v)} />
               <Check label="Compressed" checked={form.compressed} onChange={(v) => set('compressed', v)} />
               <Check label="Auto-converge" checked={form.autoConverge} onChange={(v) => set('autoConverge', v)} />
               <Check label="Allow post-copy" checked={form.postcopy} onChange={(v) => set('postcopy', v)} />
-              <Check label="Pre-create destination volumes" checked={form.precreateVolumes} onChange={(v) => set('precreateVolumes', v)} />
-              <Check label="Delete source volumes after success" checked={form.deleteSourceVolumes} onChange={(v) => set('deleteSourceVolumes', v)} />
+              <Check
+                label="Pre-create destination volumes"
+                checked={form.precreateVolumes}
+                onChange={(v) => set('precreateVolumes', v)}
+              />
+              <Check
+                label="Delete source volumes after success"
+                checked={form.deleteSourceVolumes}
+                onChange={(v) => set('deleteSourceVolumes', v)}
+              />
               <Check label="Unsafe (--unsafe)" checked={form.unsafe} onChange={(v) => set('unsafe', v)} />
               <label className="flex items-center gap-2">
                 <span className="w-28">Bandwidth MiB/s</span>
-                <input aria-label="Bandwidth limit (MiB/s)" inputMode="numeric" value={form.bandwidthMiBps} onChange={(e) => set('bandwidthMiBps', e.target.value)} className="w-20 rounded border border-slate-300 px-2 py-1" placeholder="∞" />
+                <input
+                  aria-label="Bandwidth limit (MiB/s)"
+                  inputMode="numeric"
+                  value={form.bandwidthMiBps}
+                  onChange={(e) => set('bandwidthMiBps', e.target.value)}
+                  className="w-20 rounded border border-slate-300 px-2 py-1"
+                  placeholder="∞"
+                />
               </label>
               <label className="flex items-center gap-2">
                 <span className="w-16">Timeout</span>
-                <input aria-label="Timeout (seconds)" inputMode="numeric" value={form.timeoutSeconds} onChange={(e) => set('timeoutSeconds', e.target.value)} className="w-16 rounded border border-slate-300 px-2 py-1" placeholder="s" />
-                <select aria-label="Timeout action" value={form.timeoutAction} onChange={(e) => set('timeoutAction', e.target.value as TimeoutAction)} className="rounded border border-slate-300 px-1 py-1">
+                <input
+                  aria-label="Timeout (seconds)"
+                  inputMode="numeric"
+                  value={form.timeoutSeconds}
+                  onChange={(e) => set('timeoutSeconds', e.target.value)}
+                  className="w-16 rounded border border-slate-300 px-2 py-1"
+                  placeholder="s"
+                />
+                <select
+                  aria-label="Timeout action"
+                  value={form.timeoutAction}
+                  onChange={(e) => set('timeoutAction', e.target.value as TimeoutAction)}
+                  className="rounded border border-slate-300 px-1 py-1"
+                >
                   <option value="suspend">then suspend</option>
                   <option value="postcopy">then post-copy</option>
                   <option value="abort">then abort</option>
@@ -188,23 +270,39 @@ export function MigrateDialog({ target, fleet, onClose }: { target: MigrateTarge
 
             {plainTcp ? (
               <p className="rounded-md border border-amber-200 bg-amber-50 p-2 text-amber-900" role="note">
-                Memory and disk data will travel unencrypted over plain TCP{destination?.migrationAddress ? ` to ${destination.migrationAddress}` : ''}. Choose native TLS or tunnelled to encrypt it.
+                Memory and disk data will travel unencrypted over plain TCP
+                {destination?.migrationAddress ? ` to ${destination.migrationAddress}` : ''}. Choose native TLS or
+                tunnelled to encrypt it.
               </p>
             ) : null}
             {needsUnsafeConfirm ? (
               <label className="flex items-center gap-2 rounded-md border border-rose-200 bg-rose-50 p-2 text-rose-900">
-                <input type="checkbox" checked={form.confirmUnsafe} onChange={(e) => set('confirmUnsafe', e.target.checked)} />
-                {form.unsafe ? 'I understand --unsafe skips libvirt’s safety checks and may corrupt disks.' : 'I understand offline migration with undefine leaves the disks behind on the source.'}
+                <input
+                  type="checkbox"
+                  checked={form.confirmUnsafe}
+                  onChange={(e) => set('confirmUnsafe', e.target.checked)}
+                />
+                {form.unsafe
+                  ? 'I understand --unsafe skips libvirt’s safety checks and may corrupt disks.'
+                  : 'I understand offline migration with undefine leaves the disks behind on the source.'}
               </label>
             ) : null}
 
-            {formError || fields.options || fields.vmName ? <ErrorBox title={formError ?? fields.options ?? fields.vmName ?? ''} /> : null}
+            {formError || fields.options || fields.vmName ? (
+              <ErrorBox title={formError ?? fields.options ?? fields.vmName ?? ''} />
+            ) : null}
 
             {preflight.data ? (
               <ul aria-label="Preflight checklist" className="space-y-1 rounded-md border border-slate-200 p-2">
                 {preflight.data.checks.map((check) => (
-                  <li key={check.id} data-check={check.id} data-status={check.status} className={CHECK_CLASS[check.status]}>
-                    <span className="inline-block w-4 font-bold">{CHECK_ICON[check.status]}</span> <b>{check.label}</b>: {check.reason}
+                  <li
+                    key={check.id}
+                    data-check={check.id}
+                    data-status={check.status}
+                    className={CHECK_CLASS[check.status]}
+                  >
+                    <span className="inline-block w-4 font-bold">{CHECK_ICON[check.status]}</span> <b>{check.label}</b>:{' '}
+                    {check.reason}
                   </li>
                 ))}
               </ul>
@@ -221,7 +319,12 @@ export function MigrateDialog({ target, fleet, onClose }: { target: MigrateTarge
             <Button
               variant="primary"
               onClick={() => start.mutate(request)}
-              disabled={!form.destinationHostId || start.isPending || !preflight.data?.ok || (needsUnsafeConfirm && !form.confirmUnsafe)}
+              disabled={
+                !form.destinationHostId ||
+                start.isPending ||
+                !preflight.data?.ok ||
+                (needsUnsafeConfirm && !form.confirmUnsafe)
+              }
               title={preflight.data?.ok ? undefined : 'Run the preflight first; every check must pass or warn.'}
             >
               {start.isPending ? 'Starting…' : 'Start migration'}

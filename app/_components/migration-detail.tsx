@@ -15,14 +15,21 @@ const ACTIVE = new Set(['queued', 'preflight', 'running', 'cancelling']);
 
 export function MigrationDetail({ id }: { id: string }) {
   const trpc = useTRPC();
-  const migration = useQuery({ ...trpc.migration.get.queryOptions({ id }), staleTime: Infinity, refetchOnWindowFocus: false });
+  const migration = useQuery({
+    ...trpc.migration.get.queryOptions({ id }),
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
+  });
   const [view, setView] = useState<MigrationView | null>(null);
   // The id the subscription resumes after, fixed once: later reconnects resume from the last tracked id by themselves.
   const [resumeFrom, setResumeFrom] = useState<string | null>(null);
 
   // Seeded once from the events so far (React's "adjust state while rendering" pattern, not an effect).
   if (migration.data && view === null) {
-    const initial = applyEvents({ ...EMPTY_VIEW, state: migration.data.state, percent: migration.data.percent }, migration.data.events);
+    const initial = applyEvents(
+      { ...EMPTY_VIEW, state: migration.data.state, percent: migration.data.percent },
+      migration.data.events,
+    );
     setView(initial);
     setResumeFrom(String(initial.lastEventId));
   }
@@ -40,7 +47,10 @@ export function MigrationDetail({ id }: { id: string }) {
 
   const cancel = useMutation(trpc.migration.cancel.mutationOptions({ onError: (error) => toast.error(error.message) }));
   const postcopy = useMutation(
-    trpc.migration.switchToPostcopy.mutationOptions({ onSuccess: () => toast.success('Switched to post-copy'), onError: (error) => toast.error(error.message) }),
+    trpc.migration.switchToPostcopy.mutationOptions({
+      onSuccess: () => toast.success('Switched to post-copy'),
+      onError: (error) => toast.error(error.message),
+    }),
   );
 
   // After the final event, reload the row for durations, bytes and the full virsh output.
@@ -68,7 +78,11 @@ export function MigrationDetail({ id }: { id: string }) {
             All migrations
           </Link>
           {current.state === 'running' && row.options.postcopy === true ? (
-            <Button onClick={() => postcopy.mutate({ id })} disabled={postcopy.isPending} title="Resume the guest on the destination now and pull the remaining memory on demand">
+            <Button
+              onClick={() => postcopy.mutate({ id })}
+              disabled={postcopy.isPending}
+              title="Resume the guest on the destination now and pull the remaining memory on demand"
+            >
               Switch to post-copy
             </Button>
           ) : null}
@@ -105,10 +119,16 @@ export function MigrationDetail({ id }: { id: string }) {
           {latest?.bandwidthBps != null ? <span>{formatRate(latest.bandwidthBps)}</span> : null}
           {latest?.dirtyRateBps ? <span>dirty {formatRate(latest.dirtyRateBps)}</span> : null}
           {live && latest?.etaSeconds != null ? <span>ETA {formatDuration(latest.etaSeconds * 1000)}</span> : null}
-          {latest?.iteration && latest.iteration > 1 ? <span title="Memory is copied again when the guest dirties it faster than it is sent">memory pass {latest.iteration}</span> : null}
+          {latest?.iteration && latest.iteration > 1 ? (
+            <span title="Memory is copied again when the guest dirties it faster than it is sent">
+              memory pass {latest.iteration}
+            </span>
+          ) : null}
         </div>
         {current.progress.some((p, index) => index > 0 && p.percent < (current.progress[index - 1]?.percent ?? 0)) ? (
-          <p className="mt-1 text-xs text-amber-700">Progress went back: libvirt started another pass over memory the guest changed meanwhile.</p>
+          <p className="mt-1 text-xs text-amber-700">
+            Progress went back: libvirt started another pass over memory the guest changed meanwhile.
+          </p>
         ) : null}
       </section>
 
@@ -139,7 +159,12 @@ export function MigrationDetail({ id }: { id: string }) {
             <dt className="text-slate-500">Downtime</dt>
             <dd>{formatDuration(row.downtimeMs)}</dd>
             <dt className="text-slate-500">Options</dt>
-            <dd className="font-mono text-xs">{Object.entries(row.options).filter(([, v]) => v !== false && v !== undefined && v !== null).map(([k, v]) => (v === true ? k : `${k}=${String(v)}`)).join(' ')}</dd>
+            <dd className="font-mono text-xs">
+              {Object.entries(row.options)
+                .filter(([, v]) => v !== false && v !== undefined && v !== null)
+                .map(([k, v]) => (v === true ? k : `${k}=${String(v)}`))
+                .join(' ')}
+            </dd>
           </dl>
         </section>
         <section aria-label="Throughput" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
@@ -153,7 +178,18 @@ export function MigrationDetail({ id }: { id: string }) {
           <h2 className="mb-2 font-semibold">Preflight</h2>
           <ul className="space-y-1">
             {current.checks.map((check) => (
-              <li key={check.id} data-check={check.id} data-status={check.status} className={check.status === 'fail' ? 'text-rose-700' : check.status === 'warn' ? 'text-amber-700' : 'text-emerald-700'}>
+              <li
+                key={check.id}
+                data-check={check.id}
+                data-status={check.status}
+                className={
+                  check.status === 'fail'
+                    ? 'text-rose-700'
+                    : check.status === 'warn'
+                      ? 'text-amber-700'
+                      : 'text-emerald-700'
+                }
+              >
                 <b>{check.label}</b>: {check.reason}
               </li>
             ))}
@@ -163,7 +199,10 @@ export function MigrationDetail({ id }: { id: string }) {
 
       <section aria-label="Log" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
         <h2 className="mb-2 text-sm font-semibold">Log</h2>
-        <pre className="max-h-80 overflow-auto whitespace-pre-wrap rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="log">
+        <pre
+          className="max-h-80 overflow-auto whitespace-pre-wrap rounded bg-slate-900 p-3 text-xs text-slate-100"
+          data-testid="log"
+        >
           {current.log}
           {row.output ? `\n--- virsh output ---\n${row.output.replace(/\r/g, '\n').replace(/\n+/g, '\n')}` : ''}
         </pre>
@@ -173,10 +212,22 @@ export function MigrationDetail({ id }: { id: string }) {
 }
 
 function ResultBox({ result }: { result: NonNullable<MigrationView['result']> }) {
-  const tone = result.state === 'succeeded' ? 'border-emerald-200 bg-emerald-50 text-emerald-900' : result.state === 'cancelled' ? 'border-slate-200 bg-slate-50 text-slate-800' : 'border-rose-200 bg-rose-50 text-rose-900';
+  const tone =
+    result.state === 'succeeded'
+      ? 'border-emerald-200 bg-emerald-50 text-emerald-900'
+      : result.state === 'cancelled'
+        ? 'border-slate-200 bg-slate-50 text-slate-800'
+        : 'border-rose-200 bg-rose-50 text-rose-900';
   return (
-    <section role="status" aria-label="Result" data-result={result.state} className={`rounded-lg border p-4 text-sm ${tone}`}>
-      <p className="font-semibold">{result.errorTitle ?? (result.state === 'succeeded' ? 'Migrated and verified' : result.state)}</p>
+    <section
+      role="status"
+      aria-label="Result"
+      data-result={result.state}
+      className={`rounded-lg border p-4 text-sm ${tone}`}
+    >
+      <p className="font-semibold">
+        {result.errorTitle ?? (result.state === 'succeeded' ? 'Migrated and verified' : result.state)}
+      </p>
       {result.message ? <p className="mt-1">{result.message}</p> : null}
       {result.nextStep ? <p className="mt-1">Next: {result.nextStep}</p> : null}
       {result.verification.length > 0 ? (
@@ -197,10 +248,20 @@ function ThroughputChart({ samples }: { samples: MigrationView['samples'] }) {
   const height = 140;
   const maxX = Math.max(...points.map((p) => p.elapsedMs as number));
   const maxY = Math.max(1, ...points.map((p) => p.bandwidthBps as number));
-  const path = points.map((p, index) => `${index === 0 ? 'M' : 'L'}${(((p.elapsedMs as number) / maxX) * width).toFixed(1)},${(height - ((p.bandwidthBps as number) / maxY) * height).toFixed(1)}`).join(' ');
+  const path = points
+    .map(
+      (p, index) =>
+        `${index === 0 ? 'M' : 'L'}${(((p.elapsedMs as number) / maxX) * width).toFixed(1)},${(height - ((p.bandwidthBps as number) / maxY) * height).toFixed(1)}`,
+    )
+    .join(' ');
   return (
     <figure>
-      <svg viewBox={`0 0 ${width} ${height}`} className="h-36 w-full" role="img" aria-label={`Throughput over time, peak ${formatRate(maxY)}`}>
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        className="h-36 w-full"
+        role="img"
+        aria-label={`Throughput over time, peak ${formatRate(maxY)}`}
+      >
         <path d={path} fill="none" stroke="rgb(79 70 229)" strokeWidth={2} />
       </svg>
       <figcaption className="flex justify-between text-xs text-slate-500">

@@ -9,7 +9,11 @@ const BUTTON_CLASSES: Record<ButtonVariant, string> = {
   ghost: 'text-slate-600 hover:bg-slate-100 disabled:text-slate-300',
 };
 
-export function Button({ variant = 'secondary', className = '', ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: ButtonVariant }) {
+export function Button({
+  variant = 'secondary',
+  className = '',
+  ...props
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: ButtonVariant }) {
   return (
     <button
       type="button"
@@ -19,7 +23,19 @@ export function Button({ variant = 'secondary', className = '', ...props }: Butt
   );
 }
 
-export function Field({ label, error, hint, children, htmlFor }: { label: string; error?: string | null; hint?: ReactNode; children: ReactNode; htmlFor: string }) {
+export function Field({
+  label,
+  error,
+  hint,
+  children,
+  htmlFor,
+}: {
+  label: string;
+  error?: string | null;
+  hint?: ReactNode;
+  children: ReactNode;
+  htmlFor: string;
+}) {
   return (
     <div className="space-y-1">
       <label htmlFor={htmlFor} className="block text-sm font-medium text-slate-700">
@@ -36,7 +52,11 @@ export function Field({ label, error, hint, children, htmlFor }: { label: string
   );
 }
 
-export function TextInput({ invalid, className = '', ...props }: InputHTMLAttributes<HTMLInputElement> & { invalid?: boolean }) {
+export function TextInput({
+  invalid,
+  className = '',
+  ...props
+}: InputHTMLAttributes<HTMLInputElement> & { invalid?: boolean }) {
   return (
     <input
       aria-invalid={invalid || undefined}
@@ -64,7 +84,13 @@ const STATE_CLASSES: Record<string, string> = {
 };
 
 export function Badge({ value, className = '' }: { value: string; className?: string }) {
-  return <span className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${STATE_CLASSES[value] ?? 'bg-sky-100 text-sky-800'} ${className}`}>{value}</span>;
+  return (
+    <span
+      className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${STATE_CLASSES[value] ?? 'bg-sky-100 text-sky-800'} ${className}`}
+    >
+      {value}
+    </span>
+  );
 }
 
 export function ErrorBox({ title, children }: { title: string; children?: ReactNode }) {

@@ -12,7 +12,16 @@ export type MigrationView = {
   lastEventId: number;
 };
 
-export const EMPTY_VIEW: MigrationView = { state: 'queued', percent: 0, progress: [], samples: [], checks: [], log: '', result: null, lastEventId: 0 };
+export const EMPTY_VIEW: MigrationView = {
+  state: 'queued',
+  percent: 0,
+  progress: [],
+  samples: [],
+  checks: [],
+  log: '',
+  result: null,
+  lastEventId: 0,
+};
 
 /** Folds migration events into what the page shows. Events at or below lastEventId are ignored (replays). */
 export function applyEvents(view: MigrationView, events: readonly MigrationEvent[]): MigrationView {

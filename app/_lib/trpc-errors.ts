@@ -4,7 +4,10 @@ import type { AppRouter } from '@/server/api/root';
 export type FieldErrors = Record<string, string>;
 
 /** Turns a tRPC error into per-field messages (from zod or a UserError's field) plus a form-level message. */
-export function toFieldErrors(error: TRPCClientErrorLike<AppRouter> | null | undefined): { fields: FieldErrors; form: string | null } {
+export function toFieldErrors(error: TRPCClientErrorLike<AppRouter> | null | undefined): {
+  fields: FieldErrors;
+  form: string | null;
+} {
   if (!error) return { fields: {}, form: null };
   const fields: FieldErrors = {};
   const zodFields = error.data?.zodError?.fieldErrors as Record<string, string[] | undefined> | undefined;

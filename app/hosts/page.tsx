@@ -28,14 +28,21 @@ export default function HostsPage() {
             {hosts.data?.map((host) => (
               <tr key={host.id} className="border-b border-slate-100" data-host-row={host.alias}>
                 <td className="px-3 py-2">
-                  <Link href={`/hosts/${encodeURIComponent(host.alias)}`} className="font-medium text-indigo-700 hover:underline">
+                  <Link
+                    href={`/hosts/${encodeURIComponent(host.alias)}`}
+                    className="font-medium text-indigo-700 hover:underline"
+                  >
                     {host.alias}
                   </Link>
-                  {host.displayName !== host.alias ? <div className="text-xs text-slate-500">{host.displayName}</div> : null}
+                  {host.displayName !== host.alias ? (
+                    <div className="text-xs text-slate-500">{host.displayName}</div>
+                  ) : null}
                 </td>
                 <td className="px-3 py-2 font-mono text-xs">{host.displayUri}</td>
                 <td className="px-3 py-2">{host.executorKind}</td>
-                <td className="px-3 py-2 font-mono text-xs">{host.pinnedFingerprint ? `${host.pinnedFingerprint.slice(0, 20)}…` : '—'}</td>
+                <td className="px-3 py-2 font-mono text-xs">
+                  {host.pinnedFingerprint ? `${host.pinnedFingerprint.slice(0, 20)}…` : '—'}
+                </td>
               </tr>
             ))}
             {hosts.data?.length === 0 ? (

@@ -92,7 +92,10 @@ function run(argv: string[], options: { onStart?: (startedAt: number) => void } 
   });
 }
 
-/** Runs a setup/cleanup command and fails loudly if it fails: a fixture captured from a wrong setup is worse than none. */
+/**
+ * Runs a setup/cleanup command and fails loudly if it fails: a fixture captured from a wrong setup is worse than
+ * none.
+ */
 async function must(argv: string[]): Promise<string> {
   const result = await run(argv);
   if (result.exitCode !== 0) {
@@ -103,7 +106,14 @@ async function must(argv: string[]): Promise<string> {
 
 const virsh = (uri: string, ...args: string[]) => ['virsh', '-c', uri, ...args];
 const migrate = (options: { from: string; to: string; vm?: string; extra?: string[]; flags?: string[] }) =>
-  virsh(options.from, 'migrate', ...(options.flags ?? MIGRATE_FLAGS), ...(options.extra ?? []), options.vm ?? 'vm1', options.to);
+  virsh(
+    options.from,
+    'migrate',
+    ...(options.flags ?? MIGRATE_FLAGS),
+    ...(options.extra ?? []),
+    options.vm ?? 'vm1',
+    options.to,
+  );
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -229,7 +239,12 @@ async function captureBandwidth8() {
     onStart: (at) => (startedAt = at),
   }).finally(() => (running = false));
   const destinationProbe = sleep(3000).then(() => run(virsh(hv2.uri, 'domjobinfo', 'vm1')));
-  const samples = await pollJobInfo(hv1.uri, 'vm1', () => startedAt, () => running);
+  const samples = await pollJobInfo(
+    hv1.uri,
+    'vm1',
+    () => startedAt,
+    () => running,
+  );
   const result = await migration;
   if (result.exitCode !== 0) throw new Error(`bandwidth-8 migration failed: ${result.stderr}`);
   writeChunks('migrate-bw8', result);
@@ -242,7 +257,10 @@ async function captureBandwidth8() {
   if (probe.exitCode === 0) throw new Error('domjobinfo on the destination unexpectedly succeeded');
   writeJson(
     path.join(FAILURES_DIR, 'domjobinfo-on-destination.json'),
-    commandRecord(probe, { case: 'domjobinfo-on-destination', description: 'domjobinfo on the destination during a migration' }),
+    commandRecord(probe, {
+      case: 'domjobinfo-on-destination',
+      description: 'domjobinfo on the destination during a migration',
+    }),
   );
   fs.writeFileSync(path.join(OUT_DIR, 'migrate-bw8.events-hv1.txt'), redact(await events1.stop()));
   fs.writeFileSync(path.join(OUT_DIR, 'migrate-bw8.events-hv2.txt'), redact(await events2.stop()));
@@ -275,7 +293,11 @@ async function captureConcurrent() {
   await resetLab();
   const first = run(migrate({ from: hv1.uri, to: hv2.uri, extra: ['--bandwidth', '16'] }));
   await sleep(2500);
-  await failureCase('concurrent-second-migrate', 'a second migrate of vm1 while one runs', migrate({ from: hv1.uri, to: hv2.uri }));
+  await failureCase(
+    'concurrent-second-migrate',
+    'a second migrate of vm1 while one runs',
+    migrate({ from: hv1.uri, to: hv2.uri }),
+  );
   const result = await first;
   if (result.exitCode !== 0) throw new Error(`first of the concurrent migrations failed: ${result.stderr}`);
   writeChunks('migrate-concurrent-first', result);
@@ -320,7 +342,11 @@ async function captureFailures() {
   const keyParam = `keyfile=${hv1.keyfile}`;
   const hv2At = (authority: string, pathAndQuery = `/system?${keyParam}`) => `qemu+ssh://${authority}${pathAndQuery}`;
 
-  await failureCase('no-such-domain', 'migrate a domain the source does not have', migrate({ from: hv1.uri, to: hv2.uri, vm: 'nosuchvm' }));
+  await failureCase(
+    'no-such-domain',
+    'migrate a domain the source does not have',
+    migrate({ from: hv1.uri, to: hv2.uri, vm: 'nosuchvm' }),
+  );
   await failureCase('same-host', 'destination URI is the source host', migrate({ from: hv1.uri, to: hv1.uri }));
   await failureCase(
     'dest-port-closed',
@@ -342,7 +368,11 @@ async function captureFailures() {
     'destination URI path /sytem instead of /system',
     migrate({ from: hv1.uri, to: hv2At(`root@${hv2.ip}`, `/sytem?${keyParam}`) }),
   );
-  await failureCase('dest-wrong-user', 'ssh as a user whose authorized_keys lacks the key', migrate({ from: hv1.uri, to: hv2At(`nobody@${hv2.ip}`) }));
+  await failureCase(
+    'dest-wrong-user',
+    'ssh as a user whose authorized_keys lacks the key',
+    migrate({ from: hv1.uri, to: hv2At(`nobody@${hv2.ip}`) }),
+  );
 
   const wrongKey = path.join(TMP_DIR, 'wrong_key');
   await must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'not-authorized', '-f', wrongKey]);
@@ -381,7 +411,11 @@ async function captureFailures() {
     migrate({ from: hv1.uri, to: hv2.libsshUri.replace(hv2.knownHosts, emptyKnownHosts) }),
   );
 
-  await failureCase('not-running', 'migrate --live a shut-off domain', migrate({ from: hv1.uri, to: hv2.uri, vm: 'vm-off' }));
+  await failureCase(
+    'not-running',
+    'migrate --live a shut-off domain',
+    migrate({ from: hv1.uri, to: hv2.uri, vm: 'vm-off' }),
+  );
   await failureCase(
     'no-copy-storage',
     'live migration without --copy-storage-all and without shared storage',
@@ -389,30 +423,50 @@ async function captureFailures() {
   );
 
   await withDestinationVm({ uuid: '0badc0de-0000-4000-8000-000000000001', start: false }, () =>
-    failureCase('dest-name-clash', 'the destination has an inactive domain vm1 with another UUID', migrate({ from: hv1.uri, to: hv2.uri })).then(
-      () => undefined,
-    ),
+    failureCase(
+      'dest-name-clash',
+      'the destination has an inactive domain vm1 with another UUID',
+      migrate({ from: hv1.uri, to: hv2.uri }),
+    ).then(() => undefined),
   );
   const vm1Uuid = (await must(virsh(hv1.socketUri, 'domuuid', 'vm1'))).trim();
   await withDestinationVm({ uuid: vm1Uuid, start: true }, () =>
-    failureCase('dest-running-same-uuid', 'the destination already runs vm1 (same UUID)', migrate({ from: hv1.uri, to: hv2.uri })).then(
-      () => undefined,
-    ),
+    failureCase(
+      'dest-running-same-uuid',
+      'the destination already runs vm1 (same UUID)',
+      migrate({ from: hv1.uri, to: hv2.uri }),
+    ).then(() => undefined),
   );
 
   await must(virsh(hv2.socketUri, 'vol-create-as', 'default', 'vm1.qcow2', '128M', '--format', 'qcow2'));
-  await failureCase('dest-disk-size-mismatch', 'the destination already has vm1.qcow2 with another size (128M vs 256M)', migrate({ from: hv1.uri, to: hv2.uri }));
+  await failureCase(
+    'dest-disk-size-mismatch',
+    'the destination already has vm1.qcow2 with another size (128M vs 256M)',
+    migrate({ from: hv1.uri, to: hv2.uri }),
+  );
   await resetLab();
 
   await must(virsh(hv2.socketUri, 'pool-destroy', 'default'));
   await must(virsh(hv2.socketUri, 'pool-undefine', 'default'));
-  await failureCase('dest-no-storage-pool', 'no storage pool on the destination has the disk directory as target', migrate({ from: hv1.uri, to: hv2.uri }));
+  await failureCase(
+    'dest-no-storage-pool',
+    'no storage pool on the destination has the disk directory as target',
+    migrate({ from: hv1.uri, to: hv2.uri }),
+  );
   await resetLab();
 
   await must(['bash', path.join(SCRIPT_DIR, 'lab.sh'), 'stop', 'hv2', 'libvirtd']);
   try {
-    await failureCase('dest-libvirtd-down', 'libvirtd on the destination is stopped (sshd still up)', migrate({ from: hv1.uri, to: hv2.uri }));
-    await failureCase('libvirtd-down-list', 'virsh list on a host whose libvirtd is stopped', virsh(hv2.uri, 'list', '--all'));
+    await failureCase(
+      'dest-libvirtd-down',
+      'libvirtd on the destination is stopped (sshd still up)',
+      migrate({ from: hv1.uri, to: hv2.uri }),
+    );
+    await failureCase(
+      'libvirtd-down-list',
+      'virsh list on a host whose libvirtd is stopped',
+      virsh(hv2.uri, 'list', '--all'),
+    );
   } finally {
     await must(['bash', path.join(SCRIPT_DIR, 'lab.sh'), 'heal']);
   }

@@ -23,7 +23,8 @@ describe('npm run audit:verify', () => {
   let t: TestDb;
   beforeAll(async () => {
     t = createTestDb();
-    for (let i = 0; i < 5; i++) await t.db.$transaction((tx) => recordAudit(tx, { actor: 'alice', action: 'host.edit', details: { i } }));
+    for (let i = 0; i < 5; i++)
+      await t.db.$transaction((tx) => recordAudit(tx, { actor: 'alice', action: 'host.edit', details: { i } }));
   });
   afterAll(() => t.cleanup());
 

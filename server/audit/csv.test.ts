@@ -4,11 +4,19 @@ import { toFtsMatchExpression } from './search-text';
 
 describe('toCsv', () => {
   it('writes plain fields bare, one CRLF-terminated record per row, null as an empty field', () => {
-    expect(toCsv([['id', 'actor'], [1, 'alice'], [2, null]])).toBe('id,actor\r\n1,alice\r\n2,\r\n');
+    expect(
+      toCsv([
+        ['id', 'actor'],
+        [1, 'alice'],
+        [2, null],
+      ]),
+    ).toBe('id,actor\r\n1,alice\r\n2,\r\n');
   });
 
   it('quotes fields holding a comma, a quote (doubled), a newline or a carriage return', () => {
-    expect(toCsv([['a,b', 'say "hi"', 'two\nlines', 'cr\rhere']])).toBe('"a,b","say ""hi""","two\nlines","cr\rhere"\r\n');
+    expect(toCsv([['a,b', 'say "hi"', 'two\nlines', 'cr\rhere']])).toBe(
+      '"a,b","say ""hi""","two\nlines","cr\rhere"\r\n',
+    );
   });
 
   it('keeps JSON details intact inside one quoted field', () => {

@@ -59,7 +59,11 @@ export function keysetExportStream<Row>(options: {
   );
 }
 
-export function exportResponse(options: { stream: ReadableStream<Uint8Array>; format: ExportFormat; baseName: string }): Response {
+export function exportResponse(options: {
+  stream: ReadableStream<Uint8Array>;
+  format: ExportFormat;
+  baseName: string;
+}): Response {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   return new Response(options.stream, {
     headers: {

@@ -79,15 +79,29 @@ describe('audit export', () => {
   it('applies the filter, and writes JSON Lines with details as an object', async () => {
     const filter = auditFilterSchema.parse({ actor: 'alice', actions: ['host.edit'] });
     const jsonl = await readText(await streamAuditExport({ db: t.db, filter, format: 'jsonl', batchSize: 1 }));
-    const lines = jsonl.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = jsonl
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((line) => line.id)).toEqual([6, 2]);
-    expect(lines[0]).toMatchObject({ actor: 'alice', action: 'host.edit', hostAlias: 'hv5', details: { note: 'plain 5' } });
+    expect(lines[0]).toMatchObject({
+      actor: 'alice',
+      action: 'host.edit',
+      hostAlias: 'hv5',
+      details: { note: 'plain 5' },
+    });
     expect(jsonl.endsWith('\n')).toBe(true);
   });
 
   it('reads one batch ahead of the reader, not the whole result, and reports a cancelled download', async () => {
     const summaries: { rows: number; cancelled: boolean }[] = [];
-    const stream = await streamAuditExport({ db: t.db, filter: {}, format: 'jsonl', batchSize: 2, onDone: (summary) => summaries.push(summary) });
+    const stream = await streamAuditExport({
+      db: t.db,
+      filter: {},
+      format: 'jsonl',
+      batchSize: 2,
+      onDone: (summary) => summaries.push(summary),
+    });
     const reader = stream.getReader();
     const first = await reader.read();
     expect(new TextDecoder().decode(first.value).trimEnd().split('\n')).toHaveLength(2);
@@ -100,26 +114,53 @@ describe('audit export', () => {
 
   it('answers the route with a streamed attachment, and a bad request with a message', async () => {
     const url = (query: string) => new URL(`http://ferry.test/api/audit/export?${query}`);
-    const ok = await auditExportResponse({ db: t.db, url: url('format=csv&actor=bob&host=hv0'), actor: 'tester', clientAddress: null });
+    const ok = await auditExportResponse({
+      db: t.db,
+      url: url('format=csv&actor=bob&host=hv0'),
+      actor: 'tester',
+      clientAddress: null,
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(ok.headers.get('content-disposition')).toMatch(/^attachment; filename="ferry-audit-.*\.csv"$/);
     expect(parseCsv(await ok.text()).map((record) => record[0])).toEqual(['id', '1']);
 
-    const noFormat = await auditExportResponse({ db: t.db, url: url('actor=bob'), actor: 'tester', clientAddress: null });
+    const noFormat = await auditExportResponse({
+      db: t.db,
+      url: url('actor=bob'),
+      actor: 'tester',
+      clientAddress: null,
+    });
     expect(noFormat.status).toBe(400);
     expect(await noFormat.text()).toContain('format=csv or format=jsonl');
 
-    const badFilter = await auditExportResponse({ db: t.db, url: url('format=csv&result=maybe'), actor: 'tester', clientAddress: null });
+    const badFilter = await auditExportResponse({
+      db: t.db,
+      url: url('format=csv&result=maybe'),
+      actor: 'tester',
+      clientAddress: null,
+    });
     expect(badFilter.status).toBe(400);
-    const badSearch = await auditExportResponse({ db: t.db, url: url('format=jsonl&q=%2A%2A'), actor: 'tester', clientAddress: null });
+    const badSearch = await auditExportResponse({
+      db: t.db,
+      url: url('format=jsonl&q=%2A%2A'),
+      actor: 'tester',
+      clientAddress: null,
+    });
     expect(badSearch.status).toBe(400);
     expect(await badSearch.text()).toContain('letters or digits');
   });
 
   it('does not write an audit row for an export (a read), so exporting does not grow the chain', async () => {
     const before = await t.db.auditEvent.count();
-    await (await auditExportResponse({ db: t.db, url: new URL('http://ferry.test/api/audit/export?format=csv'), actor: 'tester', clientAddress: null })).text();
+    await (
+      await auditExportResponse({
+        db: t.db,
+        url: new URL('http://ferry.test/api/audit/export?format=csv'),
+        actor: 'tester',
+        clientAddress: null,
+      })
+    ).text();
     expect(await t.db.auditEvent.count()).toBe(before);
   });
 });

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import type { Db } from '../db';
 import { UserError } from '../errors';
 import { csvTimestamp, type CsvValue } from './csv';
-import { badExportRequest, EXPORT_BATCH_SIZE, exportResponse, keysetExportStream, parseExportFormat, type ExportFormat } from './export-stream';
+import {
+  badExportRequest,
+  EXPORT_BATCH_SIZE,
+  exportResponse,
+  keysetExportStream,
+  parseExportFormat,
+  type ExportFormat,
+} from './export-stream';
 import { auditFilterFromSearchParams, auditFilterSchema, type AuditFilter } from './filters';
 import { planAuditQuery, queryAuditPage, type AuditRow } from './query';
 
@@ -76,7 +83,12 @@ export async function streamAuditExport(options: {
  * An export is a read, and the audit log records changes, so it does not append an audit row (which would
  * also let any viewer grow the chain at will); it logs one line to the server log with who, what and how many.
  */
-export async function auditExportResponse(options: { db: Db; url: URL; actor: string; clientAddress: string | null }): Promise<Response> {
+export async function auditExportResponse(options: {
+  db: Db;
+  url: URL;
+  actor: string;
+  clientAddress: string | null;
+}): Promise<Response> {
   const format = parseExportFormat(options.url.searchParams.get('format'));
   if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
   const parsed = auditFilterSchema.safeParse(auditFilterFromSearchParams(options.url.searchParams));

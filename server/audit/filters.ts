@@ -57,7 +57,12 @@ export const auditFilterSchema = z
     to: optionalDate,
     actor: optionalText(100),
     actions: z
-      .array(z.string().trim().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'An action looks like host.add.'))
+      .array(
+        z
+          .string()
+          .trim()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'An action looks like host.add.'),
+      )
       .max(ACTIONS_MAX, `Pick at most ${ACTIONS_MAX} actions.`)
       .optional()
       .transform((value) => (value && value.length > 0 ? [...new Set(value)] : undefined)),
@@ -70,7 +75,10 @@ export const auditFilterSchema = z
     /** Words searched in details (word prefixes, all must appear). */
     q: optionalText(200),
   })
-  .refine((filter) => !filter.from || !filter.to || filter.from < filter.to, { message: '"From" must be before "to".', path: ['to'] });
+  .refine((filter) => !filter.from || !filter.to || filter.from < filter.to, {
+    message: '"From" must be before "to".',
+    path: ['to'],
+  });
 
 /** Parsed filter; every field optional so code can also build one directly (`{}` is "everything"). */
 export type AuditFilter = Partial<z.output<typeof auditFilterSchema>>;
@@ -82,7 +90,16 @@ function readResult(value: string | null): AuditFilterInput['result'] {
 }
 
 /** URL parameter names; `action` repeats for several actions. */
-const PARAM = { from: 'from', to: 'to', actor: 'actor', action: 'action', host: 'host', vm: 'vm', result: 'result', q: 'q' } as const;
+const PARAM = {
+  from: 'from',
+  to: 'to',
+  actor: 'actor',
+  action: 'action',
+  host: 'host',
+  vm: 'vm',
+  result: 'result',
+  q: 'q',
+} as const;
 
 /** Raw (unvalidated) filter values from a URL, for the schema to check. */
 export function auditFilterFromSearchParams(params: URLSearchParams): AuditFilterInput {

@@ -1,7 +1,12 @@
 import { Prisma } from '@prisma/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
-import { auditFilterFromSearchParams, auditFilterSchema, auditFilterToSearchParams, type AuditFilterInput } from './filters';
+import {
+  auditFilterFromSearchParams,
+  auditFilterSchema,
+  auditFilterToSearchParams,
+  type AuditFilterInput,
+} from './filters';
 import { buildAuditPageSql, FTS_DRIVE_LIMIT, planAuditQuery, queryAuditPage, type AuditQueryPlan } from './query';
 import { computeAuditHash, recordAudit } from './record';
 import { toSqliteTimestamp } from './sqlite-file';
@@ -16,7 +21,13 @@ const ACTIONS = ['host.add', 'host.edit', 'migration.start', 'migration.failed',
 const HOSTS = ['hv1', 'hv2', 'hv3', null];
 const VMS = ['vm-1', 'vm-2', null];
 const RESULTS = ['ok', 'refused', 'failed'] as const;
-const PHRASES = ['Permission denied (publickey)', 'CPU lacks avx512f', 'moved vm-42 to hv3', 'nothing special', 'Connection refused'];
+const PHRASES = [
+  'Permission denied (publickey)',
+  'CPU lacks avx512f',
+  'moved vm-42 to hv3',
+  'nothing special',
+  'Connection refused',
+];
 
 /** Newest first, ties on `at` broken by the higher id: what every page query must return. */
 function newestFirst(rows: Row[]): Row[] {
@@ -24,7 +35,10 @@ function newestFirst(rows: Row[]): Row[] {
 }
 
 function tokens(text: string): string[] {
-  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  return text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
 }
 
 /** The values in a details JSON (not its keys), which is what the search indexes. */
@@ -45,7 +59,9 @@ function matchesWords(details: string, q: string): boolean {
   return phrases.every((phrase, p) =>
     haystack.some((_, start) =>
       phrase.every((word, i) =>
-        p === phrases.length - 1 && i === phrase.length - 1 && word.length >= 3 ? haystack[start + i]?.startsWith(word) : haystack[start + i] === word,
+        p === phrases.length - 1 && i === phrase.length - 1 && word.length >= 3
+          ? haystack[start + i]?.startsWith(word)
+          : haystack[start + i] === word,
       ),
     ),
   );
@@ -94,10 +110,26 @@ const FILTERS: { name: string; filter: AuditFilterInput }[] = [
   { name: 'result', filter: { result: 'refused' } },
   { name: 'details words', filter: { q: 'permission den' } },
   { name: 'details phrase with punctuation', filter: { q: 'vm-42' } },
-  { name: 'actor + several actions + result', filter: { actor: 'alice', actions: ['host.add', 'host.edit', 'migration.failed'], result: 'ok' } },
-  { name: 'host + action + time range', filter: { host: 'hv1', actions: ['migration.start'], from: new Date(BASE), to: new Date(BASE + 50 * MINUTE) } },
+  {
+    name: 'actor + several actions + result',
+    filter: { actor: 'alice', actions: ['host.add', 'host.edit', 'migration.failed'], result: 'ok' },
+  },
+  {
+    name: 'host + action + time range',
+    filter: { host: 'hv1', actions: ['migration.start'], from: new Date(BASE), to: new Date(BASE + 50 * MINUTE) },
+  },
   { name: 'vm + words + result', filter: { vm: 'vm-2', q: 'refused', result: 'failed' } },
-  { name: 'six filters at once', filter: { actor: 'system', actions: ['host.add', 'host.edit'], host: 'hv1', result: 'refused', q: 'permission', from: new Date(BASE) } },
+  {
+    name: 'six filters at once',
+    filter: {
+      actor: 'system',
+      actions: ['host.add', 'host.edit'],
+      host: 'hv1',
+      result: 'refused',
+      q: 'permission',
+      from: new Date(BASE),
+    },
+  },
 ];
 
 describe('audit queries', () => {
@@ -161,12 +193,18 @@ describe('audit queries', () => {
   });
 
   it('refuses a malformed cursor and a search with nothing to search for, naming the field', async () => {
-    await expect(queryAuditPage({ db: t.db, filter: {}, cursor: 'OFFSET 10' })).rejects.toMatchObject({ field: 'cursor' });
-    await expect(queryAuditPage({ db: t.db, filter: auditFilterSchema.parse({ q: '-- ()' }) })).rejects.toBeInstanceOf(UserError);
+    await expect(queryAuditPage({ db: t.db, filter: {}, cursor: 'OFFSET 10' })).rejects.toMatchObject({
+      field: 'cursor',
+    });
+    await expect(queryAuditPage({ db: t.db, filter: auditFilterSchema.parse({ q: '-- ()' }) })).rejects.toBeInstanceOf(
+      UserError,
+    );
   });
 
   it('rejects a time range that ends before it starts', () => {
-    expect(auditFilterSchema.safeParse({ from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' }).success).toBe(false);
+    expect(auditFilterSchema.safeParse({ from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' }).success).toBe(
+      false,
+    );
   });
 });
 
@@ -175,7 +213,9 @@ describe('cursor stability while rows are added', () => {
   beforeAll(async () => {
     t = createTestDb();
     for (let i = 0; i < 9; i++) {
-      await t.db.$transaction((tx) => recordAudit(tx, { actor: 'alice', action: 'host.edit', details: { i }, at: new Date(BASE + i * MINUTE) }));
+      await t.db.$transaction((tx) =>
+        recordAudit(tx, { actor: 'alice', action: 'host.edit', details: { i }, at: new Date(BASE + i * MINUTE) }),
+      );
     }
   });
   afterAll(() => t.cleanup());
@@ -187,8 +227,12 @@ describe('cursor stability while rows are added', () => {
     // New activity: later rows, and one recorded with exactly the cursor row's timestamp (it is newer by id,
     // so it belongs before the cursor and must not appear on page two).
     const cursorRow = first.rows[2] as { at: Date };
-    await t.db.$transaction((tx) => recordAudit(tx, { actor: 'bob', action: 'host.add', details: {}, at: new Date(BASE + 60 * MINUTE) }));
-    await t.db.$transaction((tx) => recordAudit(tx, { actor: 'bob', action: 'host.add', details: {}, at: cursorRow.at }));
+    await t.db.$transaction((tx) =>
+      recordAudit(tx, { actor: 'bob', action: 'host.add', details: {}, at: new Date(BASE + 60 * MINUTE) }),
+    );
+    await t.db.$transaction((tx) =>
+      recordAudit(tx, { actor: 'bob', action: 'host.add', details: {}, at: cursorRow.at }),
+    );
     await t.db.$transaction((tx) => recordAudit(tx, { actor: 'bob', action: 'host.add', details: {} }));
 
     const second = await queryAuditPage({ db: t.db, filter: {}, limit: 3, cursor: first.nextCursor });
@@ -239,7 +283,17 @@ describe('EXPLAIN QUERY PLAN of every filter', () => {
           prevHash,
         };
         const hash = computeAuditHash(row);
-        insert.run(toSqliteTimestamp(row.at), row.actor, row.action, row.result, row.hostAlias, row.vmName, row.details, prevHash, hash);
+        insert.run(
+          toSqliteTimestamp(row.at),
+          row.actor,
+          row.action,
+          row.result,
+          row.hostAlias,
+          row.vmName,
+          row.details,
+          prevHash,
+          hash,
+        );
         prevHash = hash;
       }
     })();
@@ -255,33 +309,42 @@ describe('EXPLAIN QUERY PLAN of every filter', () => {
 
   it('walks the index that offers the fewest rows, not a fixed favourite', async () => {
     // 2 001 rows: each actor has 667, each action 400, every result is "ok".
-    const plan = async (filter: AuditFilterInput) => planAuditQuery({ db: t.db, filter: auditFilterSchema.parse(filter) });
+    const plan = async (filter: AuditFilterInput) =>
+      planAuditQuery({ db: t.db, filter: auditFilterSchema.parse(filter) });
     expect(await plan({ actor: 'alice', result: 'ok' })).toMatchObject({ kind: 'index', driver: 'actor' });
-    expect(await plan({ actor: 'alice', actions: ['host.add'], result: 'ok' })).toMatchObject({ kind: 'index', driver: 'action + result' });
+    expect(await plan({ actor: 'alice', actions: ['host.add'], result: 'ok' })).toMatchObject({
+      kind: 'index',
+      driver: 'action + result',
+    });
     expect(await plan({ actions: ['host.add'], vm: 'vm-1' })).toMatchObject({ kind: 'index', driver: 'action' });
   });
 
-  it.each(cases)('$name: reads through an index, never a full scan or a sort of all matches', async ({ filter, expect: kind }) => {
-    const parsed = auditFilterSchema.parse(filter);
-    const plan = await planAuditQuery({ db: t.db, filter: parsed });
-    expect(plan.kind).toBe(kind);
-    for (const page of [null, cursor]) {
-      const lines = await explain(t, buildAuditPageSql({ filter: parsed, cursor: page, limit: 51, plan }));
-      expect(lines.filter((line) => FULL_SCAN.test(line))).toEqual([]);
-      const reads = lines.filter((line) => /^(SEARCH|SCAN) AuditEvent\b/.test(line));
-      expect(reads.length).toBeGreaterThan(0);
-      if (plan.kind === 'index') {
-        // Every walk uses the chosen index, in its order, so the page stops after `limit` rows.
-        for (const read of reads) expect(read).toContain(`USING INDEX ${plan.index}`);
-        const branches = lines.filter((line) => line.startsWith('SEARCH AuditEvent') || line.startsWith('SCAN AuditEvent')).length;
-        // One walk: no sort at all. Several (one per action): only the merge of their `limit`-row heads.
-        if (branches === 1) expect(lines.some((line) => line.includes('TEMP B-TREE'))).toBe(false);
-        if (plan.columns.length > 0) expect(reads.every((read) => read.startsWith('SEARCH'))).toBe(true);
-      } else {
-        // The few matching ids (found by the search index while planning), looked up by primary key.
-        expect(reads).toEqual(['SEARCH AuditEvent USING INTEGER PRIMARY KEY (rowid=?)']);
-        expect(lines.some((line) => line.includes('json_each'))).toBe(true);
+  it.each(cases)(
+    '$name: reads through an index, never a full scan or a sort of all matches',
+    async ({ filter, expect: kind }) => {
+      const parsed = auditFilterSchema.parse(filter);
+      const plan = await planAuditQuery({ db: t.db, filter: parsed });
+      expect(plan.kind).toBe(kind);
+      for (const page of [null, cursor]) {
+        const lines = await explain(t, buildAuditPageSql({ filter: parsed, cursor: page, limit: 51, plan }));
+        expect(lines.filter((line) => FULL_SCAN.test(line))).toEqual([]);
+        const reads = lines.filter((line) => /^(SEARCH|SCAN) AuditEvent\b/.test(line));
+        expect(reads.length).toBeGreaterThan(0);
+        if (plan.kind === 'index') {
+          // Every walk uses the chosen index, in its order, so the page stops after `limit` rows.
+          for (const read of reads) expect(read).toContain(`USING INDEX ${plan.index}`);
+          const branches = lines.filter(
+            (line) => line.startsWith('SEARCH AuditEvent') || line.startsWith('SCAN AuditEvent'),
+          ).length;
+          // One walk: no sort at all. Several (one per action): only the merge of their `limit`-row heads.
+          if (branches === 1) expect(lines.some((line) => line.includes('TEMP B-TREE'))).toBe(false);
+          if (plan.columns.length > 0) expect(reads.every((read) => read.startsWith('SEARCH'))).toBe(true);
+        } else {
+          // The few matching ids (found by the search index while planning), looked up by primary key.
+          expect(reads).toEqual(['SEARCH AuditEvent USING INTEGER PRIMARY KEY (rowid=?)']);
+          expect(lines.some((line) => line.includes('json_each'))).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 });

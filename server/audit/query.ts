@@ -19,7 +19,11 @@ export function encodeAuditCursor(row: { at: Date; id: number }): string {
 
 export function decodeAuditCursor(text: string): AuditCursor {
   const match = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
-  if (!match) throw new UserError({ field: 'cursor', message: 'That page link is no longer valid; start again from the first page.' });
+  if (!match)
+    throw new UserError({
+      field: 'cursor',
+      message: 'That page link is no longer valid; start again from the first page.',
+    });
   return { at: new Date(Number(match[1])), id: Number(match[2]) };
 }
 
@@ -86,7 +90,9 @@ function quoted(column: string): Prisma.Sql {
 }
 
 function equality(column: EqualityColumn, values: string[]): Prisma.Sql {
-  return values.length === 1 ? Prisma.sql`${quoted(column)} = ${values[0]}` : Prisma.sql`${quoted(column)} IN (${Prisma.join(values)})`;
+  return values.length === 1
+    ? Prisma.sql`${quoted(column)} = ${values[0]}`
+    : Prisma.sql`${quoted(column)} IN (${Prisma.join(values)})`;
 }
 
 function matchExpression(filter: AuditFilter): string | null {
@@ -108,10 +114,16 @@ function where(conditions: Prisma.Sql[]): Prisma.Sql {
 }
 
 function usableDrivers(filter: AuditFilter) {
-  const usable = DRIVERS.filter((driver) => driver.columns.every((column) => (valuesOf(filter, column)?.length ?? 0) > 0));
+  const usable = DRIVERS.filter((driver) =>
+    driver.columns.every((column) => (valuesOf(filter, column)?.length ?? 0) > 0),
+  );
   // The action + result index never offers more rows than either column's own index: no need to count those.
   const hasPair = usable.some((driver) => driver.columns.length === 2);
-  return hasPair ? usable.filter((driver) => driver.columns.length === 2 || (driver.columns[0] !== 'action' && driver.columns[0] !== 'result')) : usable;
+  return hasPair
+    ? usable.filter(
+        (driver) => driver.columns.length === 2 || (driver.columns[0] !== 'action' && driver.columns[0] !== 'result'),
+      )
+    : usable;
 }
 
 /**
@@ -149,13 +161,19 @@ export async function planAuditQuery(options: { db: Db; filter: AuditFilter }): 
 }
 
 /** The SQL of one page. Pure, so a test can EXPLAIN exactly what the page runs. */
-export function buildAuditPageSql(options: { filter: AuditFilter; cursor: AuditCursor | null; limit: number; plan: AuditQueryPlan }): Prisma.Sql {
+export function buildAuditPageSql(options: {
+  filter: AuditFilter;
+  cursor: AuditCursor | null;
+  limit: number;
+  plan: AuditQueryPlan;
+}): Prisma.Sql {
   const { filter, cursor, limit, plan } = options;
   const match = matchExpression(filter);
   const rest: Prisma.Sql[] = [...timeConditions(filter)];
   for (const column of ['vmName', 'hostAlias', 'actor', 'action', 'result'] as const) {
     const values = valuesOf(filter, column);
-    if (values && values.length > 0 && !(plan.kind === 'index' && plan.columns.includes(column))) rest.push(equality(column, values));
+    if (values && values.length > 0 && !(plan.kind === 'index' && plan.columns.includes(column)))
+      rest.push(equality(column, values));
   }
   if (cursor) {
     // `at <= c` is the range the index can seek to; the OR only sorts out rows that share c's timestamp.
@@ -174,7 +192,9 @@ export function buildAuditPageSql(options: { filter: AuditFilter; cursor: AuditC
     rest.push(Prisma.sql`"id" IN (SELECT "rowid" FROM "AuditEventSearch" WHERE "AuditEventSearch" MATCH ${match})`);
   }
   const table = Prisma.sql`"AuditEvent" INDEXED BY ${quoted(plan.index)}`;
-  const fixed = plan.columns.filter((column) => column !== 'action').map((column) => equality(column, valuesOf(filter, column) ?? []));
+  const fixed = plan.columns
+    .filter((column) => column !== 'action')
+    .map((column) => equality(column, valuesOf(filter, column) ?? []));
   const actions = plan.columns.includes('action') ? (filter.actions ?? []) : [];
 
   if (actions.length <= 1) {
@@ -184,7 +204,8 @@ export function buildAuditPageSql(options: { filter: AuditFilter; cursor: AuditC
   // Several actions on an action index: an IN list would lose the index order and sort every match, so
   // read each action's newest `limit` rows in order and merge them.
   const branches = actions.map(
-    (action) => Prisma.sql`SELECT * FROM (SELECT ${COLUMNS} FROM ${table} ${where([equality('action', [action]), ...fixed, ...rest])} ${ORDER} LIMIT ${limit})`,
+    (action) =>
+      Prisma.sql`SELECT * FROM (SELECT ${COLUMNS} FROM ${table} ${where([equality('action', [action]), ...fixed, ...rest])} ${ORDER} LIMIT ${limit})`,
   );
   return Prisma.sql`${Prisma.join(branches, ' UNION ALL ')} ${ORDER} LIMIT ${limit}`;
 }
@@ -208,7 +229,9 @@ export async function queryAuditPage(options: {
   const cursor = options.cursor ? decodeAuditCursor(options.cursor) : null;
   const plan = options.plan ?? (await planAuditQuery({ db: options.db, filter: options.filter }));
   // One extra row tells whether there is a next page without a count over the whole filter.
-  const rows = await options.db.$queryRaw<AuditRow[]>(buildAuditPageSql({ filter: options.filter, cursor, limit: limit + 1, plan }));
+  const rows = await options.db.$queryRaw<AuditRow[]>(
+    buildAuditPageSql({ filter: options.filter, cursor, limit: limit + 1, plan }),
+  );
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
   const last = page.at(-1);

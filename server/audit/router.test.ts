@@ -11,13 +11,22 @@ const createCaller = createCallerFactory(router);
 
 describe('audit and history routers', () => {
   let t: TestDb;
-  const caller = (role: Actor['role']) => createCaller(createContextInner({ db: t.db, actor: { name: `a-${role}`, role } }));
+  const caller = (role: Actor['role']) =>
+    createCaller(createContextInner({ db: t.db, actor: { name: `a-${role}`, role } }));
 
   beforeAll(async () => {
     t = createTestDb();
-    await t.db.$transaction((tx) => recordAudit(tx, { actor: 'alice', action: 'host.add', hostAlias: 'hv1', details: { note: 'x'.repeat(500) } }));
     await t.db.$transaction((tx) =>
-      recordAudit(tx, { actor: 'bob', action: 'migration.start', vmName: 'vm-1', migrationId: 'cmigration1', details: { destination: 'hv2' } }),
+      recordAudit(tx, { actor: 'alice', action: 'host.add', hostAlias: 'hv1', details: { note: 'x'.repeat(500) } }),
+    );
+    await t.db.$transaction((tx) =>
+      recordAudit(tx, {
+        actor: 'bob',
+        action: 'migration.start',
+        vmName: 'vm-1',
+        migrationId: 'cmigration1',
+        details: { destination: 'hv2' },
+      }),
     );
   });
   afterAll(() => t.cleanup());
@@ -42,8 +51,13 @@ describe('audit and history routers', () => {
 
   it('turns bad input into client errors that name the field', async () => {
     await expect(caller('viewer').audit.get({ id: 99 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(caller('viewer').audit.list({ filter: { q: '!!!' } })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /letters or digits/ });
-    await expect(caller('viewer').audit.list({ filter: {}, cursor: 'nope' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(caller('viewer').audit.list({ filter: { q: '!!!' } })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: /letters or digits/,
+    });
+    await expect(caller('viewer').audit.list({ filter: {}, cursor: 'nope' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 
   it('lets only admins verify the chain, and tells the page so', async () => {
@@ -55,7 +69,17 @@ describe('audit and history routers', () => {
 
   it('serves history pages and chart data', async () => {
     await t.db.migration.create({
-      data: { vmName: 'vm-1', sourceAlias: 'hv1', sourceUri: 'u', destinationAlias: 'hv2', destinationUri: 'u', options: '{}', actor: 'bob', state: 'failed', errorCode: 'timeout' },
+      data: {
+        vmName: 'vm-1',
+        sourceAlias: 'hv1',
+        sourceUri: 'u',
+        destinationAlias: 'hv2',
+        destinationUri: 'u',
+        options: '{}',
+        actor: 'bob',
+        state: 'failed',
+        errorCode: 'timeout',
+      },
     });
     const page = await caller('viewer').history.list({ filter: { host: 'hv2' } });
     expect(page.rows.map((row) => row.vmName)).toEqual(['vm-1']);

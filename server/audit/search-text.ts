@@ -16,7 +16,14 @@ export function toFtsMatchExpression(text: string): string | null {
     // those would be an empty phrase, which FTS5 rejects.
     .filter((word) => /[\p{L}\p{N}]/u.test(word));
   if (words.length === 0) return null;
-  const lastToken = words.at(-1)?.split(/[^\p{L}\p{N}]+/u).filter(Boolean).at(-1) ?? '';
+  const lastToken =
+    words
+      .at(-1)
+      ?.split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean)
+      .at(-1) ?? '';
   const isPrefix = lastToken.length >= PREFIX_MIN_LENGTH;
-  return words.map((word, index) => `"${word.replaceAll('"', '""')}"${isPrefix && index === words.length - 1 ? '*' : ''}`).join(' ');
+  return words
+    .map((word, index) => `"${word.replaceAll('"', '""')}"${isPrefix && index === words.length - 1 ? '*' : ''}`)
+    .join(' ');
 }

@@ -7,7 +7,9 @@ const WHO = { actor: 'alice', clientAddress: '192.0.2.10' };
 
 /** Makes every audit insert fail inside SQLite, as a full disk or a broken trigger would. */
 function breakAuditWrites(t: TestDb) {
-  t.raw.exec(`CREATE TRIGGER "test_audit_unavailable" BEFORE INSERT ON "AuditEvent" BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END;`);
+  t.raw.exec(
+    `CREATE TRIGGER "test_audit_unavailable" BEFORE INSERT ON "AuditEvent" BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END;`,
+  );
 }
 
 describe('a change and its audit row commit together or not at all', () => {
@@ -22,13 +24,21 @@ describe('a change and its audit row commit together or not at all', () => {
     expect(await t.db.host.count()).toBe(1);
     const rows = await t.db.auditEvent.findMany();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ action: 'host.add', result: 'ok', hostAlias: host.alias, actor: 'alice', clientAddress: '192.0.2.10' });
+    expect(rows[0]).toMatchObject({
+      action: 'host.add',
+      result: 'ok',
+      hostAlias: host.alias,
+      actor: 'alice',
+      clientAddress: '192.0.2.10',
+    });
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
   });
 
   it('a failing audit write rolls back the host insert: no change without its audit row', async () => {
     breakAuditWrites(t);
-    await expect(addHost({ db: t.db, input: { alias: 'hv1', reference: 'test:///default' }, audit: WHO })).rejects.toThrow(/audit store unavailable/);
+    await expect(
+      addHost({ db: t.db, input: { alias: 'hv1', reference: 'test:///default' }, audit: WHO }),
+    ).rejects.toThrow(/audit store unavailable/);
     expect(await t.db.host.count()).toBe(0);
     expect(await t.db.auditEvent.count()).toBe(0);
   });
@@ -43,7 +53,9 @@ describe('a change and its audit row commit together or not at all', () => {
 
   it('a refused change writes no host.add "ok" row: no audit row for a change that did not happen', async () => {
     await addHost({ db: t.db, input: { alias: 'hv1', reference: 'test:///default' }, audit: WHO });
-    await expect(addHost({ db: t.db, input: { alias: 'hv1', reference: 'test:///default' }, audit: WHO })).rejects.toThrow(/already exists/);
+    await expect(
+      addHost({ db: t.db, input: { alias: 'hv1', reference: 'test:///default' }, audit: WHO }),
+    ).rejects.toThrow(/already exists/);
     expect(await t.db.host.count()).toBe(1);
     expect(await t.db.auditEvent.count({ where: { action: 'host.add', result: 'ok' } })).toBe(1);
   });

@@ -10,7 +10,9 @@ const ROWS = 12;
  * with the database file could, and the chain must still tell.
  */
 function dropGuards(t: TestDb) {
-  t.raw.exec(`DROP TRIGGER "AuditEvent_no_update"; DROP TRIGGER "AuditEvent_no_delete"; DROP TRIGGER "AuditEvent_chain_link";`);
+  t.raw.exec(
+    `DROP TRIGGER "AuditEvent_no_update"; DROP TRIGGER "AuditEvent_no_delete"; DROP TRIGGER "AuditEvent_chain_link";`,
+  );
 }
 
 describe('verifyAuditChain', () => {
@@ -20,7 +22,12 @@ describe('verifyAuditChain', () => {
     t = createTestDb();
     for (let i = 1; i <= ROWS; i++) {
       await t.db.$transaction((tx) =>
-        recordAudit(tx, { actor: i % 2 ? 'alice' : 'bob', action: 'host.edit', hostAlias: `hv${i}`, details: { changes: { displayName: { from: `old ${i}`, to: `new ${i}` } } } }),
+        recordAudit(tx, {
+          actor: i % 2 ? 'alice' : 'bob',
+          action: 'host.edit',
+          hostAlias: `hv${i}`,
+          details: { changes: { displayName: { from: `old ${i}`, to: `new ${i}` } } },
+        }),
       );
     }
   });
@@ -56,7 +63,8 @@ describe('verifyAuditChain', () => {
 
     const second = createTestDb();
     try {
-      for (let i = 0; i < 3; i++) await second.db.$transaction((tx) => recordAudit(tx, { actor: 'alice', action: 'host.add', details: {} }));
+      for (let i = 0; i < 3; i++)
+        await second.db.$transaction((tx) => recordAudit(tx, { actor: 'alice', action: 'host.add', details: {} }));
       dropGuards(second);
       second.raw.prepare(`UPDATE "AuditEvent" SET "at" = '2020-01-01T00:00:00.000+00:00' WHERE "id" = 2`).run();
       expect((await verifyAuditChain(second.db)).firstBreak).toMatchObject({ id: 2, reason: 'content-changed' });
@@ -69,7 +77,9 @@ describe('verifyAuditChain', () => {
     dropGuards(t);
     const row = await t.db.auditEvent.findUniqueOrThrow({ where: { id: 5 } });
     const forged = { ...row, actor: 'mallory' };
-    t.raw.prepare(`UPDATE "AuditEvent" SET "actor" = ?, "hash" = ? WHERE "id" = 5`).run(forged.actor, computeAuditHash(forged));
+    t.raw
+      .prepare(`UPDATE "AuditEvent" SET "actor" = ?, "hash" = ? WHERE "id" = 5`)
+      .run(forged.actor, computeAuditHash(forged));
     const report = await verifyAuditChain(t.db);
     expect(report.firstBreak).toMatchObject({ id: 6, reason: 'link-broken', missingIds: null });
   });
@@ -85,9 +95,17 @@ describe('verifyAuditChain', () => {
   it('finds deleted rows at the start and at the end', async () => {
     dropGuards(t);
     t.raw.prepare(`DELETE FROM "AuditEvent" WHERE "id" IN (11, 12)`).run();
-    expect((await verifyAuditChain(t.db)).firstBreak).toMatchObject({ id: 11, reason: 'rows-missing', missingIds: { from: 11, to: 12 } });
+    expect((await verifyAuditChain(t.db)).firstBreak).toMatchObject({
+      id: 11,
+      reason: 'rows-missing',
+      missingIds: { from: 11, to: 12 },
+    });
 
     t.raw.prepare(`DELETE FROM "AuditEvent" WHERE "id" = 1`).run();
-    expect((await verifyAuditChain(t.db)).firstBreak).toMatchObject({ id: 2, reason: 'rows-missing', missingIds: { from: 1, to: 1 } });
+    expect((await verifyAuditChain(t.db)).firstBreak).toMatchObject({
+      id: 2,
+      reason: 'rows-missing',
+      missingIds: { from: 1, to: 1 },
+    });
   });
 });

@@ -88,7 +88,9 @@ export async function verifyAuditChain(db: Db, options: { batchSize?: number } =
     if (rows.length < batchSize) break;
   }
 
-  const sequence = await db.$queryRaw<{ seq: number | bigint }[]>(Prisma.sql`SELECT "seq" FROM "sqlite_sequence" WHERE "name" = 'AuditEvent'`);
+  const sequence = await db.$queryRaw<{ seq: number | bigint }[]>(
+    Prisma.sql`SELECT "seq" FROM "sqlite_sequence" WHERE "name" = 'AuditEvent'`,
+  );
   const issued = Number(sequence[0]?.seq ?? 0);
   const lastId = previous?.id ?? 0;
   if (issued > lastId) {

@@ -11,7 +11,10 @@ type RegisteredHost = { id: string; uri: string; executorKind: string; pinnedFin
  * for `ssh` hosts. The pool re-creates a host's executor when its URI, kind or pinned key changes.
  */
 export class HostExecutors implements ExecutorSource {
-  private readonly pool: ExecutorPool = createExecutorPool({ defaultTimeoutMs: env.FERRY_HOST_TIMEOUT_MS, virshPath: env.FERRY_VIRSH });
+  private readonly pool: ExecutorPool = createExecutorPool({
+    defaultTimeoutMs: env.FERRY_HOST_TIMEOUT_MS,
+    virshPath: env.FERRY_VIRSH,
+  });
 
   get(host: RegisteredHost): Executor {
     return this.pool.get({

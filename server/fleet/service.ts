@@ -2,7 +2,13 @@ import type { Db } from '../db';
 import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
 import { PUBLIC_HOST_SELECT, type PublicHost } from '../hosts/service';
-import { collectHostInfo, collectVms, createVmDetailCache, type VmCard, type VmDetailCache } from '../inventory/collect';
+import {
+  collectHostInfo,
+  collectVms,
+  createVmDetailCache,
+  type VmCard,
+  type VmDetailCache,
+} from '../inventory/collect';
 
 export type HostSnapshot = {
   host: PublicHost;
@@ -19,7 +25,10 @@ export type ExecutorSource = {
   get(host: { id: string; uri: string; executorKind: string; pinnedFingerprint: string | null }): Executor;
 };
 
-/** Runs `work` with a hard deadline: the signal aborts the host's commands, and the race stops waiting even if they ignore it. */
+/**
+ * Runs `work` with a hard deadline: the signal aborts the host's commands, and the race stops waiting even if they
+ * ignore it.
+ */
 export async function withDeadline<T>(timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -73,13 +82,20 @@ function detailCacheFor(hostId: string): VmDetailCache {
   return cache;
 }
 
-async function snapshotHost(options: { db: Db; host: PublicHost & { uri: string }; executors: ExecutorSource; timeoutMs: number }): Promise<HostSnapshot> {
+async function snapshotHost(options: {
+  db: Db;
+  host: PublicHost & { uri: string };
+  executors: ExecutorSource;
+  timeoutMs: number;
+}): Promise<HostSnapshot> {
   const { host, executors, timeoutMs } = options;
   const { uri: _uri, ...publicHost } = host;
   const started = performance.now();
   try {
     const executor = executors.get(host);
-    const vms = await withDeadline(timeoutMs, (signal) => collectVms({ executor, signal, cache: detailCacheFor(host.id) }));
+    const vms = await withDeadline(timeoutMs, (signal) =>
+      collectVms({ executor, signal, cache: detailCacheFor(host.id) }),
+    );
     if (!host.hostUuid) {
       // Learn the libvirt host UUID once; it is how same-host migrations are refused.
       const info = await withDeadline(timeoutMs, (signal) => collectHostInfo({ executor, signal }));
@@ -88,9 +104,24 @@ async function snapshotHost(options: { db: Db; host: PublicHost & { uri: string 
         publicHost.hostUuid = info.hostUuid;
       }
     }
-    return { host: publicHost, status: 'ok', error: null, errorDetail: null, vms, refreshedAt: new Date(), durationMs: performance.now() - started };
+    return {
+      host: publicHost,
+      status: 'ok',
+      error: null,
+      errorDetail: null,
+      vms,
+      refreshedAt: new Date(),
+      durationMs: performance.now() - started,
+    };
   } catch (error) {
-    return { host: publicHost, status: 'error', ...describeHostError(error), vms: [], refreshedAt: new Date(), durationMs: performance.now() - started };
+    return {
+      host: publicHost,
+      status: 'error',
+      ...describeHostError(error),
+      vms: [],
+      refreshedAt: new Date(),
+      durationMs: performance.now() - started,
+    };
   }
 }
 
@@ -111,7 +142,15 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 /** Hosts read at once. Each is mostly waiting on its own virsh or ssh peer, so this exceeds the core count. */
 export const FLEET_CONCURRENCY = 8;
 
-export async function refreshFleet(options: { db: Db; executors: ExecutorSource; timeoutMs: number; concurrency?: number }): Promise<HostSnapshot[]> {
-  const hosts = await options.db.host.findMany({ select: { ...PUBLIC_HOST_SELECT, uri: true }, orderBy: { alias: 'asc' } });
+export async function refreshFleet(options: {
+  db: Db;
+  executors: ExecutorSource;
+  timeoutMs: number;
+  concurrency?: number;
+}): Promise<HostSnapshot[]> {
+  const hosts = await options.db.host.findMany({
+    select: { ...PUBLIC_HOST_SELECT, uri: true },
+    orderBy: { alias: 'asc' },
+  });
   return mapLimit(hosts, options.concurrency ?? FLEET_CONCURRENCY, (host) => snapshotHost({ ...options, host }));
 }

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import type { Db } from '../db';
 import { UserError } from '../errors';
 import { csvTimestamp, type CsvValue } from '../audit/csv';
-import { badExportRequest, EXPORT_BATCH_SIZE, exportResponse, keysetExportStream, parseExportFormat, type ExportFormat } from '../audit/export-stream';
+import {
+  badExportRequest,
+  EXPORT_BATCH_SIZE,
+  exportResponse,
+  keysetExportStream,
+  parseExportFormat,
+  type ExportFormat,
+} from '../audit/export-stream';
 import { historyFilterFromSearchParams, historyFilterSchema, type HistoryFilter } from './filters';
 import { queryHistoryPage, type HistoryRow } from './query';
 
@@ -74,7 +81,12 @@ export function streamHistoryExport(options: {
 }
 
 /** GET /api/migrations/export?format=csv|jsonl&<the history page's filter parameters>. A read: logged, not audited. */
-export function historyExportResponse(options: { db: Db; url: URL; actor: string; clientAddress: string | null }): Response {
+export function historyExportResponse(options: {
+  db: Db;
+  url: URL;
+  actor: string;
+  clientAddress: string | null;
+}): Response {
   const format = parseExportFormat(options.url.searchParams.get('format'));
   if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
   const parsed = historyFilterSchema.safeParse(historyFilterFromSearchParams(options.url.searchParams));

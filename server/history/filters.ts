@@ -3,7 +3,15 @@ import { optionalDate, optionalText } from '../audit/filters';
 
 /** Shared by the history router, the export route and the page (pure: the browser imports it for the URL). */
 
-export const MIGRATION_STATES = ['queued', 'preflight', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export const MIGRATION_STATES = [
+  'queued',
+  'preflight',
+  'running',
+  'cancelling',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 export const HISTORY_PAGE_SIZE_DEFAULT = 50;
@@ -21,7 +29,10 @@ export const historyFilterSchema = z
     host: optionalText(64),
     vm: optionalText(255),
   })
-  .refine((filter) => !filter.from || !filter.to || filter.from < filter.to, { message: '"From" must be before "to".', path: ['to'] });
+  .refine((filter) => !filter.from || !filter.to || filter.from < filter.to, {
+    message: '"From" must be before "to".',
+    path: ['to'],
+  });
 
 export type HistoryFilter = Partial<z.output<typeof historyFilterSchema>>;
 export type HistoryFilterInput = z.input<typeof historyFilterSchema>;

@@ -39,7 +39,11 @@ export function encodeHistoryCursor(row: { createdAt: Date; id: string }): strin
 
 export function decodeHistoryCursor(text: string): HistoryCursor {
   const match = /^(\d{1,15})\.([A-Za-z0-9_-]{1,64})$/.exec(text);
-  if (!match) throw new UserError({ field: 'cursor', message: 'That page link is no longer valid; start again from the first page.' });
+  if (!match)
+    throw new UserError({
+      field: 'cursor',
+      message: 'That page link is no longer valid; start again from the first page.',
+    });
   return { createdAt: new Date(Number(match[1])), id: match[2] ?? '' };
 }
 
@@ -67,18 +71,29 @@ function where(conditions: Prisma.Sql[]): Prisma.Sql {
 }
 
 /** Conditions every row must meet, as SQL a test can EXPLAIN. */
-export function historyConditions(options: { filter: HistoryFilter; cursor: HistoryCursor | null; skip?: 'vm' | 'host' | 'state' }): Prisma.Sql[] {
+export function historyConditions(options: {
+  filter: HistoryFilter;
+  cursor: HistoryCursor | null;
+  skip?: 'vm' | 'host' | 'state';
+}): Prisma.Sql[] {
   const { filter, cursor, skip } = options;
   const conditions: Prisma.Sql[] = [];
   if (filter.from) conditions.push(Prisma.sql`"createdAt" >= ${filter.from}`);
   if (filter.to) conditions.push(Prisma.sql`"createdAt" < ${filter.to}`);
   if (filter.vm && skip !== 'vm') conditions.push(Prisma.sql`"vmName" = ${filter.vm}`);
-  if (filter.host && skip !== 'host') conditions.push(Prisma.sql`("sourceAlias" = ${filter.host} OR "destinationAlias" = ${filter.host})`);
+  if (filter.host && skip !== 'host')
+    conditions.push(Prisma.sql`("sourceAlias" = ${filter.host} OR "destinationAlias" = ${filter.host})`);
   if (filter.states && skip !== 'state') {
-    conditions.push(filter.states.length === 1 ? Prisma.sql`"state" = ${filter.states[0]}` : Prisma.sql`"state" IN (${Prisma.join(filter.states)})`);
+    conditions.push(
+      filter.states.length === 1
+        ? Prisma.sql`"state" = ${filter.states[0]}`
+        : Prisma.sql`"state" IN (${Prisma.join(filter.states)})`,
+    );
   }
   if (cursor) {
-    conditions.push(Prisma.sql`"createdAt" <= ${cursor.createdAt} AND ("createdAt" < ${cursor.createdAt} OR "id" < ${cursor.id})`);
+    conditions.push(
+      Prisma.sql`"createdAt" <= ${cursor.createdAt} AND ("createdAt" < ${cursor.createdAt} OR "id" < ${cursor.id})`,
+    );
   }
   return conditions;
 }
@@ -95,23 +110,35 @@ function branchesFor(filter: HistoryFilter): { branches: Branch[]; skip?: 'vm' |
       branches: [
         { index: INDEX.sourceAlias, own: [Prisma.sql`"sourceAlias" = ${filter.host}`] },
         // A row whose source is also this host was already read by the first walk.
-        { index: INDEX.destinationAlias, own: [Prisma.sql`"destinationAlias" = ${filter.host}`, Prisma.sql`"sourceAlias" <> ${filter.host}`] },
+        {
+          index: INDEX.destinationAlias,
+          own: [Prisma.sql`"destinationAlias" = ${filter.host}`, Prisma.sql`"sourceAlias" <> ${filter.host}`],
+        },
       ],
     };
   }
   if (filter.states) {
-    return { skip: 'state', branches: filter.states.map((state) => ({ index: INDEX.state, own: [Prisma.sql`"state" = ${state}`] })) };
+    return {
+      skip: 'state',
+      branches: filter.states.map((state) => ({ index: INDEX.state, own: [Prisma.sql`"state" = ${state}`] })),
+    };
   }
   return { branches: [{ index: INDEX.createdAt, own: [] }] };
 }
 
-export function buildHistoryPageSql(options: { filter: HistoryFilter; cursor: HistoryCursor | null; limit: number }): Prisma.Sql {
+export function buildHistoryPageSql(options: {
+  filter: HistoryFilter;
+  cursor: HistoryCursor | null;
+  limit: number;
+}): Prisma.Sql {
   const { branches, skip } = branchesFor(options.filter);
   const rest = historyConditions({ filter: options.filter, cursor: options.cursor, skip });
   const single = branches.length === 1 ? branches[0] : undefined;
-  if (single) return Prisma.sql`SELECT ${COLUMNS} FROM ${from(single.index)} ${where([...single.own, ...rest])} ${ORDER} LIMIT ${options.limit}`;
+  if (single)
+    return Prisma.sql`SELECT ${COLUMNS} FROM ${from(single.index)} ${where([...single.own, ...rest])} ${ORDER} LIMIT ${options.limit}`;
   const parts = branches.map(
-    (branch) => Prisma.sql`SELECT * FROM (SELECT ${COLUMNS} FROM ${from(branch.index)} ${where([...branch.own, ...rest])} ${ORDER} LIMIT ${options.limit})`,
+    (branch) =>
+      Prisma.sql`SELECT * FROM (SELECT ${COLUMNS} FROM ${from(branch.index)} ${where([...branch.own, ...rest])} ${ORDER} LIMIT ${options.limit})`,
   );
   return Prisma.sql`${Prisma.join(parts, ' UNION ALL ')} ${ORDER} LIMIT ${options.limit}`;
 }
@@ -128,9 +155,13 @@ export async function queryHistoryPage(options: {
   /** Above HISTORY_PAGE_SIZE_MAX, for export batches. */
   batchSize?: number;
 }): Promise<HistoryPage> {
-  const limit = options.batchSize ?? Math.min(Math.max(Math.trunc(options.limit ?? HISTORY_PAGE_SIZE_DEFAULT), 1), HISTORY_PAGE_SIZE_MAX);
+  const limit =
+    options.batchSize ??
+    Math.min(Math.max(Math.trunc(options.limit ?? HISTORY_PAGE_SIZE_DEFAULT), 1), HISTORY_PAGE_SIZE_MAX);
   const cursor = options.cursor ? decodeHistoryCursor(options.cursor) : null;
-  const raw = await options.db.$queryRaw<RawHistoryRow[]>(buildHistoryPageSql({ filter: options.filter, cursor, limit: limit + 1 }));
+  const raw = await options.db.$queryRaw<RawHistoryRow[]>(
+    buildHistoryPageSql({ filter: options.filter, cursor, limit: limit + 1 }),
+  );
   const rows = raw.map((row) => ({
     ...row,
     memoryBytes: toNumber(row.memoryBytes),

@@ -53,13 +53,16 @@ function utcDay(date: Date): string {
 export function chartWindow(filter: HistoryFilter, now: Date = new Date()): HistoryStats['window'] {
   const to = filter.to ?? now;
   const from = filter.from ?? new Date(Math.max(0, to.getTime() - DEFAULT_CHART_DAYS * DAY_MS));
-  const clampedFrom = to.getTime() - from.getTime() > MAX_CHART_DAYS * DAY_MS ? new Date(to.getTime() - MAX_CHART_DAYS * DAY_MS) : from;
+  const clampedFrom =
+    to.getTime() - from.getTime() > MAX_CHART_DAYS * DAY_MS ? new Date(to.getTime() - MAX_CHART_DAYS * DAY_MS) : from;
   return { from: clampedFrom, to, isDefault: !filter.from && !filter.to };
 }
 
 const DURATION_CASE = Prisma.sql`CASE ${Prisma.join(
   DURATION_BUCKETS.map((bucket, index) =>
-    bucket.belowMs === null ? Prisma.sql`ELSE ${index}` : Prisma.sql`WHEN "durationMs" < ${bucket.belowMs} THEN ${index}`,
+    bucket.belowMs === null
+      ? Prisma.sql`ELSE ${index}`
+      : Prisma.sql`WHEN "durationMs" < ${bucket.belowMs} THEN ${index}`,
   ),
   ' ',
 )} END`;
@@ -125,7 +128,10 @@ export async function migrationStats(options: { db: Db; filter: HistoryFilter; n
     window,
     perDay: [...days.values()].sort((a, b) => a.day.localeCompare(b.day)),
     totals,
-    durations: DURATION_BUCKETS.map((bucket, index) => ({ label: bucket.label, count: durationCounts.get(index) ?? 0 })),
+    durations: DURATION_BUCKETS.map((bucket, index) => ({
+      label: bucket.label,
+      count: durationCounts.get(index) ?? 0,
+    })),
     failureCauses: byCause.map((row) => ({ errorCode: row.errorCode, count: Number(row.n), example: row.example })),
   };
 }

@@ -26,7 +26,12 @@ export async function ensureDemoHost(options: { db: Db; uri: string }): Promise<
         executorKind: 'local',
       },
     });
-    await recordAudit(tx, { actor: 'system', action: 'host.add', hostAlias: host.alias, details: { displayUri: host.displayUri, reason: 'first start' } });
+    await recordAudit(tx, {
+      actor: 'system',
+      action: 'host.add',
+      hostAlias: host.alias,
+      details: { displayUri: host.displayUri, reason: 'first start' },
+    });
     return 'created';
   });
 }

@@ -40,7 +40,11 @@ export const hostFormSchema = z.object({
     .max(ALIAS_MAX, `An alias is at most ${ALIAS_MAX} characters.`)
     .refine(isAliasName, 'An alias may contain only letters, digits, "_" and "-" (libvirt\'s alias rule).'),
   /** A libvirt URI, or the name of an alias imported from libvirt.conf. */
-  reference: z.string().trim().min(1, 'Enter a libvirt URI (e.g. qemu+ssh://root@hv1/system) or an imported alias.').max(2048),
+  reference: z
+    .string()
+    .trim()
+    .min(1, 'Enter a libvirt URI (e.g. qemu+ssh://root@hv1/system) or an imported alias.')
+    .max(2048),
   displayName: z
     .string()
     .trim()
@@ -55,7 +59,8 @@ export const hostFormSchema = z.object({
     .trim()
     .max(255)
     .refine(
-      (value) => value === '' || /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9a-fA-F:]+)$/.test(value),
+      (value) =>
+        value === '' || /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9a-fA-F:]+)$/.test(value),
       'The migration address must be a hostname or an IP address.',
     )
     .optional(),
@@ -75,7 +80,10 @@ export type ResolvedReference = { uri: LibvirtUri; uriText: string; viaAlias: st
  * libvirt's rule: a reference made only of alias characters is an alias name and is looked up; anything else
  * is a URI. An alias that is not imported is an error, never a guess.
  */
-export async function resolveReference(db: Db | Prisma.TransactionClient, reference: string): Promise<ResolvedReference> {
+export async function resolveReference(
+  db: Db | Prisma.TransactionClient,
+  reference: string,
+): Promise<ResolvedReference> {
   const trimmed = reference.trim();
   if (isAliasName(trimmed)) {
     const alias = await db.uriAlias.findUnique({ where: { name: trimmed } });
@@ -86,7 +94,11 @@ export async function resolveReference(db: Db | Prisma.TransactionClient, refere
       });
     }
     const parsed = parseLibvirtUri(alias.uri);
-    if (!parsed.ok) throw new UserError({ field: 'reference', message: `Alias "${trimmed}" points to an invalid URI: ${parsed.error}` });
+    if (!parsed.ok)
+      throw new UserError({
+        field: 'reference',
+        message: `Alias "${trimmed}" points to an invalid URI: ${parsed.error}`,
+      });
     return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: trimmed };
   }
   const parsed = parseLibvirtUri(trimmed);
@@ -129,19 +141,34 @@ export async function addHost(options: { db: Db; input: HostFormInput; audit: Au
     const resolved = await resolveReference(tx, form.reference);
     checkExecutorKind(form, resolved.uri);
     const clash = await tx.host.findUnique({ where: { alias: form.alias }, select: { id: true } });
-    if (clash) throw new UserError({ code: 'CONFLICT', field: 'alias', message: `A host with alias "${form.alias}" already exists.` });
+    if (clash)
+      throw new UserError({
+        code: 'CONFLICT',
+        field: 'alias',
+        message: `A host with alias "${form.alias}" already exists.`,
+      });
     const host = await tx.host.create({ data: hostData(form, resolved), select: PUBLIC_HOST_SELECT });
     await recordAudit(tx, {
       ...options.audit,
       action: 'host.add',
       hostAlias: host.alias,
-      details: { displayUri: host.displayUri, executorKind: host.executorKind, viaAlias: resolved.viaAlias, pinnedFingerprint: host.pinnedFingerprint },
+      details: {
+        displayUri: host.displayUri,
+        executorKind: host.executorKind,
+        viaAlias: resolved.viaAlias,
+        pinnedFingerprint: host.pinnedFingerprint,
+      },
     });
     return host;
   });
 }
 
-export async function updateHost(options: { db: Db; id: string; input: HostFormInput; audit: AuditContext }): Promise<PublicHost> {
+export async function updateHost(options: {
+  db: Db;
+  id: string;
+  input: HostFormInput;
+  audit: AuditContext;
+}): Promise<PublicHost> {
   const form = hostFormSchema.parse(options.input);
   return options.db.$transaction(async (tx) => {
     const before = await tx.host.findUnique({ where: { id: options.id } });
@@ -150,12 +177,21 @@ export async function updateHost(options: { db: Db; id: string; input: HostFormI
     checkExecutorKind(form, resolved.uri);
     if (form.alias !== before.alias) {
       const clash = await tx.host.findUnique({ where: { alias: form.alias }, select: { id: true } });
-      if (clash) throw new UserError({ code: 'CONFLICT', field: 'alias', message: `A host with alias "${form.alias}" already exists.` });
+      if (clash)
+        throw new UserError({
+          code: 'CONFLICT',
+          field: 'alias',
+          message: `A host with alias "${form.alias}" already exists.`,
+        });
     }
     const data = hostData(form, resolved);
     // The libvirt host UUID belongs to the machine behind the URI; a new URI must be learned again.
     const hostUuid = data.uri === before.uri ? before.hostUuid : null;
-    const host = await tx.host.update({ where: { id: options.id }, data: { ...data, hostUuid }, select: PUBLIC_HOST_SELECT });
+    const host = await tx.host.update({
+      where: { id: options.id },
+      data: { ...data, hostUuid },
+      select: PUBLIC_HOST_SELECT,
+    });
     await recordAudit(tx, {
       ...options.audit,
       action: 'host.edit',
@@ -168,7 +204,15 @@ export async function updateHost(options: { db: Db; id: string; input: HostFormI
 
 function diffHost(before: Host, after: PublicHost) {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const key of ['alias', 'displayUri', 'displayName', 'executorKind', 'tlsCapable', 'migrationAddress', 'pinnedFingerprint'] as const) {
+  for (const key of [
+    'alias',
+    'displayUri',
+    'displayName',
+    'executorKind',
+    'tlsCapable',
+    'migrationAddress',
+    'pinnedFingerprint',
+  ] as const) {
     if (before[key] !== after[key]) changes[key] = { from: before[key], to: after[key] };
   }
   return changes;
@@ -185,10 +229,18 @@ export async function removeHost(options: { db: Db; id: string; audit: AuditCont
       },
     });
     if (active > 0) {
-      throw new UserError({ code: 'PRECONDITION_FAILED', message: `Host "${host.alias}" has ${active} migration(s) in progress; wait for them or cancel them first.` });
+      throw new UserError({
+        code: 'PRECONDITION_FAILED',
+        message: `Host "${host.alias}" has ${active} migration(s) in progress; wait for them or cancel them first.`,
+      });
     }
     await tx.host.delete({ where: { id: host.id } });
-    await recordAudit(tx, { ...options.audit, action: 'host.remove', hostAlias: host.alias, details: { displayUri: host.displayUri } });
+    await recordAudit(tx, {
+      ...options.audit,
+      action: 'host.remove',
+      hostAlias: host.alias,
+      details: { displayUri: host.displayUri },
+    });
     return { id: host.id, alias: host.alias };
   });
 }
@@ -199,15 +251,25 @@ export async function importAliases(options: { db: Db; text: string; audit: Audi
     const first = parsed.errors[0];
     throw new UserError({
       field: 'text',
-      message: first ? `Line ${first.line}: ${first.message}` : 'No uri_aliases or uri_default found in the pasted text.',
+      message: first
+        ? `Line ${first.line}: ${first.message}`
+        : 'No uri_aliases or uri_default found in the pasted text.',
     });
   }
   return options.db.$transaction(async (tx) => {
     for (const alias of parsed.aliases) {
-      await tx.uriAlias.upsert({ where: { name: alias.name }, create: { name: alias.name, uri: alias.uri }, update: { uri: alias.uri } });
+      await tx.uriAlias.upsert({
+        where: { name: alias.name },
+        create: { name: alias.name, uri: alias.uri },
+        update: { uri: alias.uri },
+      });
     }
     if (parsed.uriDefault !== undefined) {
-      await tx.setting.upsert({ where: { key: 'uri_default' }, create: { key: 'uri_default', value: parsed.uriDefault }, update: { value: parsed.uriDefault } });
+      await tx.setting.upsert({
+        where: { key: 'uri_default' },
+        create: { key: 'uri_default', value: parsed.uriDefault },
+        update: { value: parsed.uriDefault },
+      });
     }
     await recordAudit(tx, {
       ...options.audit,
@@ -218,6 +280,11 @@ export async function importAliases(options: { db: Db; text: string; audit: Audi
         errors: parsed.errors,
       },
     });
-    return { imported: parsed.aliases.map((a) => a.name), uriDefault: parsed.uriDefault ?? null, errors: parsed.errors, warnings: parsed.warnings };
+    return {
+      imported: parsed.aliases.map((a) => a.name),
+      uriDefault: parsed.uriDefault ?? null,
+      errors: parsed.errors,
+      warnings: parsed.warnings,
+    };
   });
 }

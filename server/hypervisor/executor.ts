@@ -7,7 +7,10 @@ export type RunOptions = {
   /** Hard time limit for this command; on expiry the command is killed and a VirshError(kind 'timeout') thrown. */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Streaming callbacks, called with raw chunks as they arrive (virsh migrate --verbose writes `\r` progress to stderr). */
+  /**
+   * Streaming callbacks, called with raw chunks as they arrive (virsh migrate --verbose writes `\r` progress to
+   * stderr).
+   */
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
 };
@@ -51,7 +54,12 @@ export class VirshError extends Error {
    * copies of this class; an executor made by one copy must still be recognised by the other.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'VirshError' && Array.isArray((value as { argv?: unknown }).argv);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { name?: unknown }).name === 'VirshError' &&
+      Array.isArray((value as { argv?: unknown }).argv)
+    );
   }
 }
 

@@ -23,7 +23,10 @@ function redactUri(text: string): string {
  * `error: Failed to start domain 'web1'` then `error: Requested operation is not valid: domain is already running`.
  */
 export function summarizeStderr(stderr: string): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const errorLines = lines.filter((line) => line.startsWith('error: ')).map((line) => line.slice('error: '.length));
   return errorLines.length > 0 ? errorLines.join(': ') : (lines[0] ?? '');
 }
@@ -35,7 +38,8 @@ export function exitFailure(options: {
   stdout: string;
   stderr: string;
 }): VirshError {
-  const how = options.exitCode === null ? `was killed by ${options.signal ?? 'a signal'}` : `exited with ${options.exitCode}`;
+  const how =
+    options.exitCode === null ? `was killed by ${options.signal ?? 'a signal'}` : `exited with ${options.exitCode}`;
   const summary = summarizeStderr(options.stderr);
   return new VirshError({
     kind: 'exit',

@@ -72,7 +72,7 @@ describe('createLocalExecutor against the libvirt test driver', () => {
   });
 });
 
-describe('createLocalExecutor with virsh\'s own ssh transport', () => {
+describe("createLocalExecutor with virsh's own ssh transport", () => {
   it('fails at once on an unknown host key instead of waiting for a yes/no answer', async () => {
     // stdin is /dev/null and there is no controlling terminal, so ssh cannot ask; it refuses. Nothing is
     // written to ~/.ssh/known_hosts. (Success needs a libvirtd behind the sshd: the e2e lab covers that.)

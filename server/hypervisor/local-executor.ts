@@ -63,11 +63,18 @@ export function runProcess(options: {
   const { reportedArgv, runOptions } = options;
   const unsendable = findUnsendableArgument(options.argv);
   if (unsendable !== null) {
-    return Promise.reject(plainFailure({ kind: 'spawn', argv: reportedArgv, message: `refused to run: ${unsendable}` }));
+    return Promise.reject(
+      plainFailure({ kind: 'spawn', argv: reportedArgv, message: `refused to run: ${unsendable}` }),
+    );
   }
   if (runOptions.signal?.aborted) {
     return Promise.reject(
-      plainFailure({ kind: 'aborted', argv: reportedArgv, message: 'aborted before it started', cause: runOptions.signal.reason }),
+      plainFailure({
+        kind: 'aborted',
+        argv: reportedArgv,
+        message: 'aborted before it started',
+        cause: runOptions.signal.reason,
+      }),
     );
   }
 
@@ -121,7 +128,10 @@ export function runProcess(options: {
     });
 
     const timeoutTimer = Number.isFinite(options.timeoutMs)
-      ? setTimeout(() => stop({ kind: 'timeout', message: `timed out after ${options.timeoutMs} ms` }), options.timeoutMs)
+      ? setTimeout(
+          () => stop({ kind: 'timeout', message: `timed out after ${options.timeoutMs} ms` }),
+          options.timeoutMs,
+        )
       : undefined;
     const onAbort = () => stop({ kind: 'aborted', message: 'aborted', cause: runOptions.signal?.reason });
     runOptions.signal?.addEventListener('abort', onAbort, { once: true });
@@ -139,7 +149,14 @@ export function runProcess(options: {
       // Only a failed spawn leaves pid undefined; other errors (a failed kill) are followed by 'close'.
       if (child.pid !== undefined) return;
       settle(() =>
-        reject(plainFailure({ kind: 'spawn', argv: reportedArgv, message: `could not start ${options.file}: ${error.message}`, cause: error })),
+        reject(
+          plainFailure({
+            kind: 'spawn',
+            argv: reportedArgv,
+            message: `could not start ${options.file}: ${error.message}`,
+            cause: error,
+          }),
+        ),
       );
     });
     // 'close' waits for the pipes too, so every byte virsh wrote is in stdout/stderr by now.

@@ -22,14 +22,20 @@ const sshUri = () => `test+ssh://root@127.0.0.1:${sshd.port}/default?keyfile=${s
 
 describe('sshTargetFromUri', () => {
   it('takes user, host, port and keyfile from the URI and points virsh at the local driver', () => {
-    expect(sshTargetFromUri('qemu+ssh://admin@hv1:2222/system?keyfile=/etc/ferry/id_ed25519&no_tty=1', 'ferry')).toEqual({
+    expect(
+      sshTargetFromUri('qemu+ssh://admin@hv1:2222/system?keyfile=/etc/ferry/id_ed25519&no_tty=1', 'ferry'),
+    ).toEqual({
       username: 'admin',
       hostname: 'hv1',
       port: 2222,
       keyfile: '/etc/ferry/id_ed25519',
       remoteUri: 'qemu:///system',
     });
-    expect(sshTargetFromUri('qemu+ssh://hv1/system', 'ferry')).toMatchObject({ username: 'ferry', port: 22, keyfile: undefined });
+    expect(sshTargetFromUri('qemu+ssh://hv1/system', 'ferry')).toMatchObject({
+      username: 'ferry',
+      port: 22,
+      keyfile: undefined,
+    });
   });
 
   it('refuses URIs the ssh executor cannot use', () => {
@@ -61,7 +67,13 @@ describe('createExecutorPool', () => {
 
   it('applies the per-host time limit', async () => {
     pool = createExecutorPool({ defaultTimeoutMs: 60_000 });
-    const executor = pool.get({ id: 'slow', uri: 'test:///default', executorKind: 'session', pinnedFingerprint: null, timeoutMs: 300 });
+    const executor = pool.get({
+      id: 'slow',
+      uri: 'test:///default',
+      executorKind: 'session',
+      pinnedFingerprint: null,
+      timeoutMs: 300,
+    });
     const error = await expectVirshError(executor.run(['event', '--all', '--loop']));
     expect(error.kind).toBe('timeout');
     expect(error.message).toContain('300 ms');
@@ -72,7 +84,8 @@ describe('createExecutorPool', () => {
     const host = { id: 'hv1', uri: sshUri(), executorKind: 'ssh' as const, pinnedFingerprint: sshd.hostKeyFingerprint };
     const executor = pool.get(host) as SshExecutor;
     expect(executor.description).toBe(`ssh root@127.0.0.1:${sshd.port} virsh -c test:///default`);
-    for (let index = 0; index < 5; index++) expect((await pool.get(host).run(['domstate', 'test'])).stdout).toBe('running\n\n');
+    for (let index = 0; index < 5; index++)
+      expect((await pool.get(host).run(['domstate', 'test'])).stdout).toBe('running\n\n');
     expect(executor.connectionsOpened).toBe(1);
 
     const repinned = pool.get({ ...host, pinnedFingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
@@ -95,6 +108,8 @@ describe('createExecutorPool', () => {
 
   it('reports an unusable ssh URI as a VirshError', () => {
     pool = createExecutorPool();
-    expect(() => pool.get({ id: 'bad', uri: 'qemu+tls://hv1/system', executorKind: 'ssh', pinnedFingerprint: null })).toThrow(/host bad: the ssh executor needs/);
+    expect(() =>
+      pool.get({ id: 'bad', uri: 'qemu+tls://hv1/system', executorKind: 'ssh', pinnedFingerprint: null }),
+    ).toThrow(/host bad: the ssh executor needs/);
   });
 });

@@ -55,7 +55,10 @@ export function remoteUriFor(uri: LibvirtUri): string {
 }
 
 /** Connection details for Ferry's ssh executor, from a `driver+ssh://[user@]host[:port]/path?keyfile=…` URI. */
-export function sshTargetFromUri(input: string, defaultUser: string): {
+export function sshTargetFromUri(
+  input: string,
+  defaultUser: string,
+): {
   username: string;
   hostname: string;
   port: number;
@@ -66,7 +69,9 @@ export function sshTargetFromUri(input: string, defaultUser: string): {
   if (!parsed.ok) throw new Error(`invalid libvirt URI: ${parsed.error}`);
   const { uri } = parsed;
   if (!SSH_TRANSPORTS.has(uri.transport) || uri.hostname === undefined) {
-    throw new Error(`the ssh executor needs a driver+ssh://host/… URI; this one uses transport "${uri.transport}"${uri.hostname ? '' : ' and names no host'}`);
+    throw new Error(
+      `the ssh executor needs a driver+ssh://host/… URI; this one uses transport "${uri.transport}"${uri.hostname ? '' : ' and names no host'}`,
+    );
   }
   return {
     username: uri.username ?? defaultUser,
@@ -128,7 +133,12 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
       try {
         executor = create(host, timeoutMs);
       } catch (error) {
-        throw new VirshError({ kind: 'connection', message: `host ${host.id}: ${(error as Error).message}`, argv: [], cause: error });
+        throw new VirshError({
+          kind: 'connection',
+          message: `host ${host.id}: ${(error as Error).message}`,
+          argv: [],
+          cause: error,
+        });
       }
       entries.set(host.id, { key, executor });
       return executor;

@@ -20,7 +20,15 @@ describe('canRunInSession', () => {
   });
 
   it('keeps session-changing, interactive and long-running commands out', () => {
-    for (const args of [['connect', 'qemu:///system'], ['quit'], ['cd', '/'], ['console', 'vm'], ['net-edit', 'default'], ['migrate', 'vm', 'qemu+ssh://h/system'], ['event', '--loop']]) {
+    for (const args of [
+      ['connect', 'qemu:///system'],
+      ['quit'],
+      ['cd', '/'],
+      ['console', 'vm'],
+      ['net-edit', 'default'],
+      ['migrate', 'vm', 'qemu+ssh://h/system'],
+      ['event', '--loop'],
+    ]) {
       expect(canRunInSession(args), args.join(' ')).toBe(false);
     }
   });
@@ -67,7 +75,12 @@ describe('createSessionExecutor', () => {
       ['domstate', 'missing'],
       ['domstate', '--domain', 'new\nline'],
     ]);
-    expect(results.map((item) => (item.ok ? item.result.stdout : item.error.kind))).toEqual(['running\n\n', 'running\n\n', 'exit', 'running\n\n']);
+    expect(results.map((item) => (item.ok ? item.result.stdout : item.error.kind))).toEqual([
+      'running\n\n',
+      'running\n\n',
+      'exit',
+      'running\n\n',
+    ]);
   });
 
   it('reports session failures as VirshError', async () => {

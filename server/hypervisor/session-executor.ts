@@ -71,7 +71,8 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
   };
   const session = createVirshSession(common);
   const oneShot = createLocalExecutor(common);
-  const isStreaming = (runOptions: RunOptions) => runOptions.onStdout !== undefined || runOptions.onStderr !== undefined;
+  const isStreaming = (runOptions: RunOptions) =>
+    runOptions.onStdout !== undefined || runOptions.onStderr !== undefined;
 
   return {
     description: `virsh session -c ${options.uri}`,
@@ -95,7 +96,15 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
         } catch (error) {
           results[index] = {
             ok: false,
-            error: error instanceof VirshError ? error : plainFailure({ kind: 'spawn', argv: ['virsh', '-c', options.uri, ...args], message: String(error), cause: error }),
+            error:
+              error instanceof VirshError
+                ? error
+                : plainFailure({
+                    kind: 'spawn',
+                    argv: ['virsh', '-c', options.uri, ...args],
+                    message: String(error),
+                    cause: error,
+                  }),
           };
         }
       }

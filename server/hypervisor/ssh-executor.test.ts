@@ -56,10 +56,13 @@ describe('ssh executor over one pooled connection', () => {
     expect(first.stdout).toMatch(/^ 1 +test +running$/m);
     await waitFor(() => sshd.acceptedLogins() === loginsBefore + 1, { what: 'the login to be logged' });
 
-    for (let index = 0; index < 10; index++) expect((await executor.run(['domstate', 'test'])).stdout).toBe('running\n\n');
+    for (let index = 0; index < 10; index++)
+      expect((await executor.run(['domstate', 'test'])).stdout).toBe('running\n\n');
     // 20 at once, more than sshd's MaxSessions (10): the executor caps its channels and retries the open
     // that sshd refuses while it still counts a just-closed session.
-    const concurrent = await Promise.all(Array.from({ length: 20 }, (_, index) => executor.run(['echo', `call-${index}`])));
+    const concurrent = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => executor.run(['echo', `call-${index}`])),
+    );
     concurrent.forEach((result, index) => expect(result.stdout).toBe(`call-${index}\n`));
 
     expect(executor.connectionsOpened).toBe(1);
@@ -71,7 +74,9 @@ describe('ssh executor over one pooled connection', () => {
     const token = String(100_000 + Math.floor(Math.random() * 800_000));
     const controller = new AbortController();
     const runs = Array.from({ length: 7 }, () =>
-      executor.run(['event', '--all', '--loop', '--timeout', token], { signal: controller.signal }).catch((error: unknown) => error),
+      executor
+        .run(['event', '--all', '--loop', '--timeout', token], { signal: controller.signal })
+        .catch((error: unknown) => error),
     );
     const remoteVirsh = async () => (await processesWithArgument(token, { program: 'virsh' })).length;
     await waitFor(async () => (await remoteVirsh()) === 3, { what: 'three remote commands' });
@@ -86,7 +91,15 @@ describe('ssh executor over one pooled connection', () => {
     expect(error.kind).toBe('exit');
     expect(error.exitCode).toBe(1);
     expect(error.stderr).toContain("error: failed to get domain 'no-such-vm'");
-    expect(error.argv).toEqual(['ssh', `root@127.0.0.1:${sshd.port}`, 'virsh', '-c', 'test:///default', 'dominfo', 'no-such-vm']);
+    expect(error.argv).toEqual([
+      'ssh',
+      `root@127.0.0.1:${sshd.port}`,
+      'virsh',
+      '-c',
+      'test:///default',
+      'dominfo',
+      'no-such-vm',
+    ]);
   });
 
   it('delivers hostile VM names through the remote shell intact, tab and newline included', async () => {
@@ -111,7 +124,9 @@ describe('ssh executor over one pooled connection', () => {
     expect(result.stdout).toContain('<name>test</name>');
 
     const stderrChunks: string[] = [];
-    const error = await expectVirshError(executor.run(['dominfo', 'nope'], { onStderr: (chunk) => stderrChunks.push(chunk) }));
+    const error = await expectVirshError(
+      executor.run(['dominfo', 'nope'], { onStderr: (chunk) => stderrChunks.push(chunk) }),
+    );
     expect(stderrChunks.join('')).toBe(error.stderr);
   });
 
@@ -176,9 +191,13 @@ describe('ssh executor stopping and reconnecting', () => {
   it('kills the remote virsh on timeout and keeps the connection for the next command', async () => {
     const executor = open();
     const token = String(100_000 + Math.floor(Math.random() * 800_000));
-    const error = await expectVirshError(executor.run(['event', '--all', '--loop', '--timeout', token], { timeoutMs: 500 }));
+    const error = await expectVirshError(
+      executor.run(['event', '--all', '--loop', '--timeout', token], { timeoutMs: 500 }),
+    );
     expect(error.kind).toBe('timeout');
-    await waitFor(async () => (await processesWithArgument(token)).length === 0, { what: 'the remote virsh to be killed' });
+    await waitFor(async () => (await processesWithArgument(token)).length === 0, {
+      what: 'the remote virsh to be killed',
+    });
     expect((await executor.run(['domstate', 'test'])).stdout).toBe('running\n\n');
     expect(executor.connectionsOpened).toBe(1);
   });
@@ -191,7 +210,9 @@ describe('ssh executor stopping and reconnecting', () => {
     await waitFor(async () => (await processesWithArgument(token)).length > 0, { what: 'the remote virsh to start' });
     controller.abort();
     expect((await expectVirshError(running)).kind).toBe('aborted');
-    await waitFor(async () => (await processesWithArgument(token)).length === 0, { what: 'the remote virsh to be killed' });
+    await waitFor(async () => (await processesWithArgument(token)).length === 0, {
+      what: 'the remote virsh to be killed',
+    });
   });
 
   it('fails in-flight commands when the connection drops, then reconnects lazily', async () => {

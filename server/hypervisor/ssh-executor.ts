@@ -49,7 +49,10 @@ export function fingerprintOfHostKey(keyBlob: Buffer): string {
   return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
 }
 
-/** The key type named at the start of an SSH public key blob (RFC 4253 §6.6): `ssh-ed25519`, `ecdsa-sha2-nistp256`, … */
+/**
+ * The key type named at the start of an SSH public key blob (RFC 4253 §6.6): `ssh-ed25519`,
+ * `ecdsa-sha2-nistp256`, …
+ */
 export function keyTypeOfHostKey(keyBlob: Buffer): string {
   if (keyBlob.length < 4) return 'unknown';
   const length = keyBlob.readUInt32BE(0);
@@ -77,7 +80,13 @@ export function probeHostKey(options: { host: string; port?: number; timeoutMs?:
     });
     client.on('close', () => {
       if (probe !== null) resolve(probe);
-      else reject(new Error(`could not read the SSH host key of ${options.host}:${port}: ${failure?.message ?? 'connection closed'}`, { cause: failure }));
+      else
+        reject(
+          new Error(
+            `could not read the SSH host key of ${options.host}:${port}: ${failure?.message ?? 'connection closed'}`,
+            { cause: failure },
+          ),
+        );
     });
     client.connect({
       host: options.host,
@@ -188,13 +197,21 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
         reject(
           hostKeyProblem !== null
             ? plainFailure({ kind: 'host-key', argv, message: hostKeyProblem, cause: error })
-            : plainFailure({ kind: 'connection', argv, message: `SSH connection to ${target} failed: ${error.message}`, cause: error }),
+            : plainFailure({
+                kind: 'connection',
+                argv,
+                message: `SSH connection to ${target} failed: ${error.message}`,
+                cause: error,
+              }),
         );
       });
       client.on('end', markDead);
       client.on('close', () => {
         markDead();
-        if (!isReady) reject(plainFailure({ kind: 'connection', argv, message: `SSH connection to ${target} closed during setup` }));
+        if (!isReady)
+          reject(
+            plainFailure({ kind: 'connection', argv, message: `SSH connection to ${target} closed during setup` }),
+          );
       });
       // Each command is several small packets (open, exec, eof, close); with Nagle and delayed ACKs that
       // added ~40 ms per command here.
@@ -220,7 +237,14 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
         })
         .catch((error: unknown) => {
           markDead();
-          reject(plainFailure({ kind: 'connection', argv, message: `cannot read SSH key ${options.keyfile}: ${(error as Error).message}`, cause: error }));
+          reject(
+            plainFailure({
+              kind: 'connection',
+              argv,
+              message: `cannot read SSH key ${options.keyfile}: ${(error as Error).message}`,
+              cause: error,
+            }),
+          );
         });
     });
     return current.ready;
@@ -368,7 +392,15 @@ function execOnChannel(options: {
             Date.now() - startedAt + CHANNEL_OPEN_RETRY_PAUSE_MS * attempt < options.remainingMs &&
             runOptions.signal?.aborted !== true;
           if (canRetry) setTimeout(() => open(attempt + 1), CHANNEL_OPEN_RETRY_PAUSE_MS * attempt);
-          else reject(plainFailure({ kind: 'connection', argv, message: `could not open an SSH channel: ${error.message}`, cause: error }));
+          else
+            reject(
+              plainFailure({
+                kind: 'connection',
+                argv,
+                message: `could not open an SSH channel: ${error.message}`,
+                cause: error,
+              }),
+            );
           return;
         }
         onChannel(channel);
@@ -443,7 +475,15 @@ function execOnChannel(options: {
           const { kind, message, cause } = stopReason;
           reject(plainFailure({ kind, argv, message, exitCode: finalExit?.code ?? null, stdout, stderr, cause }));
         } else if (finalExit === null) {
-          reject(plainFailure({ kind: 'connection', argv, message: 'SSH channel closed without an exit status (connection lost?)', stdout, stderr }));
+          reject(
+            plainFailure({
+              kind: 'connection',
+              argv,
+              message: 'SSH channel closed without an exit status (connection lost?)',
+              stdout,
+              stderr,
+            }),
+          );
         } else if (finalExit.code === 0) {
           resolve({ stdout, stderr, exitCode: 0 });
         } else {

@@ -25,7 +25,11 @@ export async function expectVirshError(promise: Promise<unknown>): Promise<Virsh
  * A fake `virsh` that hangs: it starts a `sleep` child, writes both PIDs to a file and waits, so a test can
  * check that a timeout killed the whole process group and not only the script.
  */
-export async function makeHangingVirsh(): Promise<{ path: string; readPids: () => Promise<number[]>; cleanup: () => Promise<void> }> {
+export async function makeHangingVirsh(): Promise<{
+  path: string;
+  readPids: () => Promise<number[]>;
+  cleanup: () => Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-hang-'));
   const path = join(dir, 'virsh');
   const pidFile = join(dir, 'pids');
@@ -50,7 +54,10 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /** Polls until `check` passes or the deadline expires; the deadline is a safety net, not an assertion on speed. */
-export async function waitFor(check: () => boolean | Promise<boolean>, { timeoutMs = 10_000, what = 'condition' } = {}): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  { timeoutMs = 10_000, what = 'condition' } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);

@@ -27,7 +27,15 @@ describe('virsh session on the test driver', () => {
     const session = openSession();
     const oneShot = createLocalExecutor({ uri: 'test:///default' });
     // Not dominfo: the test driver derives its CPU time from the clock.
-    const commands = [['list', '--all'], ['dumpxml', 'test'], ['nodeinfo'], ['domstate', '--reason', 'test'], ['net-list', '--all'], ['domblklist', 'test'], ['dominfo', '--help']];
+    const commands = [
+      ['list', '--all'],
+      ['dumpxml', 'test'],
+      ['nodeinfo'],
+      ['domstate', '--reason', 'test'],
+      ['net-list', '--all'],
+      ['domblklist', 'test'],
+      ['dominfo', '--help'],
+    ];
     for (const args of commands) {
       const [fromSession, fromProcess] = await Promise.all([session.run(args), oneShot.run(args)]);
       expect(fromSession, args.join(' ')).toEqual(fromProcess);
@@ -39,14 +47,18 @@ describe('virsh session on the test driver', () => {
     await session.run(['domstate', 'test']);
     const pid = session.pid;
     expect(pid).not.toBeNull();
-    const results = await Promise.all(Array.from({ length: 200 }, (_, index) => session.run(['echo', '--', `call ${index}`])));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, index) => session.run(['echo', '--', `call ${index}`])),
+    );
     results.forEach((result, index) => expect(result.stdout).toBe(`call ${index}\n`));
     expect(session.pid).toBe(pid);
   });
 
   it('pipelines a batch and gives each command its own result, failures included', async () => {
     const session = openSession();
-    const commands = Array.from({ length: 150 }, (_, index) => (index % 3 === 2 ? ['dominfo', `missing-${index}`] : ['echo', '--', `item-${index}`]));
+    const commands = Array.from({ length: 150 }, (_, index) =>
+      index % 3 === 2 ? ['dominfo', `missing-${index}`] : ['echo', '--', `item-${index}`],
+    );
     const results = await session.runBatch(commands);
     expect(results).toHaveLength(150);
     results.forEach((item, index) => {
@@ -88,14 +100,24 @@ describe('virsh session quoting', () => {
     const session = openSession(HOSTILE_NAMES_URI);
     for (const name of HOSTILE_VM_NAMES) {
       const { stdout } = await session.run(['dominfo', '--domain', name]);
-      expect(stdout.split('\n').find((line) => line.startsWith('Name:'))?.replace(/^Name:\s+/, '')).toBe(name);
+      expect(
+        stdout
+          .split('\n')
+          .find((line) => line.startsWith('Name:'))
+          ?.replace(/^Name:\s+/, ''),
+      ).toBe(name);
     }
     expect((await session.run(['domstate', '--', '--help'])).stdout).toBe('running\n\n');
   });
 
   it('never lets an argument start a second command', async () => {
     const session = openSession(HOSTILE_NAMES_URI);
-    for (const hostile of ['plain; destroy plain', "plain'; destroy plain; echo '", 'plain"; destroy plain; echo "', 'plain\\; destroy plain']) {
+    for (const hostile of [
+      'plain; destroy plain',
+      "plain'; destroy plain; echo '",
+      'plain"; destroy plain; echo "',
+      'plain\\; destroy plain',
+    ]) {
       const error = await expectVirshError(session.run(['domstate', hostile]));
       expect(error.stderr).toBe(`error: failed to get domain '${hostile}'\n`);
     }

@@ -167,7 +167,8 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
   const startProcess =
-    options.startProcess ?? ((handlers: SessionProcessHandlers) => startLocalSessionProcess({ uri: options.uri, virshPath, handlers }));
+    options.startProcess ??
+    ((handlers: SessionProcessHandlers) => startLocalSessionProcess({ uri: options.uri, virshPath, handlers }));
   const reportedArgv = (args: readonly string[]) => ['virsh', '-c', options.uri, ...args];
 
   const queue: Job[] = [];
@@ -207,7 +208,9 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
         for (const callback of state.onGone.splice(0)) callback();
         if (running !== state) return;
         running = null;
-        const how = error ? `could not start: ${error.message}` : `exited (${code === null ? `signal ${signal}` : `code ${code}`})`;
+        const how = error
+          ? `could not start: ${error.message}`
+          : `exited (${code === null ? `signal ${signal}` : `code ${code}`})`;
         // virsh says why it gave up (e.g. "failed to connect to the hypervisor: … Connection refused"): keep that.
         const why = summarizeStderr(state.stderr);
         failActiveJob({
@@ -294,7 +297,12 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
   function protocolError(message: string, block: string) {
     const stderr = running?.stderr ?? '';
     stopRunning();
-    failActiveJob({ kind: 'connection', message: `virsh session lost sync (${message}); it will be restarted`, stdout: block, stderr });
+    failActiveJob({
+      kind: 'connection',
+      message: `virsh session lost sync (${message}); it will be restarted`,
+      stdout: block,
+      stderr,
+    });
   }
 
   function deliverAnswer(expected: Expected, stdout: string, stderr: string) {
@@ -365,10 +373,15 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
     state.process.write(lines.join(''));
   }
 
-  function runBatch(commands: ReadonlyArray<readonly string[]>, runOptions: SessionRunOptions = {}): Promise<BatchItemResult[]> {
+  function runBatch(
+    commands: ReadonlyArray<readonly string[]>,
+    runOptions: SessionRunOptions = {},
+  ): Promise<BatchItemResult[]> {
     if (isClosed) return Promise.resolve(failAll(commands, { kind: 'connection', message: 'virsh session is closed' }));
     if (runOptions.signal?.aborted) {
-      return Promise.resolve(failAll(commands, { kind: 'aborted', message: 'aborted before it started', cause: runOptions.signal.reason }));
+      return Promise.resolve(
+        failAll(commands, { kind: 'aborted', message: 'aborted before it started', cause: runOptions.signal.reason }),
+      );
     }
     const problems = commands.map((args) => (args.length === 0 ? 'empty command' : findLineUnsafeArgument(args)));
     if (problems.some((problem) => problem !== null)) {
@@ -428,7 +441,9 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
       if (isClosed) return;
       isClosed = true;
       for (const job of queue.splice(0)) {
-        job.resolve(failAll(job.commands, { kind: 'connection', message: 'virsh session closed before the command ran' }));
+        job.resolve(
+          failAll(job.commands, { kind: 'connection', message: 'virsh session closed before the command ran' }),
+        );
       }
       const state = running;
       if (state === null) return;

@@ -7,7 +7,14 @@ import { createLocalExecutor } from '../hypervisor/local-executor';
 import { createSessionExecutor } from '../hypervisor/session-executor';
 import { parseDominfo } from '../libvirt/parsers/dominfo';
 import { ParseError } from '../libvirt/parsers/parse-error';
-import { HOSTILE_VM_NAMES, planTestHost, renderTestHostXml, testHostUri, writeTestHost, type TestHostOptions } from '../testing/test-host-xml';
+import {
+  HOSTILE_VM_NAMES,
+  planTestHost,
+  renderTestHostXml,
+  testHostUri,
+  writeTestHost,
+  type TestHostOptions,
+} from '../testing/test-host-xml';
 import { collectHostInfo, collectHostInventory, collectVms, collectVmsSnapshot, createVmDetailCache } from './collect';
 import { recordingExecutor, replayExecutor } from './test-support';
 import { dominfoArgs } from './virsh-commands';
@@ -59,7 +66,13 @@ describe('collectHostInventory on test:///default', () => {
 });
 
 describe('collectVms on a generated 50-VM host with hostile names', () => {
-  const options: TestHostOptions = { hostName: 'hv-fifty', vmCount: 50, seed: 11, hasHostileNames: true, hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-0000000000aa' };
+  const options: TestHostOptions = {
+    hostName: 'hv-fifty',
+    vmCount: 50,
+    seed: 11,
+    hasHostileNames: true,
+    hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-0000000000aa',
+  };
   const plan = planTestHost(options);
   let uri = '';
   beforeAll(async () => {
@@ -70,7 +83,15 @@ describe('collectVms on a generated 50-VM host with hostile names', () => {
     const vms = await collectVms({ executor: local(uri) });
     const counts: Record<string, number> = {};
     for (const vm of vms) counts[vm.state] = (counts[vm.state] ?? 0) + 1;
-    expect(counts).toEqual({ running: 27, shutoff: 11, paused: 4, blocked: 2, shutdown: 2, crashed: 2, pmsuspended: 2 });
+    expect(counts).toEqual({
+      running: 27,
+      shutoff: 11,
+      paused: 4,
+      blocked: 2,
+      shutdown: 2,
+      crashed: 2,
+      pmsuspended: 2,
+    });
 
     expect(vms).toHaveLength(50);
     for (const planned of plan.vms) {
@@ -89,7 +110,8 @@ describe('collectVms on a generated 50-VM host with hostile names', () => {
   });
 
   it('gives the same cards through a long-lived session (pipelined batches), cold and warm', async () => {
-    const withoutDates = (vms: Awaited<ReturnType<typeof collectVms>>) => vms.map(({ detailsCollectedAt: _at, ...vm }) => vm);
+    const withoutDates = (vms: Awaited<ReturnType<typeof collectVms>>) =>
+      vms.map(({ detailsCollectedAt: _at, ...vm }) => vm);
     const expected = withoutDates(await collectVms({ executor: local(uri), cache: createVmDetailCache() }));
     const session = createSessionExecutor({ uri });
     try {
@@ -167,13 +189,20 @@ describe('collectVms when a VM vanishes mid-refresh', () => {
     });
     const snapshot = await collectVmsSnapshot({ executor });
     expect(snapshot.vanished).toEqual([{ uuid: victim.uuid, name: victim.name }]);
-    expect(snapshot.vms.map((vm) => vm.uuid).sort()).toEqual(plan.vms.filter((vm) => vm !== victim).map((vm) => vm.uuid).sort());
+    expect(snapshot.vms.map((vm) => vm.uuid).sort()).toEqual(
+      plan.vms
+        .filter((vm) => vm !== victim)
+        .map((vm) => vm.uuid)
+        .sort(),
+    );
   });
 });
 
 describe('collectVms failures that concern the whole host', () => {
   it('rejects with the VirshError when the host cannot be reached', async () => {
-    const error = await collectVms({ executor: local(`test://${dir}/does-not-exist.xml`) }).catch((caught: unknown) => caught);
+    const error = await collectVms({ executor: local(`test://${dir}/does-not-exist.xml`) }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(VirshError);
     expect((error as VirshError).stderr).toContain('failed to connect to the hypervisor');
   });
@@ -193,13 +222,18 @@ describe('collectVms failures that concern the whole host', () => {
   it('rejects when aborted', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(collectVms({ executor: local('test:///default'), signal: controller.signal })).rejects.toMatchObject({ kind: 'aborted' });
+    await expect(collectVms({ executor: local('test:///default'), signal: controller.signal })).rejects.toMatchObject({
+      kind: 'aborted',
+    });
   });
 
   it('gives a clear ParseError for a name with a newline (only the test driver allows one)', async () => {
     const plan = planTestHost({ hostName: 'hv-newline', vmCount: 2, seed: 1 });
     const file = path.join(dir, 'hv-newline.xml');
-    await writeFile(file, renderTestHostXml({ ...plan, vms: plan.vms.map((vm, i) => (i === 0 ? { ...vm, name: 'two\nlines' } : vm)) }));
+    await writeFile(
+      file,
+      renderTestHostXml({ ...plan, vms: plan.vms.map((vm, i) => (i === 0 ? { ...vm, name: 'two\nlines' } : vm)) }),
+    );
     const error = await collectVms({ executor: local(testHostUri(file)) }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ParseError);
     expect((error as ParseError).line).toBe('lines');
@@ -223,18 +257,26 @@ describe('VmDetailCache on the test driver', () => {
     nowMs += 5_000;
     const warm = await collectVms({ executor, cache, now });
     expect(runs.map((run) => run.args[0])).toEqual(['list', 'domstats']);
-    expect(warm.map(({ detailsCollectedAt: _at, ...vm }) => vm)).toEqual(cold.map(({ detailsCollectedAt: _at, ...vm }) => vm));
+    expect(warm.map(({ detailsCollectedAt: _at, ...vm }) => vm)).toEqual(
+      cold.map(({ detailsCollectedAt: _at, ...vm }) => vm),
+    );
     expect(warm.every((vm) => vm.detailsCollectedAt.getTime() === nowMs - 5_000)).toBe(true);
 
     // Start a shut-off VM: its cached details no longer count.
     const stopped = plan.vms.find((vm) => vm.state === 'shutoff');
     if (stopped === undefined) throw new Error('plan has no shut-off VM');
-    await writeFile(file, renderTestHostXml({ ...plan, vms: plan.vms.map((vm) => (vm === stopped ? { ...vm, state: 'running' } : vm)) }));
+    await writeFile(
+      file,
+      renderTestHostXml({ ...plan, vms: plan.vms.map((vm) => (vm === stopped ? { ...vm, state: 'running' } : vm)) }),
+    );
     runs.length = 0;
     nowMs += 5_000;
     const afterStart = await collectVms({ executor, cache, now });
     expect(runs.slice(2).map((run) => run.args.at(-1))).toEqual([stopped.uuid, stopped.uuid, stopped.uuid]);
-    expect(afterStart.find((vm) => vm.uuid === stopped.uuid)).toMatchObject({ state: 'running', detailsCollectedAt: new Date(nowMs) });
+    expect(afterStart.find((vm) => vm.uuid === stopped.uuid)).toMatchObject({
+      state: 'running',
+      detailsCollectedAt: new Date(nowMs),
+    });
 
     // Past maxAgeMs everything is read again.
     runs.length = 0;
@@ -264,9 +306,12 @@ describe('collectVms on captured qemu output (full domstats)', () => {
   const captures = {
     [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',
     [JSON.stringify(['domstats', '--raw'])]: 'qemu-domstats-raw.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]: 'qemu-domblklist-details.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]: 'qemu-domblklist-details-paused.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000003'])]: 'qemu-domblklist-details-shutoff.txt',
+    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]:
+      'qemu-domblklist-details.txt',
+    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]:
+      'qemu-domblklist-details-paused.txt',
+    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000003'])]:
+      'qemu-domblklist-details-shutoff.txt',
     [JSON.stringify(['version', '--daemon'])]: 'qemu-version-daemon.txt',
     [JSON.stringify(['nodeinfo'])]: 'qemu-nodeinfo.txt',
     [JSON.stringify(['capabilities'])]: 'qemu-capabilities.xml',
@@ -286,13 +331,31 @@ describe('collectVms on captured qemu output (full domstats)', () => {
       memoryBytes: 131072 * 1024,
       maxMemoryBytes: 131072 * 1024,
       disks: [
-        { target: 'vda', device: 'disk', type: 'file', path: '/var/lib/libvirt/images/run-root.qcow2', capacityBytes: 268435456, allocationBytes: 200704 },
-        { target: 'vdb', device: 'disk', type: 'file', path: '/var/lib/libvirt/images/run-data.img', capacityBytes: 67108864, allocationBytes: 4096 },
+        {
+          target: 'vda',
+          device: 'disk',
+          type: 'file',
+          path: '/var/lib/libvirt/images/run-root.qcow2',
+          capacityBytes: 268435456,
+          allocationBytes: 200704,
+        },
+        {
+          target: 'vdb',
+          device: 'disk',
+          type: 'file',
+          path: '/var/lib/libvirt/images/run-data.img',
+          capacityBytes: 67108864,
+          allocationBytes: 4096,
+        },
         { target: 'hdc', device: 'cdrom', type: 'file', path: null, capacityBytes: null, allocationBytes: null },
       ],
       problem: null,
     });
-    expect(vms.find((vm) => vm.name === 'ferry-cap-off')).toMatchObject({ state: 'shutoff', vcpus: 4, memoryBytes: 65536 * 1024 });
+    expect(vms.find((vm) => vm.name === 'ferry-cap-off')).toMatchObject({
+      state: 'shutoff',
+      vcpus: 4,
+      memoryBytes: 65536 * 1024,
+    });
     expect(vms.find((vm) => vm.name === 'ferry-cap-paused')).toMatchObject({ state: 'paused', vcpus: 1 });
 
     runs.length = 0;
@@ -308,7 +371,12 @@ describe('collectVms on captured qemu output (full domstats)', () => {
       ['ferry-cap-off', 'qemu-dominfo-shutoff.txt'],
     ] as const) {
       const info = parseDominfo(await readFile(new URL(`../libvirt/fixtures/virsh/${file}`, import.meta.url), 'utf8'));
-      expect(vms.find((vm) => vm.name === name)).toMatchObject({ uuid: info.uuid, state: info.state, vcpus: info.vcpus, maxMemoryBytes: info.maxMemoryBytes });
+      expect(vms.find((vm) => vm.name === name)).toMatchObject({
+        uuid: info.uuid,
+        state: info.state,
+        vcpus: info.vcpus,
+        maxMemoryBytes: info.maxMemoryBytes,
+      });
     }
   });
 

@@ -155,7 +155,8 @@ function isNoSuchDomain(error: unknown): boolean {
  * virsh's words when the connection itself failed. An executor that runs one process per command reports
  * these as plain exit failures, but they concern the whole host, not the domain being asked about.
  */
-const NO_CONNECTION_PATTERN = /failed to connect to the hypervisor|Cannot recv data|Cannot write data|End of file while reading data|no valid connection/;
+const NO_CONNECTION_PATTERN =
+  /failed to connect to the hypervisor|Cannot recv data|Cannot write data|End of file while reading data|no valid connection/;
 
 /** A failure that concerns one domain (virsh ran and said no, or printed something odd), not the host. */
 function isDomainLevelFailure(error: unknown): error is VirshError | ParseError {
@@ -165,7 +166,10 @@ function isDomainLevelFailure(error: unknown): error is VirshError | ParseError 
 
 function describeFailure(error: VirshError | ParseError): string {
   if (error instanceof ParseError) return error.message;
-  const lines = error.stderr.split('\n').map((line) => line.replace(/^error:\s*/, '').trim()).filter(Boolean);
+  const lines = error.stderr
+    .split('\n')
+    .map((line) => line.replace(/^error:\s*/, '').trim())
+    .filter(Boolean);
   return lines.join(': ') || error.message;
 }
 
@@ -191,13 +195,23 @@ async function runForDomain(options: CollectOptions, args: readonly string[]): P
 }
 
 /** A cached part is reused only while the domain's state is unchanged and the part is younger than maxAgeMs. */
-function reusable<T>(options: { entry: CachedVm | undefined; part: Timed<T> | undefined; state: VmState; cache: VmDetailCache; nowMs: number }): Timed<T> | undefined {
+function reusable<T>(options: {
+  entry: CachedVm | undefined;
+  part: Timed<T> | undefined;
+  state: VmState;
+  cache: VmDetailCache;
+  nowMs: number;
+}): Timed<T> | undefined {
   const { entry, part, state, cache, nowMs } = options;
   if (entry === undefined || part === undefined || entry.state !== state) return undefined;
   return nowMs - part.atMs < cache.maxAgeMs ? part : undefined;
 }
 
-async function readDisksPerDomain(collect: CollectOptions, uuid: string, problems: string[]): Promise<VmDisk[] | undefined> {
+async function readDisksPerDomain(
+  collect: CollectOptions,
+  uuid: string,
+  problems: string[],
+): Promise<VmDisk[] | undefined> {
   let devices: BlockDevice[];
   try {
     devices = parseDomblklistDetails(await runForDomain(collect, domblklistDetailsArgs(uuid)));
@@ -241,14 +255,21 @@ async function collectOneVm(options: {
   // vCPUs and memory: from domstats, else a reusable cache entry, else dominfo (which also gives the state).
   let info: Timed<{ vcpus: number; memoryBytes: number; maxMemoryBytes: number }> | undefined =
     facts?.vcpus !== undefined && facts.memoryBytes !== undefined && facts.maxMemoryBytes !== undefined
-      ? { value: { vcpus: facts.vcpus, memoryBytes: facts.memoryBytes, maxMemoryBytes: facts.maxMemoryBytes }, atMs: nowMs }
+      ? {
+          value: { vcpus: facts.vcpus, memoryBytes: facts.memoryBytes, maxMemoryBytes: facts.maxMemoryBytes },
+          atMs: nowMs,
+        }
       : undefined;
-  if (info === undefined && state !== undefined) info = reusable({ entry: cached, part: cached?.info, state, cache, nowMs });
+  if (info === undefined && state !== undefined)
+    info = reusable({ entry: cached, part: cached?.info, state, cache, nowMs });
   if (info === undefined || state === undefined) {
     try {
       const parsed = parseDominfo(await runForDomain(collect, dominfoArgs(listed.uuid)));
       state = parsed.state;
-      info = { value: { vcpus: parsed.vcpus, memoryBytes: parsed.memoryBytes, maxMemoryBytes: parsed.maxMemoryBytes }, atMs: nowMs };
+      info = {
+        value: { vcpus: parsed.vcpus, memoryBytes: parsed.memoryBytes, maxMemoryBytes: parsed.maxMemoryBytes },
+        atMs: nowMs,
+      };
     } catch (error) {
       if (!isDomainLevelFailure(error)) throw error;
       problems.push(`dominfo: ${describeFailure(error)}`);
@@ -273,7 +294,10 @@ async function collectOneVm(options: {
     entry.diskKinds = new Map();
     const value = facts.blocks.map((block): VmDisk => {
       const key = diskKindKey(block.target, block.path);
-      const kind = listedDevices === undefined ? kinds.get(key) : listedDevices.find((device) => device.target === block.target && device.source === block.path);
+      const kind =
+        listedDevices === undefined
+          ? kinds.get(key)
+          : listedDevices.find((device) => device.target === block.target && device.source === block.path);
       if (kind !== undefined) entry.diskKinds?.set(key, { type: kind.type, device: kind.device });
       return { ...block, type: kind?.type ?? null, device: kind?.device ?? null };
     });
@@ -336,7 +360,9 @@ export async function collectVmsSnapshot(options: CollectVmsOptions): Promise<Vm
   for (const domain of listed) {
     options.signal?.throwIfAborted();
     try {
-      vms.push(await collectOneVm({ collect: perDomain, listed: domain, facts: statsByName.get(domain.name), cache, nowMs }));
+      vms.push(
+        await collectOneVm({ collect: perDomain, listed: domain, facts: statsByName.get(domain.name), cache, nowMs }),
+      );
     } catch (error) {
       if (error instanceof VanishedError) {
         vanished.push(domain);
@@ -366,7 +392,12 @@ export async function collectVmsSnapshot(options: CollectVmsOptions): Promise<Vm
   return { vms, vanished, collectedAt };
 }
 
-type BatchingExecutor = Executor & { runBatch(commands: ReadonlyArray<readonly string[]>, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<BatchItemResult[]> };
+type BatchingExecutor = Executor & {
+  runBatch(
+    commands: ReadonlyArray<readonly string[]>,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<BatchItemResult[]>;
+};
 
 function canBatch(executor: Executor): executor is BatchingExecutor {
   return typeof (executor as Partial<BatchingExecutor>).runBatch === 'function';
@@ -377,7 +408,10 @@ function canBatch(executor: Executor): executor is BatchingExecutor {
  * it with the same argv; anything else goes to the executor as usual. A command prefetched but not asked for
  * costs a little; one asked for but not prefetched costs a round trip. Answers are the same either way.
  */
-async function prefetching(options: CollectOptions, commands: ReadonlyArray<readonly string[]>): Promise<CollectOptions> {
+async function prefetching(
+  options: CollectOptions,
+  commands: ReadonlyArray<readonly string[]>,
+): Promise<CollectOptions> {
   const inner = options.executor;
   if (!canBatch(inner) || commands.length < 2) return options;
   const results = await inner.runBatch(commands, { signal: options.signal, timeoutMs: options.timeoutMs });
@@ -402,19 +436,30 @@ async function prefetching(options: CollectOptions, commands: ReadonlyArray<read
 }
 
 /** The per-domain commands collectOneVm will ask for, predicted from the bulk answers and the cache. */
-function perDomainCommands(options: { listed: ListedDomain[]; statsByName: Map<string, DomainStatsFacts>; cache: VmDetailCache; nowMs: number }): string[][] {
+function perDomainCommands(options: {
+  listed: ListedDomain[];
+  statsByName: Map<string, DomainStatsFacts>;
+  cache: VmDetailCache;
+  nowMs: number;
+}): string[][] {
   const commands: string[][] = [];
   for (const domain of options.listed) {
     const facts = options.statsByName.get(domain.name);
     const cached = options.cache.entries.get(domain.uuid);
     const state = facts?.state;
     const hasInfo = facts?.vcpus !== undefined && facts.memoryBytes !== undefined && facts.maxMemoryBytes !== undefined;
-    const infoReusable = state !== undefined && reusable({ entry: cached, part: cached?.info, state, cache: options.cache, nowMs: options.nowMs }) !== undefined;
+    const infoReusable =
+      state !== undefined &&
+      reusable({ entry: cached, part: cached?.info, state, cache: options.cache, nowMs: options.nowMs }) !== undefined;
     if (state === undefined || (!hasInfo && !infoReusable)) commands.push([...dominfoArgs(domain.uuid)]);
     if (facts?.blocks !== undefined) {
       const kinds = cached?.diskKinds;
-      if (!facts.blocks.every((block) => kinds?.has(diskKindKey(block.target, block.path)))) commands.push([...domblklistDetailsArgs(domain.uuid)]);
-    } else if (state === undefined || reusable({ entry: cached, part: cached?.disks, state, cache: options.cache, nowMs: options.nowMs }) === undefined) {
+      if (!facts.blocks.every((block) => kinds?.has(diskKindKey(block.target, block.path))))
+        commands.push([...domblklistDetailsArgs(domain.uuid)]);
+    } else if (
+      state === undefined ||
+      reusable({ entry: cached, part: cached?.disks, state, cache: options.cache, nowMs: options.nowMs }) === undefined
+    ) {
       commands.push([...domblklistDetailsArgs(domain.uuid)], [...domblkinfoAllArgs(domain.uuid)]);
     }
   }
@@ -455,7 +500,8 @@ export async function collectHostInfo(options: CollectOptions): Promise<HostInfo
   return {
     hostname,
     libvirtVersion: version.daemonVersion ?? version.libraryVersion,
-    hypervisorVersion: version.hypervisorType === null ? null : `${version.hypervisorType} ${version.hypervisorVersion ?? ''}`.trim(),
+    hypervisorVersion:
+      version.hypervisorType === null ? null : `${version.hypervisorType} ${version.hypervisorVersion ?? ''}`.trim(),
     hostUuid,
     hostUuidSource,
     cpuModel: capabilities.cpuModel ?? nodeinfo.cpuModel,

@@ -6,7 +6,10 @@ import { VirshError, type Executor, type RunOptions, type RunResult } from '../h
 export type RecordedRun = { args: readonly string[] };
 
 /** Wraps an executor and records every argv it runs, so a test can assert which commands a refresh cost. */
-export function recordingExecutor(inner: Executor, options: { beforeRun?: (args: readonly string[]) => Promise<void> | void } = {}) {
+export function recordingExecutor(
+  inner: Executor,
+  options: { beforeRun?: (args: readonly string[]) => Promise<void> | void } = {},
+) {
   const runs: RecordedRun[] = [];
   const executor: Executor = {
     description: `recording ${inner.description}`,
@@ -39,7 +42,11 @@ export function replayExecutor(captures: Record<string, string>): Executor {
           stderr: `error: no capture for ${JSON.stringify(args)}\n`,
         });
       }
-      return { stdout: await readFile(new URL(`../libvirt/fixtures/virsh/${file}`, import.meta.url), 'utf8'), stderr: '', exitCode: 0 };
+      return {
+        stdout: await readFile(new URL(`../libvirt/fixtures/virsh/${file}`, import.meta.url), 'utf8'),
+        stderr: '',
+        exitCode: 0,
+      };
     },
     close: async () => {},
   };

@@ -30,7 +30,10 @@ const EXPECTED: Record<string, LibvirtConf> = {
         uri: 'qemu+ssh://virtadm@rack1-b.dc1.example.net:2222/system?no_tty=1&keyfile=/etc/ferry/keys/dc1%20fleet_ed25519',
       },
       { name: 'rack4_v6', uri: 'qemu+ssh://virtadm@[2001:db8:4::21]/system?socket=/var/run/libvirt/virtqemud-sock' },
-      { name: 'tls-only', uri: 'qemu+tls://hv9.dc2.example.net/system?pkipath=/etc/pki/libvirt-dc2&tls_priority=@SYSTEM' },
+      {
+        name: 'tls-only',
+        uri: 'qemu+tls://hv9.dc2.example.net/system?pkipath=/etc/pki/libvirt-dc2&tls_priority=@SYSTEM',
+      },
       {
         name: 'libssh-hv',
         uri: 'qemu+libssh://virtadm@hv10.dc2.example.net/system?known_hosts=/etc/ferry/known_hosts&known_hosts_verify=normal&sshauth=privkey,agent',
@@ -75,11 +78,17 @@ const EXPECTED: Record<string, LibvirtConf> = {
         message:
           'The alias name "hv 5" may only contain letters, digits, "_" and "-"; libvirt reports the entry as malformed whenever a lookup reaches it.',
       },
-      { line: 13, message: 'uri_default is not a valid URI: "system" was read as a hostname; did you mean "qemu:///system"?' },
+      {
+        line: 13,
+        message: 'uri_default is not a valid URI: "system" was read as a hostname; did you mean "qemu:///system"?',
+      },
     ],
     warnings: [
       { line: 7, message: 'The alias "good1" is defined again; libvirt uses the first definition (line 3).' },
-      { line: 14, message: 'Unknown setting "Uri_Default" ignored. Setting names are case-sensitive; did you mean uri_default?' },
+      {
+        line: 14,
+        message: 'Unknown setting "Uri_Default" ignored. Setting names are case-sensitive; did you mean uri_default?',
+      },
     ],
   },
   'comment-in-list.conf': {
@@ -128,23 +137,77 @@ const SYNTAX: readonly { text: string; aliases?: string[]; error?: { line: numbe
   { text: '# only a comment', aliases: [] },
   { text: '', aliases: [] },
   { text: 'uri_default = "test:///default"\n   ', aliases: [] },
-  { text: 'uri_aliases = [\n  # c\n  "t1=test:///default",\n]\n', error: { line: 2, message: 'Comments are not allowed inside a [ … ] list; libvirt refuses the whole file.' } },
-  { text: 'uri_aliases = [ "t1=test:///default" ] uri_default="x"\n', error: { line: 1, message: 'Expected a new line or ";" after the value, found "u".' } },
-  { text: 'uri_aliases=["t1=test:///default"]\n9foo=12\n', error: { line: 2, message: 'Expected a setting name such as uri_aliases, found "9".' } },
-  { text: 'uri_aliases=["t1=test:///default",,]\n', error: { line: 1, message: 'Expected a value (a "string", a number or a [ list ]), found ",".' } },
-  { text: 'uri_aliases=["t1=test:///default" "t2=x"]\n', error: { line: 1, message: 'Expected "," or "]" between list items, found """.' } },
+  {
+    text: 'uri_aliases = [\n  # c\n  "t1=test:///default",\n]\n',
+    error: { line: 2, message: 'Comments are not allowed inside a [ … ] list; libvirt refuses the whole file.' },
+  },
+  {
+    text: 'uri_aliases = [ "t1=test:///default" ] uri_default="x"\n',
+    error: { line: 1, message: 'Expected a new line or ";" after the value, found "u".' },
+  },
+  {
+    text: 'uri_aliases=["t1=test:///default"]\n9foo=12\n',
+    error: { line: 2, message: 'Expected a setting name such as uri_aliases, found "9".' },
+  },
+  {
+    text: 'uri_aliases=["t1=test:///default",,]\n',
+    error: { line: 1, message: 'Expected a value (a "string", a number or a [ list ]), found ",".' },
+  },
+  {
+    text: 'uri_aliases=["t1=test:///default" "t2=x"]\n',
+    error: { line: 1, message: 'Expected "," or "]" between list items, found """.' },
+  },
   { text: 'uri_aliases=["t1=test:///default"\n', error: { line: 2, message: 'The list is not closed with "]".' } },
-  { text: 'uri_aliases=["t1=test:///def\nault"]\n', error: { line: 1, message: 'A quoted string is not closed before the end of the line.' } },
-  { text: '\n', error: { line: 2, message: 'Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).' } },
-  { text: '   ', error: { line: 1, message: 'Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).' } },
-  { text: '\n\n  \n', error: { line: 4, message: 'Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).' } },
-  { text: 'uri_default = "test:///default";;', error: { line: 1, message: 'Expected a setting name such as uri_aliases, found ";".' } },
-  { text: 'uri_aliases=["t1=test:///default"]\r\nx=1\r\n9', error: { line: 3, message: 'Expected a setting name such as uri_aliases, found "9".' } },
-  { text: 'uri_aliases ["t1=test:///default"]\n', error: { line: 1, message: 'Expected "=" after the setting name "uri_aliases", found "[".' } },
-  { text: 'uri_default =\n', error: { line: 1, message: 'Expected a value (a "string", a number or a [ list ]), found the end of the line.' } },
+  {
+    text: 'uri_aliases=["t1=test:///def\nault"]\n',
+    error: { line: 1, message: 'A quoted string is not closed before the end of the line.' },
+  },
+  {
+    text: '\n',
+    error: {
+      line: 2,
+      message:
+        'Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).',
+    },
+  },
+  {
+    text: '   ',
+    error: {
+      line: 1,
+      message:
+        'Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).',
+    },
+  },
+  {
+    text: '\n\n  \n',
+    error: {
+      line: 4,
+      message:
+        'Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).',
+    },
+  },
+  {
+    text: 'uri_default = "test:///default";;',
+    error: { line: 1, message: 'Expected a setting name such as uri_aliases, found ";".' },
+  },
+  {
+    text: 'uri_aliases=["t1=test:///default"]\r\nx=1\r\n9',
+    error: { line: 3, message: 'Expected a setting name such as uri_aliases, found "9".' },
+  },
+  {
+    text: 'uri_aliases ["t1=test:///default"]\n',
+    error: { line: 1, message: 'Expected "=" after the setting name "uri_aliases", found "[".' },
+  },
+  {
+    text: 'uri_default =\n',
+    error: { line: 1, message: 'Expected a value (a "string", a number or a [ list ]), found the end of the line.' },
+  },
   { text: 'uri_default = ', error: { line: 1, message: 'Expected a value after "=", but the text ends.' } },
   { text: 'x = -\n', error: { line: 1, message: 'Expected digits after "-".' } },
-  { text: 'uri_aliases = [ """t1=test:///\ndefault ]\n', error: { line: 2, message: 'A """triple-quoted""" string is not closed.' } },
+  {
+    text: 'uri_aliases = [ """t1=test:///\ndefault ]\n',
+    error: { line: 2, message: 'A """triple-quoted""" string is not closed.' },
+  },
 ];
 
 describe('parseLibvirtConf follows virconf syntax at its edges', () => {
@@ -159,12 +222,16 @@ describe('parseLibvirtConf follows virconf syntax at its edges', () => {
   });
 
   it('reads a uri_default that names an alias defined later, and refuses one that names no alias', () => {
-    expect(parseLibvirtConf('uri_default = "hv1"\nuri_aliases = [ "hv1=qemu+ssh://root@hv1/system" ]\n').uriDefault).toBe('hv1');
-    expect(parseLibvirtConf('uri_default = "hv9"\nuri_aliases = [ "hv1=qemu+ssh://root@hv1/system" ]\n')).toStrictEqual({
-      aliases: [{ name: 'hv1', uri: 'qemu+ssh://root@hv1/system' }],
-      errors: [{ line: 1, message: 'uri_default "hv9" is neither a URI nor one of the aliases defined here.' }],
-      warnings: [],
-    });
+    expect(
+      parseLibvirtConf('uri_default = "hv1"\nuri_aliases = [ "hv1=qemu+ssh://root@hv1/system" ]\n').uriDefault,
+    ).toBe('hv1');
+    expect(parseLibvirtConf('uri_default = "hv9"\nuri_aliases = [ "hv1=qemu+ssh://root@hv1/system" ]\n')).toStrictEqual(
+      {
+        aliases: [{ name: 'hv1', uri: 'qemu+ssh://root@hv1/system' }],
+        errors: [{ line: 1, message: 'uri_default "hv9" is neither a URI nor one of the aliases defined here.' }],
+        warnings: [],
+      },
+    );
   });
 
   it('uses the first of a repeated setting, as virConfGetValue does', () => {
@@ -176,18 +243,29 @@ describe('parseLibvirtConf follows virconf syntax at its edges', () => {
   });
 
   it('keeps the first of two entries with the same name even when the first has a bad URI', () => {
-    expect(parseLibvirtConf('uri_aliases = [ "a=qemu+ssh://hv1/system?pkipath=/x",\n "a=qemu+ssh://hv1/system" ]\n')).toStrictEqual({
+    expect(
+      parseLibvirtConf('uri_aliases = [ "a=qemu+ssh://hv1/system?pkipath=/x",\n "a=qemu+ssh://hv1/system" ]\n'),
+    ).toStrictEqual({
       aliases: [],
-      errors: [{ line: 1, message: 'The alias "a" has an invalid URI: The extra parameter "pkipath" is only valid with the tls transport, not ssh.' }],
+      errors: [
+        {
+          line: 1,
+          message:
+            'The alias "a" has an invalid URI: The extra parameter "pkipath" is only valid with the tls transport, not ssh.',
+        },
+      ],
       warnings: [{ line: 2, message: 'The alias "a" is defined again; libvirt uses the first definition (line 1).' }],
     });
   });
 
   it('refuses non-string list items and non-string uri_default', () => {
-    expect(parseLibvirtConf("uri_aliases = [ 't1=test:///default', 3 ]\nuri_default = [ \"x\" ]\n")).toStrictEqual({
+    expect(parseLibvirtConf('uri_aliases = [ \'t1=test:///default\', 3 ]\nuri_default = [ "x" ]\n')).toStrictEqual({
       aliases: [],
       errors: [
-        { line: 1, message: 'uri_aliases must contain only strings, but this item is a number; libvirt refuses the whole list.' },
+        {
+          line: 1,
+          message: 'uri_aliases must contain only strings, but this item is a number; libvirt refuses the whole list.',
+        },
         { line: 2, message: 'uri_default must be a string such as "qemu:///system", not a list.' },
       ],
       warnings: [],
@@ -196,7 +274,11 @@ describe('parseLibvirtConf follows virconf syntax at its edges', () => {
 
   it('warns that an alias named xen can never be used by virsh', () => {
     expect(parseLibvirtConf('uri_aliases = [ "xen=test:///default" ]\n').warnings).toStrictEqual([
-      { line: 1, message: 'libvirt turns the name "xen" into xen:///system before looking up aliases, so virsh never uses this alias.' },
+      {
+        line: 1,
+        message:
+          'libvirt turns the name "xen" into xen:///system before looking up aliases, so virsh never uses this alias.',
+      },
     ]);
   });
 
@@ -233,10 +315,12 @@ const LIBVIRT_LOOKUPS: Record<string, Record<string, string | 'malformed' | null
   },
   'fleet.conf': {
     'rack1-a': 'qemu+ssh://virtadm@rack1-a.dc1.example.net/system?no_tty=1',
-    'rack1-b': 'qemu+ssh://virtadm@rack1-b.dc1.example.net:2222/system?no_tty=1&keyfile=/etc/ferry/keys/dc1%20fleet_ed25519',
+    'rack1-b':
+      'qemu+ssh://virtadm@rack1-b.dc1.example.net:2222/system?no_tty=1&keyfile=/etc/ferry/keys/dc1%20fleet_ed25519',
     rack4_v6: 'qemu+ssh://virtadm@[2001:db8:4::21]/system?socket=/var/run/libvirt/virtqemud-sock',
     'tls-only': 'qemu+tls://hv9.dc2.example.net/system?pkipath=/etc/pki/libvirt-dc2&tls_priority=@SYSTEM',
-    'libssh-hv': 'qemu+libssh://virtadm@hv10.dc2.example.net/system?known_hosts=/etc/ferry/known_hosts&known_hosts_verify=normal&sshauth=privkey,agent',
+    'libssh-hv':
+      'qemu+libssh://virtadm@hv10.dc2.example.net/system?known_hosts=/etc/ferry/known_hosts&known_hosts_verify=normal&sshauth=privkey,agent',
     sim: 'test:///srv/ferry/sim/many-vms.xml',
     sandbox: 'test:///default',
   },
@@ -311,20 +395,25 @@ describe.runIf(canRunAsNobody)('agreement with real libvirt 9.0 (virt-admin / vi
     }
   });
 
-  it.each(Object.keys(LIBVIRT_LOOKUPS))('every alias Ferry imports from %s is what libvirt resolves, unless libvirt stops early', (name) => {
-    const conf = fixture(name);
-    const parsed = parseLibvirtConf(conf);
-    for (const alias of parsed.aliases) {
-      const lookup = libvirtLookup({ conf, name: alias.name });
-      if (lookup.resolved === null) {
-        // The only accepted reason: a malformed entry before it, which Ferry reported as an error.
-        expect(lookup.output).toContain("Malformed 'uri_aliases' config entry");
-        expect(parsed.errors.some((error) => error.message.includes('libvirt reports the entry as malformed'))).toBe(true);
-      } else {
-        expect(lookup.resolved).toBe(alias.uri);
+  it.each(Object.keys(LIBVIRT_LOOKUPS))(
+    'every alias Ferry imports from %s is what libvirt resolves, unless libvirt stops early',
+    (name) => {
+      const conf = fixture(name);
+      const parsed = parseLibvirtConf(conf);
+      for (const alias of parsed.aliases) {
+        const lookup = libvirtLookup({ conf, name: alias.name });
+        if (lookup.resolved === null) {
+          // The only accepted reason: a malformed entry before it, which Ferry reported as an error.
+          expect(lookup.output).toContain("Malformed 'uri_aliases' config entry");
+          expect(parsed.errors.some((error) => error.message.includes('libvirt reports the entry as malformed'))).toBe(
+            true,
+          );
+        } else {
+          expect(lookup.resolved).toBe(alias.uri);
+        }
       }
-    }
-  });
+    },
+  );
 
   const SYNTAX_FIXTURES = ['comment-in-list.conf', 'unclosed-list.conf'];
 
@@ -336,16 +425,22 @@ describe.runIf(canRunAsNobody)('agreement with real libvirt 9.0 (virt-admin / vi
       expect(ours.aliases).toStrictEqual([]);
       const line = ours.errors[0]?.line;
       const lookup = libvirtLookup({ conf: text, name: 'test:///default' });
-      expect(lookup.output).toContain(`configuration file syntax error: ${join(scratch, 'libvirt', 'libvirt-admin.conf')}:${line}: `);
+      expect(lookup.output).toContain(
+        `configuration file syntax error: ${join(scratch, 'libvirt', 'libvirt-admin.conf')}:${line}: `,
+      );
     },
   );
 
-  it.each(SYNTAX.filter((entry) => !entry.error).map((entry) => entry.text))('libvirt accepts %j and resolves the same aliases', (text) => {
-    const ours = parseLibvirtConf(text);
-    for (const alias of ours.aliases) expect(libvirtLookup({ conf: text, name: alias.name }).resolved).toBe(alias.uri);
-    const probe = libvirtLookup({ conf: text, name: 'no-such-alias' });
-    expect(probe.output).not.toContain('syntax error');
-  });
+  it.each(SYNTAX.filter((entry) => !entry.error).map((entry) => entry.text))(
+    'libvirt accepts %j and resolves the same aliases',
+    (text) => {
+      const ours = parseLibvirtConf(text);
+      for (const alias of ours.aliases)
+        expect(libvirtLookup({ conf: text, name: alias.name }).resolved).toBe(alias.uri);
+      const probe = libvirtLookup({ conf: text, name: 'no-such-alias' });
+      expect(probe.output).not.toContain('syntax error');
+    },
+  );
 
   it('libvirt refuses uri_aliases written as a single string, as Ferry reports', () => {
     const lookup = libvirtLookup({ conf: fixture('aliases-not-a-list.conf'), name: 'hv1' });

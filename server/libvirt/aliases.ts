@@ -156,7 +156,10 @@ function readConf(text: string): ConfEntry[] {
     } else {
       skipBlanks();
       if (!isAlpha(cur())) {
-        if (pos >= end) error('Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).');
+        if (pos >= end)
+          error(
+            'Expected a setting name such as uri_aliases, but the text ends (libvirt rejects text that is only blank).',
+          );
         error(`Expected a setting name such as uri_aliases, found ${found()}.`);
       }
       const nameLine = line;
@@ -214,7 +217,10 @@ function readAliases(options: { value: ConfValue; result: LibvirtConf }) {
     const eq = entry.indexOf('=');
     const malformed = 'libvirt reports the entry as malformed whenever a lookup reaches it';
     if (eq < 0) {
-      result.errors.push({ line: item.line, message: `The alias entry "${entry}" has no "=" (expected "name=driver://host/path"); ${malformed}.` });
+      result.errors.push({
+        line: item.line,
+        message: `The alias entry "${entry}" has no "=" (expected "name=driver://host/path"); ${malformed}.`,
+      });
       continue;
     }
     const name = entry.slice(0, eq);
@@ -232,7 +238,10 @@ function readAliases(options: { value: ConfValue; result: LibvirtConf }) {
     }
     const earlier = firstLine.get(name);
     if (earlier !== undefined) {
-      result.warnings.push({ line: item.line, message: `The alias "${name}" is defined again; libvirt uses the first definition (line ${earlier}).` });
+      result.warnings.push({
+        line: item.line,
+        message: `The alias "${name}" is defined again; libvirt uses the first definition (line ${earlier}).`,
+      });
       continue;
     }
     // Remembered before the URI is checked: libvirt uses the first entry with a name even if its URI is bad.
@@ -245,7 +254,8 @@ function readAliases(options: { value: ConfValue; result: LibvirtConf }) {
     if (name.toLowerCase() === 'xen') {
       result.warnings.push({
         line: item.line,
-        message: 'libvirt turns the name "xen" into xen:///system before looking up aliases, so virsh never uses this alias.',
+        message:
+          'libvirt turns the name "xen" into xen:///system before looking up aliases, so virsh never uses this alias.',
       });
     }
     result.aliases.push({ name, uri });
@@ -255,14 +265,20 @@ function readAliases(options: { value: ConfValue; result: LibvirtConf }) {
 function readUriDefault(options: { value: ConfValue; result: LibvirtConf }) {
   const { value, result } = options;
   if (value.type !== 'string') {
-    result.errors.push({ line: value.line, message: `uri_default must be a string such as "qemu:///system", not ${describeType(value)}.` });
+    result.errors.push({
+      line: value.line,
+      message: `uri_default must be a string such as "qemu:///system", not ${describeType(value)}.`,
+    });
     return;
   }
   if (isAliasName(value.value)) {
     if (result.aliases.some((alias) => alias.name === value.value)) {
       result.uriDefault = value.value;
     } else {
-      result.errors.push({ line: value.line, message: `uri_default "${value.value}" is neither a URI nor one of the aliases defined here.` });
+      result.errors.push({
+        line: value.line,
+        message: `uri_default "${value.value}" is neither a URI nor one of the aliases defined here.`,
+      });
     }
     return;
   }
@@ -281,7 +297,10 @@ function readUriDefault(options: { value: ConfValue; result: LibvirtConf }) {
 export function parseLibvirtConf(text: string): LibvirtConf {
   const result: LibvirtConf = { aliases: [], errors: [], warnings: [] };
   if (text.length > MAX_CONF_LENGTH) {
-    result.errors.push({ line: 1, message: `The text is longer than ${MAX_CONF_LENGTH} characters; paste only libvirt.conf.` });
+    result.errors.push({
+      line: 1,
+      message: `The text is longer than ${MAX_CONF_LENGTH} characters; paste only libvirt.conf.`,
+    });
     return result;
   }
   let entries: ConfEntry[];
@@ -299,7 +318,10 @@ export function parseLibvirtConf(text: string): LibvirtConf {
   for (const entry of entries) {
     const earlier = seen.get(entry.name);
     if (earlier !== undefined) {
-      result.warnings.push({ line: entry.line, message: `${entry.name} is set again; libvirt uses only the first one (line ${earlier}).` });
+      result.warnings.push({
+        line: entry.line,
+        message: `${entry.name} is set again; libvirt uses only the first one (line ${earlier}).`,
+      });
       continue;
     }
     seen.set(entry.name, entry.line);
@@ -308,9 +330,14 @@ export function parseLibvirtConf(text: string): LibvirtConf {
     } else if (entry.name === 'uri_default') {
       uriDefault = entry.value;
     } else if (NOT_IMPORTED_SETTINGS.includes(entry.name)) {
-      result.warnings.push({ line: entry.line, message: `${entry.name} is a libvirt client setting that Ferry does not import.` });
+      result.warnings.push({
+        line: entry.line,
+        message: `${entry.name} is a libvirt client setting that Ferry does not import.`,
+      });
     } else {
-      const known = ['uri_aliases', 'uri_default', ...NOT_IMPORTED_SETTINGS].find((name) => name === entry.name.toLowerCase());
+      const known = ['uri_aliases', 'uri_default', ...NOT_IMPORTED_SETTINGS].find(
+        (name) => name === entry.name.toLowerCase(),
+      );
       const hint = known === undefined ? '' : ` Setting names are case-sensitive; did you mean ${known}?`;
       result.warnings.push({ line: entry.line, message: `Unknown setting "${entry.name}" ignored.${hint}` });
     }

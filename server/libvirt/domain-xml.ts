@@ -23,11 +23,26 @@ export type DomainFacts = {
 };
 
 const KIB = 1024;
-const UNIT_FACTORS: Record<string, number> = { b: 1, bytes: 1, KiB: KIB, k: KIB, KB: 1000, MiB: KIB ** 2, M: KIB ** 2, MB: 1000 ** 2, GiB: KIB ** 3, G: KIB ** 3, GB: 1000 ** 3, TiB: KIB ** 4, T: KIB ** 4 };
+const UNIT_FACTORS: Record<string, number> = {
+  b: 1,
+  bytes: 1,
+  KiB: KIB,
+  k: KIB,
+  KB: 1000,
+  MiB: KIB ** 2,
+  M: KIB ** 2,
+  MB: 1000 ** 2,
+  GiB: KIB ** 3,
+  G: KIB ** 3,
+  GB: 1000 ** 3,
+  TiB: KIB ** 4,
+  T: KIB ** 4,
+};
 
 /**
  * Reads `virsh dumpxml <vm>`:
- *   <domain type='qemu'><name>vm1</name><uuid>…</uuid><memory unit='KiB'>65536</memory><vcpu placement='static'>1</vcpu>…
+ *   <domain type='qemu'><name>vm1</name><uuid>…</uuid><memory unit='KiB'>65536</memory>
+ *     <vcpu placement='static'>1</vcpu>…
  */
 export function parseDomainXml(xml: string): DomainFacts {
   const domain = parseXml(xml);

@@ -12,13 +12,23 @@ export type PoolFacts = {
 function bytesOf(element: ReturnType<typeof child>): number {
   const value = Number(textOf(element) ?? 'NaN');
   const unit = element?.attributes.unit ?? 'bytes';
-  const factor = unit === 'bytes' || unit === 'B' ? 1 : unit === 'KiB' ? 1024 : unit === 'MiB' ? 1024 ** 2 : unit === 'GiB' ? 1024 ** 3 : NaN;
+  const factor =
+    unit === 'bytes' || unit === 'B'
+      ? 1
+      : unit === 'KiB'
+        ? 1024
+        : unit === 'MiB'
+          ? 1024 ** 2
+          : unit === 'GiB'
+            ? 1024 ** 3
+            : NaN;
   return value * factor;
 }
 
 /**
  * Reads `virsh pool-dumpxml <pool>`:
- *   <pool type='dir'><name>default</name>…<available unit='bytes'>107374182400</available>…<target><path>/var/lib/libvirt/images</path>
+ *   <pool type='dir'><name>default</name>…<available unit='bytes'>107374182400</available>…
+ *     <target><path>/var/lib/libvirt/images</path>
  */
 export function parsePoolXml(xml: string): PoolFacts {
   const pool = parseXml(xml);

@@ -122,8 +122,15 @@ describe('parseLibvirtUri / formatLibvirtUri on the libvirt documentation exampl
   });
 
   it('reads a port and a local test file path', () => {
-    expect(parsed('test+tcp://localhost:5000/default')).toMatchObject({ hostname: 'localhost', port: 5000, isRemote: true });
-    expect(parsed('test:///path/to/host/definitions')).toMatchObject({ path: '/path/to/host/definitions', isRemote: false });
+    expect(parsed('test+tcp://localhost:5000/default')).toMatchObject({
+      hostname: 'localhost',
+      port: 5000,
+      isRemote: true,
+    });
+    expect(parsed('test:///path/to/host/definitions')).toMatchObject({
+      path: '/path/to/host/definitions',
+      isRemote: false,
+    });
   });
 
   it('treats tcp and tls without a hostname as this machine (libvirt connects to localhost)', () => {
@@ -166,7 +173,10 @@ describe('parseLibvirtUri details', () => {
   });
 
   it('matches parameter names case-insensitively, like libvirt, and stores them lowercase', () => {
-    expect(parsed('qemu+ssh://hv1/system?No_Verify=1&KEYFILE=/k').params).toStrictEqual({ no_verify: '1', keyfile: '/k' });
+    expect(parsed('qemu+ssh://hv1/system?No_Verify=1&KEYFILE=/k').params).toStrictEqual({
+      no_verify: '1',
+      keyfile: '/k',
+    });
   });
 
   it('keeps parameters in the order written', () => {
@@ -176,11 +186,17 @@ describe('parseLibvirtUri details', () => {
   });
 
   it('accepts the qemu embed URI with an absolute root', () => {
-    expect(parsed('qemu:///embed?root=/var/lib/ferry/embed')).toMatchObject({ path: '/embed', params: { root: '/var/lib/ferry/embed' } });
+    expect(parsed('qemu:///embed?root=/var/lib/ferry/embed')).toMatchObject({
+      path: '/embed',
+      params: { root: '/var/lib/ferry/embed' },
+    });
   });
 
   it('accepts the ext transport with a command', () => {
-    expect(parsed('qemu+ext:///system?command=/usr/local/bin/tunnel')).toMatchObject({ transport: 'ext', isRemote: false });
+    expect(parsed('qemu+ext:///system?command=/usr/local/bin/tunnel')).toMatchObject({
+      transport: 'ext',
+      isRemote: false,
+    });
   });
 
   it('accepts every supported driver with a path it documents', () => {
@@ -231,19 +247,40 @@ const INVALID: readonly [input: string, error: string][] = [
   // option injection: a value starting with "-" that a command line would read as an option
   ['--connect=qemu:///system', 'The URI starts with "-", which a command line would read as an option.'],
   ['-oProxyCommand=touch%20/tmp/pwned', 'The URI starts with "-", which a command line would read as an option.'],
-  ['qemu+ssh://-oProxyCommand=touch%20%2Ftmp%2Fpwned/system', 'The hostname "-oProxyCommand=touch%20%2Ftmp%2Fpwned" starts with "-", which ssh would read as an option.'],
-  ['qemu+ssh://-oProxyCommand=sh/system', 'The hostname "-oProxyCommand=sh" starts with "-", which ssh would read as an option.'],
+  [
+    'qemu+ssh://-oProxyCommand=touch%20%2Ftmp%2Fpwned/system',
+    'The hostname "-oProxyCommand=touch%20%2Ftmp%2Fpwned" starts with "-", which ssh would read as an option.',
+  ],
+  [
+    'qemu+ssh://-oProxyCommand=sh/system',
+    'The hostname "-oProxyCommand=sh" starts with "-", which ssh would read as an option.',
+  ],
   ['qemu+ssh://-p2222@hv1/system', 'The username "-p2222" starts with "-", which ssh would read as an option.'],
   ['qemu+ssh://%2Dlroot@hv1/system', 'The username "-lroot" starts with "-", which ssh would read as an option.'],
-  ['qemu+ssh://hv1/system?keyfile=-oProxyCommand%3Dsh', 'The value of "keyfile" starts with "-", which a command would read as an option.'],
-  ['qemu+ssh://hv1/system?netcat=--help', 'The value of "netcat" starts with "-", which a command would read as an option.'],
+  [
+    'qemu+ssh://hv1/system?keyfile=-oProxyCommand%3Dsh',
+    'The value of "keyfile" starts with "-", which a command would read as an option.',
+  ],
+  [
+    'qemu+ssh://hv1/system?netcat=--help',
+    'The value of "netcat" starts with "-", which a command would read as an option.',
+  ],
   // drivers and transports
   ['kvm:///system', 'Unknown driver "kvm"; Ferry supports qemu, xen, lxc, test, vbox, vz, openvz, ch and bhyve.'],
   ['QEMU:///system', 'Driver names are lowercase: write "qemu", not "QEMU".'],
   ['libxl:///system', 'There is no libxl scheme: libvirt\'s libxl driver is reached as "xen", e.g. "xen:///system".'],
-  ['esx://esx1.example.com/?no_verify=1', 'The esx driver talks to VMware ESX directly, not to a libvirtd that Ferry can manage.'],
-  ['vpx://vcenter.example.com/dc1/srv1', 'The vpx driver talks to VMware vCenter directly, not to a libvirtd that Ferry can manage.'],
-  ['remote://hv1/', 'The "remote" pseudo-driver lets the host guess its hypervisor; name the driver instead, e.g. "qemu".'],
+  [
+    'esx://esx1.example.com/?no_verify=1',
+    'The esx driver talks to VMware ESX directly, not to a libvirtd that Ferry can manage.',
+  ],
+  [
+    'vpx://vcenter.example.com/dc1/srv1',
+    'The vpx driver talks to VMware vCenter directly, not to a libvirtd that Ferry can manage.',
+  ],
+  [
+    'remote://hv1/',
+    'The "remote" pseudo-driver lets the host guess its hypervisor; name the driver instead, e.g. "qemu".',
+  ],
   ['q$mu:///system', '"q$mu" is not a driver name.'],
   ['qemu+rsh://hv1/system', 'Unknown transport "rsh"; use tls, tcp, ssh, libssh, libssh2, unix or ext.'],
   ['qemu+SSH://hv1/system', 'Transport names are lowercase: write "ssh", not "SSH".'],
@@ -263,7 +300,10 @@ const INVALID: readonly [input: string, error: string][] = [
   ['qemu+ssh://hv1:-22/system', 'The port "-22" is not a number.'],
   ['qemu+ssh://hv1:/system', 'The URI has an empty port after ":".'],
   // usernames and hostnames
-  ['qemu+ssh://root:hunter2@hv1/system', 'The username contains ":"; libvirt URIs cannot carry a password, use ssh keys instead.'],
+  [
+    'qemu+ssh://root:hunter2@hv1/system',
+    'The username contains ":"; libvirt URIs cannot carry a password, use ssh keys instead.',
+  ],
   ['qemu+ssh://a@b@hv1/system', 'The URI has more than one "@"; a username cannot contain "@".'],
   ['qemu+ssh://@hv1/system', 'The URI has an empty username before "@".'],
   ['qemu+ssh://ro%20ot@hv1/system', 'The username "ro ot" may only contain letters, digits, ".", "_" and "-".'],
@@ -275,7 +315,10 @@ const INVALID: readonly [input: string, error: string][] = [
   ['qemu+ssh://hv1-.lab/system', 'The hostname part "hv1-" must not start or end with "-".'],
   ['qemu+ssh://10.0.0.256/system', '"10.0.0.256" is not a valid IPv4 address.'],
   ['qemu+ssh://10.1/system', '"10.1" is not a valid IPv4 address.'],
-  ['qemu+ssh://fe80::1/system', 'IPv6 addresses must be written in square brackets, e.g. "qemu+ssh://root@[fe80::1]/system".'],
+  [
+    'qemu+ssh://fe80::1/system',
+    'IPv6 addresses must be written in square brackets, e.g. "qemu+ssh://root@[fe80::1]/system".',
+  ],
   ['qemu+ssh://[fe80::1/system', 'The IPv6 address is missing its closing "]".'],
   ['qemu+ssh://[fe80::g]/system', '"[fe80::g]" is not a valid IPv6 address.'],
   ['qemu+ssh://[1:2:3:4:5:6:7:8:9]/system', '"[1:2:3:4:5:6:7:8:9]" is not a valid IPv6 address.'],
@@ -288,22 +331,37 @@ const INVALID: readonly [input: string, error: string][] = [
   ['qemu://', 'The URI has no path; the qemu driver needs "/system" or "/session".'],
   ['qemu+ssh://hv1', 'The URI has no path; the qemu driver needs "/system" or "/session".'],
   ['qemu+ssh://hv1/', 'The URI has no path; the qemu driver needs "/system" or "/session".'],
-  ['qemu+ssh://root@10.77.77.12/sytem', 'The path "/sytem" is not valid for the qemu driver; use "/system" or "/session".'],
+  [
+    'qemu+ssh://root@10.77.77.12/sytem',
+    'The path "/sytem" is not valid for the qemu driver; use "/system" or "/session".',
+  ],
   ['xen:///session', 'The path "/session" is not valid for the xen driver; use "/system".'],
   ['test:///', 'The URI has no path; the test driver needs "/default" or an absolute path to a host XML file.'],
-  ['test:///srv/lab/', 'The path "/srv/lab/" is not valid for the test driver; use "/default" or an absolute path to a host XML file.'],
+  [
+    'test:///srv/lab/',
+    'The path "/srv/lab/" is not valid for the test driver; use "/default" or an absolute path to a host XML file.',
+  ],
   ['test:///srv/lab%0A.xml', 'The path contains a newline once decoded.'],
   ['test:///srv/%zz.xml', 'The path has a "%" that is not followed by two hex digits.'],
   ['test:///srv/%C3.xml', 'The path has percent-escapes that are not valid UTF-8.'],
-  ['qemu+ssh://hv1/embed?root=/x', 'qemu:///embed runs QEMU inside the calling process, so it takes no host or transport.'],
+  [
+    'qemu+ssh://hv1/embed?root=/x',
+    'qemu:///embed runs QEMU inside the calling process, so it takes no host or transport.',
+  ],
   ['qemu:///embed', 'qemu:///embed needs a root=/absolute/dir parameter.'],
-  ['qemu:///embed?root=relative/dir', 'The parameter "root" must be an absolute path (starting with "/"), not "relative/dir".'],
+  [
+    'qemu:///embed?root=relative/dir',
+    'The parameter "root" must be an absolute path (starting with "/"), not "relative/dir".',
+  ],
   ['qemu:///system?root=/x', 'The parameter "root" is only valid with "qemu:///embed".'],
   // parameters: syntax
   ['qemu:///system?', 'The URI ends with "?" but has no parameters after it.'],
   ['qemu+ssh://hv1/system?no_tty=1&', 'The URI has an empty parameter (a stray "&").'],
   ['qemu+ssh://hv1/system?no_tty=1&&no_verify=1', 'The URI has an empty parameter (a stray "&").'],
-  ['qemu+ssh://hv1/system?no_tty=1;no_verify=1', 'Separate parameters with "&", not ";" (write "%3B" for a ";" inside a value).'],
+  [
+    'qemu+ssh://hv1/system?no_tty=1;no_verify=1',
+    'Separate parameters with "&", not ";" (write "%3B" for a ";" inside a value).',
+  ],
   ['qemu+ssh://hv1/system?=1', 'The parameter "=1" has no name before "=".'],
   ['qemu+ssh://hv1/system?no_tty', 'The parameter "no_tty" has no value (write "no_tty=…").'],
   ['qemu+ssh://hv1/system?keyfile=', 'The parameter "keyfile" has an empty value.'],
@@ -312,39 +370,120 @@ const INVALID: readonly [input: string, error: string][] = [
   ['qemu+ssh://hv1/system?keyfile=/k%0Aevil', 'The value of "keyfile" contains a newline once decoded.'],
   ['qemu+ssh://hv1/system?keyfile=/k%00', 'The value of "keyfile" contains the control character U+0000 once decoded.'],
   // parameters: names and transports
-  ['qemu+ssh://hv1/system?foo=bar', 'Unknown extra parameter "foo"; libvirt would pass it on to the remote daemon, so Ferry refuses it.'],
-  ['qemu+ssh://hv1/system?authfile=/x', 'Unknown extra parameter "authfile"; libvirt would pass it on to the remote daemon, so Ferry refuses it.'],
-  ['qemu+ssh://hv1/system?pkipath=/etc/pki/libvirt', 'The extra parameter "pkipath" is only valid with the tls transport, not ssh.'],
-  ['qemu://hv1/system?socket=/run/libvirt/libvirt-sock', 'The extra parameter "socket" is only valid with the ssh, libssh, libssh2 or unix transports, not tls (implied by a hostname without "+transport").'],
-  ['qemu+tls://hv1/system?keyfile=/k', 'The extra parameter "keyfile" is only valid with the ssh, libssh or libssh2 transports, not tls.'],
-  ['qemu+tcp://hv1/system?no_verify=1', 'The extra parameter "no_verify" is only valid with the ssh or tls transports, not tcp.'],
-  ['qemu+ssh://hv1/system?known_hosts=/root/.ssh/known_hosts', 'The extra parameter "known_hosts" is only valid with the libssh or libssh2 transports, not ssh.'],
-  ['qemu+libssh://hv1/system?no_tty=1', 'The extra parameter "no_tty" is only valid with the ssh transport, not libssh.'],
-  ['qemu+libssh2://hv1/system?command=/usr/bin/ssh', 'The extra parameter "command" is only valid with the ssh or ext transports, not libssh2.'],
-  ['qemu:///system?proxy=native', 'The extra parameter "proxy" is only valid with the ssh, libssh or libssh2 transports, not unix (implied by a local URI).'],
-  ['qemu+ssh://hv1/system?tls_priority=NORMAL', 'The extra parameter "tls_priority" is only valid with the tls transport, not ssh.'],
-  ['qemu:///embed?root=/x&mode=direct', 'The parameter "mode" is not valid with "qemu:///embed", which only takes "root".'],
+  [
+    'qemu+ssh://hv1/system?foo=bar',
+    'Unknown extra parameter "foo"; libvirt would pass it on to the remote daemon, so Ferry refuses it.',
+  ],
+  [
+    'qemu+ssh://hv1/system?authfile=/x',
+    'Unknown extra parameter "authfile"; libvirt would pass it on to the remote daemon, so Ferry refuses it.',
+  ],
+  [
+    'qemu+ssh://hv1/system?pkipath=/etc/pki/libvirt',
+    'The extra parameter "pkipath" is only valid with the tls transport, not ssh.',
+  ],
+  [
+    'qemu://hv1/system?socket=/run/libvirt/libvirt-sock',
+    'The extra parameter "socket" is only valid with the ssh, libssh, libssh2 or unix transports, not tls (implied by a hostname without "+transport").',
+  ],
+  [
+    'qemu+tls://hv1/system?keyfile=/k',
+    'The extra parameter "keyfile" is only valid with the ssh, libssh or libssh2 transports, not tls.',
+  ],
+  [
+    'qemu+tcp://hv1/system?no_verify=1',
+    'The extra parameter "no_verify" is only valid with the ssh or tls transports, not tcp.',
+  ],
+  [
+    'qemu+ssh://hv1/system?known_hosts=/root/.ssh/known_hosts',
+    'The extra parameter "known_hosts" is only valid with the libssh or libssh2 transports, not ssh.',
+  ],
+  [
+    'qemu+libssh://hv1/system?no_tty=1',
+    'The extra parameter "no_tty" is only valid with the ssh transport, not libssh.',
+  ],
+  [
+    'qemu+libssh2://hv1/system?command=/usr/bin/ssh',
+    'The extra parameter "command" is only valid with the ssh or ext transports, not libssh2.',
+  ],
+  [
+    'qemu:///system?proxy=native',
+    'The extra parameter "proxy" is only valid with the ssh, libssh or libssh2 transports, not unix (implied by a local URI).',
+  ],
+  [
+    'qemu+ssh://hv1/system?tls_priority=NORMAL',
+    'The extra parameter "tls_priority" is only valid with the tls transport, not ssh.',
+  ],
+  [
+    'qemu:///embed?root=/x&mode=direct',
+    'The parameter "mode" is not valid with "qemu:///embed", which only takes "root".',
+  ],
   // parameters: values
   ['qemu+ssh://hv1/system?no_verify=yes', 'The parameter "no_verify" must be 0 or 1, not "yes".'],
   ['qemu+ssh://hv1/system?no_tty=2', 'The parameter "no_tty" must be 0 or 1, not "2".'],
   ['qemu+ssh://hv1/system?mode=daemon', 'The parameter "mode" must be auto, legacy or direct, not "daemon".'],
   ['qemu+ssh://hv1/system?proxy=socat', 'The parameter "proxy" must be auto, netcat or native, not "socat".'],
-  ['qemu+libssh://hv1/system?known_hosts_verify=off', 'The parameter "known_hosts_verify" must be normal, auto or ignore, not "off".'],
-  ['qemu+libssh://hv1/system?sshauth=agent,,privkey', 'The sshauth method "" is not one of agent, privkey, password or keyboard-interactive.'],
-  ['qemu+libssh://hv1/system?sshauth=gssapi', 'The sshauth method "gssapi" is not one of agent, privkey, password or keyboard-interactive.'],
-  ['qemu+ssh://hv1/system?keyfile=id_ed25519', 'The parameter "keyfile" must be an absolute path (starting with "/"), not "id_ed25519".'],
-  ['qemu+ssh://hv1/system?keyfile=~/.ssh/id_ed25519', 'The parameter "keyfile" must be an absolute path (starting with "/"), not "~/.ssh/id_ed25519".'],
+  [
+    'qemu+libssh://hv1/system?known_hosts_verify=off',
+    'The parameter "known_hosts_verify" must be normal, auto or ignore, not "off".',
+  ],
+  [
+    'qemu+libssh://hv1/system?sshauth=agent,,privkey',
+    'The sshauth method "" is not one of agent, privkey, password or keyboard-interactive.',
+  ],
+  [
+    'qemu+libssh://hv1/system?sshauth=gssapi',
+    'The sshauth method "gssapi" is not one of agent, privkey, password or keyboard-interactive.',
+  ],
+  [
+    'qemu+ssh://hv1/system?keyfile=id_ed25519',
+    'The parameter "keyfile" must be an absolute path (starting with "/"), not "id_ed25519".',
+  ],
+  [
+    'qemu+ssh://hv1/system?keyfile=~/.ssh/id_ed25519',
+    'The parameter "keyfile" must be an absolute path (starting with "/"), not "~/.ssh/id_ed25519".',
+  ],
   ['qemu://hv1/system?pkipath=pki', 'The parameter "pkipath" must be an absolute path (starting with "/"), not "pki".'],
-  ['qemu+libssh://hv1/system?known_hosts=known_hosts', 'The parameter "known_hosts" must be an absolute path (starting with "/"), not "known_hosts".'],
-  ['qemu+ssh://hv1/system?command=ssh', 'The parameter "command" must be an absolute path (starting with "/"), not "ssh".'],
-  ['qemu+ssh://hv1/system?socket=run/sock', 'The parameter "socket" must be an absolute path (starting with "/"), not "run/sock".'],
-  ['qemu+ssh://hv1/system?socket=/run/a%3Btouch%20/tmp/pwned', 'The socket path may only contain letters, digits and . _ + , : @ / - because libvirt passes it unquoted to a shell on the remote host.'],
-  ['qemu+ssh://hv1/system?socket=/run/$(id)', 'The socket path may only contain letters, digits and . _ + , : @ / - because libvirt passes it unquoted to a shell on the remote host.'],
-  ['qemu+ssh://hv1/system?netcat=nc%20-e%20/bin/sh', 'The netcat command may only contain letters, digits and . _ + / -.'],
-  ['qemu+ssh://hv1/system?proxy=native&netcat=/bin/nc', 'The parameter "netcat" cannot be combined with proxy=native, which does not use netcat.'],
-  ['qemu://hv1/system?tls_priority=NORMAL%20x', 'The tls_priority "NORMAL x" is not a GnuTLS priority string (letters, digits and : + - . _ % @ !).'],
-  ['qemu+ssh://hv1/system?name=hv2', 'The parameter "name" must be a libvirt URI such as "qemu:///system": The URI is missing "://" after the driver name, e.g. "qemu:///system".'],
-  ['qemu+ssh://hv1/system?name=qemu%2Bssh://hv2/system', 'The parameter "name" must be a local URI such as "qemu:///system", without a host or transport.'],
+  [
+    'qemu+libssh://hv1/system?known_hosts=known_hosts',
+    'The parameter "known_hosts" must be an absolute path (starting with "/"), not "known_hosts".',
+  ],
+  [
+    'qemu+ssh://hv1/system?command=ssh',
+    'The parameter "command" must be an absolute path (starting with "/"), not "ssh".',
+  ],
+  [
+    'qemu+ssh://hv1/system?socket=run/sock',
+    'The parameter "socket" must be an absolute path (starting with "/"), not "run/sock".',
+  ],
+  [
+    'qemu+ssh://hv1/system?socket=/run/a%3Btouch%20/tmp/pwned',
+    'The socket path may only contain letters, digits and . _ + , : @ / - because libvirt passes it unquoted to a shell on the remote host.',
+  ],
+  [
+    'qemu+ssh://hv1/system?socket=/run/$(id)',
+    'The socket path may only contain letters, digits and . _ + , : @ / - because libvirt passes it unquoted to a shell on the remote host.',
+  ],
+  [
+    'qemu+ssh://hv1/system?netcat=nc%20-e%20/bin/sh',
+    'The netcat command may only contain letters, digits and . _ + / -.',
+  ],
+  [
+    'qemu+ssh://hv1/system?proxy=native&netcat=/bin/nc',
+    'The parameter "netcat" cannot be combined with proxy=native, which does not use netcat.',
+  ],
+  [
+    'qemu://hv1/system?tls_priority=NORMAL%20x',
+    'The tls_priority "NORMAL x" is not a GnuTLS priority string (letters, digits and : + - . _ % @ !).',
+  ],
+  [
+    'qemu+ssh://hv1/system?name=hv2',
+    'The parameter "name" must be a libvirt URI such as "qemu:///system": The URI is missing "://" after the driver name, e.g. "qemu:///system".',
+  ],
+  [
+    'qemu+ssh://hv1/system?name=qemu%2Bssh://hv2/system',
+    'The parameter "name" must be a local URI such as "qemu:///system", without a host or transport.',
+  ],
   ['qemu+ssh://hv1/system?name=xen:///system', 'The parameter "name" names the xen driver but the URI is for qemu.'],
 ];
 
@@ -359,7 +498,9 @@ describe('parseLibvirtUri refuses invalid and hostile input with a specific sent
   });
 
   it('never uses inherited object members as drivers or parameters', () => {
-    expect(errorOf('constructor:///system')).toBe('Unknown driver "constructor"; Ferry supports qemu, xen, lxc, test, vbox, vz, openvz, ch and bhyve.');
+    expect(errorOf('constructor:///system')).toBe(
+      'Unknown driver "constructor"; Ferry supports qemu, xen, lxc, test, vbox, vz, openvz, ch and bhyve.',
+    );
     expect(errorOf('__proto__:///system')).toBe('"__proto__" is not a driver name.');
     expect(errorOf('qemu+ssh://hv1/system?__proto__=1')).toBe(
       'Unknown extra parameter "__proto__"; libvirt would pass it on to the remote daemon, so Ferry refuses it.',
@@ -419,7 +560,7 @@ describe('formatLibvirtUri round-trips generated models', () => {
 
   it('parse(format(model)) deep-equals the model for 600 generated URIs', () => {
     const random = mulberry32(20261126);
-    const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
     let checked = 0;
     for (let i = 0; i < 600; i += 1) {
       const transport = pick(LIBVIRT_TRANSPORTS);
@@ -476,18 +617,24 @@ describe('formatLibvirtUri round-trips generated models', () => {
 
 describe('displayLibvirtUri', () => {
   it('masks keyfile, pkipath, known_hosts, command, socket and netcat and keeps everything else', () => {
-    expect(displayLibvirtUri(parsed('qemu+ssh://root@10.77.77.12:2222/system?keyfile=/root/.ssh/ferry_key&no_verify=1&no_tty=1'))).toBe(
-      'qemu+ssh://root@10.77.77.12:2222/system?keyfile=…&no_verify=1&no_tty=1',
-    );
-    expect(displayLibvirtUri(parsed('qemu+tls://hv1.lab/system?pkipath=/etc/pki/secret-tenant&tls_priority=@SYSTEM'))).toBe(
-      'qemu+tls://hv1.lab/system?pkipath=…&tls_priority=@SYSTEM',
-    );
     expect(
-      displayLibvirtUri(parsed('qemu+ssh://ops@[fe80::1]/system?command=/opt/ssh/bin/ssh&socket=/run/x-sock&netcat=/opt/nc&mode=legacy')),
+      displayLibvirtUri(
+        parsed('qemu+ssh://root@10.77.77.12:2222/system?keyfile=/root/.ssh/ferry_key&no_verify=1&no_tty=1'),
+      ),
+    ).toBe('qemu+ssh://root@10.77.77.12:2222/system?keyfile=…&no_verify=1&no_tty=1');
+    expect(
+      displayLibvirtUri(parsed('qemu+tls://hv1.lab/system?pkipath=/etc/pki/secret-tenant&tls_priority=@SYSTEM')),
+    ).toBe('qemu+tls://hv1.lab/system?pkipath=…&tls_priority=@SYSTEM');
+    expect(
+      displayLibvirtUri(
+        parsed(
+          'qemu+ssh://ops@[fe80::1]/system?command=/opt/ssh/bin/ssh&socket=/run/x-sock&netcat=/opt/nc&mode=legacy',
+        ),
+      ),
     ).toBe('qemu+ssh://ops@[fe80::1]/system?command=…&socket=…&netcat=…&mode=legacy');
-    expect(displayLibvirtUri(parsed('qemu+libssh://hv1/system?known_hosts=/home/ops/.ssh/known_hosts&sshauth=privkey'))).toBe(
-      'qemu+libssh://hv1/system?known_hosts=…&sshauth=privkey',
-    );
+    expect(
+      displayLibvirtUri(parsed('qemu+libssh://hv1/system?known_hosts=/home/ops/.ssh/known_hosts&sshauth=privkey')),
+    ).toBe('qemu+libssh://hv1/system?known_hosts=…&sshauth=privkey');
   });
 
   it('shows a URI without secrets exactly as formatLibvirtUri does', () => {
@@ -504,7 +651,7 @@ describe('displayLibvirtUri', () => {
 });
 
 describe('isAliasName and resolveHostReference', () => {
-  it('follows libvirt\'s alias character set exactly', () => {
+  it("follows libvirt's alias character set exactly", () => {
     for (const name of ['hv1', 'hail', 'HV-01', 'lab_hv_2', '-', '_', '0']) expect(isAliasName(name)).toBe(true);
     for (const name of ['', 'hv 1', 'hv1.lab', 'qemu:///system', 'hv1\n', 'hé', 'a/b', 'a=b', 'a+b']) {
       expect(isAliasName(name)).toBe(false);
@@ -538,21 +685,29 @@ describe('isAliasName and resolveHostReference', () => {
   it('reports an unknown alias instead of guessing, and is case-sensitive like libvirt', () => {
     expect(resolveHostReference({ input: 'HV1', aliases: ALIASES })).toStrictEqual({
       ok: false,
-      error: '"HV1" is an alias name, but no alias with that name is imported; import your libvirt.conf or enter a full URI.',
+      error:
+        '"HV1" is an alias name, but no alias with that name is imported; import your libvirt.conf or enter a full URI.',
     });
   });
 
   it('reports an alias whose URI is invalid, a bad URI, and empty input', () => {
     expect(resolveHostReference({ input: 'broken', aliases: ALIASES })).toStrictEqual({
       ok: false,
-      error: 'The alias "broken" points to an invalid URI: The extra parameter "pkipath" is only valid with the tls transport, not ssh.',
+      error:
+        'The alias "broken" points to an invalid URI: The extra parameter "pkipath" is only valid with the tls transport, not ssh.',
     });
     expect(resolveHostReference({ input: 'qemu+ssh://-oProxyCommand=x/system', aliases: ALIASES })).toStrictEqual({
       ok: false,
       error: 'The hostname "-oProxyCommand=x" starts with "-", which ssh would read as an option.',
     });
-    expect(resolveHostReference({ input: '', aliases: ALIASES })).toStrictEqual({ ok: false, error: 'Enter a libvirt URI or an alias name.' });
-    expect(resolveHostReference({ input: ' hv1', aliases: ALIASES })).toStrictEqual({ ok: false, error: 'The URI contains a space.' });
+    expect(resolveHostReference({ input: '', aliases: ALIASES })).toStrictEqual({
+      ok: false,
+      error: 'Enter a libvirt URI or an alias name.',
+    });
+    expect(resolveHostReference({ input: ' hv1', aliases: ALIASES })).toStrictEqual({
+      ok: false,
+      error: 'The URI contains a space.',
+    });
   });
 });
 
@@ -575,8 +730,16 @@ describe.runIf(canRunVirshAsNobody)('agreement with real virsh (libvirt 9.0)', (
     scratch = mkdtempSync(join(tmpdir(), 'ferry-uri-'));
     chmodSync(scratch, 0o777);
     // The stand-in ssh writes one argument per line-free record; values here never contain "\x1e".
-    writeFileSync(join(scratch, 'ssh'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\036" "$a"; done > "$HOME/ssh-argv"\nexit 1\n', { mode: 0o755 });
-    writeFileSync(join(scratch, 'nc'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\036" "$a"; done >> "$NC_LOG"\nprintf "\\n" >> "$NC_LOG"\n', { mode: 0o755 });
+    writeFileSync(
+      join(scratch, 'ssh'),
+      '#!/bin/sh\nfor a in "$@"; do printf "%s\\036" "$a"; done > "$HOME/ssh-argv"\nexit 1\n',
+      { mode: 0o755 },
+    );
+    writeFileSync(
+      join(scratch, 'nc'),
+      '#!/bin/sh\nfor a in "$@"; do printf "%s\\036" "$a"; done >> "$NC_LOG"\nprintf "\\n" >> "$NC_LOG"\n',
+      { mode: 0o755 },
+    );
   });
 
   afterAll(() => {
@@ -650,7 +813,8 @@ describe.runIf(canRunVirshAsNobody)('agreement with real virsh (libvirt 9.0)', (
   });
 
   it('libvirt gives ssh exactly the decoded username, port, keyfile and hostname Ferry parsed', () => {
-    const text = "qemu+ssh://svc.ferry@hv1.lab.example:2222/system?keyfile=/keys/it's%20$(id)%3Bx&no_tty=1&no_verify=1&socket=/run/libvirt/alt-sock";
+    const text =
+      "qemu+ssh://svc.ferry@hv1.lab.example:2222/system?keyfile=/keys/it's%20$(id)%3Bx&no_tty=1&no_verify=1&socket=/run/libvirt/alt-sock";
     const uri = parsed(text);
     const run = runVirsh(formatLibvirtUri(uri));
     expect(run.sshArgv, run.output).not.toBeNull();
@@ -669,10 +833,14 @@ describe.runIf(canRunVirshAsNobody)('agreement with real virsh (libvirt 9.0)', (
   function remoteNetcatArgs(remoteCommand: string): string[] {
     const ncLog = join(scratch, 'nc-log');
     rmSync(ncLog, { force: true });
-    const result = spawnSync('env', ['-i', `PATH=${scratch}:/usr/bin:/bin`, `NC_LOG=${ncLog}`, '/bin/sh', '-c', remoteCommand], {
-      encoding: 'utf8',
-      timeout: 10_000,
-    });
+    const result = spawnSync(
+      'env',
+      ['-i', `PATH=${scratch}:/usr/bin:/bin`, `NC_LOG=${ncLog}`, '/bin/sh', '-c', remoteCommand],
+      {
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
     expect(result.status, result.stderr).not.toBeNull();
     const calls = readFileSync(ncLog, 'utf8').trim().split('\n');
     return (calls[calls.length - 1] ?? '').split('\x1e').slice(0, -1);

@@ -214,7 +214,8 @@ function checkHostname(hostname: string): Step<string> {
   if (hostname.startsWith('-')) {
     return fail(`The hostname "${hostname}" starts with "-", which ssh would read as an option.`);
   }
-  if (hostname.includes('%')) return fail(`The hostname "${hostname}" contains "%"; hostnames cannot be percent-encoded.`);
+  if (hostname.includes('%'))
+    return fail(`The hostname "${hostname}" contains "%"; hostnames cannot be percent-encoded.`);
   if (!HOSTNAME_CHARS.test(hostname)) {
     return fail(`The hostname "${hostname}" may only contain letters, digits, ".", "-" and "_".`);
   }
@@ -257,7 +258,8 @@ function parseAuthority(authority: string): Step<Authority> {
     if (username.startsWith('-')) {
       return fail(`The username "${username}" starts with "-", which ssh would read as an option.`);
     }
-    if (username.length > MAX_USERNAME_LENGTH) return fail(`The username is longer than ${MAX_USERNAME_LENGTH} characters.`);
+    if (username.length > MAX_USERNAME_LENGTH)
+      return fail(`The username is longer than ${MAX_USERNAME_LENGTH} characters.`);
     if (!USERNAME_VALUE.test(username)) {
       return fail(`The username "${username}" may only contain letters, digits, ".", "_" and "-".`);
     }
@@ -276,9 +278,11 @@ function parseAuthority(authority: string): Step<Authority> {
     if (!isIpv6(literal)) return fail(`"[${literal}]" is not a valid IPv6 address.`);
     result.hostname = literal;
   } else {
-    if (hostPort.includes('[') || hostPort.includes(']')) return fail('Square brackets may only surround an IPv6 address.');
+    if (hostPort.includes('[') || hostPort.includes(']'))
+      return fail('Square brackets may only surround an IPv6 address.');
     const colons = hostPort.split(':').length - 1;
-    if (colons > 1) return fail('IPv6 addresses must be written in square brackets, e.g. "qemu+ssh://root@[fe80::1]/system".');
+    if (colons > 1)
+      return fail('IPv6 addresses must be written in square brackets, e.g. "qemu+ssh://root@[fe80::1]/system".');
     const colon = hostPort.indexOf(':');
     const host = colon < 0 ? hostPort : hostPort.slice(0, colon);
     if (colon >= 0) rawPort = hostPort.slice(colon + 1);
@@ -296,14 +300,16 @@ function parseAuthority(authority: string): Step<Authority> {
     if (port < 1 || port > 65535) return fail(`The port ${rawPort} is outside 1–65535.`);
     result.port = port;
   }
-  if (result.hostname === undefined && result.username !== undefined) return fail('A username needs a hostname after "@".');
+  if (result.hostname === undefined && result.username !== undefined)
+    return fail('A username needs a hostname after "@".');
   if (result.hostname === undefined && result.port !== undefined) return fail('A port needs a hostname before ":".');
   return { ok: true, value: result };
 }
 
 function checkParamValue(name: string, value: string, context: { driver: LibvirtDriver }): Step<string> {
   if (value === '') return fail(`The parameter "${name}" has an empty value.`);
-  if (value.startsWith('-')) return fail(`The value of "${name}" starts with "-", which a command would read as an option.`);
+  if (value.startsWith('-'))
+    return fail(`The value of "${name}" starts with "-", which a command would read as an option.`);
 
   const allowed = Object.hasOwn(ENUM_VALUES, name) ? ENUM_VALUES[name as RemoteParamName] : undefined;
   if (allowed !== undefined && !allowed.includes(value)) {
@@ -314,7 +320,8 @@ function checkParamValue(name: string, value: string, context: { driver: Libvirt
   }
   switch (name) {
     case 'socket':
-      if (!value.startsWith('/')) return fail(`The parameter "socket" must be an absolute path (starting with "/"), not "${value}".`);
+      if (!value.startsWith('/'))
+        return fail(`The parameter "socket" must be an absolute path (starting with "/"), not "${value}".`);
       if (!SHELL_SAFE_PATH.test(value)) {
         return fail(
           'The socket path may only contain letters, digits and . _ + , : @ / - because libvirt passes it unquoted to a shell on the remote host.',
@@ -328,7 +335,9 @@ function checkParamValue(name: string, value: string, context: { driver: Libvirt
       break;
     case 'tls_priority':
       if (!TLS_PRIORITY_VALUE.test(value)) {
-        return fail(`The tls_priority "${value}" is not a GnuTLS priority string (letters, digits and : + - . _ % @ !).`);
+        return fail(
+          `The tls_priority "${value}" is not a GnuTLS priority string (letters, digits and : + - . _ % @ !).`,
+        );
       }
       break;
     case 'sshauth': {
@@ -351,7 +360,8 @@ function checkParamValue(name: string, value: string, context: { driver: Libvirt
       break;
     }
     case 'root':
-      if (!value.startsWith('/')) return fail(`The parameter "root" must be an absolute path (starting with "/"), not "${value}".`);
+      if (!value.startsWith('/'))
+        return fail(`The parameter "root" must be an absolute path (starting with "/"), not "${value}".`);
       break;
   }
   return { ok: true, value };
@@ -392,7 +402,9 @@ function checkPath(driver: LibvirtDriver, path: string, authority: Authority): S
   if (path === '' || path === '/') {
     if (authority.hostname !== undefined && authority.username === undefined && authority.port === undefined) {
       if (DRIVER_PATHS[driver].includes(`/${authority.hostname}`)) {
-        return fail(`"${authority.hostname}" was read as a hostname; did you mean "${driver}:///${authority.hostname}"?`);
+        return fail(
+          `"${authority.hostname}" was read as a hostname; did you mean "${driver}:///${authority.hostname}"?`,
+        );
       }
     }
     return fail(`The URI has no path; the ${driver} driver needs ${pathHint(driver)}.`);
@@ -428,7 +440,9 @@ function checkTransport(name: string): Step<LibvirtTransport> {
 
 function checkTransportAndHost(transport: LibvirtTransport, authority: Authority, driver: LibvirtDriver): Step<null> {
   if (SSH_FAMILY.includes(transport) && authority.hostname === undefined) {
-    return fail(`The ${transport} transport needs a hostname, e.g. "${driver}+${transport}://root@hv1/${driver === 'test' ? 'default' : 'system'}".`);
+    return fail(
+      `The ${transport} transport needs a hostname, e.g. "${driver}+${transport}://root@hv1/${driver === 'test' ? 'default' : 'system'}".`,
+    );
   }
   if (transport === 'unix' && authority.hostname !== undefined) {
     return fail('The unix transport reaches a socket on this machine and takes no hostname.');
@@ -456,7 +470,9 @@ export function parseLibvirtUri(input: string): ParseResult {
   if (schemeEnd < 0) {
     const colon = input.indexOf(':');
     if (colon > 0 && /^[A-Za-z0-9+]+$/.test(input.slice(0, colon))) {
-      return fail(`The URI is missing "//" after "${input.slice(0, colon)}:"; write e.g. "${input.slice(0, colon)}:///system".`);
+      return fail(
+        `The URI is missing "//" after "${input.slice(0, colon)}:"; write e.g. "${input.slice(0, colon)}:///system".`,
+      );
     }
     return fail('The URI is missing "://" after the driver name, e.g. "qemu:///system".');
   }
@@ -508,14 +524,19 @@ export function parseLibvirtUri(input: string): ParseResult {
         const transports: readonly LibvirtTransport[] = PARAM_TRANSPORTS[name as RemoteParamName];
         if (isEmbed) return fail(`The parameter "${name}" is not valid with "qemu:///embed", which only takes "root".`);
         if (!transports.includes(transport)) {
-          const implied = explicitTransport === undefined ? ` (implied by ${authority.value.hostname === undefined ? 'a local URI' : 'a hostname without "+transport"'})` : '';
+          const implied =
+            explicitTransport === undefined
+              ? ` (implied by ${authority.value.hostname === undefined ? 'a local URI' : 'a hostname without "+transport"'})`
+              : '';
           const plural = transports.length > 1 ? 's' : '';
           return fail(
             `The extra parameter "${name}" is only valid with the ${listWords(transports, 'or')} transport${plural}, not ${transport}${implied}.`,
           );
         }
       } else {
-        return fail(`Unknown extra parameter "${name}"; libvirt would pass it on to the remote daemon, so Ferry refuses it.`);
+        return fail(
+          `Unknown extra parameter "${name}"; libvirt would pass it on to the remote daemon, so Ferry refuses it.`,
+        );
       }
       const checked = checkParamValue(name, value, { driver: driver.value });
       if (!checked.ok) return checked;
@@ -609,7 +630,9 @@ export function resolveHostReference(options: { input: string; aliases: readonly
   }
   const alias = aliases.find((entry) => entry.name === input);
   if (alias === undefined) {
-    return fail(`"${input}" is an alias name, but no alias with that name is imported; import your libvirt.conf or enter a full URI.`);
+    return fail(
+      `"${input}" is an alias name, but no alias with that name is imported; import your libvirt.conf or enter a full URI.`,
+    );
   }
   const parsed = parseLibvirtUri(alias.uri);
   if (!parsed.ok) return fail(`The alias "${input}" points to an invalid URI: ${parsed.error}`);

@@ -28,8 +28,25 @@ describe('parseXml', () => {
 describe('parseDomainXml (real virsh -c test:///default dumpxml test)', () => {
   it('extracts name, uuid, memory, vcpus and disks', () => {
     const facts = parseDomainXml(fixture('test-domain.xml'));
-    expect(facts).toMatchObject({ name: 'test', uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f', type: 'test', memoryBytes: 8388608 * 1024, vcpus: 2, cpuMode: null });
-    expect(facts.disks).toEqual([{ target: 'vda', device: 'disk', type: 'file', sourcePath: '/guest/diskimage1', format: null, readonly: false, shareable: false }]);
+    expect(facts).toMatchObject({
+      name: 'test',
+      uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f',
+      type: 'test',
+      memoryBytes: 8388608 * 1024,
+      vcpus: 2,
+      cpuMode: null,
+    });
+    expect(facts.disks).toEqual([
+      {
+        target: 'vda',
+        device: 'disk',
+        type: 'file',
+        sourcePath: '/guest/diskimage1',
+        format: null,
+        readonly: false,
+        shareable: false,
+      },
+    ]);
   });
 
   it('reads the CPU mode and disk format of a qemu domain', () => {
@@ -63,8 +80,22 @@ describe('pools', () => {
 
   it('finds the pool whose target is the disk directory, exactly', () => {
     const pools = [
-      { name: 'images', type: 'dir', targetPath: '/var/lib/libvirt/images/', capacityBytes: 0, allocationBytes: 0, availableBytes: 0 },
-      { name: 'other', type: 'dir', targetPath: '/var/lib/libvirt', capacityBytes: 0, allocationBytes: 0, availableBytes: 0 },
+      {
+        name: 'images',
+        type: 'dir',
+        targetPath: '/var/lib/libvirt/images/',
+        capacityBytes: 0,
+        allocationBytes: 0,
+        availableBytes: 0,
+      },
+      {
+        name: 'other',
+        type: 'dir',
+        targetPath: '/var/lib/libvirt',
+        capacityBytes: 0,
+        allocationBytes: 0,
+        availableBytes: 0,
+      },
     ];
     expect(poolForPath(pools, '/var/lib/libvirt/images/vm1.qcow2')?.name).toBe('images');
     expect(poolForPath(pools, '/var/lib/libvirt/images/sub/vm1.qcow2')).toBeUndefined();
@@ -86,6 +117,12 @@ describe('parseCapabilities (the one capabilities reader, also used by migration
     const caps = parseCapabilities(
       `<capabilities><host><uuid>8d1f6c1e-1ab0-4c1b-9e00-000000000001</uuid><cpu><arch>x86_64</arch><model>Skylake-Client-IBRS</model><vendor>Intel</vendor></cpu></host></capabilities>`,
     );
-    expect(caps).toEqual({ hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-000000000001', arch: 'x86_64', cpuModel: 'Skylake-Client-IBRS', cpuVendor: 'Intel', memoryBytes: null });
+    expect(caps).toEqual({
+      hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-000000000001',
+      arch: 'x86_64',
+      cpuModel: 'Skylake-Client-IBRS',
+      cpuVendor: 'Intel',
+      memoryBytes: null,
+    });
   });
 });

@@ -6,7 +6,12 @@ import { MIGRATIONS_CHANNEL, migrationChannel, type MigrationEvent, type Migrati
  * Persists first, then publishes: a subscriber that reconnects replays from the table, so an event the bus
  * delivered is always also in the database (and carries the row id the browser resumes from).
  */
-export async function appendMigrationEvent(options: { db: Db; bus: EventBus; migrationId: string; payload: MigrationEventPayload }): Promise<MigrationEvent> {
+export async function appendMigrationEvent(options: {
+  db: Db;
+  bus: EventBus;
+  migrationId: string;
+  payload: MigrationEventPayload;
+}): Promise<MigrationEvent> {
   const row = await options.db.migrationEvent.create({
     data: { migrationId: options.migrationId, type: options.payload.type, data: JSON.stringify(options.payload) },
   });
@@ -19,12 +24,25 @@ export async function appendMigrationEvent(options: { db: Db; bus: EventBus; mig
 }
 
 export function toEvent(row: { id: number; migrationId: string; at: Date; data: string }): MigrationEvent {
-  return { ...(JSON.parse(row.data) as MigrationEventPayload), id: row.id, migrationId: row.migrationId, at: row.at.toISOString() };
+  return {
+    ...(JSON.parse(row.data) as MigrationEventPayload),
+    id: row.id,
+    migrationId: row.migrationId,
+    at: row.at.toISOString(),
+  };
 }
 
-export async function listMigrationEvents(options: { db: Db; migrationId: string; afterId?: number; limit?: number }): Promise<MigrationEvent[]> {
+export async function listMigrationEvents(options: {
+  db: Db;
+  migrationId: string;
+  afterId?: number;
+  limit?: number;
+}): Promise<MigrationEvent[]> {
   const rows = await options.db.migrationEvent.findMany({
-    where: { migrationId: options.migrationId, ...(options.afterId !== undefined ? { id: { gt: options.afterId } } : {}) },
+    where: {
+      migrationId: options.migrationId,
+      ...(options.afterId !== undefined ? { id: { gt: options.afterId } } : {}),
+    },
     orderBy: { id: 'asc' },
     take: options.limit,
   });

@@ -70,8 +70,19 @@ export async function volumeExists(call: Call, filePath: string): Promise<boolea
   }
 }
 
-export async function createVolume(call: Call, options: { pool: string; name: string; capacityBytes: number; format: string | null }) {
-  const args = ['vol-create-as', '--pool', options.pool, '--name', options.name, '--capacity', `${options.capacityBytes}b`];
+export async function createVolume(
+  call: Call,
+  options: { pool: string; name: string; capacityBytes: number; format: string | null },
+) {
+  const args = [
+    'vol-create-as',
+    '--pool',
+    options.pool,
+    '--name',
+    options.name,
+    '--capacity',
+    `${options.capacityBytes}b`,
+  ];
   if (options.format) args.push('--format', options.format);
   await virsh(call, args);
 }
@@ -80,7 +91,10 @@ export async function deleteVolume(call: Call, filePath: string) {
   await virsh(call, ['vol-delete', '--', filePath]);
 }
 
-/** Capacity of one disk as libvirt reports it (`domblkinfo <vm> <target> --bytes`? not in 9.0: values are bytes already). */
+/**
+ * Capacity of one disk as libvirt reports it (`domblkinfo <vm> <target> --bytes`? not in 9.0: values are bytes
+ * already).
+ */
 export async function getDiskCapacity(call: Call, vmName: string, target: string): Promise<number | null> {
   try {
     const result = await virsh(call, ['domblkinfo', '--domain', vmName, '--device', target]);

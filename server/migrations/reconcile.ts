@@ -30,10 +30,17 @@ export async function reconcileOrphanedMigrations(deps: RunnerDeps, options: { n
     let state: 'succeeded' | 'failed' = 'failed';
     try {
       const [onSource, onDestination] = await Promise.all([
-        migration.sourceHost ? getDomainState({ executor: deps.executors.get(migration.sourceHost) }, migration.vmName) : Promise.resolve('unknown (host removed)'),
-        migration.destinationHost ? getDomainState({ executor: deps.executors.get(migration.destinationHost) }, migration.vmName) : Promise.resolve('unknown (host removed)'),
+        migration.sourceHost
+          ? getDomainState({ executor: deps.executors.get(migration.sourceHost) }, migration.vmName)
+          : Promise.resolve('unknown (host removed)'),
+        migration.destinationHost
+          ? getDomainState({ executor: deps.executors.get(migration.destinationHost) }, migration.vmName)
+          : Promise.resolve('unknown (host removed)'),
       ]);
-      where.push(`${migration.sourceAlias}: ${onSource ?? 'no such domain'}`, `${migration.destinationAlias}: ${onDestination ?? 'no such domain'}`);
+      where.push(
+        `${migration.sourceAlias}: ${onSource ?? 'no such domain'}`,
+        `${migration.destinationAlias}: ${onDestination ?? 'no such domain'}`,
+      );
       if (onDestination === 'running' && onSource === null) state = 'succeeded';
     } catch (error) {
       where.push(`could not ask the hosts: ${describeHostError(error).error}`);
@@ -71,11 +78,19 @@ export async function reconcileOrphanedMigrations(deps: RunnerDeps, options: { n
         errorCode: state === 'succeeded' ? null : 'interrupted',
         errorTitle: state === 'succeeded' ? null : 'Interrupted by a Ferry restart',
         message,
-        nextStep: state === 'succeeded' ? null : 'Check the hosts listed above; start the migration again if the VM is still on the source.',
+        nextStep:
+          state === 'succeeded'
+            ? null
+            : 'Check the hosts listed above; start the migration again if the VM is still on the source.',
         verification: where,
       },
     });
-    await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: migration.id, payload: { type: 'state', state } });
+    await appendMigrationEvent({
+      db: deps.db,
+      bus: deps.bus,
+      migrationId: migration.id,
+      payload: { type: 'state', state },
+    });
     closed.push(migration.id);
   }
   return closed;

@@ -25,8 +25,13 @@ const jobInfoSamples = readFileSync(new URL('migrate-bw8.jobinfo-source.jsonl', 
   .split('\n')
   .map((line) => JSON.parse(line) as { exitCode: number; stdout: string; stderr: string })
   .filter((sample) => sample.exitCode === 0);
-const completedOnDestination = (JSON.parse(readFileSync(new URL('migrate-bw8.domjobinfo-completed-destination.json', FIXTURES), 'utf8')) as { stdout: string }).stdout;
-const failure = (name: string) => JSON.parse(readFileSync(new URL(`failures/${name}.json`, FIXTURES), 'utf8')) as { stderr: string };
+const completedOnDestination = (
+  JSON.parse(readFileSync(new URL('migrate-bw8.domjobinfo-completed-destination.json', FIXTURES), 'utf8')) as {
+    stdout: string;
+  }
+).stdout;
+const failure = (name: string) =>
+  JSON.parse(readFileSync(new URL(`failures/${name}.json`, FIXTURES), 'utf8')) as { stderr: string };
 
 const DISK = '/var/lib/libvirt/images/vm1.qcow2';
 
@@ -61,11 +66,17 @@ class FakeHost implements Executor {
     const name = (args.includes('--domain') ? args[args.indexOf('--domain') + 1] : args[args.length - 1]) ?? '';
     switch (command) {
       case 'capabilities':
-        return ok(`<capabilities><host><uuid>${this.state.uuid}</uuid><cpu><arch>x86_64</arch></cpu></host></capabilities>`);
+        return ok(
+          `<capabilities><host><uuid>${this.state.uuid}</uuid><cpu><arch>x86_64</arch></cpu></host></capabilities>`,
+        );
       case 'dumpxml':
-        return this.state.domains.has(name) ? ok(domainXml(name)) : fail(args, `error: failed to get domain '${name}'\n`);
+        return this.state.domains.has(name)
+          ? ok(domainXml(name))
+          : fail(args, `error: failed to get domain '${name}'\n`);
       case 'domstate':
-        return this.state.domains.has(name) ? ok(`${this.state.domains.get(name)}\n\n`) : fail(args, `error: failed to get domain '${name}'\n`);
+        return this.state.domains.has(name)
+          ? ok(`${this.state.domains.get(name)}\n\n`)
+          : fail(args, `error: failed to get domain '${name}'\n`);
       case 'domblkinfo':
         return ok('Capacity:       268435456\nAllocation:     1000000\nPhysical:       1000000\n');
       case 'pool-list':
@@ -73,9 +84,16 @@ class FakeHost implements Executor {
       case 'pool-refresh':
         return ok('Pool default refreshed\n');
       case 'pool-dumpxml':
-        return ok("<pool type='dir'><name>default</name><capacity unit='bytes'>10737418240</capacity><allocation unit='bytes'>0</allocation><available unit='bytes'>10737418240</available><target><path>/var/lib/libvirt/images</path></target></pool>");
+        return ok(
+          "<pool type='dir'><name>default</name><capacity unit='bytes'>10737418240</capacity><allocation unit='bytes'>0</allocation><available unit='bytes'>10737418240</available><target><path>/var/lib/libvirt/images</path></target></pool>",
+        );
       case 'vol-info':
-        return this.state.volumes.has(args[args.length - 1] ?? '') ? ok('Name: vm1.qcow2\n') : fail(args, `error: failed to get vol '${args[args.length - 1]}'\nerror: Storage volume not found: no storage vol with matching path\n`);
+        return this.state.volumes.has(args[args.length - 1] ?? '')
+          ? ok('Name: vm1.qcow2\n')
+          : fail(
+              args,
+              `error: failed to get vol '${args[args.length - 1]}'\nerror: Storage volume not found: no storage vol with matching path\n`,
+            );
       case 'vol-delete':
         this.state.volumes.delete(args[args.length - 1] ?? '');
         return ok('Vol deleted\n');
@@ -111,7 +129,10 @@ class FakeHost implements Executor {
           if (chunk.exitCode === 0) {
             script.onSuccess?.();
             resolve({ stdout: '\n', stderr, exitCode: 0 });
-          } else reject(new VirshError({ kind: 'exit', message: 'migrate failed', argv: args, exitCode: chunk.exitCode, stderr }));
+          } else
+            reject(
+              new VirshError({ kind: 'exit', message: 'migrate failed', argv: args, exitCode: chunk.exitCode, stderr }),
+            );
           return;
         }
         if (chunk.stream === 'stderr') {
@@ -126,7 +147,13 @@ class FakeHost implements Executor {
         const text = 'error: operation aborted: migration out: canceled by client\n';
         options.onStderr?.(text);
         this.abort = null;
-        setTimeout(() => reject(new VirshError({ kind: 'exit', message: 'aborted', argv: args, exitCode: 1, stderr: stderr + text })), 5);
+        setTimeout(
+          () =>
+            reject(
+              new VirshError({ kind: 'exit', message: 'aborted', argv: args, exitCode: 1, stderr: stderr + text }),
+            ),
+          5,
+        );
       };
     });
   }
@@ -163,8 +190,16 @@ beforeEach(async () => {
   await testDb.db.migrationEvent.deleteMany();
   await testDb.db.migration.deleteMany();
   await testDb.db.host.deleteMany();
-  sourceHostId = (await testDb.db.host.create({ data: { alias: 'hv1', uri: 'test:///hv1', displayUri: 'test:///hv1', displayName: 'hv1' } })).id;
-  destinationHostId = (await testDb.db.host.create({ data: { alias: 'hv2', uri: 'test:///hv2', displayUri: 'test:///hv2', displayName: 'hv2' } })).id;
+  sourceHostId = (
+    await testDb.db.host.create({
+      data: { alias: 'hv1', uri: 'test:///hv1', displayUri: 'test:///hv1', displayName: 'hv1' },
+    })
+  ).id;
+  destinationHostId = (
+    await testDb.db.host.create({
+      data: { alias: 'hv2', uri: 'test:///hv2', displayUri: 'test:///hv2', displayName: 'hv2' },
+    })
+  ).id;
 });
 
 afterAll(async () => {
@@ -172,7 +207,12 @@ afterAll(async () => {
 });
 
 function deps() {
-  return { db: testDb.db, bus, executors: { get: (host: { id: string }) => (host.id === sourceHostId ? src : dst) }, pollIntervalMs: 20 };
+  return {
+    db: testDb.db,
+    bus,
+    executors: { get: (host: { id: string }) => (host.id === sourceHostId ? src : dst) },
+    pollIntervalMs: 20,
+  };
 }
 
 describe('migration runner', () => {
@@ -186,7 +226,12 @@ describe('migration runner', () => {
         dst.state.volumes.add(DISK);
       },
     };
-    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: { bandwidthMiBps: 8 } });
+    const { id } = await startMigration(deps(), who, {
+      vmName: 'vm1',
+      sourceHostId,
+      destinationHostId,
+      options: { bandwidthMiBps: 8 },
+    });
     const events = await waitForFinal(id);
 
     const states = events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.state : ''));
@@ -199,11 +244,27 @@ describe('migration runner', () => {
     expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
 
     const migrateCall = src.state.calls.find((call) => call[0] === 'migrate');
-    expect(migrateCall).toEqual(expect.arrayContaining(['--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose', '--bandwidth', '8']));
+    expect(migrateCall).toEqual(
+      expect.arrayContaining([
+        '--live',
+        '--persistent',
+        '--undefinesource',
+        '--copy-storage-all',
+        '--verbose',
+        '--bandwidth',
+        '8',
+      ]),
+    );
     expect(migrateCall?.[migrateCall.indexOf('--desturi') + 1]).toBe('test:///hv2');
 
     const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
-    expect(row).toMatchObject({ state: 'succeeded', percent: 100, downtimeMs: 26, errorCode: null, vmUuid: '0f1e0000-7a5b-4c1b-9e00-0000000000a1' });
+    expect(row).toMatchObject({
+      state: 'succeeded',
+      percent: 100,
+      downtimeMs: 26,
+      errorCode: null,
+      vmUuid: '0f1e0000-7a5b-4c1b-9e00-0000000000a1',
+    });
     expect(row.durationMs).toBeGreaterThan(0);
     expect(Number(row.diskBytes)).toBe(256 * 2 ** 20);
     expect(row.output).toContain('Migration: [100 %]');
@@ -214,7 +275,10 @@ describe('migration runner', () => {
 
   it('records the failure with libvirt’s text, keeps the VM on the source and removes what the copy left behind', async () => {
     const stderr = failure('dest-disk-size-mismatch').stderr;
-    src.migrate = { chunks: [{ stream: 'stderr', data: '\rMigration: [  6 %]' }, { stream: 'stderr', data: stderr }, { exitCode: 1 }], stepMs: 5 };
+    src.migrate = {
+      chunks: [{ stream: 'stderr', data: '\rMigration: [  6 %]' }, { stream: 'stderr', data: stderr }, { exitCode: 1 }],
+      stepMs: 5,
+    };
     // libvirt created the destination disk before the copy failed: it is there when Ferry looks afterwards.
     const created = () => dst.state.volumes.add(DISK);
     const origRun = dst.run.bind(dst);
@@ -233,13 +297,20 @@ describe('migration runner', () => {
     expect(row.errorMessage).toContain('vm1 is running on hv1');
     expect(dst.state.volumes.has(DISK)).toBe(false);
     expect(dst.state.calls).toContainEqual(['vol-delete', '--', DISK]);
-    const actions = (await testDb.db.auditEvent.findMany({ where: { migrationId: id }, orderBy: { id: 'asc' } })).map((a) => a.action);
+    const actions = (await testDb.db.auditEvent.findMany({ where: { migrationId: id }, orderBy: { id: 'asc' } })).map(
+      (a) => a.action,
+    );
     expect(actions).toEqual(['migration.start', 'volume.delete', 'migration.failed']);
   });
 
   it('cancels with domjobabort on the source and ends cancelled with the VM still there', async () => {
     src.migrate = { chunks: chunks('migrate-bw8.chunks.jsonl'), stepMs: 20 };
-    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: { bandwidthMiBps: 8 } });
+    const { id } = await startMigration(deps(), who, {
+      vmName: 'vm1',
+      sourceHostId,
+      destinationHostId,
+      options: { bandwidthMiBps: 8 },
+    });
     for (let i = 0; i < 200; i++) {
       const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
       if (row.state === 'running' && row.percent >= 6) break;
@@ -248,12 +319,22 @@ describe('migration runner', () => {
     await cancelMigration(deps(), { actor: 'carol', clientAddress: '192.0.2.9' }, id);
     const events = await waitForFinal(id);
     expect(src.state.calls.some((call) => call[0] === 'domjobabort')).toBe(true);
-    expect(events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.state : ''))).toEqual(['queued', 'preflight', 'running', 'cancelling', 'cancelled']);
+    expect(events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.state : ''))).toEqual([
+      'queued',
+      'preflight',
+      'running',
+      'cancelling',
+      'cancelled',
+    ]);
     const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
     expect(row).toMatchObject({ state: 'cancelled', errorCode: 'cancelled' });
     expect(src.state.domains.get('vm1')).toBe('running');
     const audit = await testDb.db.auditEvent.findMany({ where: { migrationId: id }, orderBy: { id: 'asc' } });
-    expect(audit.map((a) => `${a.action}:${a.actor}`)).toEqual(['migration.start:bob', 'migration.cancel:carol', 'migration.cancelled:bob']);
+    expect(audit.map((a) => `${a.action}:${a.actor}`)).toEqual([
+      'migration.start:bob',
+      'migration.cancel:carol',
+      'migration.cancelled:bob',
+    ]);
     await expect(cancelMigration(deps(), who, id)).rejects.toThrow(/nothing to cancel/);
   });
 
@@ -264,38 +345,78 @@ describe('migration runner', () => {
     const events = await waitForFinal(id);
     expect(events.find((e) => e.type === 'result')).toMatchObject({ state: 'failed', errorCode: 'preflight' });
     const checklist = events.find((e) => e.type === 'checklist');
-    expect(checklist?.type === 'checklist' && checklist.checks.find((c) => c.id === 'name-free')).toMatchObject({ status: 'fail' });
+    expect(checklist?.type === 'checklist' && checklist.checks.find((c) => c.id === 'name-free')).toMatchObject({
+      status: 'fail',
+    });
     expect(src.state.calls.some((call) => call[0] === 'migrate')).toBe(false);
   });
 
   it('refuses bad requests before recording anything', async () => {
-    await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: sourceHostId, options: {} })).rejects.toThrow(/other than the source/);
-    await expect(startMigration(deps(), who, { vmName: 'vm\n1', sourceHostId, destinationHostId, options: {} })).rejects.toThrow(/control characters/);
-    await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: { mode: 'offline', undefineSource: true } })).rejects.toThrow(/.+/);
-    await expect(startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: 'nope', options: {} })).rejects.toThrow(/not registered/);
+    await expect(
+      startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: sourceHostId, options: {} }),
+    ).rejects.toThrow(/other than the source/);
+    await expect(
+      startMigration(deps(), who, { vmName: 'vm\n1', sourceHostId, destinationHostId, options: {} }),
+    ).rejects.toThrow(/control characters/);
+    await expect(
+      startMigration(deps(), who, {
+        vmName: 'vm1',
+        sourceHostId,
+        destinationHostId,
+        options: { mode: 'offline', undefineSource: true },
+      }),
+    ).rejects.toThrow(/.+/);
+    await expect(
+      startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: 'nope', options: {} }),
+    ).rejects.toThrow(/not registered/);
     expect(await testDb.db.migration.count()).toBe(0);
   });
 
   it('closes migrations orphaned by a restart with what the hosts say, and leaves live ones alone', async () => {
     const old = new Date(Date.now() - 120_000);
-    const base = { sourceHostId, destinationHostId, sourceAlias: 'hv1', sourceUri: 'test:///hv1', destinationAlias: 'hv2', destinationUri: 'test:///hv2', options: '{}', actor: 'bob', createdAt: old };
+    const base = {
+      sourceHostId,
+      destinationHostId,
+      sourceAlias: 'hv1',
+      sourceUri: 'test:///hv1',
+      destinationAlias: 'hv2',
+      destinationUri: 'test:///hv2',
+      options: '{}',
+      actor: 'bob',
+      createdAt: old,
+    };
     // vm1 arrived on hv2 before the old process died; vm2 never left hv1; vm3 belongs to a process that is alive.
     src.state.domains.set('vm2', 'running');
     dst.state.domains.set('vm1', 'running');
     src.state.domains.delete('vm1');
-    const arrived = await testDb.db.migration.create({ data: { ...base, vmName: 'vm1', state: 'running', ownerId: 'dead-process', heartbeatAt: old } });
-    const stuck = await testDb.db.migration.create({ data: { ...base, vmName: 'vm2', state: 'cancelling', ownerId: 'dead-process', heartbeatAt: old } });
-    const alive = await testDb.db.migration.create({ data: { ...base, vmName: 'vm3', state: 'running', ownerId: 'other-live-replica', heartbeatAt: new Date() } });
+    const arrived = await testDb.db.migration.create({
+      data: { ...base, vmName: 'vm1', state: 'running', ownerId: 'dead-process', heartbeatAt: old },
+    });
+    const stuck = await testDb.db.migration.create({
+      data: { ...base, vmName: 'vm2', state: 'cancelling', ownerId: 'dead-process', heartbeatAt: old },
+    });
+    const alive = await testDb.db.migration.create({
+      data: { ...base, vmName: 'vm3', state: 'running', ownerId: 'other-live-replica', heartbeatAt: new Date() },
+    });
 
     const closed = await reconcileOrphanedMigrations(deps());
     expect(closed.sort()).toEqual([arrived.id, stuck.id].sort());
-    expect(await testDb.db.migration.findUniqueOrThrow({ where: { id: arrived.id } })).toMatchObject({ state: 'succeeded', errorCode: null });
+    expect(await testDb.db.migration.findUniqueOrThrow({ where: { id: arrived.id } })).toMatchObject({
+      state: 'succeeded',
+      errorCode: null,
+    });
     const failed = await testDb.db.migration.findUniqueOrThrow({ where: { id: stuck.id } });
     expect(failed).toMatchObject({ state: 'failed', errorCode: 'interrupted' });
     expect(failed.errorMessage).toContain('hv1: running');
     expect((await testDb.db.migration.findUniqueOrThrow({ where: { id: alive.id } })).state).toBe('running');
-    const audit = await testDb.db.auditEvent.findMany({ where: { migrationId: { in: [arrived.id, stuck.id] } }, orderBy: { id: 'asc' } });
-    expect(audit.map((a) => `${a.action}:${a.actor}`).sort()).toEqual(['migration.failed:system', 'migration.succeeded:system']);
+    const audit = await testDb.db.auditEvent.findMany({
+      where: { migrationId: { in: [arrived.id, stuck.id] } },
+      orderBy: { id: 'asc' },
+    });
+    expect(audit.map((a) => `${a.action}:${a.actor}`).sort()).toEqual([
+      'migration.failed:system',
+      'migration.succeeded:system',
+    ]);
     expect(await reconcileOrphanedMigrations(deps())).toEqual([]);
   });
 });

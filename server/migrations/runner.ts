@@ -5,7 +5,13 @@ import { recordAudit } from '../audit/record';
 import type { EventBus } from '../events/bus';
 import { describeHostError, type ExecutorSource } from '../fleet/service';
 import { VirshError, type Executor } from '../hypervisor/executor';
-import { buildCompletedJobInfoArgv, buildJobAbortArgv, buildJobInfoArgv, buildMigrateArgv, timeoutAbortAfterSeconds } from '../libvirt/migration/argv';
+import {
+  buildCompletedJobInfoArgv,
+  buildJobAbortArgv,
+  buildJobInfoArgv,
+  buildMigrateArgv,
+  timeoutAbortAfterSeconds,
+} from '../libvirt/migration/argv';
 import { classifyVirshError } from '../libvirt/migration/errors';
 import { estimateEta, parseDomJobInfo, type DomJobInfo } from '../libvirt/migration/jobinfo';
 import { migrationOptionsSchema, type MigrationOptions } from '../libvirt/migration/options';
@@ -14,7 +20,13 @@ import { formatLibvirtUri, parseLibvirtUri } from '../libvirt/uri';
 import { appendMigrationEvent } from './events';
 import { createVolume, deleteVolume, getDomainState, volumeExists } from './host-queries';
 import { runPreflight, type PreflightFacts } from './preflight';
-import { migrationControlChannel, type JobSample, type MigrationEventPayload, type MigrationResultSummary, type MigrationState } from './types';
+import {
+  migrationControlChannel,
+  type JobSample,
+  type MigrationEventPayload,
+  type MigrationResultSummary,
+  type MigrationState,
+} from './types';
 
 export type RunnerDeps = {
   db: Db;
@@ -28,7 +40,10 @@ export type RunnerDeps = {
 export const PROCESS_OWNER_ID = randomUUID();
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
-/** virsh migrate ends by itself (or by the user's --timeout / a cancel); the executor's per-command limit must not cut it. */
+/**
+ * virsh migrate ends by itself (or by the user's --timeout / a cancel); the executor's per-command limit must not
+ * cut it.
+ */
 const MIGRATE_TIME_LIMIT_MS = 7 * 24 * 3600_000;
 const LOCAL_ONLY_PARAMS = ['keyfile', 'known_hosts', 'pkipath', 'known_hosts_verify'];
 
@@ -41,13 +56,18 @@ export function destinationUriFor(options: { sourceExecutorKind: string; destina
   if (options.sourceExecutorKind !== 'ssh') return options.destinationUri;
   const parsed = parseLibvirtUri(options.destinationUri);
   if (!parsed.ok) return options.destinationUri;
-  const params = Object.fromEntries(Object.entries(parsed.uri.params).filter(([key]) => !LOCAL_ONLY_PARAMS.includes(key)));
+  const params = Object.fromEntries(
+    Object.entries(parsed.uri.params).filter(([key]) => !LOCAL_ONLY_PARAMS.includes(key)),
+  );
   return formatLibvirtUri({ ...parsed.uri, params });
 }
 
 function toSample(info: DomJobInfo, samples: DomJobInfo[]): JobSample {
   const eta = estimateEta({ samples });
-  const dirtyRate = info.dirtyPagesPerSecond !== null && info.pageSizeBytes !== null ? info.dirtyPagesPerSecond * info.pageSizeBytes : null;
+  const dirtyRate =
+    info.dirtyPagesPerSecond !== null && info.pageSizeBytes !== null
+      ? info.dirtyPagesPerSecond * info.pageSizeBytes
+      : null;
   return {
     phase: info.phase,
     elapsedMs: info.timeElapsedMs,
@@ -85,11 +105,16 @@ type Job = {
  */
 export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Promise<MigrationState> {
   const { db, bus } = deps;
-  const row = await db.migration.findUniqueOrThrow({ where: { id: migrationId }, include: { sourceHost: true, destinationHost: true } });
+  const row = await db.migration.findUniqueOrThrow({
+    where: { id: migrationId },
+    include: { sourceHost: true, destinationHost: true },
+  });
 
   let chain: Promise<unknown> = Promise.resolve();
   const emit = (payload: MigrationEventPayload) => {
-    chain = chain.then(() => appendMigrationEvent({ db, bus, migrationId, payload })).catch((error: unknown) => console.error('migration event write failed', error));
+    chain = chain
+      .then(() => appendMigrationEvent({ db, bus, migrationId, payload }))
+      .catch((error: unknown) => console.error('migration event write failed', error));
     return chain;
   };
 
@@ -131,7 +156,10 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
     await emit({ type: 'state', state, ...(message ? { message } : {}) });
   }
 
-  async function finish(summary: MigrationResultSummary, totals: { memoryBytes?: number | null; diskBytes?: number | null; downtimeMs?: number | null } = {}) {
+  async function finish(
+    summary: MigrationResultSummary,
+    totals: { memoryBytes?: number | null; diskBytes?: number | null; downtimeMs?: number | null } = {},
+  ) {
     await chain;
     const endedAt = new Date();
     const durationMs = endedAt.getTime() - (row.startedAt ?? new Date(startedMs)).getTime();
@@ -146,12 +174,19 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
           durationMs,
           memoryBytes: totals.memoryBytes != null ? BigInt(Math.round(totals.memoryBytes)) : null,
           diskBytes: totals.diskBytes != null ? BigInt(Math.round(totals.diskBytes)) : null,
-          avgBandwidthBps: totalBytes > 0 && durationMs > 0 ? BigInt(Math.round((totalBytes * 1000) / durationMs)) : null,
+          avgBandwidthBps:
+            totalBytes > 0 && durationMs > 0 ? BigInt(Math.round((totalBytes * 1000) / durationMs)) : null,
           peakBandwidthBps: peakBandwidth > 0 ? BigInt(Math.round(peakBandwidth)) : null,
           downtimeMs: totals.downtimeMs ?? null,
           errorCode: summary.errorCode,
           errorMessage: summary.message,
-          rawError: summary.state === 'succeeded' ? null : (transcript.join('').match(/error: [^\n]*/g)?.join('\n') ?? summary.message),
+          rawError:
+            summary.state === 'succeeded'
+              ? null
+              : (transcript
+                  .join('')
+                  .match(/error: [^\n]*/g)
+                  ?.join('\n') ?? summary.message),
           output: transcript.join(''),
           heartbeatAt: endedAt,
           percent: summary.state === 'succeeded' ? 100 : undefined,
@@ -164,7 +199,13 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
         hostAlias: row.sourceAlias,
         vmName: row.vmName,
         migrationId,
-        details: { destination: row.destinationAlias, durationMs, errorCode: summary.errorCode, message: summary.message, verification: summary.verification },
+        details: {
+          destination: row.destinationAlias,
+          durationMs,
+          errorCode: summary.errorCode,
+          message: summary.message,
+          verification: summary.verification,
+        },
       });
     });
     await emit({ type: 'result', ...summary });
@@ -174,7 +215,14 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
 
   try {
     if (!row.sourceHost || !row.destinationHost) {
-      return await finish({ state: 'failed', errorCode: 'host-removed', errorTitle: 'Host removed', message: 'The source or destination host was removed from Ferry.', nextStep: 'Register the host again and retry.', verification: [] });
+      return await finish({
+        state: 'failed',
+        errorCode: 'host-removed',
+        errorTitle: 'Host removed',
+        message: 'The source or destination host was removed from Ferry.',
+        nextStep: 'Register the host again and retry.',
+        verification: [],
+      });
     }
     const options = migrationOptionsSchema.parse(JSON.parse(row.options));
     job = {
@@ -196,10 +244,18 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
       migration: options,
       migrationId,
       source: { id: job.source.id, alias: job.source.alias, hostUuid: job.source.hostUuid, executor: src },
-      destination: { id: job.destination.id, alias: job.destination.alias, hostUuid: job.destination.hostUuid, executor: dst },
+      destination: {
+        id: job.destination.id,
+        alias: job.destination.alias,
+        hostUuid: job.destination.hostUuid,
+        executor: dst,
+      },
     });
     facts = report.facts;
-    await db.migration.update({ where: { id: migrationId }, data: { checklist: JSON.stringify(report.checks), vmUuid: report.facts.domain?.uuid ?? null } });
+    await db.migration.update({
+      where: { id: migrationId },
+      data: { checklist: JSON.stringify(report.checks), vmUuid: report.facts.domain?.uuid ?? null },
+    });
     await emit({ type: 'checklist', checks: report.checks });
     if (!report.ok) {
       const failed = report.checks.filter((c) => c.status === 'fail');
@@ -213,19 +269,40 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
       });
     }
     if (cancelRequested) {
-      return await finish({ state: 'cancelled', errorCode: 'cancelled', errorTitle: 'Cancelled', message: 'Cancelled before the migration started.', nextStep: null, verification: [] });
+      return await finish({
+        state: 'cancelled',
+        errorCode: 'cancelled',
+        errorTitle: 'Cancelled',
+        message: 'Cancelled before the migration started.',
+        nextStep: null,
+        verification: [],
+      });
     }
 
     if (options.precreateVolumes) {
       for (const disk of facts.disks) {
         if (disk.existsOnDestination || !disk.pool || disk.capacityBytes === null) continue;
         const name = disk.path.slice(disk.path.lastIndexOf('/') + 1);
-        await createVolume({ executor: dst }, { pool: disk.pool, name, capacityBytes: disk.capacityBytes, format: disk.format });
+        await createVolume(
+          { executor: dst },
+          { pool: disk.pool, name, capacityBytes: disk.capacityBytes, format: disk.format },
+        );
         createdVolumes.push(disk.path);
         await db.$transaction((tx) =>
-          recordAudit(tx, { actor: row.actor, action: 'volume.create', hostAlias: job?.destination.alias, vmName, migrationId, details: { path: disk.path, pool: disk.pool, capacityBytes: disk.capacityBytes, format: disk.format } }),
+          recordAudit(tx, {
+            actor: row.actor,
+            action: 'volume.create',
+            hostAlias: job?.destination.alias,
+            vmName,
+            migrationId,
+            details: { path: disk.path, pool: disk.pool, capacityBytes: disk.capacityBytes, format: disk.format },
+          }),
         );
-        await emit({ type: 'log', stream: 'ferry', text: `Created ${disk.path} (${disk.capacityBytes} bytes) in pool ${disk.pool} on ${job.destination.alias}.\n` });
+        await emit({
+          type: 'log',
+          stream: 'ferry',
+          text: `Created ${disk.path} (${disk.capacityBytes} bytes) in pool ${disk.pool} on ${job.destination.alias}.\n`,
+        });
       }
     }
 
@@ -235,11 +312,21 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
 
     const argv = buildMigrateArgv({
       vmName,
-      destinationUri: destinationUriFor({ sourceExecutorKind: job.source.executorKind, destinationUri: job.destination.uri }),
+      destinationUri: destinationUriFor({
+        sourceExecutorKind: job.source.executorKind,
+        destinationUri: job.destination.uri,
+      }),
       options,
-      migrateUri: job.destination.migrationAddress && !options.tunnelled ? `tcp://${job.destination.migrationAddress}` : undefined,
+      migrateUri:
+        job.destination.migrationAddress && !options.tunnelled
+          ? `tcp://${job.destination.migrationAddress}`
+          : undefined,
     });
-    await emit({ type: 'log', stream: 'ferry', text: `virsh -c ${job.source.displayUri} ${argv.join(' ').replace(job.destination.uri, job.destination.displayUri)}\n` });
+    await emit({
+      type: 'log',
+      stream: 'ferry',
+      text: `virsh -c ${job.source.displayUri} ${argv.join(' ').replace(job.destination.uri, job.destination.displayUri)}\n`,
+    });
 
     const parser = createMigrateOutputParser();
     let lastPercent = -1;
@@ -248,7 +335,9 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
         if (event.type === 'progress' && event.percent !== lastPercent) {
           lastPercent = event.percent;
           void emit({ type: 'progress', percent: event.percent, readAt });
-          void db.migration.update({ where: { id: migrationId }, data: { percent: event.percent } }).catch(() => undefined);
+          void db.migration
+            .update({ where: { id: migrationId }, data: { percent: event.percent } })
+            .catch(() => undefined);
         }
       }
     };
@@ -258,20 +347,33 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
     // virsh can only suspend or switch to post-copy on --timeout; "abort" is Ferry's to enforce.
     const abortAfter = timeoutAbortAfterSeconds(options);
     let timedOut = false;
-    const timeoutTimer = abortAfter === null ? undefined : setTimeout(() => {
-      timedOut = true;
-      void emit({ type: 'log', stream: 'ferry', text: `Timeout of ${abortAfter} s reached: aborting the migration.\n` });
-      requestAbort();
-    }, abortAfter * 1000);
+    const timeoutTimer =
+      abortAfter === null
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            void emit({
+              type: 'log',
+              stream: 'ferry',
+              text: `Timeout of ${abortAfter} s reached: aborting the migration.\n`,
+            });
+            requestAbort();
+          }, abortAfter * 1000);
     let markStopped = () => {};
     const stopped = new Promise<void>((resolve) => (markStopped = resolve));
-    const poller = pollJobInfo({ job, intervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, isRunning: () => migrateRunning, stopped, onSample: (info) => {
-      samples.push(info);
-      if (samples.length > 40) samples.shift();
-      const sample = toSample(info, samples);
-      if (sample.bandwidthBps && sample.bandwidthBps > peakBandwidth) peakBandwidth = sample.bandwidthBps;
-      void emit({ type: 'jobinfo', ...sample });
-    } });
+    const poller = pollJobInfo({
+      job,
+      intervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      isRunning: () => migrateRunning,
+      stopped,
+      onSample: (info) => {
+        samples.push(info);
+        if (samples.length > 40) samples.shift();
+        const sample = toSample(info, samples);
+        if (sample.bandwidthBps && sample.bandwidthBps > peakBandwidth) peakBandwidth = sample.bandwidthBps;
+        void emit({ type: 'jobinfo', ...sample });
+      },
+    });
 
     let exitCode = 0;
     let transportError: string | null = null;
@@ -308,10 +410,16 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
         .run(buildCompletedJobInfoArgv(vmName), { timeoutMs: 10_000 })
         .then((result) => parseDomJobInfo(result.stdout))
         .catch(() => null);
-      const [destinationState, sourceState] = await Promise.all([getDomainState({ executor: dst }, vmName), getDomainState({ executor: src }, vmName)]);
+      const [destinationState, sourceState] = await Promise.all([
+        getDomainState({ executor: dst }, vmName),
+        getDomainState({ executor: src }, vmName),
+      ]);
       verification.push(`${job.destination.alias}: ${destinationState ?? 'no such domain'}`);
       verification.push(`${job.source.alias}: ${sourceState ?? 'no such domain'}`);
-      const destinationOk = options.mode === 'live' ? destinationState === 'running' || destinationState === 'paused' : destinationState !== null;
+      const destinationOk =
+        options.mode === 'live'
+          ? destinationState === 'running' || destinationState === 'paused'
+          : destinationState !== null;
       const sourceOk = options.undefineSource ? sourceState === null : sourceState !== 'running';
       if (!destinationOk || !sourceOk) {
         return await finish({
@@ -330,17 +438,36 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
           try {
             await deleteVolume({ executor: src }, disk.path);
             verification.push(`deleted ${disk.path} on ${job.source.alias}`);
-            await db.$transaction((tx) => recordAudit(tx, { actor: row.actor, action: 'volume.delete', hostAlias: job?.source.alias, vmName, migrationId, details: { path: disk.path, reason: 'source volume after successful migration' } }));
+            await db.$transaction((tx) =>
+              recordAudit(tx, {
+                actor: row.actor,
+                action: 'volume.delete',
+                hostAlias: job?.source.alias,
+                vmName,
+                migrationId,
+                details: { path: disk.path, reason: 'source volume after successful migration' },
+              }),
+            );
           } catch (error) {
-            verification.push(`could not delete ${disk.path} on ${job.source.alias}: ${describeHostError(error).error}`);
+            verification.push(
+              `could not delete ${disk.path} on ${job.source.alias}: ${describeHostError(error).error}`,
+            );
           }
         }
       }
       return await finish(
-        { state: 'succeeded', errorCode: null, errorTitle: null, message: `${vmName} runs on ${job.destination.alias}.`, nextStep: null, verification },
+        {
+          state: 'succeeded',
+          errorCode: null,
+          errorTitle: null,
+          message: `${vmName} runs on ${job.destination.alias}.`,
+          nextStep: null,
+          verification,
+        },
         {
           memoryBytes: completed?.memory?.processedBytes ?? last?.memory?.processedBytes ?? null,
-          // The destination's completed stats carry no disk counters; the source's last sample does (all of it was sent).
+          // The destination's completed stats carry no disk counters; the source's last sample does (all of it was
+          // sent).
           diskBytes: completed?.disk?.processedBytes ?? last?.disk?.totalBytes ?? null,
           downtimeMs: completed?.totalDowntimeMs ?? null,
         },
@@ -348,21 +475,31 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
     }
 
     // Failed or cancelled: find out where the VM is, and undo what this migration left on the destination.
-    const classified = timedOut && !cancelRequested
-      ? {
-          code: 'timeout',
-          title: 'The migration timed out',
-          cause: `It did not finish within ${abortAfter} s, so Ferry aborted it.`,
-          nextStep: 'Raise the bandwidth limit or the timeout, or enable auto-converge or post-copy for a busy guest.',
-          raw: outcome.errorMessage ?? '',
-        }
-      : transportError
-      ? { code: 'transport', title: 'Ferry lost the connection to the source host', cause: transportError, nextStep: 'Check the source host, then look at both hosts before retrying.', raw: transportError }
-      : classifyVirshError(outcome.errorMessage ?? outcome.stderr);
+    const classified =
+      timedOut && !cancelRequested
+        ? {
+            code: 'timeout',
+            title: 'The migration timed out',
+            cause: `It did not finish within ${abortAfter} s, so Ferry aborted it.`,
+            nextStep:
+              'Raise the bandwidth limit or the timeout, or enable auto-converge or post-copy for a busy guest.',
+            raw: outcome.errorMessage ?? '',
+          }
+        : transportError
+          ? {
+              code: 'transport',
+              title: 'Ferry lost the connection to the source host',
+              cause: transportError,
+              nextStep: 'Check the source host, then look at both hosts before retrying.',
+              raw: transportError,
+            }
+          : classifyVirshError(outcome.errorMessage ?? outcome.stderr);
     const wasCancelled = cancelRequested && (classified.code === 'aborted' || classified.code === 'unknown');
     const verification: string[] = [];
     const sourceState = await getDomainState({ executor: src }, vmName).catch(() => 'unknown (source unreachable)');
-    const destinationState = await getDomainState({ executor: dst }, vmName).catch(() => 'unknown (destination unreachable)');
+    const destinationState = await getDomainState({ executor: dst }, vmName).catch(
+      () => 'unknown (destination unreachable)',
+    );
     verification.push(`${job.source.alias}: ${sourceState ?? 'no such domain'}`);
     verification.push(`${job.destination.alias}: ${destinationState ?? 'no such domain'}`);
     if (destinationState === null && facts) {
@@ -372,14 +509,23 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
       state: wasCancelled ? 'cancelled' : 'failed',
       errorCode: wasCancelled ? 'cancelled' : classified.code,
       errorTitle: wasCancelled ? 'Cancelled' : classified.title,
-      message: wasCancelled ? `Cancelled; ${vmName} is ${sourceState ?? 'gone'} on ${job.source.alias}.` : `${classified.cause} ${vmName} is ${sourceState ?? 'not defined'} on ${job.source.alias}.`,
+      message: wasCancelled
+        ? `Cancelled; ${vmName} is ${sourceState ?? 'gone'} on ${job.source.alias}.`
+        : `${classified.cause} ${vmName} is ${sourceState ?? 'not defined'} on ${job.source.alias}.`,
       nextStep: wasCancelled ? null : classified.nextStep,
       verification,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     transcript.push(`ferry: ${message}\n`);
-    return await finish({ state: 'failed', errorCode: 'internal', errorTitle: 'Ferry could not run the migration', message, nextStep: 'See the log below; the hosts were not changed by Ferry after this error.', verification: [] });
+    return await finish({
+      state: 'failed',
+      errorCode: 'internal',
+      errorTitle: 'Ferry could not run the migration',
+      message,
+      nextStep: 'See the log below; the hosts were not changed by Ferry after this error.',
+      verification: [],
+    });
   } finally {
     clearInterval(heartbeat);
     clearTimeout(abortTimer);
@@ -388,7 +534,13 @@ export async function runMigrationJob(deps: RunnerDeps, migrationId: string): Pr
   }
 }
 
-async function pollJobInfo(options: { job: Job; intervalMs: number; isRunning: () => boolean; stopped: Promise<void>; onSample: (info: DomJobInfo) => void }) {
+async function pollJobInfo(options: {
+  job: Job;
+  intervalMs: number;
+  isRunning: () => boolean;
+  stopped: Promise<void>;
+  onSample: (info: DomJobInfo) => void;
+}) {
   while (options.isRunning()) {
     // The wait ends early when virsh exits, so the outcome is not held back by a sleeping poller.
     let timer: NodeJS.Timeout | undefined;
@@ -396,7 +548,9 @@ async function pollJobInfo(options: { job: Job; intervalMs: number; isRunning: (
     clearTimeout(timer);
     if (!options.isRunning()) break;
     try {
-      const result = await options.job.src.run(buildJobInfoArgv(options.job.vmName), { timeoutMs: Math.max(2_000, options.intervalMs * 4) });
+      const result = await options.job.src.run(buildJobInfoArgv(options.job.vmName), {
+        timeoutMs: Math.max(2_000, options.intervalMs * 4),
+      });
       const info = parseDomJobInfo(result.stdout);
       if (!info.isIdle) options.onSample(info);
     } catch {
@@ -409,7 +563,12 @@ async function pollJobInfo(options: { job: Job; intervalMs: number; isRunning: (
  * Disks that did not exist on the destination before this migration and exist now, while the VM is not
  * defined there, are leftovers of an aborted copy: delete them (and the ones Ferry pre-created).
  */
-async function removeLeftovers(options: { db: Db; job: Job; facts: PreflightFacts; createdVolumes: string[] }): Promise<string[]> {
+async function removeLeftovers(options: {
+  db: Db;
+  job: Job;
+  facts: PreflightFacts;
+  createdVolumes: string[];
+}): Promise<string[]> {
   const { job, facts } = options;
   const notes: string[] = [];
   const dst = { executor: job.dst };
@@ -422,7 +581,14 @@ async function removeLeftovers(options: { db: Db; job: Job; facts: PreflightFact
       await deleteVolume(dst, disk.path);
       notes.push(`removed leftover ${disk.path} on ${job.destination.alias}`);
       await options.db.$transaction((tx) =>
-        recordAudit(tx, { actor: job.actor, action: 'volume.delete', hostAlias: job.destination.alias, vmName: job.vmName, migrationId: job.id, details: { path: disk.path, reason: 'leftover of a migration that did not complete' } }),
+        recordAudit(tx, {
+          actor: job.actor,
+          action: 'volume.delete',
+          hostAlias: job.destination.alias,
+          vmName: job.vmName,
+          migrationId: job.id,
+          details: { path: disk.path, reason: 'leftover of a migration that did not complete' },
+        }),
       );
     } catch (error) {
       notes.push(`could not remove ${disk.path} on ${job.destination.alias}: ${describeHostError(error).error}`);

@@ -20,21 +20,36 @@ const VM_NAME_FORBIDDEN = /[\u0000-\u001f\u007f]/;
 
 async function loadHosts(db: Db, request: Request) {
   if (!request.vmName || VM_NAME_FORBIDDEN.test(request.vmName) || request.vmName.length > 255) {
-    throw new UserError({ field: 'vmName', message: 'The VM name is empty, too long, or contains control characters.' });
+    throw new UserError({
+      field: 'vmName',
+      message: 'The VM name is empty, too long, or contains control characters.',
+    });
   }
   const [source, destination] = await Promise.all([
     db.host.findUnique({ where: { id: request.sourceHostId } }),
     db.host.findUnique({ where: { id: request.destinationHostId } }),
   ]);
-  if (!source) throw new UserError({ code: 'NOT_FOUND', field: 'sourceHostId', message: 'The source host is not registered (any more).' });
-  if (!destination) throw new UserError({ code: 'NOT_FOUND', field: 'destinationHostId', message: 'The destination host is not registered (any more).' });
-  if (source.id === destination.id) throw new UserError({ field: 'destinationHostId', message: 'Pick a destination other than the source host.' });
+  if (!source)
+    throw new UserError({
+      code: 'NOT_FOUND',
+      field: 'sourceHostId',
+      message: 'The source host is not registered (any more).',
+    });
+  if (!destination)
+    throw new UserError({
+      code: 'NOT_FOUND',
+      field: 'destinationHostId',
+      message: 'The destination host is not registered (any more).',
+    });
+  if (source.id === destination.id)
+    throw new UserError({ field: 'destinationHostId', message: 'Pick a destination other than the source host.' });
   return { source, destination };
 }
 
 function parseOptions(raw: unknown): MigrationOptions {
   const parsed = migrationOptionsSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError({ field: 'options', message: parsed.error.issues.map((issue) => issue.message).join(' ') });
+  if (!parsed.success)
+    throw new UserError({ field: 'options', message: parsed.error.issues.map((issue) => issue.message).join(' ') });
   return parsed.data;
 }
 
@@ -47,7 +62,12 @@ export async function preflightMigration(deps: MigrationDeps, who: Who, request:
     vmName: request.vmName,
     migration: options,
     source: { id: source.id, alias: source.alias, hostUuid: source.hostUuid, executor: deps.executors.get(source) },
-    destination: { id: destination.id, alias: destination.alias, hostUuid: destination.hostUuid, executor: deps.executors.get(destination) },
+    destination: {
+      id: destination.id,
+      alias: destination.alias,
+      hostUuid: destination.hostUuid,
+      executor: deps.executors.get(destination),
+    },
   });
   await deps.db.$transaction((tx) =>
     recordAudit(tx, {
@@ -56,7 +76,10 @@ export async function preflightMigration(deps: MigrationDeps, who: Who, request:
       result: report.ok ? 'ok' : 'refused',
       hostAlias: source.alias,
       vmName: request.vmName,
-      details: { destination: destination.alias, failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.reason) },
+      details: {
+        destination: destination.alias,
+        failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.reason),
+      },
     }),
   );
   return report;
@@ -67,8 +90,15 @@ export async function startMigration(deps: MigrationDeps, who: Who, request: Req
   const { source, destination } = await loadHosts(deps.db, request);
   const options = parseOptions(request.options);
   const migration = await deps.db.$transaction(async (tx) => {
-    const active = await tx.migration.findFirst({ where: { vmName: request.vmName, sourceAlias: source.alias, state: { in: [...ACTIVE_STATES] } }, select: { id: true } });
-    if (active) throw new UserError({ code: 'CONFLICT', message: `"${request.vmName}" is already being migrated (migration ${active.id}).` });
+    const active = await tx.migration.findFirst({
+      where: { vmName: request.vmName, sourceAlias: source.alias, state: { in: [...ACTIVE_STATES] } },
+      select: { id: true },
+    });
+    if (active)
+      throw new UserError({
+        code: 'CONFLICT',
+        message: `"${request.vmName}" is already being migrated (migration ${active.id}).`,
+      });
     const created = await tx.migration.create({
       data: {
         vmName: request.vmName,
@@ -83,25 +113,59 @@ export async function startMigration(deps: MigrationDeps, who: Who, request: Req
         state: 'queued',
       },
     });
-    await recordAudit(tx, { ...who, action: 'migration.start', hostAlias: source.alias, vmName: request.vmName, migrationId: created.id, details: { destination: destination.alias, options } });
+    await recordAudit(tx, {
+      ...who,
+      action: 'migration.start',
+      hostAlias: source.alias,
+      vmName: request.vmName,
+      migrationId: created.id,
+      details: { destination: destination.alias, options },
+    });
     return created;
   });
-  await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: migration.id, payload: { type: 'state', state: 'queued' } });
-  void runMigrationJob(deps, migration.id).catch((error: unknown) => console.error(`migration ${migration.id} runner crashed`, error));
+  await appendMigrationEvent({
+    db: deps.db,
+    bus: deps.bus,
+    migrationId: migration.id,
+    payload: { type: 'state', state: 'queued' },
+  });
+  void runMigrationJob(deps, migration.id).catch((error: unknown) =>
+    console.error(`migration ${migration.id} runner crashed`, error),
+  );
   return { id: migration.id };
 }
 
-export async function cancelMigration(deps: MigrationDeps, who: Who, id: string): Promise<{ id: string; state: string }> {
+export async function cancelMigration(
+  deps: MigrationDeps,
+  who: Who,
+  id: string,
+): Promise<{ id: string; state: string }> {
   const migration = await deps.db.$transaction(async (tx) => {
     const current = await tx.migration.findUnique({ where: { id } });
     if (!current) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });
-    if (isFinalState(current.state)) throw new UserError({ code: 'PRECONDITION_FAILED', message: `The migration already ${current.state === 'succeeded' ? 'succeeded' : `ended (${current.state})`}; nothing to cancel.` });
+    if (isFinalState(current.state))
+      throw new UserError({
+        code: 'PRECONDITION_FAILED',
+        message: `The migration already ${current.state === 'succeeded' ? 'succeeded' : `ended (${current.state})`}; nothing to cancel.`,
+      });
     if (current.state === 'cancelling') return current;
     const updated = await tx.migration.update({ where: { id }, data: { state: 'cancelling' } });
-    await recordAudit(tx, { ...who, action: 'migration.cancel', hostAlias: current.sourceAlias, vmName: current.vmName, migrationId: id, details: { previousState: current.state } });
+    await recordAudit(tx, {
+      ...who,
+      action: 'migration.cancel',
+      hostAlias: current.sourceAlias,
+      vmName: current.vmName,
+      migrationId: id,
+      details: { previousState: current.state },
+    });
     return updated;
   });
-  await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: id, payload: { type: 'state', state: 'cancelling', message: `Cancel requested by ${who.actor}` } });
+  await appendMigrationEvent({
+    db: deps.db,
+    bus: deps.bus,
+    migrationId: id,
+    payload: { type: 'state', state: 'cancelling', message: `Cancel requested by ${who.actor}` },
+  });
   deps.bus.publish(migrationControlChannel(id), { action: 'cancel' });
   return { id, state: migration.state };
 }
@@ -111,12 +175,29 @@ export async function switchToPostcopy(deps: MigrationDeps, who: Who, id: string
   const migration = await deps.db.migration.findUnique({ where: { id }, include: { sourceHost: true } });
   if (!migration) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });
   const options = migrationOptionsSchema.parse(JSON.parse(migration.options));
-  if (!options.postcopy) throw new UserError({ code: 'PRECONDITION_FAILED', message: 'This migration was started without post-copy; it cannot switch.' });
-  if (migration.state !== 'running' || !migration.sourceHost) throw new UserError({ code: 'PRECONDITION_FAILED', message: `The migration is ${migration.state}, not running.` });
+  if (!options.postcopy)
+    throw new UserError({
+      code: 'PRECONDITION_FAILED',
+      message: 'This migration was started without post-copy; it cannot switch.',
+    });
+  if (migration.state !== 'running' || !migration.sourceHost)
+    throw new UserError({ code: 'PRECONDITION_FAILED', message: `The migration is ${migration.state}, not running.` });
   await deps.executors.get(migration.sourceHost).run(buildPostcopySwitchArgv(migration.vmName), { timeoutMs: 30_000 });
   await deps.db.$transaction((tx) =>
-    recordAudit(tx, { ...who, action: 'migration.postcopy', hostAlias: migration.sourceAlias, vmName: migration.vmName, migrationId: id, details: {} }),
+    recordAudit(tx, {
+      ...who,
+      action: 'migration.postcopy',
+      hostAlias: migration.sourceAlias,
+      vmName: migration.vmName,
+      migrationId: id,
+      details: {},
+    }),
   );
-  await appendMigrationEvent({ db: deps.db, bus: deps.bus, migrationId: id, payload: { type: 'log', stream: 'ferry', text: `Switched to post-copy by ${who.actor}.\n` } });
+  await appendMigrationEvent({
+    db: deps.db,
+    bus: deps.bus,
+    migrationId: id,
+    payload: { type: 'log', stream: 'ferry', text: `Switched to post-copy by ${who.actor}.\n` },
+  });
   return { id };
 }

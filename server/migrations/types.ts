@@ -1,4 +1,12 @@
-export const MIGRATION_STATES = ['queued', 'preflight', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export const MIGRATION_STATES = [
+  'queued',
+  'preflight',
+  'running',
+  'cancelling',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 export const ACTIVE_STATES: readonly MigrationState[] = ['queued', 'preflight', 'running', 'cancelling'];

@@ -4,10 +4,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestHostXml, HOSTILE_VM_NAMES, planTestHost, testHostUri, writeTestHost, type TestVmState } from './test-host-xml';
+import {
+  generateTestHostXml,
+  HOSTILE_VM_NAMES,
+  planTestHost,
+  testHostUri,
+  writeTestHost,
+  type TestVmState,
+} from './test-host-xml';
 
 const run = promisify(execFile);
-const virsh = async (uri: string, ...args: string[]) => (await run('virsh', ['-c', uri, ...args], { env: { ...process.env, LC_ALL: 'C.UTF-8' } })).stdout;
+const virsh = async (uri: string, ...args: string[]) =>
+  (await run('virsh', ['-c', uri, ...args], { env: { ...process.env, LC_ALL: 'C.UTF-8' } })).stdout;
 
 function countStates(states: readonly TestVmState[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -17,8 +25,12 @@ function countStates(states: readonly TestVmState[]): Record<string, number> {
 
 describe('planTestHost', () => {
   it('is deterministic for a seed and differs across seeds', () => {
-    expect(generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 3 })).toBe(generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 3 }));
-    expect(generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 3 })).not.toBe(generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 4 }));
+    expect(generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 3 })).toBe(
+      generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 3 }),
+    );
+    expect(generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 3 })).not.toBe(
+      generateTestHostXml({ hostName: 'hv1', vmCount: 20, seed: 4 }),
+    );
   });
 
   it('gives 50 VMs all seven states in fixed counts, 1–4 vcpus and 1–3 disks', () => {
@@ -44,7 +56,12 @@ describe('planTestHost', () => {
   });
 
   it('uses the given host UUID and hostile names', () => {
-    const plan = planTestHost({ hostName: 'hv1', vmCount: 20, hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-000000000001', hasHostileNames: true });
+    const plan = planTestHost({
+      hostName: 'hv1',
+      vmCount: 20,
+      hostUuid: '8d1f6c1e-1ab0-4c1b-9e00-000000000001',
+      hasHostileNames: true,
+    });
     expect(plan.hostUuid).toBe('8d1f6c1e-1ab0-4c1b-9e00-000000000001');
     expect(plan.vms.slice(0, HOSTILE_VM_NAMES.length).map((vm) => vm.name)).toEqual(HOSTILE_VM_NAMES);
   });
@@ -73,9 +90,19 @@ describe('writeTestHost with real virsh', () => {
     const plan = planTestHost(options);
     const uri = testHostUri(file);
     const shutOff = (await virsh(uri, 'list', '--state-shutoff', '--uuid')).split('\n').filter(Boolean);
-    expect(shutOff.sort()).toEqual(plan.vms.filter((vm) => vm.state === 'shutoff').map((vm) => vm.uuid).sort());
+    expect(shutOff.sort()).toEqual(
+      plan.vms
+        .filter((vm) => vm.state === 'shutoff')
+        .map((vm) => vm.uuid)
+        .sort(),
+    );
     const paused = (await virsh(uri, 'list', '--state-paused', '--uuid')).split('\n').filter(Boolean);
-    expect(paused.sort()).toEqual(plan.vms.filter((vm) => vm.state === 'paused').map((vm) => vm.uuid).sort());
+    expect(paused.sort()).toEqual(
+      plan.vms
+        .filter((vm) => vm.state === 'paused')
+        .map((vm) => vm.uuid)
+        .sort(),
+    );
 
     const nodeinfo = await virsh(uri, 'nodeinfo');
     expect(nodeinfo).toContain(`CPU model:           ${plan.cpuModel}\n`);

@@ -149,11 +149,21 @@ function planDisks(random: () => number, hostName: string, vmIndex: number): Tes
   for (let i = 0; i < count; i++) {
     const base = `/var/lib/libvirt/images/${hostName}/vm${vmIndex}`;
     if (i === 2 && random() < 0.5) {
-      disks.push({ type: 'file', device: 'cdrom', target: 'sda', path: `/var/lib/libvirt/isos/install disk ${vmIndex}.iso` });
+      disks.push({
+        type: 'file',
+        device: 'cdrom',
+        target: 'sda',
+        path: `/var/lib/libvirt/isos/install disk ${vmIndex}.iso`,
+      });
     } else if (i === 1 && random() < 0.25) {
       disks.push({ type: 'block', device: 'disk', target: 'vdb', path: `/dev/vg-${hostName}/vm${vmIndex}-data` });
     } else {
-      disks.push({ type: 'file', device: 'disk', target: `vd${String.fromCharCode(97 + i)}`, path: `${base}-${i}.qcow2` });
+      disks.push({
+        type: 'file',
+        device: 'disk',
+        target: `vd${String.fromCharCode(97 + i)}`,
+        path: `${base}-${i}.qcow2`,
+      });
     }
   }
   return disks;
@@ -163,7 +173,8 @@ function planDisks(random: () => number, hostName: string, vmIndex: number): Tes
 export function planTestHost(options: TestHostOptions): TestHostPlan {
   const { hostName, vmCount } = options;
   if (!Number.isInteger(vmCount) || vmCount < 0) throw new Error(`vmCount must be a whole number ≥ 0, got ${vmCount}`);
-  if (hostName.includes('/') || hostName.trim() === '') throw new Error(`hostName must be non-empty and without '/', got ${JSON.stringify(hostName)}`);
+  if (hostName.includes('/') || hostName.trim() === '')
+    throw new Error(`hostName must be non-empty and without '/', got ${JSON.stringify(hostName)}`);
   const seed = options.seed ?? hashString(hostName);
   const random = createRandom(seed);
   const hostUuid = options.hostUuid ?? randomUuid(random);
@@ -204,7 +215,8 @@ function escapeXml(text: string): string {
 }
 
 function renderDisk(disk: TestDisk): string {
-  const source = disk.type === 'block' ? `<source dev='${escapeXml(disk.path)}'/>` : `<source file='${escapeXml(disk.path)}'/>`;
+  const source =
+    disk.type === 'block' ? `<source dev='${escapeXml(disk.path)}'/>` : `<source file='${escapeXml(disk.path)}'/>`;
   const bus = disk.device === 'cdrom' ? 'sata' : 'virtio';
   const readonly = disk.device === 'cdrom' ? '<readonly/>' : '';
   return `      <disk type='${disk.type}' device='${disk.device}'>${source}<target dev='${disk.target}' bus='${bus}'/>${readonly}</disk>`;

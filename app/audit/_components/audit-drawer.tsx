@@ -47,7 +47,8 @@ export function AuditDrawer({ id, onClose }: { id: number | null; onClose: () =>
               <dl className="grid grid-cols-[8rem_1fr] gap-x-3 gap-y-1.5">
                 <dt className="text-slate-500">Time</dt>
                 <dd>
-                  {formatTime(data.at)} <span className="text-xs text-slate-400">({new Date(data.at).toISOString()})</span>
+                  {formatTime(data.at)}{' '}
+                  <span className="text-xs text-slate-400">({new Date(data.at).toISOString()})</span>
                 </dd>
                 <dt className="text-slate-500">Actor</dt>
                 <dd>{data.actor}</dd>
@@ -66,7 +67,10 @@ export function AuditDrawer({ id, onClose }: { id: number | null; onClose: () =>
                 <dt className="text-slate-500">Migration</dt>
                 <dd>
                   {data.migrationId ? (
-                    <Link href={`/migrations/${encodeURIComponent(data.migrationId)}`} className="font-medium text-indigo-700 hover:underline">
+                    <Link
+                      href={`/migrations/${encodeURIComponent(data.migrationId)}`}
+                      className="font-medium text-indigo-700 hover:underline"
+                    >
                       Open migration {data.migrationId}
                     </Link>
                   ) : (
@@ -76,13 +80,18 @@ export function AuditDrawer({ id, onClose }: { id: number | null; onClose: () =>
               </dl>
               <div>
                 <h3 className="mb-1 font-medium text-slate-700">Details</h3>
-                <pre className="max-h-96 overflow-auto rounded-md bg-slate-50 p-3 font-mono text-xs text-slate-800" data-testid="audit-details">
+                <pre
+                  className="max-h-96 overflow-auto rounded-md bg-slate-50 p-3 font-mono text-xs text-slate-800"
+                  data-testid="audit-details"
+                >
                   {prettyJson(data.details)}
                 </pre>
               </div>
               <div>
                 <h3 className="mb-1 font-medium text-slate-700">Hash chain</h3>
-                <p className="mb-1 text-xs text-slate-500">SHA-256 over this row and the previous row&apos;s hash; &quot;Verify chain&quot; recomputes them all.</p>
+                <p className="mb-1 text-xs text-slate-500">
+                  SHA-256 over this row and the previous row&apos;s hash; &quot;Verify chain&quot; recomputes them all.
+                </p>
                 <dl className="grid grid-cols-[8rem_1fr] gap-x-3 gap-y-1 font-mono text-xs break-all">
                   <dt className="font-sans text-slate-500">Previous hash</dt>
                   <dd>{data.prevHash || '(first row)'}</dd>

@@ -9,7 +9,15 @@ export type AuditListRow = inferRouterOutputs<AppRouter>['audit']['list']['rows'
 
 const LOADING_ROWS = 5;
 
-export function AuditTable({ rows, isLoading, onOpen }: { rows: AuditListRow[]; isLoading: boolean; onOpen: (id: number) => void }) {
+export function AuditTable({
+  rows,
+  isLoading,
+  onOpen,
+}: {
+  rows: AuditListRow[];
+  isLoading: boolean;
+  onOpen: (id: number) => void;
+}) {
   return (
     <div className="overflow-x-auto">
       <table className="w-full text-sm" aria-label="Audit log" aria-busy={isLoading}>
@@ -44,7 +52,11 @@ export function AuditTable({ rows, isLoading, onOpen }: { rows: AuditListRow[]; 
                 >
                   <td className="whitespace-nowrap px-3 py-2">
                     {/* The row is clickable; this button makes it reachable from the keyboard too. */}
-                    <button type="button" className="text-indigo-700 hover:underline" onClick={(event) => (event.stopPropagation(), onOpen(row.id))}>
+                    <button
+                      type="button"
+                      className="text-indigo-700 hover:underline"
+                      onClick={(event) => (event.stopPropagation(), onOpen(row.id))}
+                    >
                       <time dateTime={new Date(row.at).toISOString()}>{formatTime(row.at)}</time>
                     </button>
                   </td>
@@ -58,7 +70,10 @@ export function AuditTable({ rows, isLoading, onOpen }: { rows: AuditListRow[]; 
                   <td className="px-3 py-2">
                     <ResultBadge result={row.result} />
                   </td>
-                  <td className="max-w-md truncate px-3 py-2 font-mono text-xs text-slate-500" title={row.detailsPreview}>
+                  <td
+                    className="max-w-md truncate px-3 py-2 font-mono text-xs text-slate-500"
+                    title={row.detailsPreview}
+                  >
                     {row.detailsPreview}
                   </td>
                 </tr>

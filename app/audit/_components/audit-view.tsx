@@ -47,7 +47,9 @@ export function AuditView() {
       <div className="flex flex-wrap items-end justify-between gap-3">
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">Audit log</h1>
-          <p className="text-sm text-slate-500">Every change Ferry made or refused, newest first. Rows cannot be edited or deleted.</p>
+          <p className="text-sm text-slate-500">
+            Every change Ferry made or refused, newest first. Rows cannot be edited or deleted.
+          </p>
         </div>
         <div className="flex flex-wrap items-center gap-2">
           <ExportLinks basePath="/api/audit/export" params={canonical} what="audit row" />
@@ -90,7 +92,13 @@ export function AuditView() {
               )}
             </div>
           ) : (
-            <LoadMore hasMore={list.hasNextPage} isLoading={list.isFetchingNextPage} onClick={() => list.fetchNextPage()} shown={rows.length} noun="rows" />
+            <LoadMore
+              hasMore={list.hasNextPage}
+              isLoading={list.isFetchingNextPage}
+              onClick={() => list.fetchNextPage()}
+              shown={rows.length}
+              noun="rows"
+            />
           )}
         </div>
       )}

@@ -17,7 +17,17 @@ export function fromLocalInputValue(value: string): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
-export function FilterField({ label, htmlFor, children, className = '' }: { label: string; htmlFor: string; children: ReactNode; className?: string }) {
+export function FilterField({
+  label,
+  htmlFor,
+  children,
+  className = '',
+}: {
+  label: string;
+  htmlFor: string;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
     <div className={`space-y-1 ${className}`}>
       <label htmlFor={htmlFor} className="block text-xs font-medium text-slate-600">
@@ -37,11 +47,19 @@ export function ExportLinks({ basePath, params, what }: { basePath: string; para
   const href = (format: 'csv' | 'jsonl') => `${basePath}?format=${format}${query ? `&${query}` : ''}`;
   return (
     <div className="flex items-center gap-2 text-sm">
-      <a href={href('csv')} download className="inline-flex items-center gap-1 rounded-md border border-slate-300 bg-white px-3 py-1.5 font-medium text-slate-700 shadow-sm hover:bg-slate-50">
+      <a
+        href={href('csv')}
+        download
+        className="inline-flex items-center gap-1 rounded-md border border-slate-300 bg-white px-3 py-1.5 font-medium text-slate-700 shadow-sm hover:bg-slate-50"
+      >
         <Download className="h-4 w-4" aria-hidden />
         Export CSV
       </a>
-      <a href={href('jsonl')} download className="inline-flex items-center gap-1 rounded-md border border-slate-300 bg-white px-3 py-1.5 font-medium text-slate-700 shadow-sm hover:bg-slate-50">
+      <a
+        href={href('jsonl')}
+        download
+        className="inline-flex items-center gap-1 rounded-md border border-slate-300 bg-white px-3 py-1.5 font-medium text-slate-700 shadow-sm hover:bg-slate-50"
+      >
         <Download className="h-4 w-4" aria-hidden />
         Export JSONL
       </a>
@@ -50,7 +68,19 @@ export function ExportLinks({ basePath, params, what }: { basePath: string; para
   );
 }
 
-export function LoadMore({ hasMore, isLoading, onClick, shown, noun }: { hasMore: boolean; isLoading: boolean; onClick: () => void; shown: number; noun: string }) {
+export function LoadMore({
+  hasMore,
+  isLoading,
+  onClick,
+  shown,
+  noun,
+}: {
+  hasMore: boolean;
+  isLoading: boolean;
+  onClick: () => void;
+  shown: number;
+  noun: string;
+}) {
   return (
     <div className="flex items-center justify-between px-1 py-3 text-sm text-slate-500">
       <span>

@@ -5,5 +5,11 @@ const RESULT_CLASSES: Record<string, string> = {
 };
 
 export function ResultBadge({ result }: { result: string }) {
-  return <span className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${RESULT_CLASSES[result] ?? 'bg-slate-100 text-slate-700'}`}>{result}</span>;
+  return (
+    <span
+      className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${RESULT_CLASSES[result] ?? 'bg-slate-100 text-slate-700'}`}
+    >
+      {result}
+    </span>
+  );
 }

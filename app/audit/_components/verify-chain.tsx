@@ -28,7 +28,11 @@ export function VerifyChain({ onShowRow }: { onShowRow: (id: number) => void }) 
           <span className="inline-flex items-center gap-1 text-rose-700">
             <ShieldAlert className="h-4 w-4" aria-hidden />
             Chain broken: {report.firstBreak.message}{' '}
-            <button type="button" className="font-medium underline" onClick={() => onShowRow(report.firstBreak?.id ?? 0)}>
+            <button
+              type="button"
+              className="font-medium underline"
+              onClick={() => onShowRow(report.firstBreak?.id ?? 0)}
+            >
               Show row {report.firstBreak.id}
             </button>
           </span>

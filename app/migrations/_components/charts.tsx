@@ -44,7 +44,12 @@ export function PerDayChart({ days, subtitle }: { days: DayOutcomes[]; subtitle:
 
   return (
     <ChartFrame title="Migrations per day by outcome" subtitle={subtitle}>
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT + 16}`} className="h-auto w-full" role="img" aria-label={`${sum} migrations over ${days.length} days`}>
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT + 16}`}
+        className="h-auto w-full"
+        role="img"
+        aria-label={`${sum} migrations over ${days.length} days`}
+      >
         <text x={AXIS - 4} y={8} textAnchor="end" className="fill-slate-400 text-[10px]">
           {max}
         </text>
@@ -63,7 +68,16 @@ export function PerDayChart({ days, subtitle }: { days: DayOutcomes[]; subtitle:
               {OUTCOMES.map((outcome) => {
                 const height = (day[outcome.key] / max) * (plotHeight - 4);
                 y -= height;
-                return height > 0 ? <rect key={outcome.key} x={x + barWidth * 0.1} y={y} width={Math.max(barWidth * 0.8, 0.5)} height={height} fill={outcome.color} /> : null;
+                return height > 0 ? (
+                  <rect
+                    key={outcome.key}
+                    x={x + barWidth * 0.1}
+                    y={y}
+                    width={Math.max(barWidth * 0.8, 0.5)}
+                    height={height}
+                    fill={outcome.color}
+                  />
+                ) : null;
               })}
               {index % labelEvery === 0 ? (
                 <text x={x} y={HEIGHT + 12} className="fill-slate-500 text-[10px]">
@@ -95,7 +109,12 @@ export function DurationChart({ buckets }: { buckets: { label: string; count: nu
   const total = buckets.reduce((a, b) => a + b.count, 0);
   return (
     <ChartFrame title="Duration of successful migrations" subtitle={`${total.toLocaleString()} migrations`}>
-      <svg viewBox={`0 0 ${width} ${height + 30}`} className="h-auto w-full" role="img" aria-label={buckets.map((b) => `${b.label}: ${b.count}`).join(', ')}>
+      <svg
+        viewBox={`0 0 ${width} ${height + 30}`}
+        className="h-auto w-full"
+        role="img"
+        aria-label={buckets.map((b) => `${b.label}: ${b.count}`).join(', ')}
+      >
         {buckets.map((bucket, index) => {
           const barHeight = (bucket.count / max) * (height - 14);
           const x = index * barWidth;
@@ -103,7 +122,12 @@ export function DurationChart({ buckets }: { buckets: { label: string; count: nu
             <g key={bucket.label}>
               <title>{`${bucket.label}: ${bucket.count}`}</title>
               <rect x={x + 8} y={height - barHeight} width={barWidth - 16} height={barHeight} fill="#6366f1" rx={2} />
-              <text x={x + barWidth / 2} y={height - barHeight - 3} textAnchor="middle" className="fill-slate-600 text-[10px]">
+              <text
+                x={x + barWidth / 2}
+                y={height - barHeight - 3}
+                textAnchor="middle"
+                className="fill-slate-600 text-[10px]"
+              >
                 {bucket.count > 0 ? bucket.count.toLocaleString() : ''}
               </text>
               <text x={x + barWidth / 2} y={height + 14} textAnchor="middle" className="fill-slate-500 text-[10px]">
@@ -117,7 +141,11 @@ export function DurationChart({ buckets }: { buckets: { label: string; count: nu
   );
 }
 
-export function FailureCausesChart({ causes }: { causes: { errorCode: string; count: number; example: string | null }[] }) {
+export function FailureCausesChart({
+  causes,
+}: {
+  causes: { errorCode: string; count: number; example: string | null }[];
+}) {
   const max = Math.max(1, ...causes.map((cause) => cause.count));
   const rowHeight = 22;
   const width = 360;
@@ -127,17 +155,33 @@ export function FailureCausesChart({ causes }: { causes: { errorCode: string; co
       {causes.length === 0 ? (
         <p className="py-6 text-center text-sm text-slate-500">No failed migrations in this range.</p>
       ) : (
-        <svg viewBox={`0 0 ${width} ${causes.length * rowHeight}`} className="h-auto w-full" role="img" aria-label={causes.map((c) => `${c.errorCode}: ${c.count}`).join(', ')}>
+        <svg
+          viewBox={`0 0 ${width} ${causes.length * rowHeight}`}
+          className="h-auto w-full"
+          role="img"
+          aria-label={causes.map((c) => `${c.errorCode}: ${c.count}`).join(', ')}
+        >
           {causes.map((cause, index) => {
             const y = index * rowHeight;
             const barWidth = ((width - labelWidth - 40) * cause.count) / max;
             return (
               <g key={cause.errorCode}>
-                <title>{cause.example ? `${cause.errorCode}: ${cause.count} — e.g. “${cause.example}”` : `${cause.errorCode}: ${cause.count}`}</title>
+                <title>
+                  {cause.example
+                    ? `${cause.errorCode}: ${cause.count} — e.g. “${cause.example}”`
+                    : `${cause.errorCode}: ${cause.count}`}
+                </title>
                 <text x={labelWidth - 6} y={y + 15} textAnchor="end" className="fill-slate-700 font-mono text-[10px]">
                   {cause.errorCode.length > 24 ? `${cause.errorCode.slice(0, 23)}…` : cause.errorCode}
                 </text>
-                <rect x={labelWidth} y={y + 4} width={Math.max(barWidth, 1)} height={rowHeight - 8} fill="#f43f5e" rx={2} />
+                <rect
+                  x={labelWidth}
+                  y={y + 4}
+                  width={Math.max(barWidth, 1)}
+                  height={rowHeight - 8}
+                  fill="#f43f5e"
+                  rx={2}
+                />
                 <text x={labelWidth + barWidth + 4} y={y + 15} className="fill-slate-600 text-[10px]">
                   {cause.count.toLocaleString()}
                 </text>

@@ -1,9 +1,19 @@
 'use client';
 
 import { useState, type FormEvent } from 'react';
-import { MIGRATION_STATES, historyFilterToSearchParams, type HistoryFilterInput, type MigrationState } from '@/server/history/filters';
+import {
+  MIGRATION_STATES,
+  historyFilterToSearchParams,
+  type HistoryFilterInput,
+  type MigrationState,
+} from '@/server/history/filters';
 import { Button } from '../../_components/ui';
-import { FilterField, fromLocalInputValue, INPUT_CLASSES, toLocalInputValue } from '../../audit/_components/filter-fields';
+import {
+  FilterField,
+  fromLocalInputValue,
+  INPUT_CLASSES,
+  toLocalInputValue,
+} from '../../audit/_components/filter-fields';
 
 type FormState = { from: string; to: string; states: MigrationState[]; host: string; vm: string };
 
@@ -22,28 +32,62 @@ function toFormState(filter: HistoryFilterInput): FormState {
 }
 
 /** Same contract as the audit filter bar: applying navigates, the URL is the state. */
-export function HistoryFilterBar({ initial, onApply }: { initial: HistoryFilterInput; onApply: (params: URLSearchParams) => void }) {
+export function HistoryFilterBar({
+  initial,
+  onApply,
+}: {
+  initial: HistoryFilterInput;
+  onApply: (params: URLSearchParams) => void;
+}) {
   const [form, setForm] = useState<FormState>(() => toFormState(initial));
-  const set = (key: 'from' | 'to' | 'host' | 'vm') => (event: { target: { value: string } }) => setForm((current) => ({ ...current, [key]: event.target.value }));
+  const set = (key: 'from' | 'to' | 'host' | 'vm') => (event: { target: { value: string } }) =>
+    setForm((current) => ({ ...current, [key]: event.target.value }));
   const toggleState = (state: MigrationState) =>
-    setForm((current) => ({ ...current, states: current.states.includes(state) ? current.states.filter((s) => s !== state) : [...current.states, state] }));
+    setForm((current) => ({
+      ...current,
+      states: current.states.includes(state) ? current.states.filter((s) => s !== state) : [...current.states, state],
+    }));
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    onApply(historyFilterToSearchParams({ from: fromLocalInputValue(form.from), to: fromLocalInputValue(form.to), states: form.states, host: form.host, vm: form.vm }));
+    onApply(
+      historyFilterToSearchParams({
+        from: fromLocalInputValue(form.from),
+        to: fromLocalInputValue(form.to),
+        states: form.states,
+        host: form.host,
+        vm: form.vm,
+      }),
+    );
   }
 
   return (
-    <form onSubmit={submit} aria-label="Migration filters" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+    <form
+      onSubmit={submit}
+      aria-label="Migration filters"
+      className="space-y-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+    >
       <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
         <FilterField label="From" htmlFor="history-from">
-          <input id="history-from" type="datetime-local" value={form.from} onChange={set('from')} className={INPUT_CLASSES} />
+          <input
+            id="history-from"
+            type="datetime-local"
+            value={form.from}
+            onChange={set('from')}
+            className={INPUT_CLASSES}
+          />
         </FilterField>
         <FilterField label="To" htmlFor="history-to">
           <input id="history-to" type="datetime-local" value={form.to} onChange={set('to')} className={INPUT_CLASSES} />
         </FilterField>
         <FilterField label="Host (source or destination)" htmlFor="history-host">
-          <input id="history-host" value={form.host} onChange={set('host')} placeholder="host alias, e.g. hv3" className={INPUT_CLASSES} />
+          <input
+            id="history-host"
+            value={form.host}
+            onChange={set('host')}
+            placeholder="host alias, e.g. hv3"
+            className={INPUT_CLASSES}
+          />
         </FilterField>
         <FilterField label="VM" htmlFor="history-vm">
           <input id="history-vm" value={form.vm} onChange={set('vm')} placeholder="VM name" className={INPUT_CLASSES} />

@@ -41,9 +41,16 @@ export function HistoryTable({ rows, isLoading }: { rows: HistoryListRow[]; isLo
                 </tr>
               ))
             : rows.map((row) => (
-                <tr key={row.id} data-migration-row={row.id} className="border-b border-slate-100 hover:bg-indigo-50/50">
+                <tr
+                  key={row.id}
+                  data-migration-row={row.id}
+                  className="border-b border-slate-100 hover:bg-indigo-50/50"
+                >
                   <td className="px-3 py-2">
-                    <Link href={`/migrations/${encodeURIComponent(row.id)}`} className="font-medium text-indigo-700 hover:underline">
+                    <Link
+                      href={`/migrations/${encodeURIComponent(row.id)}`}
+                      className="font-medium text-indigo-700 hover:underline"
+                    >
                       {row.vmName}
                     </Link>
                   </td>
@@ -52,7 +59,9 @@ export function HistoryTable({ rows, isLoading }: { rows: HistoryListRow[]; isLo
                   </td>
                   <td className="px-3 py-2">
                     <Badge value={row.state} />
-                    {row.state === 'failed' && row.errorCode ? <span className="ml-1.5 font-mono text-xs text-rose-700">{row.errorCode}</span> : null}
+                    {row.state === 'failed' && row.errorCode ? (
+                      <span className="ml-1.5 font-mono text-xs text-rose-700">{row.errorCode}</span>
+                    ) : null}
                   </td>
                   <td className="whitespace-nowrap px-3 py-2">{formatTime(row.startedAt ?? row.createdAt)}</td>
                   <td className="px-3 py-2">{formatDuration(row.durationMs)}</td>

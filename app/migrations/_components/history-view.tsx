@@ -3,7 +3,11 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { z } from 'zod';
-import { historyFilterFromSearchParams, historyFilterSchema, historyFilterToSearchParams } from '@/server/history/filters';
+import {
+  historyFilterFromSearchParams,
+  historyFilterSchema,
+  historyFilterToSearchParams,
+} from '@/server/history/filters';
 import { useTRPC } from '@/trpc/client';
 import { Button, ErrorBox } from '../../_components/ui';
 import { ExportLinks, LoadMore } from '../../audit/_components/filter-fields';
@@ -31,7 +35,10 @@ export function HistoryView() {
   const filter = parsed.success ? parsed.data : {};
 
   const list = useInfiniteQuery(
-    trpc.history.list.infiniteQueryOptions({ filter, limit: PAGE_SIZE }, { enabled: parsed.success, getNextPageParam: (page) => page.nextCursor ?? undefined }),
+    trpc.history.list.infiniteQueryOptions(
+      { filter, limit: PAGE_SIZE },
+      { enabled: parsed.success, getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
   );
   const stats = useQuery(trpc.history.stats.queryOptions({ filter }, { enabled: parsed.success }));
   const rows = list.data?.pages.flatMap((page) => page.rows) ?? [];
@@ -104,7 +111,13 @@ export function HistoryView() {
                   )}
                 </div>
               ) : (
-                <LoadMore hasMore={list.hasNextPage} isLoading={list.isFetchingNextPage} onClick={() => list.fetchNextPage()} shown={rows.length} noun="migrations" />
+                <LoadMore
+                  hasMore={list.hasNextPage}
+                  isLoading={list.isFetchingNextPage}
+                  onClick={() => list.fetchNextPage()}
+                  shown={rows.length}
+                  noun="migrations"
+                />
               )}
             </div>
           )}

@@ -30,7 +30,10 @@ export const auditRouter = createTRPCRouter({
         hostAlias: row.hostAlias,
         vmName: row.vmName,
         migrationId: row.migrationId,
-        detailsPreview: row.details.length > DETAILS_PREVIEW_LENGTH ? `${row.details.slice(0, DETAILS_PREVIEW_LENGTH)}…` : row.details,
+        detailsPreview:
+          row.details.length > DETAILS_PREVIEW_LENGTH
+            ? `${row.details.slice(0, DETAILS_PREVIEW_LENGTH)}…`
+            : row.details,
       })),
     };
   }),

@@ -12,10 +12,14 @@ const listInput = z.object({
 
 export const historyRouter = createTRPCRouter({
   /** Migrations newest first, one keyset page at a time. */
-  list: viewerProcedure.input(listInput).query(({ ctx, input }) =>
-    queryHistoryPage({ db: ctx.db, filter: input.filter, cursor: input.cursor, limit: input.limit }),
-  ),
+  list: viewerProcedure
+    .input(listInput)
+    .query(({ ctx, input }) =>
+      queryHistoryPage({ db: ctx.db, filter: input.filter, cursor: input.cursor, limit: input.limit }),
+    ),
 
   /** Chart data for the same filter (last 90 days when it has no time range). */
-  stats: viewerProcedure.input(z.object({ filter: historyFilterSchema })).query(({ ctx, input }) => migrationStats({ db: ctx.db, filter: input.filter })),
+  stats: viewerProcedure
+    .input(z.object({ filter: historyFilterSchema }))
+    .query(({ ctx, input }) => migrationStats({ db: ctx.db, filter: input.filter })),
 });

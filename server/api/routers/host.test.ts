@@ -15,7 +15,14 @@ let caller: ReturnType<typeof createCaller>;
 
 beforeAll(() => {
   testDb = createTestDb();
-  caller = createCaller(createContextInner({ db: testDb.db, bus: createInProcessEventBus(), actor: { name: 'alice', role: 'admin' }, clientAddress: '192.0.2.7' }));
+  caller = createCaller(
+    createContextInner({
+      db: testDb.db,
+      bus: createInProcessEventBus(),
+      actor: { name: 'alice', role: 'admin' },
+      clientAddress: '192.0.2.7',
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -36,7 +43,12 @@ async function expectTrpcError(promise: Promise<unknown>, code: TRPCError['code'
 describe('host router (real SQLite, real virsh on the test driver)', () => {
   it('adds a host by URI, never returns its raw URI, and audits the change in the same database', async () => {
     const host = await caller.host.add({ alias: 'demo', reference: 'test:///default', displayName: 'Demo' });
-    expect(host).toMatchObject({ alias: 'demo', displayUri: 'test:///default', displayName: 'Demo', executorKind: 'local' });
+    expect(host).toMatchObject({
+      alias: 'demo',
+      displayUri: 'test:///default',
+      displayName: 'Demo',
+      executorKind: 'local',
+    });
     expect(host).not.toHaveProperty('uri');
     const listed = await caller.host.list();
     expect(listed.map((h) => h.alias)).toEqual(['demo']);
@@ -47,7 +59,10 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
   });
 
   it('keeps key file paths out of everything the browser sees', async () => {
-    const host = await caller.host.add({ alias: 'remote1', reference: 'qemu+ssh://root@192.0.2.10/system?keyfile=/etc/ferry/secret_key' });
+    const host = await caller.host.add({
+      alias: 'remote1',
+      reference: 'qemu+ssh://root@192.0.2.10/system?keyfile=/etc/ferry/secret_key',
+    });
     expect(host.displayUri).not.toContain('secret_key');
     const row = await testDb.db.host.findUniqueOrThrow({ where: { alias: 'remote1' } });
     expect(row.uri).toContain('keyfile=/etc/ferry/secret_key');
@@ -57,7 +72,11 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
   });
 
   it('refuses a name clash with a clear error, adds nothing, and audits the refusal', async () => {
-    await expectTrpcError(caller.host.add({ alias: 'demo', reference: 'test:///default' }), 'CONFLICT', /already exists/);
+    await expectTrpcError(
+      caller.host.add({ alias: 'demo', reference: 'test:///default' }),
+      'CONFLICT',
+      /already exists/,
+    );
     expect(await testDb.db.host.count({ where: { alias: 'demo' } })).toBe(1);
     const refused = await testDb.db.auditEvent.findFirstOrThrow({ where: { action: 'host.add', result: 'refused' } });
     expect(refused.details).toContain('already exists');
@@ -75,7 +94,7 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
     expect(await testDb.db.host.count()).toBe(before);
   });
 
-  it('refuses an alias with characters outside libvirt\'s alias rule', async () => {
+  it("refuses an alias with characters outside libvirt's alias rule", async () => {
     await expectTrpcError(caller.host.add({ alias: '$(id)', reference: 'test:///default' }), 'BAD_REQUEST', /.+/);
     expect(await testDb.db.host.count({ where: { alias: '$(id)' } })).toBe(0);
   });
@@ -86,15 +105,24 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
       'BAD_REQUEST',
       /Check the host key first/,
     );
-    await expectTrpcError(caller.host.add({ alias: 'sshhost', reference: 'test:///default', executorKind: 'ssh' }), 'BAD_REQUEST', /ssh executor needs/);
+    await expectTrpcError(
+      caller.host.add({ alias: 'sshhost', reference: 'test:///default', executorKind: 'ssh' }),
+      'BAD_REQUEST',
+      /ssh executor needs/,
+    );
   });
 
   it('imports aliases from a libvirt.conf and adds a host by alias name', async () => {
-    const result = await caller.host.importAliases({ text: 'uri_aliases = [\n  "lab=test:///default",\n  "bad name=test:///default",\n]\nuri_default = "qemu:///system"\n' });
+    const result = await caller.host.importAliases({
+      text: 'uri_aliases = [\n  "lab=test:///default",\n  "bad name=test:///default",\n]\nuri_default = "qemu:///system"\n',
+    });
     expect(result.imported).toEqual(['lab']);
     expect(result.errors.length).toBeGreaterThan(0);
     const aliases = await caller.host.aliases();
-    expect(aliases).toEqual({ aliases: [{ name: 'lab', displayUri: 'test:///default' }], uriDefault: 'qemu:///system' });
+    expect(aliases).toEqual({
+      aliases: [{ name: 'lab', displayUri: 'test:///default' }],
+      uriDefault: 'qemu:///system',
+    });
     const host = await caller.host.add({ alias: 'lab-host', reference: 'lab' });
     expect(host.displayUri).toBe('test:///default');
     const audit = await testDb.db.auditEvent.findFirstOrThrow({ where: { action: 'host.add', hostAlias: 'lab-host' } });
@@ -124,11 +152,16 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
 
   it('edits and removes hosts with audit rows, and the chain verifies', async () => {
     const host = await testDb.db.host.findUniqueOrThrow({ where: { alias: 'dead' } });
-    const edited = await caller.host.update({ id: host.id, data: { alias: 'dead2', reference: 'qemu+tcp://127.0.0.1:2/system', displayName: 'Gone' } });
+    const edited = await caller.host.update({
+      id: host.id,
+      data: { alias: 'dead2', reference: 'qemu+tcp://127.0.0.1:2/system', displayName: 'Gone' },
+    });
     expect(edited).toMatchObject({ alias: 'dead2', displayName: 'Gone' });
     await caller.host.remove({ id: host.id });
     expect(await testDb.db.host.count({ where: { id: host.id } })).toBe(0);
-    const actions = (await testDb.db.auditEvent.findMany({ where: { hostAlias: { in: ['dead', 'dead2'] } }, orderBy: { id: 'asc' } })).map((row) => row.action);
+    const actions = (
+      await testDb.db.auditEvent.findMany({ where: { hostAlias: { in: ['dead', 'dead2'] } }, orderBy: { id: 'asc' } })
+    ).map((row) => row.action);
     expect(actions).toEqual(['host.add', 'host.edit', 'host.remove']);
     await expectTrpcError(caller.host.remove({ id: host.id }), 'NOT_FOUND', /no longer exists/);
     const verification = await verifyAuditChain(testDb.db);

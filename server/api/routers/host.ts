@@ -24,14 +24,26 @@ function auditContext(ctx: Context): AuditContext {
 }
 
 /** A refused mutation is audited too (outside the failed transaction), then the error goes to the user. */
-async function auditRefusal<T>(ctx: Context, action: string, target: { hostAlias?: string | null }, work: () => Promise<T>): Promise<T> {
+async function auditRefusal<T>(
+  ctx: Context,
+  action: string,
+  target: { hostAlias?: string | null },
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    const message = error instanceof UserError ? error.message : error instanceof z.ZodError ? z.prettifyError(error) : null;
+    const message =
+      error instanceof UserError ? error.message : error instanceof z.ZodError ? z.prettifyError(error) : null;
     if (message !== null) {
       await ctx.db.$transaction((tx) =>
-        recordAudit(tx, { ...auditContext(ctx), action, result: 'refused', hostAlias: target.hostAlias ?? null, details: { reason: message } }),
+        recordAudit(tx, {
+          ...auditContext(ctx),
+          action,
+          result: 'refused',
+          hostAlias: target.hostAlias ?? null,
+          details: { reason: message },
+        }),
       );
     }
     throw error;
@@ -41,10 +53,15 @@ async function auditRefusal<T>(ctx: Context, action: string, target: { hostAlias
 const SSH_TRANSPORTS = new Set(['ssh', 'libssh', 'libssh2']);
 
 export const hostRouter = createTRPCRouter({
-  list: viewerProcedure.query(({ ctx }) => ctx.db.host.findMany({ select: PUBLIC_HOST_SELECT, orderBy: { alias: 'asc' } })),
+  list: viewerProcedure.query(({ ctx }) =>
+    ctx.db.host.findMany({ select: PUBLIC_HOST_SELECT, orderBy: { alias: 'asc' } }),
+  ),
 
   get: viewerProcedure.input(z.object({ alias: z.string().min(1).max(64) })).query(async ({ ctx, input }) => {
-    const host = await ctx.db.host.findUnique({ where: { alias: input.alias }, select: { ...PUBLIC_HOST_SELECT, uri: true } });
+    const host = await ctx.db.host.findUnique({
+      where: { alias: input.alias },
+      select: { ...PUBLIC_HOST_SELECT, uri: true },
+    });
     if (!host) throw new UserError({ code: 'NOT_FOUND', message: `No host with alias "${input.alias}".` });
     const { uri: _uri, ...publicHost } = host;
     try {
@@ -69,12 +86,23 @@ export const hostRouter = createTRPCRouter({
         hostKeyError = error instanceof Error ? error.message : String(error);
       }
     }
-    return { viaAlias: resolved.viaAlias, isRemote: uri.isRemote, transport: uri.transport ?? null, hostname: uri.hostname ?? null, hostKey, hostKeyError };
+    return {
+      viaAlias: resolved.viaAlias,
+      isRemote: uri.isRemote,
+      transport: uri.transport ?? null,
+      hostname: uri.hostname ?? null,
+      hostKey,
+      hostKeyError,
+    };
   }),
 
-  add: adminProcedure.input(hostFormSchema).mutation(({ ctx, input }) =>
-    auditRefusal(ctx, 'host.add', { hostAlias: input.alias }, () => addHost({ db: ctx.db, input, audit: auditContext(ctx) })),
-  ),
+  add: adminProcedure
+    .input(hostFormSchema)
+    .mutation(({ ctx, input }) =>
+      auditRefusal(ctx, 'host.add', { hostAlias: input.alias }, () =>
+        addHost({ db: ctx.db, input, audit: auditContext(ctx) }),
+      ),
+    ),
 
   update: adminProcedure.input(z.object({ id: z.string().min(1), data: hostFormSchema })).mutation(({ ctx, input }) =>
     auditRefusal(ctx, 'host.edit', { hostAlias: input.data.alias }, async () => {
@@ -100,7 +128,13 @@ export const hostRouter = createTRPCRouter({
     try {
       const executor = executors().get(host);
       const result = await withDeadline(env.FERRY_HOST_TIMEOUT_MS, (signal) => executor.run(['version'], { signal }));
-      return { ok: true as const, latencyMs: performance.now() - started, output: result.stdout.trim(), error: null, errorDetail: null };
+      return {
+        ok: true as const,
+        latencyMs: performance.now() - started,
+        output: result.stdout.trim(),
+        error: null,
+        errorDetail: null,
+      };
     } catch (error) {
       return { ok: false as const, latencyMs: performance.now() - started, output: null, ...describeHostError(error) };
     }
@@ -121,7 +155,11 @@ export const hostRouter = createTRPCRouter({
     };
   }),
 
-  importAliases: adminProcedure.input(z.object({ text: z.string().min(1, 'Paste the contents of a libvirt.conf.').max(200_000) })).mutation(({ ctx, input }) =>
-    auditRefusal(ctx, 'aliases.import', {}, () => importAliases({ db: ctx.db, text: input.text, audit: auditContext(ctx) })),
-  ),
+  importAliases: adminProcedure
+    .input(z.object({ text: z.string().min(1, 'Paste the contents of a libvirt.conf.').max(200_000) }))
+    .mutation(({ ctx, input }) =>
+      auditRefusal(ctx, 'aliases.import', {}, () =>
+        importAliases({ db: ctx.db, text: input.text, audit: auditContext(ctx) }),
+      ),
+    ),
 });

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { UserError } from '../../errors';
 import { executors } from '../../fleet/executors';
 import { listMigrationEvents } from '../../migrations/events';
-import { cancelMigration, preflightMigration, startMigration, switchToPostcopy, type MigrationDeps } from '../../migrations/service';
+import {
+  cancelMigration,
+  preflightMigration,
+  startMigration,
+  switchToPostcopy,
+  type MigrationDeps,
+} from '../../migrations/service';
 import { isFinalState, migrationChannel, type MigrationEvent, type PreflightCheck } from '../../migrations/types';
 import { createTRPCRouter, operatorProcedure, viewerProcedure, type Context } from '../trpc';
 
@@ -23,13 +29,21 @@ function who(ctx: Context) {
 }
 
 export const migrationRouter = createTRPCRouter({
-  preflight: operatorProcedure.input(requestSchema).mutation(({ ctx, input }) => preflightMigration(deps(ctx), who(ctx), input)),
+  preflight: operatorProcedure
+    .input(requestSchema)
+    .mutation(({ ctx, input }) => preflightMigration(deps(ctx), who(ctx), input)),
 
-  start: operatorProcedure.input(requestSchema).mutation(({ ctx, input }) => startMigration(deps(ctx), who(ctx), input)),
+  start: operatorProcedure
+    .input(requestSchema)
+    .mutation(({ ctx, input }) => startMigration(deps(ctx), who(ctx), input)),
 
-  cancel: operatorProcedure.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => cancelMigration(deps(ctx), who(ctx), input.id)),
+  cancel: operatorProcedure
+    .input(z.object({ id: z.string().min(1) }))
+    .mutation(({ ctx, input }) => cancelMigration(deps(ctx), who(ctx), input.id)),
 
-  switchToPostcopy: operatorProcedure.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => switchToPostcopy(deps(ctx), who(ctx), input.id)),
+  switchToPostcopy: operatorProcedure
+    .input(z.object({ id: z.string().min(1) }))
+    .mutation(({ ctx, input }) => switchToPostcopy(deps(ctx), who(ctx), input.id)),
 
   get: viewerProcedure.input(z.object({ id: z.string().min(1) })).query(async ({ ctx, input }) => {
     const migration = await ctx.db.migration.findUnique({ where: { id: input.id } });
@@ -37,17 +51,32 @@ export const migrationRouter = createTRPCRouter({
     // Everything so far, so the page renders the current state at once and subscribes from the last id.
     const events = await listMigrationEvents({ db: ctx.db, migrationId: input.id });
     const { sourceHostId: _s, destinationHostId: _d, ownerId: _o, ...rest } = migration;
-    return { ...rest, options: JSON.parse(migration.options) as Record<string, unknown>, checklist: JSON.parse(migration.checklist) as PreflightCheck[], events };
+    return {
+      ...rest,
+      options: JSON.parse(migration.options) as Record<string, unknown>,
+      checklist: JSON.parse(migration.checklist) as PreflightCheck[],
+      events,
+    };
   }),
 
   /** Migrations of one VM, newest first (the VM card links to its last one). */
-  recent: viewerProcedure.input(z.object({ limit: z.number().int().min(1).max(50).default(10) })).query(({ ctx, input }) =>
-    ctx.db.migration.findMany({
-      orderBy: { createdAt: 'desc' },
-      take: input.limit,
-      select: { id: true, vmName: true, sourceAlias: true, destinationAlias: true, state: true, percent: true, createdAt: true },
-    }),
-  ),
+  recent: viewerProcedure
+    .input(z.object({ limit: z.number().int().min(1).max(50).default(10) }))
+    .query(({ ctx, input }) =>
+      ctx.db.migration.findMany({
+        orderBy: { createdAt: 'desc' },
+        take: input.limit,
+        select: {
+          id: true,
+          vmName: true,
+          sourceAlias: true,
+          destinationAlias: true,
+          state: true,
+          percent: true,
+          createdAt: true,
+        },
+      }),
+    ),
 
   /**
    * Live events of one migration. Subscribes to the bus first, then replays rows after `lastEventId`, then

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCompletedJobInfoArgv, buildJobAbortArgv, buildJobInfoArgv, buildMigrateArgv, buildPostcopySwitchArgv } from './argv';
+import {
+  buildCompletedJobInfoArgv,
+  buildJobAbortArgv,
+  buildJobInfoArgv,
+  buildMigrateArgv,
+  buildPostcopySwitchArgv,
+} from './argv';
 import { migrationOptionsSchema, type MigrationOptionsInput } from './options';
 
 /**
@@ -74,15 +80,23 @@ describe.skipIf(!hasVirsh)('argv against real virsh and the test driver', () => 
     const names = result.stdout
       .split('\n')
       .filter((uuid) => uuid !== '')
-      .map((uuid) => spawnSync('virsh', ['-c', HOSTILE_URI, 'domname', '--domain', uuid], { encoding: 'utf8' }).stdout.replace(/\n\n$/, ''));
+      .map((uuid) =>
+        spawnSync('virsh', ['-c', HOSTILE_URI, 'domname', '--domain', uuid], { encoding: 'utf8' }).stdout.replace(
+          /\n\n$/,
+          '',
+        ),
+      );
     expect(names.sort()).toEqual([...HOSTILE_NAMES].sort());
   });
 
-  it.each(HOSTILE_NAMES.map((name) => [JSON.stringify(name), name]))('migrate takes VM %s as a value', async (_label, name) => {
-    const run = await runVirsh(buildMigrateArgv({ vmName: name, destinationUri: DEST, options: options() }));
-    expect(run.stderr).toBe('error: this function is not supported by the connection driver: virDomainMigrate3\n');
-    expect(run.exitCode).toBe(1);
-  });
+  it.each(HOSTILE_NAMES.map((name) => [JSON.stringify(name), name]))(
+    'migrate takes VM %s as a value',
+    async (_label, name) => {
+      const run = await runVirsh(buildMigrateArgv({ vmName: name, destinationUri: DEST, options: options() }));
+      expect(run.stderr).toBe('error: this function is not supported by the connection driver: virDomainMigrate3\n');
+      expect(run.exitCode).toBe(1);
+    },
+  );
 
   it('a hostile name that is not defined is looked up as a name, not parsed as an option', async () => {
     const run = await runVirsh(buildMigrateArgv({ vmName: '--live', destinationUri: DEST, options: options() }));
@@ -93,8 +107,12 @@ describe.skipIf(!hasVirsh)('argv against real virsh and the test driver', () => 
     const dest = await runVirsh(buildMigrateArgv({ vmName: '--help', destinationUri: '--help', options: options() }));
     expect(dest.stderr).toBe("error: no connection driver available for URI '--help' does not include a driver name\n");
 
-    const migrateUri = await runVirsh(buildMigrateArgv({ vmName: '--help', destinationUri: DEST, migrateUri: '--desturi', options: options() }));
-    expect(migrateUri.stderr).toBe('error: this function is not supported by the connection driver: virDomainMigrate3\n');
+    const migrateUri = await runVirsh(
+      buildMigrateArgv({ vmName: '--help', destinationUri: DEST, migrateUri: '--desturi', options: options() }),
+    );
+    expect(migrateUri.stderr).toBe(
+      'error: this function is not supported by the connection driver: virDomainMigrate3\n',
+    );
   });
 
   // One row per flag Ferry can emit: virsh must accept the spelling and the combination and hand it to libvirt.
@@ -110,24 +128,43 @@ describe.skipIf(!hasVirsh)('argv against real virsh and the test driver', () => 
     [{ unsafe: true, confirmUnsafe: true }, 'virDomainMigrate3'],
     // The test driver checks these features itself and names them, which still proves virsh took the flags.
     [{ tunnelled: true, storage: 'shared' }, 'p2p migration is not supported by the source host'],
-    [{ mode: 'offline', storage: 'shared', confirmUnsafe: true }, 'offline migration is not supported by the source host'],
+    [
+      { mode: 'offline', storage: 'shared', confirmUnsafe: true },
+      'offline migration is not supported by the source host',
+    ],
   ] as const)('virsh accepts %j', async (input, expected) => {
-    const run = await runVirsh(buildMigrateArgv({ vmName: '-v', destinationUri: DEST, options: options(input), migrateUri: 'tcp://127.0.0.1:49152' }));
+    const run = await runVirsh(
+      buildMigrateArgv({
+        vmName: '-v',
+        destinationUri: DEST,
+        options: options(input),
+        migrateUri: 'tcp://127.0.0.1:49152',
+      }),
+    );
     expect(run.stderr).toContain(expected);
-    expect(run.stderr).toMatch(/^error: (this function is not supported by the connection driver|argument unsupported): /);
+    expect(run.stderr).toMatch(
+      /^error: (this function is not supported by the connection driver|argument unsupported): /,
+    );
   });
 
-  it.each(HOSTILE_NAMES.map((name) => [JSON.stringify(name), name]))('job commands take VM %s as a value', async (_label, name) => {
-    expect((await runVirsh(buildJobInfoArgv(name))).stderr).toBe('error: this function is not supported by the connection driver: virDomainGetJobInfo\n');
-    // --completed needs the stats API, which the test driver lacks: virsh says so, then names the call.
-    expect((await runVirsh(buildCompletedJobInfoArgv(name))).stderr).toBe(
-      'error: Optional flags or --rawstats are not supported by the daemon\nerror: this function is not supported by the connection driver: virDomainGetJobStats\n',
-    );
-    expect((await runVirsh(buildJobAbortArgv(name))).stderr).toBe('error: this function is not supported by the connection driver: virDomainAbortJob\n');
-    expect((await runVirsh(buildPostcopySwitchArgv(name))).stderr).toBe(
-      'error: this function is not supported by the connection driver: virDomainMigrateStartPostCopy\n',
-    );
-  });
+  it.each(HOSTILE_NAMES.map((name) => [JSON.stringify(name), name]))(
+    'job commands take VM %s as a value',
+    async (_label, name) => {
+      expect((await runVirsh(buildJobInfoArgv(name))).stderr).toBe(
+        'error: this function is not supported by the connection driver: virDomainGetJobInfo\n',
+      );
+      // --completed needs the stats API, which the test driver lacks: virsh says so, then names the call.
+      expect((await runVirsh(buildCompletedJobInfoArgv(name))).stderr).toBe(
+        'error: Optional flags or --rawstats are not supported by the daemon\nerror: this function is not supported by the connection driver: virDomainGetJobStats\n',
+      );
+      expect((await runVirsh(buildJobAbortArgv(name))).stderr).toBe(
+        'error: this function is not supported by the connection driver: virDomainAbortJob\n',
+      );
+      expect((await runVirsh(buildPostcopySwitchArgv(name))).stderr).toBe(
+        'error: this function is not supported by the connection driver: virDomainMigrateStartPostCopy\n',
+      );
+    },
+  );
 
   it('never ran shell text from a name', () => {
     expect(existsSync(join(workDir, 'PWNED'))).toBe(false);

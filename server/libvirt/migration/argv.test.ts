@@ -75,32 +75,74 @@ function expectedFlags(o: MigrationOptions, hasMigrateUri: boolean): string[] {
 describe('buildMigrateArgv, common cases', () => {
   it('defaults: live, persistent, undefine source, copy all storage, verbose, named domain and desturi', () => {
     expect(buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: options() })).toEqual([
-      'migrate', '--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose',
-      '--domain', 'vm1', '--desturi', DEST,
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--copy-storage-all',
+      '--verbose',
+      '--domain',
+      'vm1',
+      '--desturi',
+      DEST,
     ]);
   });
 
   it('has the same flags as the lab run captured in fixtures/migration/migrate-bw8.json, with named values', () => {
-    const lab = JSON.parse(readFileSync(new URL('../fixtures/migration/migrate-bw8.json', import.meta.url), 'utf8')) as { argv: string[] };
+    const lab = JSON.parse(
+      readFileSync(new URL('../fixtures/migration/migrate-bw8.json', import.meta.url), 'utf8'),
+    ) as { argv: string[] };
     // Lab argv: virsh -c <src> migrate <flags…> --bandwidth 8 vm1 <dest> (positional domain and desturi).
     const labArgs = lab.argv.slice(3);
     const labDest = labArgs.at(-1) as string;
     const ours = buildMigrateArgv({ vmName: 'vm1', destinationUri: labDest, options: options({ bandwidthMiBps: 8 }) });
     const labFlags = labArgs.slice(0, -2);
-    expect(ours.filter((token) => !['--domain', 'vm1', '--desturi', labDest].includes(token)).sort()).toEqual([...labFlags].sort());
+    expect(ours.filter((token) => !['--domain', 'vm1', '--desturi', labDest].includes(token)).sort()).toEqual(
+      [...labFlags].sort(),
+    );
     expect(ours.slice(-4)).toEqual(['--domain', 'vm1', '--desturi', labDest]);
   });
 
   it('tunnelled over shared storage adds --p2p --tunnelled and no storage flag', () => {
-    expect(buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: options({ tunnelled: true, storage: 'shared' }) })).toEqual([
-      'migrate', '--live', '--persistent', '--undefinesource', '--verbose', '--p2p', '--tunnelled', '--domain', 'vm1', '--desturi', DEST,
+    expect(
+      buildMigrateArgv({
+        vmName: 'vm1',
+        destinationUri: DEST,
+        options: options({ tunnelled: true, storage: 'shared' }),
+      }),
+    ).toEqual([
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--verbose',
+      '--p2p',
+      '--tunnelled',
+      '--domain',
+      'vm1',
+      '--desturi',
+      DEST,
     ]);
   });
 
   it('offline over shared storage with confirmation', () => {
     expect(
-      buildMigrateArgv({ vmName: 'vm-off', destinationUri: DEST, options: options({ mode: 'offline', storage: 'shared', confirmUnsafe: true }) }),
-    ).toEqual(['migrate', '--offline', '--persistent', '--undefinesource', '--verbose', '--domain', 'vm-off', '--desturi', DEST]);
+      buildMigrateArgv({
+        vmName: 'vm-off',
+        destinationUri: DEST,
+        options: options({ mode: 'offline', storage: 'shared', confirmUnsafe: true }),
+      }),
+    ).toEqual([
+      'migrate',
+      '--offline',
+      '--persistent',
+      '--undefinesource',
+      '--verbose',
+      '--domain',
+      'vm-off',
+      '--desturi',
+      DEST,
+    ]);
   });
 
   it('every tuning flag, a bandwidth, a post-copy timeout and a migrate URI', () => {
@@ -109,25 +151,58 @@ describe('buildMigrateArgv, common cases', () => {
       destinationUri: DEST,
       migrateUri: 'tcp://10.88.0.12',
       options: options({
-        storage: 'copy-inc', tls: true, compressed: true, autoConverge: true, postcopy: true, unsafe: true, confirmUnsafe: true,
-        bandwidthMiBps: 100, timeoutSeconds: 120, timeoutAction: 'postcopy',
+        storage: 'copy-inc',
+        tls: true,
+        compressed: true,
+        autoConverge: true,
+        postcopy: true,
+        unsafe: true,
+        confirmUnsafe: true,
+        bandwidthMiBps: 100,
+        timeoutSeconds: 120,
+        timeoutAction: 'postcopy',
       }),
     });
     expect(argv).toEqual([
-      'migrate', '--live', '--persistent', '--undefinesource', '--copy-storage-inc', '--verbose',
-      '--tls', '--compressed', '--auto-converge', '--postcopy', '--unsafe', '--bandwidth', '100',
-      '--timeout', '120', '--timeout-postcopy', '--domain', 'vm1', '--desturi', DEST, '--migrateuri', 'tcp://10.88.0.12',
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--copy-storage-inc',
+      '--verbose',
+      '--tls',
+      '--compressed',
+      '--auto-converge',
+      '--postcopy',
+      '--unsafe',
+      '--bandwidth',
+      '100',
+      '--timeout',
+      '120',
+      '--timeout-postcopy',
+      '--domain',
+      'vm1',
+      '--desturi',
+      DEST,
+      '--migrateuri',
+      'tcp://10.88.0.12',
     ]);
   });
 
-  it('a timeout without an action is virsh\'s default, suspend, written out', () => {
+  it("a timeout without an action is virsh's default, suspend, written out", () => {
     const argv = buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: options({ timeoutSeconds: 300 }) });
-    expect(argv.slice(argv.indexOf('--timeout'), argv.indexOf('--timeout') + 3)).toEqual(['--timeout', '300', '--timeout-suspend']);
+    expect(argv.slice(argv.indexOf('--timeout'), argv.indexOf('--timeout') + 3)).toEqual([
+      '--timeout',
+      '300',
+      '--timeout-suspend',
+    ]);
   });
 
   it("timeoutAction 'abort' gives virsh no --timeout and hands the deadline to the runner", () => {
     const o = options({ timeoutSeconds: 90, timeoutAction: 'abort' });
-    expect(buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: o }).filter((t) => t.startsWith('--timeout'))).toEqual([]);
+    expect(
+      buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: o }).filter((t) => t.startsWith('--timeout')),
+    ).toEqual([]);
     expect(timeoutAbortAfterSeconds(o)).toBe(90);
     expect(timeoutAbortAfterSeconds(options({ timeoutSeconds: 90 }))).toBeNull();
     expect(timeoutAbortAfterSeconds(options({ timeoutSeconds: 90, timeoutAction: 'suspend' }))).toBeNull();
@@ -135,21 +210,41 @@ describe('buildMigrateArgv, common cases', () => {
   });
 
   it('refuses options Ferry refuses, naming the problem', () => {
-    expect(() => buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: { ...options(), mode: 'offline' } })).toThrow(
-      /refusing to build virsh migrate argv: Offline migration cannot copy disks/,
-    );
+    expect(() =>
+      buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: { ...options(), mode: 'offline' } }),
+    ).toThrow(/refusing to build virsh migrate argv: Offline migration cannot copy disks/);
   });
 
   it('refuses values argv cannot carry', () => {
-    expect(() => buildMigrateArgv({ vmName: '', destinationUri: DEST, options: options() })).toThrow(/VM name is empty/);
-    expect(() => buildMigrateArgv({ vmName: 'vm\u00001', destinationUri: DEST, options: options() })).toThrow(/VM name contains a NUL byte/);
-    expect(() => buildMigrateArgv({ vmName: 'vm1', destinationUri: '', options: options() })).toThrow(/destination URI is empty/);
-    expect(() => buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, migrateUri: '', options: options() })).toThrow(/migrate URI is empty/);
+    expect(() => buildMigrateArgv({ vmName: '', destinationUri: DEST, options: options() })).toThrow(
+      /VM name is empty/,
+    );
+    expect(() => buildMigrateArgv({ vmName: 'vm\u00001', destinationUri: DEST, options: options() })).toThrow(
+      /VM name contains a NUL byte/,
+    );
+    expect(() => buildMigrateArgv({ vmName: 'vm1', destinationUri: '', options: options() })).toThrow(
+      /destination URI is empty/,
+    );
+    expect(() => buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, migrateUri: '', options: options() })).toThrow(
+      /migrate URI is empty/,
+    );
   });
 });
 
 describe('buildMigrateArgv over every option combination', () => {
-  const BOOLEAN_FIELDS = ['persistent', 'undefineSource', 'tunnelled', 'tls', 'compressed', 'autoConverge', 'postcopy', 'unsafe', 'confirmUnsafe', 'deleteSourceVolumes', 'precreateVolumes'] as const;
+  const BOOLEAN_FIELDS = [
+    'persistent',
+    'undefineSource',
+    'tunnelled',
+    'tls',
+    'compressed',
+    'autoConverge',
+    'postcopy',
+    'unsafe',
+    'confirmUnsafe',
+    'deleteSourceVolumes',
+    'precreateVolumes',
+  ] as const;
   const TIMEOUTS = [
     {},
     { timeoutSeconds: 30 },
@@ -195,7 +290,8 @@ describe('buildMigrateArgv over every option combination', () => {
         } catch (error) {
           message = (error as Error).message;
         }
-        if (!message.startsWith('refusing to build virsh migrate argv')) throw new Error(`built argv for refused options: ${JSON.stringify(combo)}`);
+        if (!message.startsWith('refusing to build virsh migrate argv'))
+          throw new Error(`built argv for refused options: ${JSON.stringify(combo)}`);
         refused += 1;
         continue;
       }
@@ -206,16 +302,24 @@ describe('buildMigrateArgv over every option combination', () => {
 
       if (argv[0] !== 'migrate') throw new Error(`argv does not start with migrate: ${context()}`);
       if ([...flags].sort().join(' ') !== expectedFlags(combo, migrateUri !== undefined).join(' ')) {
-        throw new Error(`flags differ: expected ${expectedFlags(combo, migrateUri !== undefined).join(' ')}: ${context()}`);
+        throw new Error(
+          `flags differ: expected ${expectedFlags(combo, migrateUri !== undefined).join(' ')}: ${context()}`,
+        );
       }
       // Together with the exact flag list above, this proves no hostile value landed where virsh reads a flag:
       // a misplaced '--help' or '--desturi' would show up as an extra or duplicated flag.
       if (new Set(flags).size !== flags.length) throw new Error(`a flag appears twice: ${context()}`);
-      if (values.get('--domain') !== vmName || values.get('--desturi') !== '--desturi' || values.get('--migrateuri') !== migrateUri) {
+      if (
+        values.get('--domain') !== vmName ||
+        values.get('--desturi') !== '--desturi' ||
+        values.get('--migrateuri') !== migrateUri
+      ) {
         throw new Error(`a value is not right after its flag: ${context()}`);
       }
-      if (combo.bandwidthMiBps !== undefined && values.get('--bandwidth') !== String(combo.bandwidthMiBps)) throw new Error(`bandwidth value: ${context()}`);
-      if (values.has('--timeout') && values.get('--timeout') !== String(combo.timeoutSeconds)) throw new Error(`timeout value: ${context()}`);
+      if (combo.bandwidthMiBps !== undefined && values.get('--bandwidth') !== String(combo.bandwidthMiBps))
+        throw new Error(`bandwidth value: ${context()}`);
+      if (values.has('--timeout') && values.get('--timeout') !== String(combo.timeoutSeconds))
+        throw new Error(`timeout value: ${context()}`);
     }
     // 2 modes × 3 storages × 2 bandwidths × 6 timeouts × 2^11 booleans.
     expect(valid + refused).toBe(2 * 3 * 2 * 6 * 2 ** 11);

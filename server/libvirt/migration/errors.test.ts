@@ -1,6 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classifyVirshError, MIGRATION_ERROR_CODES, type ClassifiedVirshError, type MigrationErrorCode } from './errors';
+import {
+  classifyVirshError,
+  MIGRATION_ERROR_CODES,
+  type ClassifiedVirshError,
+  type MigrationErrorCode,
+} from './errors';
 
 /** Real captures from the lab (libvirt 9.0, QEMU 7.2): see server/libvirt/fixtures/migration/README.md. */
 const FIXTURES = new URL('../fixtures/migration/', import.meta.url);
@@ -13,20 +18,34 @@ const readFailure = (name: string) => JSON.parse(readFileSync(new URL(`${name}.j
 const EXPECTED: Record<string, { code: MigrationErrorCode; side?: 'source' | 'destination'; mentions: RegExp[] }> = {
   'concurrent-second-migrate': { code: 'job-running', mentions: [/"vm1"/] },
   'dest-bad-uri-path': { code: 'bad-uri', mentions: [/"\/sytem"/] },
-  'dest-changed-host-key': { code: 'host-key', side: 'destination', mentions: [/different SSH host key/, /intercepting/] },
+  'dest-changed-host-key': {
+    code: 'host-key',
+    side: 'destination',
+    mentions: [/different SSH host key/, /intercepting/],
+  },
   'dest-disk-size-mismatch': { code: 'disk-size-mismatch', mentions: [/disk vda/] },
   'dest-key-not-authorized': { code: 'auth', side: 'destination', mentions: [/"root" on 10\.77\.77\.12/] },
   'dest-libvirtd-down': { code: 'libvirtd-down', side: 'destination', mentions: [/\/var\/run\/libvirt\/libvirt-sock/] },
-  'dest-name-clash': { code: 'name-clash', mentions: [/different VM called "vm1"/, /0badc0de-0000-4000-8000-000000000001/] },
+  'dest-name-clash': {
+    code: 'name-clash',
+    mentions: [/different VM called "vm1"/, /0badc0de-0000-4000-8000-000000000001/],
+  },
   'dest-no-route': { code: 'unreachable', side: 'destination', mentions: [/10\.77\.77\.99 port 22/, /no route/] },
   'dest-no-storage-pool': { code: 'pool-not-found', mentions: [/\/var\/lib\/libvirt\/images/] },
-  'dest-port-closed': { code: 'unreachable', side: 'destination', mentions: [/10\.77\.77\.12 port 2222/, /nothing accepts connections/] },
+  'dest-port-closed': {
+    code: 'unreachable',
+    side: 'destination',
+    mentions: [/10\.77\.77\.12 port 2222/, /nothing accepts connections/],
+  },
   'dest-running-same-uuid': { code: 'name-clash', mentions: [/"vm1" \(same UUID\) is already active/] },
   'dest-unknown-host-key-libssh': { code: 'host-key', side: 'destination', mentions: [/not in known_hosts/] },
   'dest-unknown-host-key': { code: 'host-key', side: 'destination', mentions: [/not in known_hosts/] },
   'dest-wrong-user': { code: 'auth', side: 'destination', mentions: [/"nobody" on 10\.77\.77\.12/] },
   'domjobabort-no-job': { code: 'no-active-job', mentions: [/no job to cancel/] },
-  'domjobinfo-on-destination': { code: 'unsupported', mentions: [/migration statistics are available only on the source host/] },
+  'domjobinfo-on-destination': {
+    code: 'unsupported',
+    mentions: [/migration statistics are available only on the source host/],
+  },
   'libvirtd-down-list': { code: 'libvirtd-down', side: 'source', mentions: [/source host answered SSH/] },
   'no-copy-storage': { code: 'unsafe-storage', mentions: [/Migration without shared storage is unsafe/] },
   'no-such-domain': { code: 'no-such-domain', mentions: [/"nosuchvm"/] },
@@ -45,7 +64,9 @@ function expectUseful(result: ClassifiedVirshError, stderr: string): void {
 
 describe('classifyVirshError on the lab failure cases', () => {
   it('has an expectation for every captured failure case', () => {
-    const captured = readdirSync(FAILURES).filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length));
+    const captured = readdirSync(FAILURES)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => name.slice(0, -'.json'.length));
     expect(captured.sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
@@ -70,53 +91,78 @@ describe('classifyVirshError on other real output', () => {
   });
 
   it('no such domain from domjobinfo --completed after --undefinesource', () => {
-    const { stderr } = JSON.parse(readFileSync(new URL('domjobinfo-completed-source-undefined.json', FIXTURES), 'utf8')) as Failure;
+    const { stderr } = JSON.parse(
+      readFileSync(new URL('domjobinfo-completed-source-undefined.json', FIXTURES), 'utf8'),
+    ) as Failure;
     expect(classifyVirshError(stderr).code).toBe('no-such-domain');
   });
 
   it('unsupported by the driver (virsh 9.0 against test:///default on this machine)', () => {
     const stderr = 'error: this function is not supported by the connection driver: virDomainMigrate3\n';
     const result = classifyVirshError(stderr);
-    expect(result).toMatchObject({ code: 'unsupported', cause: 'The hypervisor driver cannot do this: virDomainMigrate3.' });
+    expect(result).toMatchObject({
+      code: 'unsupported',
+      cause: 'The hypervisor driver cannot do this: virDomainMigrate3.',
+    });
   });
 
   it('an unknown driver in the destination URI (virsh 9.0 against test:///default on this machine)', () => {
-    expect(classifyVirshError("error: no connection driver available for URI '--help' does not include a driver name\n").code).toBe('bad-uri');
+    expect(
+      classifyVirshError("error: no connection driver available for URI '--help' does not include a driver name\n")
+        .code,
+    ).toBe('bad-uri');
   });
 
   it('a state-change-lock timeout (libvirt VIR_ERR_OPERATION_TIMEOUT text; not captured in the lab)', () => {
-    const stderr = 'error: Timed out during operation: cannot acquire state change lock (held by monitor=remoteDispatchDomainMigratePerform3Params)\n';
+    const stderr =
+      'error: Timed out during operation: cannot acquire state change lock (held by monitor=remoteDispatchDomainMigratePerform3Params)\n';
     const result = classifyVirshError(stderr);
     expect(result.code).toBe('timeout');
     expect(result.cause).toMatch(/cannot acquire state change lock/);
   });
 
   it('an ssh connect timeout is a reachability problem, not a libvirt timeout (ssh wording; not captured in the lab)', () => {
-    const result = classifyVirshError('error: Cannot recv data: ssh: connect to host 10.77.77.50 port 22: Connection timed out: Connection reset by peer\n');
+    const result = classifyVirshError(
+      'error: Cannot recv data: ssh: connect to host 10.77.77.50 port 22: Connection timed out: Connection reset by peer\n',
+    );
     expect(result).toMatchObject({ code: 'unreachable', side: 'destination' });
     expect(result.cause).toMatch(/10\.77\.77\.50 port 22: the connection attempt timed out/);
   });
 });
 
 describe('classifyVirshError fallback', () => {
-  it('keeps virsh\'s words for something it does not know', () => {
-    const stderr = '\rMigration: [ 37 %]error: internal error: qemu unexpectedly closed the monitor: qemu-system-x86_64: load of migration failed: Invalid argument\n';
+  it("keeps virsh's words for something it does not know", () => {
+    const stderr =
+      '\rMigration: [ 37 %]error: internal error: qemu unexpectedly closed the monitor: qemu-system-x86_64: load of migration failed: Invalid argument\n';
     const result = classifyVirshError(stderr);
     expect(result).toMatchObject({
       code: 'unknown',
       side: null,
-      cause: 'internal error: qemu unexpectedly closed the monitor: qemu-system-x86_64: load of migration failed: Invalid argument',
+      cause:
+        'internal error: qemu unexpectedly closed the monitor: qemu-system-x86_64: load of migration failed: Invalid argument',
       raw: stderr,
     });
   });
 
   it('says so when virsh printed nothing', () => {
-    expect(classifyVirshError('')).toMatchObject({ code: 'unknown', cause: 'virsh exited with an error but printed no message.', raw: '' });
-    expect(classifyVirshError('\rMigration: [100 %]')).toMatchObject({ code: 'unknown', cause: 'virsh exited with an error but printed no message.' });
+    expect(classifyVirshError('')).toMatchObject({
+      code: 'unknown',
+      cause: 'virsh exited with an error but printed no message.',
+      raw: '',
+    });
+    expect(classifyVirshError('\rMigration: [100 %]')).toMatchObject({
+      code: 'unknown',
+      cause: 'virsh exited with an error but printed no message.',
+    });
   });
 
   it('uses every code it declares except none', () => {
-    const used = new Set<MigrationErrorCode>([...Object.values(EXPECTED).map((entry) => entry.code), 'aborted', 'timeout', 'unknown']);
+    const used = new Set<MigrationErrorCode>([
+      ...Object.values(EXPECTED).map((entry) => entry.code),
+      'aborted',
+      'timeout',
+      'unknown',
+    ]);
     expect(MIGRATION_ERROR_CODES.filter((code) => !used.has(code))).toEqual([]);
   });
 });

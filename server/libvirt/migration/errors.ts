@@ -79,7 +79,8 @@ const RULES: readonly Rule[] = [
     describe: () => ({
       title: 'Migration cancelled',
       cause: 'The migration was cancelled (domjobabort) before it finished. The VM keeps running on the source.',
-      nextStep: 'Check the destination for a half-copied disk left behind by the cancelled copy and delete it before retrying.',
+      nextStep:
+        'Check the destination for a half-copied disk left behind by the cancelled copy and delete it before retrying.',
     }),
   },
   {
@@ -95,15 +96,18 @@ const RULES: readonly Rule[] = [
   {
     code: 'host-key',
     hasSide: true,
-    pattern: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No \S+ host key is known for|SSH host key for '[^']*' \([^)]*\) was not accepted/,
+    pattern:
+      /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No \S+ host key is known for|SSH host key for '[^']*' \([^)]*\) was not accepted/,
     describe: (match, { side }) => ({
       title: `The ${side} host's SSH key is not trusted`,
-      cause: match[0] === 'REMOTE HOST IDENTIFICATION HAS CHANGED'
-        ? `The ${side} host presented a different SSH host key than the one recorded in known_hosts. Either it was reinstalled or someone is intercepting the connection.`
-        : `SSH refused to connect to the ${side} host because its host key is not in known_hosts (connections run non-interactively, so nobody can accept it).`,
-      nextStep: side === 'destination'
-        ? 'Verify the destination\'s host key fingerprint out of band, then record it in the known_hosts of whoever opens the destination URI: the machine running virsh (Ferry), or the source\'s libvirtd for a peer-to-peer/tunnelled migration.'
-        : 'Verify the source host\'s key fingerprint out of band, then record it in Ferry\'s known_hosts for that host.',
+      cause:
+        match[0] === 'REMOTE HOST IDENTIFICATION HAS CHANGED'
+          ? `The ${side} host presented a different SSH host key than the one recorded in known_hosts. Either it was reinstalled or someone is intercepting the connection.`
+          : `SSH refused to connect to the ${side} host because its host key is not in known_hosts (connections run non-interactively, so nobody can accept it).`,
+      nextStep:
+        side === 'destination'
+          ? "Verify the destination's host key fingerprint out of band, then record it in the known_hosts of whoever opens the destination URI: the machine running virsh (Ferry), or the source's libvirtd for a peer-to-peer/tunnelled migration."
+          : "Verify the source host's key fingerprint out of band, then record it in Ferry's known_hosts for that host.",
     }),
   },
   {
@@ -112,30 +116,35 @@ const RULES: readonly Rule[] = [
     pattern: /(?:(\S+)@(\S+): )?Permission denied \([^)]*\)|authentication failed|Authentication failed/,
     describe: (match, { side }) => ({
       title: `Login to the ${side} host was refused`,
-      cause: match[1] !== undefined
-        ? `SSH login as "${match[1]}" on ${match[2] ?? 'the host'} was refused: the key offered is not authorized for that user.`
-        : `The ${side} host refused the login: the credentials offered are not accepted.`,
-      nextStep: side === 'destination'
-        ? 'Add the public half of the key named in the destination URI (keyfile=) to that user\'s authorized_keys on the destination, or fix the user in the URI.'
-        : 'Check the user and key file in the source host\'s connection settings.',
+      cause:
+        match[1] !== undefined
+          ? `SSH login as "${match[1]}" on ${match[2] ?? 'the host'} was refused: the key offered is not authorized for that user.`
+          : `The ${side} host refused the login: the credentials offered are not accepted.`,
+      nextStep:
+        side === 'destination'
+          ? "Add the public half of the key named in the destination URI (keyfile=) to that user's authorized_keys on the destination, or fix the user in the URI."
+          : "Check the user and key file in the source host's connection settings.",
     }),
   },
   {
     code: 'libvirtd-down',
     hasSide: true,
-    pattern: /virt-ssh-helper: cannot connect to '([^']*)'|Failed to connect socket to '([^']*)'|nc: unix connect failed/,
+    pattern:
+      /virt-ssh-helper: cannot connect to '([^']*)'|Failed to connect socket to '([^']*)'|nc: unix connect failed/,
     describe: (match, { side }) => ({
       title: `libvirt is not running on the ${side} host`,
-      cause: `The ${side} host answered SSH, but nothing listens on libvirt's socket${match[1] ?? match[2] ? ` (${match[1] ?? match[2]})` : ''}.`,
+      cause: `The ${side} host answered SSH, but nothing listens on libvirt's socket${(match[1] ?? match[2]) ? ` (${match[1] ?? match[2]})` : ''}.`,
       nextStep: `Start libvirt on the ${side} host (systemctl start libvirtd, or virtqemud.socket with modular daemons) and retry.`,
     }),
   },
   {
     code: 'unreachable',
     hasSide: true,
-    pattern: /No route to host|Connection refused|Name or service not known|Could not resolve hostname|Temporary failure in name resolution|Connection timed out|Network is unreachable/,
+    pattern:
+      /No route to host|Connection refused|Name or service not known|Could not resolve hostname|Temporary failure in name resolution|Connection timed out|Network is unreachable/,
     describe: (_match, { message, side }) => {
-      const host = /connect to host (\S+) port (\d+)/.exec(message) ?? /Could not resolve hostname ([^:\s]+)/.exec(message);
+      const host =
+        /connect to host (\S+) port (\d+)/.exec(message) ?? /Could not resolve hostname ([^:\s]+)/.exec(message);
       const where = host !== null ? `${host[1]}${host[2] !== undefined ? ` port ${host[2]}` : ''}` : `the ${side} host`;
       const reason = /No route to host|Network is unreachable/.test(message)
         ? 'the network has no route to it (host down, wrong address or firewall)'
@@ -147,9 +156,10 @@ const RULES: readonly Rule[] = [
       return {
         title: `Cannot reach the ${side} host`,
         cause: `Could not connect to ${where}: ${reason}.`,
-        nextStep: side === 'destination'
-          ? 'Check the destination address and port in its URI, and that both Ferry and the source host can reach it (the source sends the VM\'s data there directly).'
-          : 'Check that the source host is up and that Ferry can reach it over SSH.',
+        nextStep:
+          side === 'destination'
+            ? "Check the destination address and port in its URI, and that both Ferry and the source host can reach it (the source sends the VM's data there directly)."
+            : 'Check that the source host is up and that Ferry can reach it over SSH.',
       };
     },
   },
@@ -160,7 +170,8 @@ const RULES: readonly Rule[] = [
     describe: (match) => ({
       title: 'Source and destination are the same machine',
       cause: `libvirt sees the same host UUID on both ends${match[1] !== undefined ? ` (${match[1].trim()})` : ''}: either the destination URI points back at the source, or both hosts share a cloned host UUID (/etc/machine-id or SMBIOS).`,
-      nextStep: 'Pick a different destination; if it really is another machine, give it a unique host UUID (host_uuid in libvirtd.conf) and restart libvirt there.',
+      nextStep:
+        'Pick a different destination; if it really is another machine, give it a unique host UUID (host_uuid in libvirtd.conf) and restart libvirt there.',
     }),
   },
   {
@@ -177,7 +188,8 @@ const RULES: readonly Rule[] = [
         : {
             title: 'This VM is already running on the destination',
             cause: `"${match[3]}" (same UUID) is already active on the destination, possibly from an earlier migration that did not clean up.`,
-            nextStep: 'Find out which copy is current before touching either; then shut down and undefine the stale one.',
+            nextStep:
+              'Find out which copy is current before touching either; then shut down and undefine the stale one.',
           },
   },
   {
@@ -187,7 +199,8 @@ const RULES: readonly Rule[] = [
     describe: () => ({
       title: 'The VM is not running',
       cause: 'A live migration needs a running VM, and this one is shut off or paused.',
-      nextStep: 'Start the VM, or use an offline migration (moves only the definition; its disks must be on shared storage).',
+      nextStep:
+        'Start the VM, or use an offline migration (moves only the definition; its disks must be on shared storage).',
     }),
   },
   {
@@ -197,7 +210,8 @@ const RULES: readonly Rule[] = [
     describe: (match) => ({
       title: 'libvirt refused an unsafe migration',
       cause: `libvirt judged the migration unsafe for the disks: ${match[1]?.trim() || 'no detail given'}. Usually the disks are not on shared storage and no storage copy was requested.`,
-      nextStep: 'Choose storage "copy-all" (or put the disks on storage both hosts share); use --unsafe only if you know the disks are safe.',
+      nextStep:
+        'Choose storage "copy-all" (or put the disks on storage both hosts share); use --unsafe only if you know the disks are safe.',
     }),
   },
   {
@@ -213,11 +227,13 @@ const RULES: readonly Rule[] = [
   {
     code: 'disk-size-mismatch',
     hasSide: false,
-    pattern: /migration of disk (\S+) failed: Source and target image have different sizes|Source and target image have different sizes/,
+    pattern:
+      /migration of disk (\S+) failed: Source and target image have different sizes|Source and target image have different sizes/,
     describe: (match) => ({
       title: 'A destination disk has the wrong size',
       cause: `The volume waiting on the destination${match[1] !== undefined ? ` for disk ${match[1]}` : ''} is not exactly the size of the source disk, so the copy cannot start.`,
-      nextStep: 'Delete (or resize) that volume on the destination so it matches the source disk\'s capacity exactly, then retry.',
+      nextStep:
+        "Delete (or resize) that volume on the destination so it matches the source disk's capacity exactly, then retry.",
     }),
   },
   {
@@ -248,7 +264,8 @@ const RULES: readonly Rule[] = [
     describe: (match) => ({
       title: 'libvirt timed out',
       cause: `libvirt gave up waiting: ${match[1]?.trim() || 'no detail given'}. Usually another operation holds the VM (a stuck job or an unresponsive QEMU monitor).`,
-      nextStep: 'Check the VM\'s running job (domjobinfo) and retry once it is idle; if it never clears, the VM\'s QEMU process may be hung.',
+      nextStep:
+        "Check the VM's running job (domjobinfo) and retry once it is idle; if it never clears, the VM's QEMU process may be hung.",
     }),
   },
   {
@@ -257,20 +274,23 @@ const RULES: readonly Rule[] = [
     pattern: /unexpected qemu URI path '([^']*)'|no connection driver available for URI|Unable to parse URI/,
     describe: (match) => ({
       title: 'The destination URI is wrong',
-      cause: match[1] !== undefined
-        ? `The destination URI has path "${match[1]}", but QEMU's system driver is "/system".`
-        : 'libvirt cannot use the destination URI as written.',
-      nextStep: 'Fix the destination host\'s URI, e.g. qemu+ssh://root@host/system.',
+      cause:
+        match[1] !== undefined
+          ? `The destination URI has path "${match[1]}", but QEMU's system driver is "/system".`
+          : 'libvirt cannot use the destination URI as written.',
+      nextStep: "Fix the destination host's URI, e.g. qemu+ssh://root@host/system.",
     }),
   },
   {
     code: 'unsupported',
     hasSide: false,
-    pattern: /this function is not supported by the connection driver: ?(\S*)|Operation not supported: ?(.*)|argument unsupported: ?(.*)/,
+    pattern:
+      /this function is not supported by the connection driver: ?(\S*)|Operation not supported: ?(.*)|argument unsupported: ?(.*)/,
     describe: (match) => ({
       title: 'Not supported by this hypervisor',
       cause: `The hypervisor driver cannot do this: ${(match[1] || match[2] || match[3] || 'no detail given').trim()}.`,
-      nextStep: 'Check that both hosts run the QEMU/KVM driver and that the chosen options are supported by their libvirt version.',
+      nextStep:
+        'Check that both hosts run the QEMU/KVM driver and that the chosen options are supported by their libvirt version.',
     }),
   },
 ];
@@ -291,17 +311,27 @@ export function classifyVirshError(stderr: string): ClassifiedVirshError {
     .filter((line) => line !== '')
     .map((line) => (line.startsWith('error: ') ? line.slice('error: '.length) : line));
   const message = lines.join('\n');
-  const context: Context = { message, side: /failed to connect to the hypervisor/.test(message) ? 'source' : 'destination' };
+  const context: Context = {
+    message,
+    side: /failed to connect to the hypervisor/.test(message) ? 'source' : 'destination',
+  };
 
   for (const rule of RULES) {
     const match = rule.pattern.exec(message);
-    if (match !== null) return { code: rule.code, ...rule.describe(match, context), side: rule.hasSide ? context.side : null, raw: stderr };
+    if (match !== null)
+      return {
+        code: rule.code,
+        ...rule.describe(match, context),
+        side: rule.hasSide ? context.side : null,
+        raw: stderr,
+      };
   }
   return {
     code: 'unknown',
     title: message === '' ? 'virsh failed without saying why' : 'virsh reported an error Ferry does not recognise',
     cause: message === '' ? 'virsh exited with an error but printed no message.' : message,
-    nextStep: 'Read the raw output below; check the libvirt logs on both hosts (journalctl -u libvirtd) for the full story.',
+    nextStep:
+      'Read the raw output below; check the libvirt logs on both hosts (journalctl -u libvirtd) for the full story.',
     side: null,
     raw: stderr,
   };

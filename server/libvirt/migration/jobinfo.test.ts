@@ -18,7 +18,9 @@ const BW8_SAMPLES: Sample[] = readFileSync(new URL('migrate-bw8.jobinfo-source.j
   .trim()
   .split('\n')
   .map((line) => JSON.parse(line) as Sample);
-const BW8_PARSED = BW8_SAMPLES.filter((sample) => sample.exitCode === 0).map((sample) => parseDomJobInfo(sample.stdout));
+const BW8_PARSED = BW8_SAMPLES.filter((sample) => sample.exitCode === 0).map((sample) =>
+  parseDomJobInfo(sample.stdout),
+);
 
 /** The `job-completed` event libvirt emitted on the source for the same run (migrate-bw8.events-hv1.txt). */
 function jobCompletedEvent(): Record<string, number> {
@@ -30,10 +32,18 @@ function jobCompletedEvent(): Record<string, number> {
 
 describe('parseDomJobInfo on real output', () => {
   it('reads every sample of the bw8 run and walks none → unknown → disk → memory', () => {
-    expect(BW8_SAMPLES.filter((sample) => sample.exitCode !== 0).map((sample) => sample.stderr)).toEqual(["error: failed to get domain 'vm1'\n"]);
+    expect(BW8_SAMPLES.filter((sample) => sample.exitCode !== 0).map((sample) => sample.stderr)).toEqual([
+      "error: failed to get domain 'vm1'\n",
+    ]);
     const phases = BW8_PARSED.map((info) => info.phase).filter((phase, index, all) => phase !== all[index - 1]);
     expect(phases).toEqual(['none', 'unknown', 'disk', 'memory']);
-    expect(BW8_PARSED[0]).toMatchObject({ jobType: 'none', isIdle: true, operation: null, timeElapsedMs: null, data: null });
+    expect(BW8_PARSED[0]).toMatchObject({
+      jobType: 'none',
+      isIdle: true,
+      operation: null,
+      timeElapsedMs: null,
+      data: null,
+    });
   });
 
   it('reads a disk-copy sample to the byte', () => {
@@ -89,14 +99,21 @@ describe('parseDomJobInfo on real output', () => {
     } satisfies DomJobInfo);
   });
 
-  it('agrees with the typed parameters of libvirt\'s job-completed event for the same run, within virsh\'s rounding', () => {
+  it("agrees with the typed parameters of libvirt's job-completed event for the same run, within virsh's rounding", () => {
     const info = parseDomJobInfo(readJson<Sample>('migrate-bw8.domjobinfo-completed-destination.json').stdout);
     const event = jobCompletedEvent();
-    expect(info).toMatchObject({ jobType: 'completed', operation: 'Incoming migration', phase: 'completed', disk: null });
+    expect(info).toMatchObject({
+      jobType: 'completed',
+      operation: 'Incoming migration',
+      phase: 'completed',
+      disk: null,
+    });
     // virsh prints sizes with three decimals of their unit: 556.772 KiB is ±0.512 bytes, 32.874 MiB/s ±524 B/s.
     expect(info.memory?.processedBytes).toBe(event.memory_processed);
     expect(info.memory?.totalBytes).toBe(event.memory_total);
-    expect(Math.abs((info.memoryBytesPerSecond as number) - (event.memory_bps as number))).toBeLessThanOrEqual(0.0005 * MiB);
+    expect(Math.abs((info.memoryBytesPerSecond as number) - (event.memory_bps as number))).toBeLessThanOrEqual(
+      0.0005 * MiB,
+    );
     expect(info.normalDataBytes).toBe(event.memory_normal_bytes);
     expect(info.constantPages).toBe(event.memory_constant);
     expect(info.normalPages).toBe(event.memory_normal);
@@ -109,11 +126,20 @@ describe('parseDomJobInfo on real output', () => {
 
   it('reads a running job that reports only its elapsed time as phase unknown (shared/virsh-samples/mig3.jobinfo)', () => {
     // Copied from mig3.jobinfo, an earlier lab run where libvirt printed no counters for the whole disk copy.
-    const info = parseDomJobInfo('Job type:         Unbounded   \nOperation:        Outgoing migration\nTime elapsed:     4381         ms\n');
-    expect(info).toMatchObject({ jobType: 'unbounded', phase: 'unknown', timeElapsedMs: 4381, data: null, memory: null, disk: null });
+    const info = parseDomJobInfo(
+      'Job type:         Unbounded   \nOperation:        Outgoing migration\nTime elapsed:     4381         ms\n',
+    );
+    expect(info).toMatchObject({
+      jobType: 'unbounded',
+      phase: 'unknown',
+      timeElapsedMs: 4381,
+      data: null,
+      memory: null,
+      disk: null,
+    });
   });
 
-  it('reads the memory phase from mig3.jobinfo\'s last sample', () => {
+  it("reads the memory phase from mig3.jobinfo's last sample", () => {
     // Copied from shared/virsh-samples/mig3.jobinfo (t=9.398).
     const info = parseDomJobInfo(
       [
@@ -136,7 +162,7 @@ describe('parseDomJobInfo on real output', () => {
     expect(info.memory).toEqual({ processedBytes: 590653, remainingBytes: 0, totalBytes: 67502080 });
   });
 
-  it('reads the lines a long-running precopy and a post-copy add, in virsh 9.0\'s format', () => {
+  it("reads the lines a long-running precopy and a post-copy add, in virsh 9.0's format", () => {
     // Constructed: the labels and printf formats of cmdDomjobinfo (tools/virsh-domain.c); the lab guests
     // migrated too fast to print them. Numbers are made up.
     const info = parseDomJobInfo(
@@ -186,34 +212,67 @@ describe('parseDomJobInfo on real output', () => {
       autoConvergeThrottlePercent: 20,
       extra: { 'Some future line': '42 widgets' },
     });
-    expect(info.data).toEqual({ processedBytes: 1.25 * 1024 * MiB, remainingBytes: 512 * MiB, totalBytes: 4 * 1024 * MiB });
+    expect(info.data).toEqual({
+      processedBytes: 1.25 * 1024 * MiB,
+      remainingBytes: 512 * MiB,
+      totalBytes: 4 * 1024 * MiB,
+    });
   });
 
   it('reads a failed job and a job that is not a migration', () => {
-    expect(parseDomJobInfo('Job type:         Failed      \nOperation:        Outgoing migration\nError message:    operation aborted: migration out: canceled by client\n')).toMatchObject({
+    expect(
+      parseDomJobInfo(
+        'Job type:         Failed      \nOperation:        Outgoing migration\nError message:    operation aborted: migration out: canceled by client\n',
+      ),
+    ).toMatchObject({
       phase: 'failed',
       errorMessage: 'operation aborted: migration out: canceled by client',
     });
-    expect(parseDomJobInfo('Job type:         Unbounded   \nOperation:        Dump\nTime elapsed:     10 ms\nMemory processed: 1.000 MiB\nMemory remaining: 1.000 MiB\nMemory total:     2.000 MiB\n').phase).toBe('unknown');
+    expect(
+      parseDomJobInfo(
+        'Job type:         Unbounded   \nOperation:        Dump\nTime elapsed:     10 ms\nMemory processed: 1.000 MiB\nMemory remaining: 1.000 MiB\nMemory total:     2.000 MiB\n',
+      ).phase,
+    ).toBe('unknown');
   });
 
   it('refuses output it does not understand, pointing at the line', () => {
     expect(() => parseDomJobInfo('')).toThrow(ParseError);
     expect(() => parseDomJobInfo('Operation:        Outgoing migration\n')).toThrow(/no "Job type:" line/);
     expect(() => parseDomJobInfo('Job type:         Sideways\n')).toThrow(/unknown job type "Sideways" at line 1/);
-    expect(() => parseDomJobInfo('Job type:         Unbounded\nTime elapsed:     soon ms\n')).toThrow(/Time elapsed is not "<n> ms" .* at line 2/);
-    expect(() => parseDomJobInfo('Job type:         Unbounded\nData processed:   12 parsecs\nData remaining:   0.000 B\nData total:       0.000 B\n')).toThrow(/Data processed is not a size/);
-    expect(() => parseDomJobInfo('Job type:         Unbounded\nMemory bandwidth: 3.000 MiB\n')).toThrow(/Memory bandwidth is not a rate/);
-    expect(() => parseDomJobInfo('Job type:         Unbounded\nData processed:   1.000 MiB\n')).toThrow(/data counters are incomplete/);
-    expect(() => parseDomJobInfo('Job type:         Unbounded\njust words\n')).toThrow(/line has no "<label>:" at line 2/);
+    expect(() => parseDomJobInfo('Job type:         Unbounded\nTime elapsed:     soon ms\n')).toThrow(
+      /Time elapsed is not "<n> ms" .* at line 2/,
+    );
+    expect(() =>
+      parseDomJobInfo(
+        'Job type:         Unbounded\nData processed:   12 parsecs\nData remaining:   0.000 B\nData total:       0.000 B\n',
+      ),
+    ).toThrow(/Data processed is not a size/);
+    expect(() => parseDomJobInfo('Job type:         Unbounded\nMemory bandwidth: 3.000 MiB\n')).toThrow(
+      /Memory bandwidth is not a rate/,
+    );
+    expect(() => parseDomJobInfo('Job type:         Unbounded\nData processed:   1.000 MiB\n')).toThrow(
+      /data counters are incomplete/,
+    );
+    expect(() => parseDomJobInfo('Job type:         Unbounded\njust words\n')).toThrow(
+      /line has no "<label>:" at line 2/,
+    );
   });
 });
 
 describe('estimateEta', () => {
-  const job = (elapsedMs: number, processedMiB: number, remainingMiB: number, extra: Partial<DomJobInfo> = {}): DomJobInfo => ({
+  const job = (
+    elapsedMs: number,
+    processedMiB: number,
+    remainingMiB: number,
+    extra: Partial<DomJobInfo> = {},
+  ): DomJobInfo => ({
     ...parseDomJobInfo('Job type:         Unbounded   \nOperation:        Outgoing migration\n'),
     timeElapsedMs: elapsedMs,
-    data: { processedBytes: processedMiB * MiB, remainingBytes: remainingMiB * MiB, totalBytes: (processedMiB + remainingMiB) * MiB },
+    data: {
+      processedBytes: processedMiB * MiB,
+      remainingBytes: remainingMiB * MiB,
+      totalBytes: (processedMiB + remainingMiB) * MiB,
+    },
     ...extra,
   });
 
@@ -224,22 +283,40 @@ describe('estimateEta', () => {
       const samples = BW8_PARSED.slice(0, index);
       const last = samples.at(-1) as DomJobInfo;
       const estimate = estimateEta({ samples });
-      if (last.timeElapsedMs === null || last.timeElapsedMs < 10_000 || last.data === null || last.data.remainingBytes === 0) continue;
+      if (
+        last.timeElapsedMs === null ||
+        last.timeElapsedMs < 10_000 ||
+        last.data === null ||
+        last.data.remainingBytes === 0
+      )
+        continue;
       checked += 1;
       expect(estimate.basis).toBe('measured');
       // virsh reports the disk copy in 16 MiB steps every ~2 s, so a 10 s window sees 7–10 MiB/s.
       expect(estimate.bytesPerSecond as number).toBeGreaterThan(6 * MiB);
       expect(estimate.bytesPerSecond as number).toBeLessThan(10.5 * MiB);
       const actualSeconds = (finishMs - last.timeElapsedMs) / 1000;
-      expect(Math.abs((estimate.etaSeconds as number) - actualSeconds), `at ${last.timeElapsedMs} ms`).toBeLessThan(Math.max(4, actualSeconds * 0.35));
+      expect(Math.abs((estimate.etaSeconds as number) - actualSeconds), `at ${last.timeElapsedMs} ms`).toBeLessThan(
+        Math.max(4, actualSeconds * 0.35),
+      );
     }
     expect(checked).toBeGreaterThan(20);
   });
 
   it('gives 0 s once nothing remains, and nothing at all before the job has counters', () => {
     expect(estimateEta({ samples: BW8_PARSED }).etaSeconds).toBe(0);
-    expect(estimateEta({ samples: BW8_PARSED.slice(0, 2) })).toEqual({ bytesPerSecond: null, etaSeconds: null, remainingBytes: null, basis: null });
-    expect(estimateEta({ samples: [] })).toEqual({ bytesPerSecond: null, etaSeconds: null, remainingBytes: null, basis: null });
+    expect(estimateEta({ samples: BW8_PARSED.slice(0, 2) })).toEqual({
+      bytesPerSecond: null,
+      etaSeconds: null,
+      remainingBytes: null,
+      basis: null,
+    });
+    expect(estimateEta({ samples: [] })).toEqual({
+      bytesPerSecond: null,
+      etaSeconds: null,
+      remainingBytes: null,
+      basis: null,
+    });
   });
 
   it('stays positive and finite when a new memory iteration raises the remaining bytes', () => {
@@ -254,7 +331,9 @@ describe('estimateEta', () => {
   });
 
   it('starts over when elapsed time or processed bytes go back (a new job)', () => {
-    const estimate = estimateEta({ samples: [job(10_000, 500, 10), job(20_000, 900, 5), job(1000, 0, 100), job(3000, 20, 80)] });
+    const estimate = estimateEta({
+      samples: [job(10_000, 500, 10), job(20_000, 900, 5), job(1000, 0, 100), job(3000, 20, 80)],
+    });
     expect(estimate).toMatchObject({ basis: 'measured', remainingBytes: 80 * MiB });
     expect(estimate.bytesPerSecond).toBeCloseTo(10 * MiB, -3);
     expect(estimate.etaSeconds).toBeCloseTo(8, 5);
@@ -273,7 +352,12 @@ describe('estimateEta', () => {
   });
 
   it('says "unknown" for a stalled or absurdly slow transfer instead of inventing a number', () => {
-    expect(estimateEta({ samples: [job(0, 10, 90), job(5000, 10, 90)] })).toEqual({ bytesPerSecond: 0, etaSeconds: null, remainingBytes: 90 * MiB, basis: 'measured' });
+    expect(estimateEta({ samples: [job(0, 10, 90), job(5000, 10, 90)] })).toEqual({
+      bytesPerSecond: 0,
+      etaSeconds: null,
+      remainingBytes: 90 * MiB,
+      basis: 'measured',
+    });
     const slow = estimateEta({ samples: [job(0, 0, 10_000_000), job(10_000, 0.001, 10_000_000)] });
     expect(slow.bytesPerSecond).toBeGreaterThan(0);
     expect(slow.etaSeconds).toBeNull();

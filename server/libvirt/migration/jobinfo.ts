@@ -203,9 +203,16 @@ export function parseDomJobInfo(text: string): DomJobInfo {
     const present = Object.keys(parts).length;
     if (present === 0) continue;
     if (parts.processedBytes === undefined || parts.remainingBytes === undefined || parts.totalBytes === undefined) {
-      throw new ParseError({ command: COMMAND, reason: `${group} counters are incomplete (virsh prints processed, remaining and total together)` });
+      throw new ParseError({
+        command: COMMAND,
+        reason: `${group} counters are incomplete (virsh prints processed, remaining and total together)`,
+      });
     }
-    info[group] = { processedBytes: parts.processedBytes, remainingBytes: parts.remainingBytes, totalBytes: parts.totalBytes };
+    info[group] = {
+      processedBytes: parts.processedBytes,
+      remainingBytes: parts.remainingBytes,
+      totalBytes: parts.totalBytes,
+    };
   }
 
   info.isIdle = info.jobType === 'none';
@@ -240,7 +247,17 @@ function derivePhase(info: DomJobInfo): JobPhase {
   return 'unknown';
 }
 
-function parseValue({ kind, value, label, fail }: { kind: ValueKind; value: string; label: string; fail: (reason: string) => never }): number {
+function parseValue({
+  kind,
+  value,
+  label,
+  fail,
+}: {
+  kind: ValueKind;
+  value: string;
+  label: string;
+  fail: (reason: string) => never;
+}): number {
   const wholeNumber = (digits: string): number => {
     const parsed = Number(digits);
     if (!Number.isSafeInteger(parsed)) fail(`${label} is too large (${digits})`);
@@ -348,17 +365,29 @@ export const ETA_MAX_SECONDS = 7 * 24 * 3600;
  * Samples without counters are skipped; a drop in elapsed time or processed bytes means a new job, and only
  * the samples after it are used.
  */
-export function estimateEta({ samples, windowMs = ETA_WINDOW_MS }: { samples: readonly DomJobInfo[]; windowMs?: number }): EtaEstimate {
+export function estimateEta({
+  samples,
+  windowMs = ETA_WINDOW_MS,
+}: {
+  samples: readonly DomJobInfo[];
+  windowMs?: number;
+}): EtaEstimate {
   const usable = samples
-    .filter((sample) => (sample.jobType === 'bounded' || sample.jobType === 'unbounded') && sample.timeElapsedMs !== null)
+    .filter(
+      (sample) => (sample.jobType === 'bounded' || sample.jobType === 'unbounded') && sample.timeElapsedMs !== null,
+    )
     .map((sample) => ({ elapsedMs: sample.timeElapsedMs as number, totals: totalsOf(sample), sample }))
-    .filter((entry): entry is { elapsedMs: number; totals: { processed: number; remaining: number }; sample: DomJobInfo } => entry.totals !== null);
+    .filter(
+      (entry): entry is { elapsedMs: number; totals: { processed: number; remaining: number }; sample: DomJobInfo } =>
+        entry.totals !== null,
+    );
 
   let runStart = 0;
   for (let index = 1; index < usable.length; index += 1) {
     const previous = usable[index - 1] as (typeof usable)[number];
     const current = usable[index] as (typeof usable)[number];
-    if (current.elapsedMs <= previous.elapsedMs || current.totals.processed < previous.totals.processed) runStart = index;
+    if (current.elapsedMs <= previous.elapsedMs || current.totals.processed < previous.totals.processed)
+      runStart = index;
   }
   const run = usable.slice(runStart);
   const last = run.at(-1);

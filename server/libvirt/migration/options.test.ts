@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeOptionProblems, listOptionProblems, migrationOptionsSchema, type MigrationOptionsInput } from './options';
+import {
+  describeOptionProblems,
+  listOptionProblems,
+  migrationOptionsSchema,
+  type MigrationOptionsInput,
+} from './options';
 
 /** Parses and returns the issues as `path: message` strings (empty when valid). */
 function issuesOf(input: MigrationOptionsInput): string[] {
@@ -38,14 +43,20 @@ describe('migrationOptionsSchema field checks', () => {
     [{ bandwidthMiBps: 0 }, /bandwidthMiBps: bandwidthMiBps must be at least 1 MiB\/s/],
     [{ bandwidthMiBps: 1.5 }, /bandwidthMiBps: bandwidthMiBps must be a whole number/],
     [{ bandwidthMiBps: 2_000_000 }, /bandwidthMiBps: bandwidthMiBps must be at most 1048576/],
-    [{ timeoutSeconds: 0, timeoutAction: 'suspend' as const }, /timeoutSeconds: timeoutSeconds must be at least 1 second/],
+    [
+      { timeoutSeconds: 0, timeoutAction: 'suspend' as const },
+      /timeoutSeconds: timeoutSeconds must be at least 1 second/,
+    ],
     [{ timeoutSeconds: 2.5 }, /timeoutSeconds: timeoutSeconds must be a whole number/],
     [{ mode: 'warp' }, /^mode: /],
     [{ storage: 'nfs' }, /^storage: /],
     [{ timeoutAction: 'explode', timeoutSeconds: 5 }, /^timeoutAction: /],
   ])('refuses %j', (input, expected) => {
     const issues = issuesOf(input as MigrationOptionsInput);
-    expect(issues.some((issue) => expected.test(issue)), issues.join('\n')).toBe(true);
+    expect(
+      issues.some((issue) => expected.test(issue)),
+      issues.join('\n'),
+    ).toBe(true);
   });
 
   it('accepts the smallest valid bandwidth and timeout', () => {
@@ -64,23 +75,71 @@ describe('migrationOptionsSchema field checks', () => {
 describe('refused combinations', () => {
   // Each row: input, the field the problem points at, words from the message (usually libvirt's own).
   it.each([
-    [{ mode: 'offline', storage: 'copy-all', confirmUnsafe: true }, 'storage', /offline migration cannot handle non-shared storage/],
-    [{ mode: 'offline', storage: 'copy-inc', confirmUnsafe: true }, 'storage', /offline migration cannot handle non-shared storage/],
-    [{ mode: 'offline', storage: 'shared', persistent: false, confirmUnsafe: true }, 'persistent', /must be specified with the persistent flag set/],
-    [{ mode: 'offline', storage: 'shared', tunnelled: true, confirmUnsafe: true }, 'tunnelled', /tunnelled offline migration does not make sense/],
+    [
+      { mode: 'offline', storage: 'copy-all', confirmUnsafe: true },
+      'storage',
+      /offline migration cannot handle non-shared storage/,
+    ],
+    [
+      { mode: 'offline', storage: 'copy-inc', confirmUnsafe: true },
+      'storage',
+      /offline migration cannot handle non-shared storage/,
+    ],
+    [
+      { mode: 'offline', storage: 'shared', persistent: false, confirmUnsafe: true },
+      'persistent',
+      /must be specified with the persistent flag set/,
+    ],
+    [
+      { mode: 'offline', storage: 'shared', tunnelled: true, confirmUnsafe: true },
+      'tunnelled',
+      /tunnelled offline migration does not make sense/,
+    ],
     [{ mode: 'offline', storage: 'shared' }, 'confirmUnsafe', /Offline migration with undefineSource/],
-    [{ mode: 'offline', storage: 'shared', postcopy: true, confirmUnsafe: true }, 'postcopy', /not supported with non-live/],
-    [{ mode: 'offline', storage: 'shared', timeoutSeconds: 30, confirmUnsafe: true }, 'timeoutSeconds', /Unexpected timeout for offline migration/],
-    [{ mode: 'offline', storage: 'shared', bandwidthMiBps: 8, confirmUnsafe: true }, 'bandwidthMiBps', /only applies to live migration/],
-    [{ mode: 'offline', storage: 'shared', compressed: true, confirmUnsafe: true }, 'compressed', /only applies to live migration/],
-    [{ mode: 'offline', storage: 'shared', autoConverge: true, confirmUnsafe: true }, 'autoConverge', /only applies to live migration/],
+    [
+      { mode: 'offline', storage: 'shared', postcopy: true, confirmUnsafe: true },
+      'postcopy',
+      /not supported with non-live/,
+    ],
+    [
+      { mode: 'offline', storage: 'shared', timeoutSeconds: 30, confirmUnsafe: true },
+      'timeoutSeconds',
+      /Unexpected timeout for offline migration/,
+    ],
+    [
+      { mode: 'offline', storage: 'shared', bandwidthMiBps: 8, confirmUnsafe: true },
+      'bandwidthMiBps',
+      /only applies to live migration/,
+    ],
+    [
+      { mode: 'offline', storage: 'shared', compressed: true, confirmUnsafe: true },
+      'compressed',
+      /only applies to live migration/,
+    ],
+    [
+      { mode: 'offline', storage: 'shared', autoConverge: true, confirmUnsafe: true },
+      'autoConverge',
+      /only applies to live migration/,
+    ],
     [{ mode: 'offline', storage: 'shared', tls: true, confirmUnsafe: true }, 'tls', /only applies to live migration/],
     [{ tunnelled: true }, 'storage', /non-shared storage is not supported with tunnelled migration/],
-    [{ tunnelled: true, storage: 'copy-inc' }, 'storage', /non-shared storage is not supported with tunnelled migration/],
-    [{ tunnelled: true, storage: 'shared', postcopy: true }, 'postcopy', /post-copy is not supported with tunnelled migration/],
+    [
+      { tunnelled: true, storage: 'copy-inc' },
+      'storage',
+      /non-shared storage is not supported with tunnelled migration/,
+    ],
+    [
+      { tunnelled: true, storage: 'shared', postcopy: true },
+      'postcopy',
+      /post-copy is not supported with tunnelled migration/,
+    ],
     [{ tunnelled: true, storage: 'shared', tls: true }, 'tls', /Choose TLS or tunnelling/],
     [{ timeoutAction: 'suspend' }, 'timeoutAction', /Unexpected --timeout-\* option without --timeout/],
-    [{ timeoutAction: 'postcopy', timeoutSeconds: 30 }, 'timeoutAction', /--postcopy is required by option --timeout-postcopy/],
+    [
+      { timeoutAction: 'postcopy', timeoutSeconds: 30 },
+      'timeoutAction',
+      /--postcopy is required by option --timeout-postcopy/,
+    ],
     [{ unsafe: true }, 'confirmUnsafe', /--unsafe skips libvirt's checks/],
     [{ deleteSourceVolumes: true, storage: 'shared' }, 'deleteSourceVolumes', /source volumes ARE the VM's disks/],
     [{ deleteSourceVolumes: true, undefineSource: false }, 'deleteSourceVolumes', /enable undefineSource too/],
@@ -88,7 +147,10 @@ describe('refused combinations', () => {
   ] as const)('%j → %s', (input, path, message) => {
     const options = migrationOptionsObjectParse(input);
     const problems = listOptionProblems(options);
-    expect(problems.some((problem) => problem.path === path && message.test(problem.message)), JSON.stringify(problems, null, 2)).toBe(true);
+    expect(
+      problems.some((problem) => problem.path === path && message.test(problem.message)),
+      JSON.stringify(problems, null, 2),
+    ).toBe(true);
     expect(issuesOf(input).some((issue) => issue.startsWith(`${path}: `) && message.test(issue))).toBe(true);
     expect(describeOptionProblems(options)).toEqual(problems.map((problem) => problem.message));
   });

@@ -28,7 +28,10 @@ import { z } from 'zod';
 export const MIGRATION_MODES = ['live', 'offline'] as const;
 export type MigrationMode = (typeof MIGRATION_MODES)[number];
 
-/** shared: disks already reachable from the destination; copy-all: copy every disk; copy-inc: copy only the top image (backing files must already exist on the destination). */
+/**
+ * shared: disks already reachable from the destination; copy-all: copy every disk; copy-inc: copy only the top image
+ * (backing files must already exist on the destination).
+ */
 export const STORAGE_MODES = ['shared', 'copy-all', 'copy-inc'] as const;
 export type StorageMode = (typeof STORAGE_MODES)[number];
 
@@ -99,62 +102,114 @@ export function listOptionProblems(options: MigrationOptions): OptionProblem[] {
 
   if (isOffline) {
     if (copiesStorage) {
-      add('storage', "Offline migration cannot copy disks (libvirt: \"offline migration cannot handle non-shared storage\"); choose storage 'shared' if the destination already sees the disks, or migrate live.");
+      add(
+        'storage',
+        'Offline migration cannot copy disks (libvirt: "offline migration cannot handle non-shared storage"); choose storage \'shared\' if the destination already sees the disks, or migrate live.',
+      );
     }
     if (!options.persistent) {
-      add('persistent', 'Offline migration only moves the definition, so it must be persistent (libvirt: "offline migration must be specified with the persistent flag set").');
+      add(
+        'persistent',
+        'Offline migration only moves the definition, so it must be persistent (libvirt: "offline migration must be specified with the persistent flag set").',
+      );
     }
     if (options.tunnelled) {
-      add('tunnelled', 'Offline migration sends no data stream to tunnel (libvirt: "tunnelled offline migration does not make sense").');
+      add(
+        'tunnelled',
+        'Offline migration sends no data stream to tunnel (libvirt: "tunnelled offline migration does not make sense").',
+      );
     }
     if (options.undefineSource && !options.confirmUnsafe) {
-      add('confirmUnsafe', 'Offline migration with undefineSource removes the VM from the source while its disks are not copied; if the destination does not really see the same disks the VM is lost. Set confirmUnsafe to accept that.');
+      add(
+        'confirmUnsafe',
+        'Offline migration with undefineSource removes the VM from the source while its disks are not copied; if the destination does not really see the same disks the VM is lost. Set confirmUnsafe to accept that.',
+      );
     }
     if (options.postcopy) {
-      add('postcopy', 'Post-copy needs a running VM (libvirt: "post-copy migration is not supported with non-live or paused migration").');
+      add(
+        'postcopy',
+        'Post-copy needs a running VM (libvirt: "post-copy migration is not supported with non-live or paused migration").',
+      );
     }
     if (options.timeoutSeconds !== undefined) {
-      add('timeoutSeconds', 'A timeout only applies to live migration (virsh: "Unexpected timeout for offline migration").');
+      add(
+        'timeoutSeconds',
+        'A timeout only applies to live migration (virsh: "Unexpected timeout for offline migration").',
+      );
     }
-    if (options.bandwidthMiBps !== undefined) add('bandwidthMiBps', 'A bandwidth limit only applies to live migration: offline migration sends no memory or disk data.');
-    if (options.compressed) add('compressed', 'Compression only applies to live migration: offline migration sends no memory.');
-    if (options.autoConverge) add('autoConverge', 'Auto-converge only applies to live migration: it throttles a running guest.');
-    if (options.tls) add('tls', 'TLS only applies to live migration: offline migration opens no QEMU data stream to encrypt.');
+    if (options.bandwidthMiBps !== undefined)
+      add(
+        'bandwidthMiBps',
+        'A bandwidth limit only applies to live migration: offline migration sends no memory or disk data.',
+      );
+    if (options.compressed)
+      add('compressed', 'Compression only applies to live migration: offline migration sends no memory.');
+    if (options.autoConverge)
+      add('autoConverge', 'Auto-converge only applies to live migration: it throttles a running guest.');
+    if (options.tls)
+      add('tls', 'TLS only applies to live migration: offline migration opens no QEMU data stream to encrypt.');
   }
 
   if (options.tunnelled) {
     if (copiesStorage) {
-      add('storage', 'Tunnelled migration cannot copy disks with QEMU 7.2 (libvirt: "migration of non-shared storage is not supported with tunnelled migration and this QEMU"); use shared storage or turn tunnelling off.');
+      add(
+        'storage',
+        'Tunnelled migration cannot copy disks with QEMU 7.2 (libvirt: "migration of non-shared storage is not supported with tunnelled migration and this QEMU"); use shared storage or turn tunnelling off.',
+      );
     }
     if (options.postcopy) {
-      add('postcopy', 'Post-copy does not work over a tunnel (libvirt: "post-copy is not supported with tunnelled migration").');
+      add(
+        'postcopy',
+        'Post-copy does not work over a tunnel (libvirt: "post-copy is not supported with tunnelled migration").',
+      );
     }
     if (options.tls) {
-      add('tls', 'Choose TLS or tunnelling, not both: a tunnelled migration already travels inside the encrypted libvirt connection, and --tls only encrypts QEMU\'s direct stream, which a tunnel does not use.');
+      add(
+        'tls',
+        "Choose TLS or tunnelling, not both: a tunnelled migration already travels inside the encrypted libvirt connection, and --tls only encrypts QEMU's direct stream, which a tunnel does not use.",
+      );
     }
   }
 
   if (options.timeoutAction !== undefined && options.timeoutSeconds === undefined) {
-    add('timeoutAction', 'A timeout action needs timeoutSeconds (virsh: "Unexpected --timeout-* option without --timeout").');
+    add(
+      'timeoutAction',
+      'A timeout action needs timeoutSeconds (virsh: "Unexpected --timeout-* option without --timeout").',
+    );
   }
   if (options.timeoutAction === 'postcopy' && !options.postcopy) {
-    add('timeoutAction', 'Switching to post-copy on timeout needs postcopy enabled (virsh: "Option --postcopy is required by option --timeout-postcopy").');
+    add(
+      'timeoutAction',
+      'Switching to post-copy on timeout needs postcopy enabled (virsh: "Option --postcopy is required by option --timeout-postcopy").',
+    );
   }
 
   if (options.unsafe && !options.confirmUnsafe) {
-    add('confirmUnsafe', '--unsafe skips libvirt\'s checks that protect the disks from corruption; set confirmUnsafe to accept that risk.');
+    add(
+      'confirmUnsafe',
+      "--unsafe skips libvirt's checks that protect the disks from corruption; set confirmUnsafe to accept that risk.",
+    );
   }
 
   if (options.deleteSourceVolumes) {
     if (!copiesStorage) {
-      add('deleteSourceVolumes', 'With shared storage the source volumes ARE the VM\'s disks; deleting them would destroy the migrated VM.');
+      add(
+        'deleteSourceVolumes',
+        "With shared storage the source volumes ARE the VM's disks; deleting them would destroy the migrated VM.",
+      );
     }
     if (!options.undefineSource) {
-      add('deleteSourceVolumes', 'Deleting the source volumes while keeping the VM defined on the source leaves a definition that points at missing disks; enable undefineSource too.');
+      add(
+        'deleteSourceVolumes',
+        'Deleting the source volumes while keeping the VM defined on the source leaves a definition that points at missing disks; enable undefineSource too.',
+      );
     }
   }
   if (options.precreateVolumes && !copiesStorage) {
-    add('precreateVolumes', 'Pre-creating destination volumes only makes sense when storage is copied; with shared storage the destination already uses the same disks.');
+    add(
+      'precreateVolumes',
+      'Pre-creating destination volumes only makes sense when storage is copied; with shared storage the destination already uses the same disks.',
+    );
   }
 
   return problems;

@@ -10,7 +10,9 @@ type Capture = { chunks: Chunk[]; exitCode: number };
 type Whole = { exitCode: number; stdout: string; stderr: string };
 
 function readCapture(name: string): Capture {
-  const lines = readFileSync(new URL(`${name}.chunks.jsonl`, FIXTURES), 'utf8').trim().split('\n');
+  const lines = readFileSync(new URL(`${name}.chunks.jsonl`, FIXTURES), 'utf8')
+    .trim()
+    .split('\n');
   const records = lines.map((line) => JSON.parse(line) as Chunk | { t: number; exitCode: number });
   const exit = records.at(-1);
   if (exit === undefined || !('exitCode' in exit)) throw new Error(`${name}: last line is not the exit record`);
@@ -26,24 +28,33 @@ function readFailure(name: string): Whole {
 }
 
 /** Feeds chunks in order and returns every event plus the outcome. */
-function feed(chunks: readonly Pick<Chunk, 'stream' | 'data'>[], exitCode: number): { events: ProgressEvent[]; outcome: FinalOutcome } {
+function feed(
+  chunks: readonly Pick<Chunk, 'stream' | 'data'>[],
+  exitCode: number,
+): { events: ProgressEvent[]; outcome: FinalOutcome } {
   const parser = createMigrateOutputParser();
   const events: ProgressEvent[] = [];
-  for (const chunk of chunks) events.push(...(chunk.stream === 'stderr' ? parser.pushStderr(chunk.data) : parser.pushStdout(chunk.data)));
+  for (const chunk of chunks)
+    events.push(...(chunk.stream === 'stderr' ? parser.pushStderr(chunk.data) : parser.pushStdout(chunk.data)));
   return { events, outcome: parser.finish(exitCode) };
 }
 
 /** Feeds a whole stream as given pieces (stderr first, then stdout, as virsh ends). */
 function feedSplit(stderrPieces: readonly string[], stdout: string, exitCode: number) {
-  return feed([...stderrPieces.map((data) => ({ stream: 'stderr' as const, data })), { stream: 'stdout' as const, data: stdout }], exitCode);
+  return feed(
+    [...stderrPieces.map((data) => ({ stream: 'stderr' as const, data })), { stream: 'stdout' as const, data: stdout }],
+    exitCode,
+  );
 }
 
 function byteByByte(text: string): string[] {
   return Array.from(text);
 }
 
-const percents = (events: readonly ProgressEvent[]) => events.flatMap((event) => (event.type === 'progress' ? [event.percent] : []));
-const errorTexts = (events: readonly ProgressEvent[]) => events.flatMap((event) => (event.type === 'error-text' ? [event.message] : []));
+const percents = (events: readonly ProgressEvent[]) =>
+  events.flatMap((event) => (event.type === 'progress' ? [event.percent] : []));
+const errorTexts = (events: readonly ProgressEvent[]) =>
+  events.flatMap((event) => (event.type === 'error-text' ? [event.message] : []));
 
 const STEPS = [6, 12, 18, 25, 31, 37, 43, 50, 56, 62, 68, 75, 81, 87, 93, 100];
 
@@ -53,7 +64,13 @@ describe('createMigrateOutputParser on real chunk sequences', () => {
     const { events, outcome } = feed(capture.chunks, capture.exitCode);
     expect(percents(events)).toEqual(STEPS);
     expect(errorTexts(events)).toEqual([]);
-    expect(outcome).toMatchObject({ status: 'succeeded', exitCode: 0, lastPercent: 100, errorMessage: null, errorLines: [] });
+    expect(outcome).toMatchObject({
+      status: 'succeeded',
+      exitCode: 0,
+      lastPercent: 100,
+      errorMessage: null,
+      errorLines: [],
+    });
     expect(outcome.progressSamples).toBe(capture.chunks.filter((chunk) => chunk.stream === 'stderr').length);
     const whole = readWhole('migrate-bw8');
     expect(outcome.stderr).toBe(whole.stderr);
@@ -92,14 +109,19 @@ describe('createMigrateOutputParser on real chunk sequences', () => {
     expect(outcome.status).toBe('succeeded');
   });
 
-  it.each(['migrate-bw8', 'migrate-abort', 'migrate-fast', 'migrate-concurrent-first'])('%s fed byte by byte gives the same events', (name) => {
-    const capture = readCapture(name);
-    const whole = feed(capture.chunks, capture.exitCode);
-    const bytes = capture.chunks.flatMap((chunk) => byteByByte(chunk.data).map((data) => ({ stream: chunk.stream, data })));
-    const split = feed(bytes, capture.exitCode);
-    expect(split.events).toEqual(whole.events);
-    expect({ ...split.outcome, transcript: [] }).toEqual({ ...whole.outcome, transcript: [] });
-  });
+  it.each(['migrate-bw8', 'migrate-abort', 'migrate-fast', 'migrate-concurrent-first'])(
+    '%s fed byte by byte gives the same events',
+    (name) => {
+      const capture = readCapture(name);
+      const whole = feed(capture.chunks, capture.exitCode);
+      const bytes = capture.chunks.flatMap((chunk) =>
+        byteByByte(chunk.data).map((data) => ({ stream: chunk.stream, data })),
+      );
+      const split = feed(bytes, capture.exitCode);
+      expect(split.events).toEqual(whole.events);
+      expect({ ...split.outcome, transcript: [] }).toEqual({ ...whole.outcome, transcript: [] });
+    },
+  );
 
   it('the aborted run split at every single position gives the same events', () => {
     const { stderr, stdout, exitCode } = readWhole('migrate-abort');
@@ -114,7 +136,17 @@ describe('createMigrateOutputParser on real chunk sequences', () => {
 
 describe('createMigrateOutputParser on awkward splits', () => {
   it('splits inside "Migration", inside "[ 4" and inside "error:"', () => {
-    const { events, outcome } = feedSplit(['\rMigr', 'ation: [  6 %]\rMigration: [ 4', '3 %]\rMigration: [ 43 %]err', 'or: operation aborted: migration out: cancel', 'ed by client\n'], '\n', 1);
+    const { events, outcome } = feedSplit(
+      [
+        '\rMigr',
+        'ation: [  6 %]\rMigration: [ 4',
+        '3 %]\rMigration: [ 43 %]err',
+        'or: operation aborted: migration out: cancel',
+        'ed by client\n',
+      ],
+      '\n',
+      1,
+    );
     expect(events).toEqual([
       { type: 'progress', percent: 6 },
       { type: 'progress', percent: 43 },
@@ -125,21 +157,37 @@ describe('createMigrateOutputParser on awkward splits', () => {
 
   it('holds back an error until its newline arrives', () => {
     const parser = createMigrateOutputParser();
-    expect(parser.pushStderr('\rMigration: [ 18 %]error: operation aborted')).toEqual([{ type: 'progress', percent: 18 }]);
+    expect(parser.pushStderr('\rMigration: [ 18 %]error: operation aborted')).toEqual([
+      { type: 'progress', percent: 18 },
+    ]);
     expect(parser.pushStderr(': migration out: canceled by client')).toEqual([]);
-    expect(parser.pushStderr('\n')).toEqual([{ type: 'error-text', message: 'operation aborted: migration out: canceled by client' }]);
+    expect(parser.pushStderr('\n')).toEqual([
+      { type: 'error-text', message: 'operation aborted: migration out: canceled by client' },
+    ]);
     expect(parser.pushStdout('\n')).toEqual([]);
     expect(parser.finish(1).status).toBe('failed');
   });
 
   it('an error glued to [100 %] is a failure: [100 %] is not success', () => {
-    const { events, outcome } = feedSplit(['\rMigration: [ 93 %]\rMigration: [100 %]error: internal error: qemu unexpectedly closed the monitor\n'], '\n', 1);
+    const { events, outcome } = feedSplit(
+      ['\rMigration: [ 93 %]\rMigration: [100 %]error: internal error: qemu unexpectedly closed the monitor\n'],
+      '\n',
+      1,
+    );
     expect(percents(events)).toEqual([93, 100]);
-    expect(outcome).toMatchObject({ status: 'failed', lastPercent: 100, errorMessage: 'internal error: qemu unexpectedly closed the monitor' });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      lastPercent: 100,
+      errorMessage: 'internal error: qemu unexpectedly closed the monitor',
+    });
   });
 
   it('[100 %] with exit 1 and no text is still a failure', () => {
-    expect(feedSplit(['\rMigration: [100 %]'], '\n', 1).outcome).toMatchObject({ status: 'failed', errorMessage: null, lastPercent: 100 });
+    expect(feedSplit(['\rMigration: [100 %]'], '\n', 1).outcome).toMatchObject({
+      status: 'failed',
+      errorMessage: null,
+      lastPercent: 100,
+    });
   });
 
   it('keeps every line of a multi-line error (real source-port-closed stderr), each without its prefix', () => {
@@ -166,15 +214,21 @@ describe('createMigrateOutputParser on awkward splits', () => {
   });
 
   it('emits a percentage that goes down (a new memory iteration) and skips repeats', () => {
-    const { events } = feedSplit(['\rMigration: [ 90 %]\rMigration: [ 90 %]\rMigration: [ 85 %]\rMigration: [ 85 %]\rMigration: [ 95 %]'], '\n', 0);
+    const { events } = feedSplit(
+      ['\rMigration: [ 90 %]\rMigration: [ 90 %]\rMigration: [ 85 %]\rMigration: [ 85 %]\rMigration: [ 95 %]'],
+      '\n',
+      0,
+    );
     expect(percents(events)).toEqual([90, 85, 95]);
   });
 
   it('keeps text that lost its newline when virsh was killed, and drops a half progress token', () => {
-    expect(feedSplit(['\rMigration: [ 31 %]error: Cannot recv data: Connection reset'], '', 137).outcome).toMatchObject({
-      status: 'failed',
-      errorMessage: 'Cannot recv data: Connection reset',
-    });
+    expect(feedSplit(['\rMigration: [ 31 %]error: Cannot recv data: Connection reset'], '', 137).outcome).toMatchObject(
+      {
+        status: 'failed',
+        errorMessage: 'Cannot recv data: Connection reset',
+      },
+    );
     const half = feedSplit(['\rMigration: [ 31 %]\rMigration: [ 3'], '', 143);
     expect(half.outcome).toMatchObject({ errorMessage: null, lastPercent: 31 });
     expect(half.outcome.stderr).toBe('\rMigration: [ 31 %]\rMigration: [ 3');

@@ -24,7 +24,9 @@ describe('parseDomblklistDetails', () => {
   });
 
   it('refuses output without the --details columns', () => {
-    expect(() => parseDomblklistDetails(' Target   Source\n------\n vda      /x\n')).toThrow(/Type Device Target Source/);
+    expect(() => parseDomblklistDetails(' Target   Source\n------\n vda      /x\n')).toThrow(
+      /Type Device Target Source/,
+    );
   });
 
   it('refuses a row with too few columns', () => {
@@ -35,7 +37,11 @@ describe('parseDomblklistDetails', () => {
 
 describe('parseDomblkinfo', () => {
   it('reads one qemu disk', () => {
-    expect(parseDomblkinfo(fixture('qemu-domblkinfo-vda.txt'))).toEqual({ capacityBytes: 268435456, allocationBytes: 200704, physicalBytes: 196616 });
+    expect(parseDomblkinfo(fixture('qemu-domblkinfo-vda.txt'))).toEqual({
+      capacityBytes: 268435456,
+      allocationBytes: 200704,
+      physicalBytes: 196616,
+    });
   });
 
   it('reads the test driver, whose sizes are fixed in its source', () => {
@@ -47,7 +53,9 @@ describe('parseDomblkinfo', () => {
   });
 
   it('refuses --human sizes', () => {
-    expect(() => parseDomblkinfo('Capacity:       256.000 MiB\nAllocation:     0\nPhysical:       0\n')).toThrow(/Capacity is not a whole number/);
+    expect(() => parseDomblkinfo('Capacity:       256.000 MiB\nAllocation:     0\nPhysical:       0\n')).toThrow(
+      /Capacity is not a whole number/,
+    );
   });
 });
 

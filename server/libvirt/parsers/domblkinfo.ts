@@ -37,16 +37,31 @@ export function parseDomblkinfoAll(text: string): TargetBlockInfo[] {
   const header = lines[0];
   if (header === undefined) return [];
   if (!/^\s*Target\s+Capacity\s+Allocation\s+Physical\s*$/.test(header.text)) {
-    throw new ParseError({ command, reason: 'expected the "Target Capacity Allocation Physical" header', line: header.text, lineNumber: header.number });
+    throw new ParseError({
+      command,
+      reason: 'expected the "Target Capacity Allocation Physical" header',
+      line: header.text,
+      lineNumber: header.number,
+    });
   }
   const rule = lines[1];
   if (rule === undefined || !/^-+$/.test(rule.text)) {
-    throw new ParseError({ command, reason: 'expected a dashed rule under the header', line: rule?.text ?? null, lineNumber: rule?.number ?? null });
+    throw new ParseError({
+      command,
+      reason: 'expected a dashed rule under the header',
+      line: rule?.text ?? null,
+      lineNumber: rule?.number ?? null,
+    });
   }
   return lines.slice(2).map((line) => {
     const fields = line.text.trim().split(/\s+/);
     if (fields.length !== 4) {
-      throw new ParseError({ command, reason: 'expected "<target> <capacity> <allocation> <physical>"', line: line.text, lineNumber: line.number });
+      throw new ParseError({
+        command,
+        reason: 'expected "<target> <capacity> <allocation> <physical>"',
+        line: line.text,
+        lineNumber: line.number,
+      });
     }
     const [target, capacity, allocation, physical] = fields as [string, string, string, string];
     const size = (value: string, what: string) => (value === '-' ? null : parseCount({ command, value, line, what }));

@@ -27,16 +27,31 @@ export function parseDomblklistDetails(text: string): BlockDevice[] {
   if (header === undefined) return [];
   const sourceColumn = header.text.indexOf('Source');
   if (!/^\s*Type\s+Device\s+Target\s+Source\s*$/.test(header.text)) {
-    throw new ParseError({ command: COMMAND, reason: 'expected the "Type Device Target Source" header', line: header.text, lineNumber: header.number });
+    throw new ParseError({
+      command: COMMAND,
+      reason: 'expected the "Type Device Target Source" header',
+      line: header.text,
+      lineNumber: header.number,
+    });
   }
   const rule = lines[1];
   if (rule === undefined || !/^-+$/.test(rule.text)) {
-    throw new ParseError({ command: COMMAND, reason: 'expected a dashed rule under the header', line: rule?.text ?? null, lineNumber: rule?.number ?? null });
+    throw new ParseError({
+      command: COMMAND,
+      reason: 'expected a dashed rule under the header',
+      line: rule?.text ?? null,
+      lineNumber: rule?.number ?? null,
+    });
   }
   return lines.slice(2).map((line) => {
     const match = /^\s*(\S+)\s+(\S+)\s+(\S+)\s+/.exec(line.text);
     if (match === null || match[0].length > sourceColumn) {
-      throw new ParseError({ command: COMMAND, reason: 'expected "<type> <device> <target> <source>"', line: line.text, lineNumber: line.number });
+      throw new ParseError({
+        command: COMMAND,
+        reason: 'expected "<type> <device> <target> <source>"',
+        line: line.text,
+        lineNumber: line.number,
+      });
     }
     const source = line.text.slice(sourceColumn).replace(/ +$/, '');
     return {

@@ -23,24 +23,38 @@ describe('parseDominfo', () => {
 
   it('reads a shut-off qemu domain (no CPU time line, no id)', () => {
     const info = parseDominfo(fixture('qemu-dominfo-shutoff.txt'));
-    expect(info).toMatchObject({ id: null, state: 'shutoff', vcpus: 4, maxMemoryBytes: 131072 * 1024, memoryBytes: 65536 * 1024 });
+    expect(info).toMatchObject({
+      id: null,
+      state: 'shutoff',
+      vcpus: 4,
+      maxMemoryBytes: 131072 * 1024,
+      memoryBytes: 65536 * 1024,
+    });
   });
 
   it('reads the test driver and keeps a name with spaces at both ends', () => {
-    expect(parseDominfo(fixture('test-default-dominfo.txt'))).toMatchObject({ name: 'test', vcpus: 2, memoryBytes: 2097152 * 1024 });
+    expect(parseDominfo(fixture('test-default-dominfo.txt'))).toMatchObject({
+      name: 'test',
+      vcpus: 2,
+      memoryBytes: 2097152 * 1024,
+    });
     expect(parseDominfo(fixture('test-host-dominfo-spaces.txt')).name).toBe(' leading and trailing ');
   });
 
   it('refuses an unknown state and a line without a colon, quoting the line', () => {
     const good = fixture('qemu-dominfo-running.txt');
-    expect(() => parseDominfo(good.replace('State:          running', 'State:          exploded'))).toThrow(/unknown state "exploded"/);
+    expect(() => parseDominfo(good.replace('State:          running', 'State:          exploded'))).toThrow(
+      /unknown state "exploded"/,
+    );
     expect(() => parseDominfo(`${good}garbage here\n`)).toThrow(ParseError);
     expect(() => parseDominfo(`${good}garbage here\n`)).toThrow(/"garbage here"/);
   });
 
   it('refuses memory that is not in KiB', () => {
     const good = fixture('qemu-dominfo-running.txt');
-    expect(() => parseDominfo(good.replace('Max memory:     131072 KiB', 'Max memory:     128 MiB'))).toThrow(/Max memory is not "<n> KiB"/);
+    expect(() => parseDominfo(good.replace('Max memory:     131072 KiB', 'Max memory:     128 MiB'))).toThrow(
+      /Max memory is not "<n> KiB"/,
+    );
   });
 
   it('says which key is missing', () => {

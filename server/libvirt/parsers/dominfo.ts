@@ -37,7 +37,12 @@ export function parseDominfo(text: string): DomainInfo {
   const stateEntry = get('State');
   const state = vmStateFromWords(stateEntry.value);
   if (state === null) {
-    throw new ParseError({ command: COMMAND, reason: `unknown state "${stateEntry.value}"`, line: stateEntry.line.text, lineNumber: stateEntry.line.number });
+    throw new ParseError({
+      command: COMMAND,
+      reason: `unknown state "${stateEntry.value}"`,
+      line: stateEntry.line.text,
+      lineNumber: stateEntry.line.number,
+    });
   }
   const yesNo = (key: string, yes: string, no: string): boolean | null => {
     const value = entries.get(key)?.value;
@@ -45,14 +50,27 @@ export function parseDominfo(text: string): DomainInfo {
   };
 
   return {
-    id: idEntry.value === '-' ? null : parseCount({ command: COMMAND, value: idEntry.value, line: idEntry.line, what: 'Id' }),
+    id:
+      idEntry.value === '-'
+        ? null
+        : parseCount({ command: COMMAND, value: idEntry.value, line: idEntry.line, what: 'Id' }),
     name: readExactName(text),
     uuid: get('UUID').value,
     osType: entries.get('OS Type')?.value ?? null,
     state,
     vcpus: parseCount({ command: COMMAND, value: get('CPU(s)').value, line: get('CPU(s)').line, what: 'CPU(s)' }),
-    maxMemoryBytes: parseKibToBytes({ command: COMMAND, value: get('Max memory').value, line: get('Max memory').line, what: 'Max memory' }),
-    memoryBytes: parseKibToBytes({ command: COMMAND, value: get('Used memory').value, line: get('Used memory').line, what: 'Used memory' }),
+    maxMemoryBytes: parseKibToBytes({
+      command: COMMAND,
+      value: get('Max memory').value,
+      line: get('Max memory').line,
+      what: 'Max memory',
+    }),
+    memoryBytes: parseKibToBytes({
+      command: COMMAND,
+      value: get('Used memory').value,
+      line: get('Used memory').line,
+      what: 'Used memory',
+    }),
     isPersistent: yesNo('Persistent', 'yes', 'no'),
     isAutostart: yesNo('Autostart', 'enable', 'disable'),
   };
@@ -62,7 +80,12 @@ function readExactName(text: string): string {
   const line = numberedLines(text).find((candidate) => candidate.text.startsWith('Name:'));
   if (line === undefined) throw new ParseError({ command: COMMAND, reason: 'no "Name:" line' });
   if (line.text.length <= VALUE_COLUMN || line.text.slice(5, VALUE_COLUMN).trim() !== '') {
-    throw new ParseError({ command: COMMAND, reason: `expected the name at column ${VALUE_COLUMN + 1}`, line: line.text, lineNumber: line.number });
+    throw new ParseError({
+      command: COMMAND,
+      reason: `expected the name at column ${VALUE_COLUMN + 1}`,
+      line: line.text,
+      lineNumber: line.number,
+    });
   }
   return line.text.slice(VALUE_COLUMN);
 }

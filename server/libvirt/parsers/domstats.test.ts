@@ -30,7 +30,9 @@ describe('parseDomstatsRaw', () => {
   });
 
   it('accepts a domain with no keys (test driver, --vcpu --balloon --block)', () => {
-    expect(parseDomstatsRaw(fixture('test-default-domstats-raw-vcpu-balloon-block.txt'))).toEqual([{ name: 'test', stats: new Map() }]);
+    expect(parseDomstatsRaw(fixture('test-default-domstats-raw-vcpu-balloon-block.txt'))).toEqual([
+      { name: 'test', stats: new Map() },
+    ]);
   });
 
   it('refuses the second line of a name containing a newline', () => {
@@ -53,7 +55,12 @@ describe('readDomainStats', () => {
       memoryBytes: 131072 * 1024,
       maxMemoryBytes: 131072 * 1024,
       blocks: [
-        { target: 'vda', path: '/var/lib/libvirt/images/run-root.qcow2', capacityBytes: 268435456, allocationBytes: 200704 },
+        {
+          target: 'vda',
+          path: '/var/lib/libvirt/images/run-root.qcow2',
+          capacityBytes: 268435456,
+          allocationBytes: 200704,
+        },
         { target: 'vdb', path: '/var/lib/libvirt/images/run-data.img', capacityBytes: 67108864, allocationBytes: 4096 },
         { target: 'hdc', path: null, capacityBytes: null, allocationBytes: null },
       ],
@@ -65,14 +72,27 @@ describe('readDomainStats', () => {
   it('reports the same allocation as domblkinfo, running and shut off', () => {
     const { running, off } = qemuFacts();
     const fromBlkinfo = (name: string) =>
-      parseDomblkinfoAll(fixture(name)).map(({ target, capacityBytes, allocationBytes }) => ({ target, capacityBytes, allocationBytes }));
+      parseDomblkinfoAll(fixture(name)).map(({ target, capacityBytes, allocationBytes }) => ({
+        target,
+        capacityBytes,
+        allocationBytes,
+      }));
     expect(running?.blocks?.map(({ path: _path, ...sizes }) => sizes)).toEqual(fromBlkinfo('qemu-domblkinfo-all.txt'));
-    expect(off?.blocks?.map(({ path: _path, ...sizes }) => sizes)).toEqual(fromBlkinfo('qemu-domblkinfo-all-shutoff.txt'));
+    expect(off?.blocks?.map(({ path: _path, ...sizes }) => sizes)).toEqual(
+      fromBlkinfo('qemu-domblkinfo-all-shutoff.txt'),
+    );
   });
 
   it('leaves fields undefined where the test driver reports only state', () => {
     const [test] = parseDomstatsRaw(fixture('test-default-domstats-raw.txt')).map(readDomainStats);
-    expect(test).toEqual({ name: 'test', state: 'running', vcpus: undefined, memoryBytes: undefined, maxMemoryBytes: undefined, blocks: undefined });
+    expect(test).toEqual({
+      name: 'test',
+      state: 'running',
+      vcpus: undefined,
+      memoryBytes: undefined,
+      maxMemoryBytes: undefined,
+      blocks: undefined,
+    });
   });
 
   it('refuses a record without state, or with an unknown state', () => {

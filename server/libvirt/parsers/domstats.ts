@@ -27,7 +27,12 @@ export function parseDomstatsRaw(text: string): DomainStatsRecord[] {
     if (line.text === '') continue;
     if (line.text.startsWith(HEADER_PREFIX)) {
       if (!line.text.endsWith("'") || line.text.length < HEADER_PREFIX.length + 2) {
-        throw new ParseError({ command: COMMAND, reason: "expected \"Domain: '<name>'\"", line: line.text, lineNumber: line.number });
+        throw new ParseError({
+          command: COMMAND,
+          reason: 'expected "Domain: \'<name>\'"',
+          line: line.text,
+          lineNumber: line.number,
+        });
       }
       current = { name: line.text.slice(HEADER_PREFIX.length, -1), stats: new Map() };
       records.push(current);
@@ -35,7 +40,12 @@ export function parseDomstatsRaw(text: string): DomainStatsRecord[] {
     }
     const match = /^ {2}([^=\s]+)=(.*)$/.exec(line.text);
     if (match === null || current === null) {
-      throw new ParseError({ command: COMMAND, reason: 'expected "  key=value" under a "Domain:" header', line: line.text, lineNumber: line.number });
+      throw new ParseError({
+        command: COMMAND,
+        reason: 'expected "  key=value" under a "Domain:" header',
+        line: line.text,
+        lineNumber: line.number,
+      });
     }
     current.stats.set(match[1] as string, match[2] as string);
   }
@@ -74,13 +84,20 @@ export function readDomainStats(record: DomainStatsRecord): DomainStatsFacts {
   const line: NumberedLine = { text: `Domain: '${record.name}'`, number: 0 };
   const count = (key: string): number | undefined => {
     const value = record.stats.get(key);
-    return value === undefined ? undefined : parseCount({ command: COMMAND, value, line: { ...line, text: `${key}=${value}` }, what: key });
+    return value === undefined
+      ? undefined
+      : parseCount({ command: COMMAND, value, line: { ...line, text: `${key}=${value}` }, what: key });
   };
 
   const stateNumber = count('state.state');
-  if (stateNumber === undefined) throw new ParseError({ command: COMMAND, reason: `no state.state for domain ${JSON.stringify(record.name)}` });
+  if (stateNumber === undefined)
+    throw new ParseError({ command: COMMAND, reason: `no state.state for domain ${JSON.stringify(record.name)}` });
   const state = vmStateFromNumber(stateNumber);
-  if (state === null) throw new ParseError({ command: COMMAND, reason: `unknown state.state=${stateNumber} for domain ${JSON.stringify(record.name)}` });
+  if (state === null)
+    throw new ParseError({
+      command: COMMAND,
+      reason: `unknown state.state=${stateNumber} for domain ${JSON.stringify(record.name)}`,
+    });
 
   const kib = (key: string) => {
     const value = count(key);
@@ -94,7 +111,11 @@ export function readDomainStats(record: DomainStatsRecord): DomainStatsFacts {
     blocks = Array.from({ length: blockCount }, (_, index) => {
       const prefix = `block.${index}.`;
       const target = record.stats.get(`${prefix}name`);
-      if (target === undefined) throw new ParseError({ command: COMMAND, reason: `no ${prefix}name for domain ${JSON.stringify(record.name)}` });
+      if (target === undefined)
+        throw new ParseError({
+          command: COMMAND,
+          reason: `no ${prefix}name for domain ${JSON.stringify(record.name)}`,
+        });
       return {
         target,
         path: record.stats.get(`${prefix}path`) ?? null,

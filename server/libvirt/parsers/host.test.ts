@@ -19,7 +19,11 @@ describe('parseNodeinfo', () => {
       numaCells: 1,
       memoryBytes: 6645964 * 1024,
     });
-    expect(parseNodeinfo(fixture('test-host-nodeinfo.txt'))).toMatchObject({ cpuModel: 'Skylake-Server-IBRS', cpus: 64, memoryBytes: 256 * 1024 ** 3 });
+    expect(parseNodeinfo(fixture('test-host-nodeinfo.txt'))).toMatchObject({
+      cpuModel: 'Skylake-Server-IBRS',
+      cpus: 64,
+      memoryBytes: 256 * 1024 ** 3,
+    });
   });
 
   it('refuses a missing key', () => {
@@ -92,7 +96,9 @@ describe('parseSysinfo', () => {
 
 describe('parseComputerDevice', () => {
   it('reads the SMBIOS uuid of the test driver and of a generated host', () => {
-    expect(parseComputerDevice(fixture('test-default-nodedev-computer.xml')).hardwareUuid).toBe('11111111-2222-3333-4444-555555555555');
+    expect(parseComputerDevice(fixture('test-default-nodedev-computer.xml')).hardwareUuid).toBe(
+      '11111111-2222-3333-4444-555555555555',
+    );
     expect(parseComputerDevice(fixture('test-host-nodedev-computer.xml'))).toEqual({
       hardwareUuid: '00fb8673-8b42-4835-a84f-3e32248c1e89',
       vendor: 'Ferry test host',

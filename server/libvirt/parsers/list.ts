@@ -38,7 +38,12 @@ export function parseListUuidName(text: string): ListedDomain[] {
 export function parseListUuids(text: string): string[] {
   return nonBlankLines(text).map((line) => {
     if (!isUuid(line.text)) {
-      throw new ParseError({ command: 'list --all --uuid', reason: 'expected a UUID', line: line.text, lineNumber: line.number });
+      throw new ParseError({
+        command: 'list --all --uuid',
+        reason: 'expected a UUID',
+        line: line.text,
+        lineNumber: line.number,
+      });
     }
     return line.text;
   });
@@ -72,17 +77,34 @@ export function parseListTable(text: string): ListTableRow[] {
   if (header === undefined) return [];
   const nameStart = header.text.indexOf('Name');
   if (!/^\s*Id\s+Name\s+State\s*$/.test(header.text) || nameStart < 0) {
-    throw new ParseError({ command, reason: 'expected the "Id Name State" header', line: header.text, lineNumber: header.number });
+    throw new ParseError({
+      command,
+      reason: 'expected the "Id Name State" header',
+      line: header.text,
+      lineNumber: header.number,
+    });
   }
   if (rule === undefined || !/^-+$/.test(rule.text)) {
-    throw new ParseError({ command, reason: 'expected a dashed rule under the header', line: rule?.text ?? null, lineNumber: rule?.number ?? null });
+    throw new ParseError({
+      command,
+      reason: 'expected a dashed rule under the header',
+      line: rule?.text ?? null,
+      lineNumber: rule?.number ?? null,
+    });
   }
-  const statePattern = new RegExp(`\\s+(${VIRSH_STATE_WORDS.map((words) => words.replace(' ', '\\s')).join('|')})\\s*$`);
+  const statePattern = new RegExp(
+    `\\s+(${VIRSH_STATE_WORDS.map((words) => words.replace(' ', '\\s')).join('|')})\\s*$`,
+  );
   return lines.slice(2).map((line) => {
     const idText = line.text.slice(0, nameStart).trim();
     const stateMatch = statePattern.exec(line.text);
     if (stateMatch === null || !/^(\d+|-)$/.test(idText)) {
-      throw new ParseError({ command, reason: 'expected "<id|-> <name> <state>"', line: line.text, lineNumber: line.number });
+      throw new ParseError({
+        command,
+        reason: 'expected "<id|-> <name> <state>"',
+        line: line.text,
+        lineNumber: line.number,
+      });
     }
     const state = vmStateFromWords(stateMatch[1] as string) as VmState;
     const name = line.text.slice(nameStart, stateMatch.index).trimEnd();

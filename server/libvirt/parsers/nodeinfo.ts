@@ -30,6 +30,11 @@ export function parseNodeinfo(text: string): NodeInfo {
     coresPerSocket: count('Core(s) per socket'),
     threadsPerCore: count('Thread(s) per core'),
     numaCells: count('NUMA cell(s)'),
-    memoryBytes: parseKibToBytes({ command, value: get('Memory size').value, line: get('Memory size').line, what: 'Memory size' }),
+    memoryBytes: parseKibToBytes({
+      command,
+      value: get('Memory size').value,
+      line: get('Memory size').line,
+      what: 'Memory size',
+    }),
   };
 }

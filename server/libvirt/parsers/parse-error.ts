@@ -7,10 +7,18 @@ export class ParseError extends Error {
   readonly line: string | null;
   readonly lineNumber: number | null;
 
-  constructor(options: { command: string; reason: string; line?: string | null; lineNumber?: number | null; cause?: unknown }) {
+  constructor(options: {
+    command: string;
+    reason: string;
+    line?: string | null;
+    lineNumber?: number | null;
+    cause?: unknown;
+  }) {
     const where = options.lineNumber != null ? ` at line ${options.lineNumber}` : '';
     const text = options.line != null ? `: ${JSON.stringify(options.line)}` : '';
-    super(`could not parse \`virsh ${options.command}\` output: ${options.reason}${where}${text}`, { cause: options.cause });
+    super(`could not parse \`virsh ${options.command}\` output: ${options.reason}${where}${text}`, {
+      cause: options.cause,
+    });
     this.name = 'ParseError';
     this.command = options.command;
     this.line = options.line ?? null;

@@ -6,7 +6,9 @@ export type NumberedLine = { text: string; number: number };
 
 /** Splits on '\n' (a stray '\r' from a remote shell is dropped) and numbers lines from 1; blank lines are kept. */
 export function numberedLines(text: string): NumberedLine[] {
-  return text.split('\n').map((line, index) => ({ text: line.endsWith('\r') ? line.slice(0, -1) : line, number: index + 1 }));
+  return text
+    .split('\n')
+    .map((line, index) => ({ text: line.endsWith('\r') ? line.slice(0, -1) : line, number: index + 1 }));
 }
 
 export function nonBlankLines(text: string): NumberedLine[] {
@@ -17,11 +19,21 @@ export function nonBlankLines(text: string): NumberedLine[] {
 export function parseCount(options: { command: string; value: string; line: NumberedLine; what: string }): number {
   const { command, value, line, what } = options;
   if (!/^\d+$/.test(value)) {
-    throw new ParseError({ command, reason: `${what} is not a whole number (${JSON.stringify(value)})`, line: line.text, lineNumber: line.number });
+    throw new ParseError({
+      command,
+      reason: `${what} is not a whole number (${JSON.stringify(value)})`,
+      line: line.text,
+      lineNumber: line.number,
+    });
   }
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed)) {
-    throw new ParseError({ command, reason: `${what} is too large (${value})`, line: line.text, lineNumber: line.number });
+    throw new ParseError({
+      command,
+      reason: `${what} is too large (${value})`,
+      line: line.text,
+      lineNumber: line.number,
+    });
   }
   return parsed;
 }
@@ -46,12 +58,20 @@ export function parseKibToBytes(options: { command: string; value: string; line:
  * only where the caller asks for fixed columns. Every non-blank line must have a colon: anything else is
  * a ParseError, since it means the output is not what we think it is.
  */
-export function parseKeyValueLines(options: { command: string; text: string }): Map<string, { value: string; line: NumberedLine }> {
+export function parseKeyValueLines(options: {
+  command: string;
+  text: string;
+}): Map<string, { value: string; line: NumberedLine }> {
   const entries = new Map<string, { value: string; line: NumberedLine }>();
   for (const line of nonBlankLines(options.text)) {
     const colon = line.text.indexOf(':');
     if (colon <= 0) {
-      throw new ParseError({ command: options.command, reason: 'expected "Key: value"', line: line.text, lineNumber: line.number });
+      throw new ParseError({
+        command: options.command,
+        reason: 'expected "Key: value"',
+        line: line.text,
+        lineNumber: line.number,
+      });
     }
     const key = line.text.slice(0, colon).trim();
     const value = line.text.slice(colon + 1).trim();

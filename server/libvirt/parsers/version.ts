@@ -23,12 +23,22 @@ export function parseVersion(text: string): VersionInfo {
   const library = requireEntry(entries, { command, key: 'Using library' });
   const libraryMatch = /^libvirt (\S+)$/.exec(library.value);
   if (libraryMatch === null) {
-    throw new ParseError({ command, reason: 'expected "Using library: libvirt <version>"', line: library.line.text, lineNumber: library.line.number });
+    throw new ParseError({
+      command,
+      reason: 'expected "Using library: libvirt <version>"',
+      line: library.line.text,
+      lineNumber: library.line.number,
+    });
   }
   const hypervisor = entries.get('Running hypervisor');
   const hypervisorMatch = hypervisor === undefined ? null : /^(\S+) (\S+)$/.exec(hypervisor.value);
   if (hypervisor !== undefined && hypervisorMatch === null) {
-    throw new ParseError({ command, reason: 'expected "Running hypervisor: <type> <version>"', line: hypervisor.line.text, lineNumber: hypervisor.line.number });
+    throw new ParseError({
+      command,
+      reason: 'expected "Running hypervisor: <type> <version>"',
+      line: hypervisor.line.text,
+      lineNumber: hypervisor.line.number,
+    });
   }
   return {
     libraryVersion: libraryMatch[1] as string,

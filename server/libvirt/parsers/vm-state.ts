@@ -2,9 +2,19 @@
  * A domain's run state. virsh spells it two ways: as a virDomainState number (`state.state=5` in
  * domstats) and as words (`State:          shut off` in dominfo and `list`); both map to this union.
  */
-export type VmState = 'no-state' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
+export type VmState =
+  'no-state' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
 
-export const VM_STATES: readonly VmState[] = ['no-state', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'];
+export const VM_STATES: readonly VmState[] = [
+  'no-state',
+  'running',
+  'blocked',
+  'paused',
+  'shutdown',
+  'shutoff',
+  'crashed',
+  'pmsuspended',
+];
 
 /** Index = virDomainState number (libvirt's include/libvirt/libvirt-domain.h). */
 const STATE_BY_NUMBER: readonly VmState[] = VM_STATES;

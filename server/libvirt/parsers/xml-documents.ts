@@ -6,10 +6,17 @@ function parseRoot(options: { command: string; xml: string; root: string }): Xml
   try {
     element = parseXml(options.xml);
   } catch (error) {
-    throw new ParseError({ command: options.command, reason: error instanceof Error ? error.message : String(error), cause: error });
+    throw new ParseError({
+      command: options.command,
+      reason: error instanceof Error ? error.message : String(error),
+      cause: error,
+    });
   }
   if (element.name !== options.root) {
-    throw new ParseError({ command: options.command, reason: `expected a <${options.root}> document, got <${element.name}>` });
+    throw new ParseError({
+      command: options.command,
+      reason: `expected a <${options.root}> document, got <${element.name}>`,
+    });
   }
   return element;
 }
