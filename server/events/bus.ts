@@ -1,17 +1,21 @@
 import { EventEmitter } from 'node:events';
+import type { FerryChannels } from './channels';
 
 /**
  * The one seam between producers (migration jobs, inventory refreshes) and subscribers (tRPC SSE streams).
  * Events are also persisted where they matter (MigrationEvent rows), so the bus only has to wake listeners
  * up; a Postgres LISTEN/NOTIFY implementation can replace this one when Ferry runs as several replicas.
+ *
+ * Typed by a channel map (channel name, or a template such as `migration:${string}`, → payload type), so a
+ * publisher and its subscribers cannot disagree on what travels; channels.ts holds Ferry's map.
  */
-export type EventBus = {
-  publish(channel: string, payload: unknown): void;
+export type EventBus<Channels = FerryChannels> = {
+  publish<K extends keyof Channels & string>(channel: K, payload: Channels[K]): void;
   /** Returns an unsubscribe function. */
-  subscribe(channel: string, listener: (payload: unknown) => void): () => void;
+  subscribe<K extends keyof Channels & string>(channel: K, listener: (payload: Channels[K]) => void): () => void;
 };
 
-export function createInProcessEventBus(): EventBus {
+export function createInProcessEventBus<Channels = FerryChannels>(): EventBus<Channels> {
   const emitter = new EventEmitter();
   // Every open browser tab holds a listener per migration it watches.
   emitter.setMaxListeners(0);
@@ -20,8 +24,9 @@ export function createInProcessEventBus(): EventBus {
       emitter.emit(channel, payload);
     },
     subscribe(channel, listener) {
-      emitter.on(channel, listener);
-      return () => emitter.off(channel, listener);
+      const untyped = listener as (payload: unknown) => void;
+      emitter.on(channel, untyped);
+      return () => emitter.off(channel, untyped);
     },
   };
 }

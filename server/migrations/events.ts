@@ -1,6 +1,13 @@
 import type { Db } from '../db';
 import type { EventBus } from '../events/bus';
-import { MIGRATIONS_CHANNEL, migrationChannel, type MigrationEvent, type MigrationEventPayload } from './types';
+import { replayThenStream } from '../events/stream';
+import {
+  isFinalState,
+  MIGRATIONS_CHANNEL,
+  migrationChannel,
+  type MigrationEvent,
+  type MigrationEventPayload,
+} from './types';
 
 /**
  * Persists first, then publishes: a subscriber that reconnects replays from the table, so an event the bus
@@ -47,4 +54,29 @@ export async function listMigrationEvents(options: {
     take: options.limit,
   });
   return rows.map(toEvent);
+}
+
+/**
+ * One migration's events for a live view: everything after `afterId` from the table, then what the runner
+ * publishes, until the final state. See replayThenStream for why nothing is lost or repeated.
+ */
+export function streamMigrationEvents(options: {
+  db: Db;
+  bus: EventBus;
+  migrationId: string;
+  afterId: number;
+  signal?: AbortSignal;
+}): AsyncGenerator<MigrationEvent> {
+  const { db, bus, migrationId } = options;
+  return replayThenStream<MigrationEvent>({
+    subscribe: (listener) => bus.subscribe(migrationChannel(migrationId), listener),
+    replay: (afterId) => listMigrationEvents({ db, migrationId, afterId }),
+    afterId: options.afterId,
+    isLast: (event) => event.type === 'state' && isFinalState(event.state),
+    isClosed: async () => {
+      const row = await db.migration.findUnique({ where: { id: migrationId }, select: { state: true } });
+      return row ? isFinalState(row.state) : null;
+    },
+    signal: options.signal,
+  });
 }

@@ -1,12 +1,16 @@
 import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
+import { LIST_UUID_NAME_ARGS } from '../inventory/virsh-commands';
+import type { DomainUuid } from '../libvirt/domain-ref';
 import { parseDomainXml, type DomainFacts } from '../libvirt/domain-xml';
+import { parseListUuidName, type ListedDomain } from '../libvirt/parsers/list';
 import { parseCapabilities, type Capabilities } from '../libvirt/parsers/xml-documents';
 import { parseNameList, parsePoolXml, type PoolFacts } from '../libvirt/storage';
 
 /**
- * The handful of virsh reads and writes a migration needs on either host, each an argv with `--` before any
- * user-supplied name so a VM called `--help` stays a name.
+ * The handful of virsh reads and writes a migration needs on either host. A domain is named by its UUID (see
+ * libvirt/domain-ref.ts for why never by name); a volume path or pool name goes after `--` so one called
+ * `--help` stays a value.
  */
 type Call = { executor: Executor; signal?: AbortSignal; timeoutMs?: number };
 
@@ -24,9 +28,15 @@ export function isNoSuchVolume(error: unknown): boolean {
   return error instanceof VirshError && /failed to get vol|Storage volume not found/i.test(error.stderr);
 }
 
-export async function getDomainState(call: Call, vmName: string): Promise<string | null> {
+/** Every domain on the host with its UUID and exact name: how a name becomes a UUID (domain-ref.ts). */
+export async function listDomains(call: Call): Promise<ListedDomain[]> {
+  return parseListUuidName((await virsh(call, [...LIST_UUID_NAME_ARGS])).stdout);
+}
+
+/** The domain's state word (`running`, `shut off`, …), or null when the host has no domain with this UUID. */
+export async function getDomainState(call: Call, uuid: DomainUuid): Promise<string | null> {
   try {
-    const result = await virsh(call, ['domstate', '--', vmName]);
+    const result = await virsh(call, ['domstate', '--domain', uuid]);
     return result.stdout.trim().split('\n')[0]?.trim() ?? null;
   } catch (error) {
     if (isNoSuchDomain(error)) return null;
@@ -34,9 +44,9 @@ export async function getDomainState(call: Call, vmName: string): Promise<string
   }
 }
 
-export async function getDomainFacts(call: Call, vmName: string): Promise<DomainFacts | null> {
+export async function getDomainFacts(call: Call, uuid: DomainUuid): Promise<DomainFacts | null> {
   try {
-    const result = await virsh(call, ['dumpxml', '--', vmName]);
+    const result = await virsh(call, ['dumpxml', '--domain', uuid]);
     return parseDomainXml(result.stdout);
   } catch (error) {
     if (isNoSuchDomain(error)) return null;
@@ -95,9 +105,9 @@ export async function deleteVolume(call: Call, filePath: string) {
  * Capacity of one disk as libvirt reports it (`domblkinfo <vm> <target> --bytes`? not in 9.0: values are bytes
  * already).
  */
-export async function getDiskCapacity(call: Call, vmName: string, target: string): Promise<number | null> {
+export async function getDiskCapacity(call: Call, uuid: DomainUuid, target: string): Promise<number | null> {
   try {
-    const result = await virsh(call, ['domblkinfo', '--domain', vmName, '--device', target]);
+    const result = await virsh(call, ['domblkinfo', '--domain', uuid, '--device', target]);
     const match = /^Capacity:\s+(\d+)/m.exec(result.stdout);
     return match ? Number(match[1]) : null;
   } catch {

@@ -1,9 +1,13 @@
 import type { Db } from '../db';
-import type { Executor } from '../hypervisor/executor';
-import type { DomainFacts } from '../libvirt/domain-xml';
-import type { MigrationOptions } from '../libvirt/migration/options';
-import { dirname, poolForPath, type PoolFacts } from '../libvirt/storage';
 import { describeHostError } from '../fleet/service';
+import type { Executor } from '../hypervisor/executor';
+import { matchDomain, type DomainRef } from '../libvirt/domain-ref';
+import type { DomainFacts } from '../libvirt/domain-xml';
+import { driverRule, nameFreeRule, reachableRule, sameHostRule, type Verdict } from '../libvirt/migration/destinations';
+import type { MigrationOptionFields } from '../libvirt/migration/options';
+import type { ListedDomain } from '../libvirt/parsers/list';
+import type { Capabilities } from '../libvirt/parsers/xml-documents';
+import { dirname, poolForPath, type PoolFacts } from '../libvirt/storage';
 import {
   getCapabilities,
   getDiskCapacity,
@@ -11,127 +15,146 @@ import {
   getDomainState,
   getFreeMemory,
   listActivePools,
+  listDomains,
   volumeExists,
 } from './host-queries';
 import { ACTIVE_STATES, type PreflightCheck } from './types';
 
-export type PreflightHost = { id: string; alias: string; hostUuid: string | null; executor: Executor };
+/** `uri`: the registered (display) URI; only its scheme is read, to spot the test driver. */
+export type PreflightHost = { id: string; alias: string; uri: string; hostUuid: string | null; executor: Executor };
+
+export type PreflightDisk = {
+  target: string;
+  path: string;
+  capacityBytes: number | null;
+  format: string | null;
+  pool: string | null;
+  existsOnDestination: boolean;
+};
 
 export type PreflightFacts = {
+  /** The VM as found on the source: its UUID is what every later command names. */
+  vm: DomainRef | null;
   domain: DomainFacts | null;
   sourceState: string | null;
   /** Disks that will be copied (copy-storage), with where they land on the destination. */
-  disks: {
-    target: string;
-    path: string;
-    capacityBytes: number | null;
-    format: string | null;
-    pool: string | null;
-    existsOnDestination: boolean;
-  }[];
+  disks: PreflightDisk[];
   destinationPools: PoolFacts[];
 };
 
 export type PreflightReport = { checks: PreflightCheck[]; facts: PreflightFacts; ok: boolean };
 
+export type PreflightInput = {
+  db: Db;
+  /** The VM as the request names it; with a UUID (from the inventory) the name must still match on the source. */
+  vm: { name: string; uuid: string | null };
+  source: PreflightHost;
+  destination: PreflightHost;
+  migration: MigrationOptionFields;
+  /** The migration being started, excluded from the "already migrating" check. */
+  migrationId?: string;
+  signal?: AbortSignal;
+};
+
+type Call = { executor: Executor; signal?: AbortSignal };
+type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
+
 function check(id: string, label: string, status: PreflightCheck['status'], reason: string): PreflightCheck {
   return { id, label, status, reason };
 }
 
-function copiesStorage(options: MigrationOptions) {
-  return options.storage === 'copy-all' || options.storage === 'copy-inc';
+function fromVerdict(verdict: Verdict): PreflightCheck {
+  return check(verdict.id, verdict.label, verdict.status, verdict.reason);
+}
+
+function ask<T>(work: Promise<T>): Promise<Answer<T>> {
+  return work.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error: describeHostError(error).error }),
+  );
+}
+
+function report(checks: PreflightCheck[], facts: PreflightFacts): PreflightReport {
+  return { checks, facts, ok: checks.every((c) => c.status !== 'fail') };
 }
 
 /**
  * Everything Ferry can know before asking libvirt to migrate, each check with a one-line reason. Runs from the
  * dialog (read-only) and again right before the migration starts. Never throws for a host problem: an
- * unreachable host is itself a failed check.
+ * unreachable host is itself a failed check. The destination rules are the dialog's (destinations.ts).
  */
-export async function runPreflight(options: {
-  db: Db;
-  vmName: string;
-  source: PreflightHost;
-  destination: PreflightHost;
-  migration: MigrationOptions;
-  /** The migration being started, excluded from the "already migrating" check. */
-  migrationId?: string;
-  signal?: AbortSignal;
-}): Promise<PreflightReport> {
-  const { vmName, source, destination, migration, signal } = options;
+export async function runPreflight(input: PreflightInput): Promise<PreflightReport> {
+  const { source, destination } = input;
   const checks: PreflightCheck[] = [];
-  const facts: PreflightFacts = { domain: null, sourceState: null, disks: [], destinationPools: [] };
-  const src = { executor: source.executor, signal };
-  const dst = { executor: destination.executor, signal };
+  const facts: PreflightFacts = { vm: null, domain: null, sourceState: null, disks: [], destinationPools: [] };
+  const src: Call = { executor: source.executor, signal: input.signal };
+  const dst: Call = { executor: destination.executor, signal: input.signal };
 
-  if (source.id === destination.id) {
-    checks.push(
-      check('same-host', 'Different hosts', 'fail', `Source and destination are the same host (${source.alias}).`),
-    );
-    return { checks, facts, ok: false };
-  }
+  const registered = sameHostRule(source, destination);
+  if (registered.status === 'fail' && source.id === destination.id) return report([fromVerdict(registered)], facts);
 
-  // Reachability and identity of both ends.
-  const [sourceCaps, destinationCaps] = await Promise.all([
-    getCapabilities(src).then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error: describeHostError(error).error }),
-    ),
-    getCapabilities(dst).then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error: describeHostError(error).error }),
-    ),
+  const [sourceCaps, destinationCaps, sourceDomains, destinationDomains] = await Promise.all([
+    ask(getCapabilities(src)),
+    ask(getCapabilities(dst)),
+    ask(listDomains(src)),
+    ask(listDomains(dst)),
   ]);
-  if (!sourceCaps.ok)
-    checks.push(check('source-reachable', 'Source reachable', 'fail', `${source.alias}: ${sourceCaps.error}`));
+  const sourceError = !sourceCaps.ok ? sourceCaps.error : !sourceDomains.ok ? sourceDomains.error : null;
+  if (sourceError !== null)
+    checks.push(check('source-reachable', 'Source reachable', 'fail', `${source.alias}: ${sourceError}`));
+  const destinationError = !destinationCaps.ok
+    ? destinationCaps.error
+    : !destinationDomains.ok
+      ? destinationDomains.error
+      : null;
+  checks.push(fromVerdict(reachableRule(destination, destinationError)));
+  if (!sourceCaps.ok || !destinationCaps.ok || !sourceDomains.ok || !destinationDomains.ok)
+    return report(checks, facts);
+
   checks.push(
-    destinationCaps.ok
-      ? check('destination-reachable', 'Destination reachable', 'pass', `${destination.alias} answered.`)
-      : check(
-          'destination-reachable',
-          'Destination reachable',
-          'fail',
-          `${destination.alias}: ${destinationCaps.error}`,
-        ),
+    fromVerdict(
+      sameHostRule(withFreshUuid(source, sourceCaps.value), withFreshUuid(destination, destinationCaps.value)),
+    ),
   );
-  if (!sourceCaps.ok || !destinationCaps.ok) return { checks, facts, ok: false };
+  checks.push(fromVerdict(driverRule(source, destination)));
 
-  const sourceUuid = sourceCaps.value.hostUuid ?? source.hostUuid;
-  const destinationUuid = destinationCaps.value.hostUuid ?? destination.hostUuid;
-  if (sourceUuid && destinationUuid && sourceUuid === destinationUuid) {
-    checks.push(
-      check(
-        'same-host',
-        'Different hosts',
-        'fail',
-        `${source.alias} and ${destination.alias} are the same libvirt host (UUID ${sourceUuid}).`,
-      ),
-    );
-  } else if (!sourceUuid || !destinationUuid) {
-    checks.push(
-      check(
-        'same-host',
-        'Different hosts',
-        'warn',
-        'A host does not report a libvirt host UUID, so Ferry cannot prove they differ.',
-      ),
-    );
-  } else {
-    checks.push(
-      check('same-host', 'Different hosts', 'pass', `Host UUIDs differ (${sourceUuid} vs ${destinationUuid}).`),
-    );
+  const match = matchDomain(sourceDomains.value, input.vm, source.alias);
+  if (!match.ok) {
+    checks.push(check('vm-exists', 'VM on source', 'fail', match.message));
+    return report(checks, facts);
   }
+  facts.vm = match.domain;
+  checks.push(...(await checkVm({ input, facts, src, dst, destinationDomains: destinationDomains.value })));
+  if (!facts.domain) return report(checks, facts);
+  checks.push(cpuCheck(facts.domain, sourceCaps.value, destinationCaps.value));
+  return report(checks, facts);
+}
 
+function withFreshUuid(host: PreflightHost, caps: Capabilities): PreflightHost {
+  return { ...host, hostUuid: caps.hostUuid ?? host.hostUuid };
+}
+
+/** The VM's own checks: state, name on the destination, other Ferry jobs, storage and memory. */
+async function checkVm(options: {
+  input: PreflightInput;
+  facts: PreflightFacts;
+  src: Call;
+  dst: Call;
+  destinationDomains: ListedDomain[];
+}): Promise<PreflightCheck[]> {
+  const { input, facts, src, dst } = options;
+  const vm = facts.vm as DomainRef;
+  const copying = input.migration.storage !== 'shared';
   // Everything independent runs at once: the source's and the destination's questions go to different hosts.
-  const copying = copiesStorage(migration);
-  const [domain, clash, activeJob, destinationPools, freeMemory] = await Promise.all([
-    getDomainFacts(src, vmName),
-    getDomainState(dst, vmName),
-    options.db.migration.findFirst({
+  const [domain, sourceState, activeJob, destinationPools, freeMemory] = await Promise.all([
+    getDomainFacts(src, vm.uuid),
+    getDomainState(src, vm.uuid),
+    input.db.migration.findFirst({
       where: {
-        vmName,
-        sourceAlias: source.alias,
+        vmName: vm.name,
+        sourceAlias: input.source.alias,
         state: { in: [...ACTIVE_STATES] },
-        ...(options.migrationId ? { id: { not: options.migrationId } } : {}),
+        ...(input.migrationId ? { id: { not: input.migrationId } } : {}),
       },
       select: { id: true, state: true },
     }),
@@ -139,107 +162,24 @@ export async function runPreflight(options: {
     getFreeMemory(dst),
   ]);
   facts.domain = domain;
+  facts.sourceState = sourceState;
   facts.destinationPools = destinationPools;
-  facts.sourceState = facts.domain ? await getDomainState(src, vmName) : null;
-  if (!facts.domain) {
-    checks.push(check('vm-exists', 'VM on source', 'fail', `No domain named "${vmName}" on ${source.alias}.`));
-    return { checks, facts, ok: false };
-  }
-  const running = facts.sourceState === 'running' || facts.sourceState === 'paused';
-  if (migration.mode === 'live' && !running) {
-    checks.push(
-      check(
-        'vm-state',
-        'VM state fits',
-        'fail',
-        `Live migration needs a running VM; "${vmName}" is ${facts.sourceState ?? 'unknown'}. Choose offline.`,
-      ),
-    );
-  } else if (migration.mode === 'offline' && running) {
-    checks.push(
-      check(
-        'vm-state',
-        'VM state fits',
-        'warn',
-        `"${vmName}" is running; offline migration moves only its definition.`,
-      ),
-    );
-  } else {
-    checks.push(check('vm-state', 'VM state fits', 'pass', `"${vmName}" is ${facts.sourceState}.`));
-  }
+  if (!domain) return [check('vm-exists', 'VM on source', 'fail', `"${vm.name}" left ${input.source.alias} just now.`)];
 
-  checks.push(
-    clash === null
-      ? check('name-free', 'Name free on destination', 'pass', `No domain "${vmName}" on ${destination.alias}.`)
-      : check(
-          'name-free',
-          'Name free on destination',
-          'fail',
-          `${destination.alias} already has a domain "${vmName}" (${clash}).`,
-        ),
-  );
-
-  checks.push(
+  const checks = [
+    stateCheck(vm.name, sourceState, input.migration),
+    fromVerdict(nameFreeRule({ destination: input.destination, vm, domains: options.destinationDomains })),
     activeJob
       ? check(
           'no-active-job',
           'No migration running',
           'fail',
-          `Migration ${activeJob.id} of "${vmName}" is ${activeJob.state}.`,
+          `Migration ${activeJob.id} of "${vm.name}" is ${activeJob.state}.`,
         )
       : check('no-active-job', 'No migration running', 'pass', 'No other Ferry migration of this VM is active.'),
-  );
-
-  // Storage.
-  const disks = facts.domain.disks.filter(
-    (disk) => disk.device === 'disk' && disk.sourcePath && !disk.readonly && !disk.shareable,
-  );
-  if (copying) {
-    const problems: string[] = [];
-    const needPerPool = new Map<string, number>();
-    const sizes = await Promise.all(
-      disks.map((disk) =>
-        Promise.all([getDiskCapacity(src, vmName, disk.target), volumeExists(dst, disk.sourcePath as string)]),
-      ),
-    );
-    for (const [index, disk] of disks.entries()) {
-      const diskPath = disk.sourcePath as string;
-      const pool = poolForPath(facts.destinationPools, diskPath);
-      const [capacityBytes, existsOnDestination] = sizes[index] as [number | null, boolean];
-      facts.disks.push({
-        target: disk.target,
-        path: diskPath,
-        capacityBytes,
-        format: disk.format,
-        pool: pool?.name ?? null,
-        existsOnDestination,
-      });
-      if (!pool)
-        problems.push(`no active pool on ${destination.alias} has target ${dirname(diskPath)} (for ${disk.target})`);
-      else
-        needPerPool.set(
-          pool.name,
-          (needPerPool.get(pool.name) ?? 0) + (existsOnDestination ? 0 : (capacityBytes ?? 0)),
-        );
-      if (existsOnDestination && !migration.precreateVolumes)
-        problems.push(`${diskPath} already exists on ${destination.alias}`);
-    }
-    for (const [poolName, needed] of needPerPool) {
-      const pool = facts.destinationPools.find((candidate) => candidate.name === poolName);
-      if (pool && pool.availableBytes < needed)
-        problems.push(`pool ${poolName} has ${pool.availableBytes} bytes free, needs ${needed}`);
-    }
-    checks.push(
-      problems.length > 0
-        ? check('storage', 'Storage on destination', 'fail', `${problems.join('; ')}.`)
-        : check(
-            'storage',
-            'Storage on destination',
-            'pass',
-            disks.length === 0 ? 'No disks to copy.' : `${disks.length} disk(s) fit in destination pools.`,
-          ),
-    );
-  } else if (migration.storage === 'shared') {
+  ];
+  if (copying) checks.push(await storageCheck({ input, facts, src, dst }));
+  else
     checks.push(
       check(
         'storage',
@@ -248,33 +188,96 @@ export async function runPreflight(options: {
         'Shared storage assumed: the disks must be reachable at the same paths on the destination.',
       ),
     );
-  }
+  checks.push(
+    memoryCheck({ vmName: vm.name, destination: input.destination.alias, freeMemory, needed: domain.memoryBytes }),
+  );
+  return checks;
+}
 
-  // Memory.
-  if (freeMemory === null) {
-    checks.push(check('memory', 'Destination memory', 'warn', `${destination.alias} did not report free memory.`));
-  } else {
-    checks.push(
-      freeMemory >= facts.domain.memoryBytes
-        ? check(
-            'memory',
-            'Destination memory',
-            'pass',
-            `${Math.round(freeMemory / 2 ** 20)} MiB free ≥ ${Math.round(facts.domain.memoryBytes / 2 ** 20)} MiB.`,
-          )
-        : check(
-            'memory',
-            'Destination memory',
-            'fail',
-            `${destination.alias} has ${Math.round(freeMemory / 2 ** 20)} MiB free; "${vmName}" needs ${Math.round(facts.domain.memoryBytes / 2 ** 20)} MiB.`,
-          ),
+function stateCheck(vmName: string, state: string | null, migration: MigrationOptionFields): PreflightCheck {
+  const running = state === 'running' || state === 'paused';
+  if (migration.mode === 'live' && !running)
+    return check(
+      'vm-state',
+      'VM state fits',
+      'fail',
+      `Live migration needs a running VM; "${vmName}" is ${state ?? 'unknown'}. Choose offline.`,
     );
+  if (migration.mode === 'offline' && running)
+    return check(
+      'vm-state',
+      'VM state fits',
+      'warn',
+      `"${vmName}" is running; offline migration moves only its definition.`,
+    );
+  return check('vm-state', 'VM state fits', 'pass', `"${vmName}" is ${state}.`);
+}
+
+/** Where each copied disk lands on the destination, and whether the pools there have room for it. */
+async function storageCheck(options: {
+  input: PreflightInput;
+  facts: PreflightFacts;
+  src: Call;
+  dst: Call;
+}): Promise<PreflightCheck> {
+  const { input, facts, src, dst } = options;
+  const vm = facts.vm as DomainRef;
+  const destination = input.destination.alias;
+  const disks = (facts.domain?.disks ?? []).filter(
+    (disk) => disk.device === 'disk' && disk.sourcePath && !disk.readonly && !disk.shareable,
+  );
+  const problems: string[] = [];
+  const needPerPool = new Map<string, number>();
+  const sizes = await Promise.all(
+    disks.map((disk) =>
+      Promise.all([getDiskCapacity(src, vm.uuid, disk.target), volumeExists(dst, disk.sourcePath as string)]),
+    ),
+  );
+  for (const [index, disk] of disks.entries()) {
+    const diskPath = disk.sourcePath as string;
+    const pool = poolForPath(facts.destinationPools, diskPath);
+    const [capacityBytes, existsOnDestination] = sizes[index] as [number | null, boolean];
+    facts.disks.push({
+      target: disk.target,
+      path: diskPath,
+      capacityBytes,
+      format: disk.format,
+      pool: pool?.name ?? null,
+      existsOnDestination,
+    });
+    if (!pool) problems.push(`no active pool on ${destination} has target ${dirname(diskPath)} (for ${disk.target})`);
+    else
+      needPerPool.set(pool.name, (needPerPool.get(pool.name) ?? 0) + (existsOnDestination ? 0 : (capacityBytes ?? 0)));
+    if (existsOnDestination && !input.migration.precreateVolumes)
+      problems.push(`${diskPath} already exists on ${destination}`);
   }
+  for (const [poolName, needed] of needPerPool) {
+    const pool = facts.destinationPools.find((candidate) => candidate.name === poolName);
+    if (pool && pool.availableBytes < needed)
+      problems.push(`pool ${poolName} has ${pool.availableBytes} bytes free, needs ${needed}`);
+  }
+  if (problems.length > 0) return check('storage', 'Storage on destination', 'fail', `${problems.join('; ')}.`);
+  return check(
+    'storage',
+    'Storage on destination',
+    'pass',
+    disks.length === 0 ? 'No disks to copy.' : `${disks.length} disk(s) fit in destination pools.`,
+  );
+}
 
-  // CPU.
-  checks.push(cpuCheck(facts.domain, sourceCaps.value, destinationCaps.value));
-
-  return { checks, facts, ok: checks.every((c) => c.status !== 'fail') };
+function memoryCheck(options: { vmName: string; destination: string; freeMemory: number | null; needed: number }) {
+  const { vmName, destination, freeMemory, needed } = options;
+  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+  if (freeMemory === null)
+    return check('memory', 'Destination memory', 'warn', `${destination} did not report free memory.`);
+  return freeMemory >= needed
+    ? check('memory', 'Destination memory', 'pass', `${mib(freeMemory)} MiB free ≥ ${mib(needed)} MiB.`)
+    : check(
+        'memory',
+        'Destination memory',
+        'fail',
+        `${destination} has ${mib(freeMemory)} MiB free; "${vmName}" needs ${mib(needed)} MiB.`,
+      );
 }
 
 function cpuCheck(

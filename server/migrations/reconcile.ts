@@ -1,8 +1,10 @@
-import { recordAudit } from '../audit/record';
 import { describeHostError } from '../fleet/service';
-import { appendMigrationEvent } from './events';
-import { getDomainState } from './host-queries';
-import { PROCESS_OWNER_ID, type RunnerDeps } from './runner';
+import type { Executor } from '../hypervisor/executor';
+import { matchDomain, toDomainUuid } from '../libvirt/domain-ref';
+import { recordFinalState, type Ending } from './final-state';
+import { getDomainState, listDomains } from './host-queries';
+import { PROCESS_OWNER_ID } from './owner';
+import type { RunnerDeps } from './runner';
 import { ACTIVE_STATES } from './types';
 
 /** A job whose owner has not written a heartbeat for this long is treated as orphaned. */
@@ -11,87 +13,93 @@ export const STALE_HEARTBEAT_MS = 30_000;
 /**
  * Ferry keeps migration state in the database, so after a restart it can tell which jobs no process owns any
  * more. Resuming a half-done `virsh migrate` is not possible (the process that drove it is gone), so each
- * orphan is closed honestly: Ferry asks both hosts where the VM is and records that, never a guess.
+ * orphan is closed honestly: Ferry asks both hosts where the VM is and records that, never a guess. The row is
+ * closed by recordFinalState, the same writer the runner uses, so a job another replica closed meanwhile is
+ * left alone.
  */
 export async function reconcileOrphanedMigrations(deps: RunnerDeps, options: { now?: Date } = {}): Promise<string[]> {
   const now = options.now ?? new Date();
+  const stale = new Date(now.getTime() - STALE_HEARTBEAT_MS);
   const orphans = await deps.db.migration.findMany({
     where: {
       state: { in: [...ACTIVE_STATES] },
       OR: [{ ownerId: null }, { ownerId: { not: PROCESS_OWNER_ID } }],
-      AND: [{ OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: new Date(now.getTime() - STALE_HEARTBEAT_MS) } }] }],
-      createdAt: { lt: new Date(now.getTime() - STALE_HEARTBEAT_MS) },
+      AND: [{ OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: stale } }] }],
+      createdAt: { lt: stale },
     },
     include: { sourceHost: true, destinationHost: true },
   });
   const closed: string[] = [];
   for (const migration of orphans) {
+    const vm = { name: migration.vmName, uuid: migration.vmUuid };
     const where: string[] = [];
-    let state: 'succeeded' | 'failed' = 'failed';
+    let arrived = false;
     try {
       const [onSource, onDestination] = await Promise.all([
-        migration.sourceHost
-          ? getDomainState({ executor: deps.executors.get(migration.sourceHost) }, migration.vmName)
-          : Promise.resolve('unknown (host removed)'),
+        migration.sourceHost ? stateOf(deps.executors.get(migration.sourceHost), vm) : 'unknown (host removed)',
         migration.destinationHost
-          ? getDomainState({ executor: deps.executors.get(migration.destinationHost) }, migration.vmName)
-          : Promise.resolve('unknown (host removed)'),
+          ? stateOf(deps.executors.get(migration.destinationHost), vm)
+          : 'unknown (host removed)',
       ]);
       where.push(
         `${migration.sourceAlias}: ${onSource ?? 'no such domain'}`,
         `${migration.destinationAlias}: ${onDestination ?? 'no such domain'}`,
       );
-      if (onDestination === 'running' && onSource === null) state = 'succeeded';
+      arrived = onDestination === 'running' && onSource === null;
     } catch (error) {
       where.push(`could not ask the hosts: ${describeHostError(error).error}`);
     }
-    const message =
-      state === 'succeeded'
-        ? `Ferry restarted while this migration ran; afterwards ${migration.vmName} runs on ${migration.destinationAlias} and is gone from ${migration.sourceAlias}.`
-        : `Ferry restarted while this migration ran, so it was not watched to the end. Now: ${where.join(', ')}.`;
-    const updated = await deps.db.$transaction(async (tx) => {
-      // Another replica (or a second reconcile) may have closed it meanwhile: only close what is still open.
-      const result = await tx.migration.updateMany({
-        where: { id: migration.id, state: { in: [...ACTIVE_STATES] } },
-        data: { state, endedAt: now, errorCode: state === 'succeeded' ? null : 'interrupted', errorMessage: message },
-      });
-      if (result.count === 0) return false;
-      await recordAudit(tx, {
-        actor: 'system',
-        action: `migration.${state}`,
-        result: state === 'succeeded' ? 'ok' : 'failed',
-        hostAlias: migration.sourceAlias,
-        vmName: migration.vmName,
-        migrationId: migration.id,
-        details: { reason: 'reconciled after restart', verification: where },
-      });
-      return true;
-    });
-    if (!updated) continue;
-    await appendMigrationEvent({
-      db: deps.db,
-      bus: deps.bus,
+    const ending = interruptedEnding({ ...migration, arrived, where });
+    const done = await recordFinalState(deps, {
       migrationId: migration.id,
-      payload: {
-        type: 'result',
-        state,
-        errorCode: state === 'succeeded' ? null : 'interrupted',
-        errorTitle: state === 'succeeded' ? null : 'Interrupted by a Ferry restart',
-        message,
-        nextStep:
-          state === 'succeeded'
-            ? null
-            : 'Check the hosts listed above; start the migration again if the VM is still on the source.',
-        verification: where,
-      },
+      ending,
+      actor: 'system',
+      auditDetails: { reason: 'reconciled after restart' },
+      now,
     });
-    await appendMigrationEvent({
-      db: deps.db,
-      bus: deps.bus,
-      migrationId: migration.id,
-      payload: { type: 'state', state },
-    });
-    closed.push(migration.id);
+    if (done) closed.push(migration.id);
   }
   return closed;
+}
+
+/**
+ * The VM's state on one host, by UUID. A row from before UUIDs were recorded is matched by exact name in the
+ * host's list (never passed to virsh as a bare name).
+ */
+async function stateOf(executor: Executor, vm: { name: string; uuid: string | null }): Promise<string | null> {
+  const call = { executor };
+  if (vm.uuid) return getDomainState(call, toDomainUuid(vm.uuid));
+  const match = matchDomain(await listDomains(call), vm, '');
+  return match.ok ? getDomainState(call, match.domain.uuid) : null;
+}
+
+function interruptedEnding(options: {
+  vmName: string;
+  sourceAlias: string;
+  destinationAlias: string;
+  arrived: boolean;
+  where: string[];
+}): Ending {
+  const { vmName, sourceAlias, destinationAlias, where } = options;
+  if (options.arrived)
+    return {
+      summary: {
+        state: 'succeeded',
+        errorCode: null,
+        errorTitle: null,
+        message: `Ferry restarted while this migration ran; afterwards ${vmName} runs on ${destinationAlias} and is gone from ${sourceAlias}.`,
+        nextStep: null,
+        verification: where,
+      },
+    };
+  return {
+    summary: {
+      state: 'failed',
+      errorCode: 'interrupted',
+      errorTitle: 'Interrupted by a Ferry restart',
+      message: `Ferry restarted while this migration ran, so it was not watched to the end. Now: ${where.join(', ')}.`,
+      nextStep: 'Check the hosts listed above; start the migration again if the VM is still on the source.',
+      verification: where,
+    },
+  };
 }

@@ -3,8 +3,10 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../audit/test-db';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
 import { VirshError, type Executor, type RunOptions, type RunResult } from '../hypervisor/executor';
+import { migrationOptionsSchema, type MigrationOptionsInput } from '../libvirt/migration/options';
 import { listMigrationEvents } from './events';
 import { reconcileOrphanedMigrations } from './reconcile';
+import { migrationRequestSchema } from './request';
 import { startMigration, cancelMigration } from './service';
 import type { MigrationEvent } from './types';
 
@@ -35,10 +37,19 @@ const failure = (name: string) =>
 
 const DISK = '/var/lib/libvirt/images/vm1.qcow2';
 
+/** Each fake VM keeps one UUID on both hosts, as a migrated libvirt domain does. */
+const UUIDS: Record<string, string> = {
+  vm1: '0f1e0000-7a5b-4c1b-9e00-0000000000a1',
+  vm2: '0f1e0000-7a5b-4c1b-9e00-0000000000a2',
+  vm3: '0f1e0000-7a5b-4c1b-9e00-0000000000a3',
+};
+const nameOfUuid = (uuid: string) => Object.keys(UUIDS).find((name) => UUIDS[name] === uuid) ?? uuid;
+const opts = (input: MigrationOptionsInput = {}) => migrationOptionsSchema.parse(input);
+
 type HostState = { uuid: string; domains: Map<string, string>; volumes: Set<string>; calls: string[][] };
 
 function domainXml(name: string) {
-  return `<domain type='qemu'><name>${name}</name><uuid>0f1e0000-7a5b-4c1b-9e00-0000000000a1</uuid><memory unit='KiB'>65536</memory><vcpu>1</vcpu>
+  return `<domain type='qemu'><name>${name}</name><uuid>${UUIDS[name]}</uuid><memory unit='KiB'>65536</memory><vcpu>1</vcpu>
 <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${DISK}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
 }
 
@@ -63,8 +74,13 @@ class FakeHost implements Executor {
     this.state.calls.push([...args]);
     const ok = (stdout: string): RunResult => ({ stdout, stderr: '', exitCode: 0 });
     const [command] = args;
-    const name = (args.includes('--domain') ? args[args.indexOf('--domain') + 1] : args[args.length - 1]) ?? '';
+    // Like virsh, --domain takes a UUID; this fake knows no IDs and, to catch a name slipping through, no names.
+    const name = nameOfUuid(
+      (args.includes('--domain') ? args[args.indexOf('--domain') + 1] : args[args.length - 1]) ?? '',
+    );
     switch (command) {
+      case 'list':
+        return ok([...this.state.domains.keys()].map((vm) => `${UUIDS[vm]} ${vm}\n`).join('') + '\n');
       case 'capabilities':
         return ok(
           `<capabilities><host><uuid>${this.state.uuid}</uuid><cpu><arch>x86_64</arch></cpu></host></capabilities>`,
@@ -169,6 +185,9 @@ let sourceHostId: string;
 let destinationHostId: string;
 
 const who = { actor: 'bob', clientAddress: null };
+// Not test:/// URIs: preflight refuses the test driver, which cannot migrate. The executors are fakes anyway.
+const HV1 = 'qemu+ssh://root@hv1/system';
+const HV2 = 'qemu+ssh://root@hv2/system';
 
 async function waitForFinal(id: string): Promise<MigrationEvent[]> {
   for (let i = 0; i < 400; i++) {
@@ -192,12 +211,12 @@ beforeEach(async () => {
   await testDb.db.host.deleteMany();
   sourceHostId = (
     await testDb.db.host.create({
-      data: { alias: 'hv1', uri: 'test:///hv1', displayUri: 'test:///hv1', displayName: 'hv1' },
+      data: { alias: 'hv1', uri: HV1, displayUri: HV1, displayName: 'hv1' },
     })
   ).id;
   destinationHostId = (
     await testDb.db.host.create({
-      data: { alias: 'hv2', uri: 'test:///hv2', displayUri: 'test:///hv2', displayName: 'hv2' },
+      data: { alias: 'hv2', uri: HV2, displayUri: HV2, displayName: 'hv2' },
     })
   ).id;
 });
@@ -230,7 +249,7 @@ describe('migration runner', () => {
       vmName: 'vm1',
       sourceHostId,
       destinationHostId,
-      options: { bandwidthMiBps: 8 },
+      options: opts({ bandwidthMiBps: 8 }),
     });
     const events = await waitForFinal(id);
 
@@ -255,7 +274,14 @@ describe('migration runner', () => {
         '8',
       ]),
     );
-    expect(migrateCall?.[migrateCall.indexOf('--desturi') + 1]).toBe('test:///hv2');
+    expect(migrateCall?.[migrateCall.indexOf('--desturi') + 1]).toBe(HV2);
+    // The VM is named by its UUID in every domain command, on both hosts.
+    expect(migrateCall?.[migrateCall.indexOf('--domain') + 1]).toBe(UUIDS.vm1);
+    const domainArgs = [...src.state.calls, ...dst.state.calls].flatMap((call) =>
+      call.includes('--domain') ? [call[call.indexOf('--domain') + 1]] : [],
+    );
+    expect(domainArgs.length).toBeGreaterThan(5);
+    expect(new Set(domainArgs)).toEqual(new Set([UUIDS.vm1]));
 
     const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
     expect(row).toMatchObject({
@@ -286,7 +312,12 @@ describe('migration runner', () => {
       if (args[0] === 'domstate' && src.state.calls.some((c) => c[0] === 'migrate')) created();
       return origRun(args, options);
     };
-    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: {} });
+    const { id } = await startMigration(deps(), who, {
+      vmName: 'vm1',
+      sourceHostId,
+      destinationHostId,
+      options: opts(),
+    });
     const events = await waitForFinal(id);
 
     const result = events.find((e) => e.type === 'result');
@@ -309,7 +340,7 @@ describe('migration runner', () => {
       vmName: 'vm1',
       sourceHostId,
       destinationHostId,
-      options: { bandwidthMiBps: 8 },
+      options: opts({ bandwidthMiBps: 8 }),
     });
     for (let i = 0; i < 200; i++) {
       const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
@@ -341,7 +372,12 @@ describe('migration runner', () => {
   it('stops at preflight when the destination already has a domain of that name', async () => {
     dst.state.domains.set('vm1', 'shut off');
     src.migrate = { chunks: [{ exitCode: 0 }], stepMs: 1 };
-    const { id } = await startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId, options: {} });
+    const { id } = await startMigration(deps(), who, {
+      vmName: 'vm1',
+      sourceHostId,
+      destinationHostId,
+      options: opts(),
+    });
     const events = await waitForFinal(id);
     expect(events.find((e) => e.type === 'result')).toMatchObject({ state: 'failed', errorCode: 'preflight' });
     const checklist = events.find((e) => e.type === 'checklist');
@@ -353,21 +389,44 @@ describe('migration runner', () => {
 
   it('refuses bad requests before recording anything', async () => {
     await expect(
-      startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: sourceHostId, options: {} }),
+      startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: sourceHostId, options: opts() }),
     ).rejects.toThrow(/other than the source/);
     await expect(
-      startMigration(deps(), who, { vmName: 'vm\n1', sourceHostId, destinationHostId, options: {} }),
+      startMigration(deps(), who, { vmName: 'vm\n1', sourceHostId, destinationHostId, options: opts() }),
     ).rejects.toThrow(/control characters/);
+    // Options are checked once, at the edge: the API's input schema refuses the combination with its reason.
+    const parsed = migrationRequestSchema.safeParse({
+      vmName: 'vm1',
+      sourceHostId,
+      destinationHostId,
+      options: { mode: 'offline', undefineSource: true },
+    });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain('options.storage');
     await expect(
       startMigration(deps(), who, {
         vmName: 'vm1',
+        vmUuid: UUIDS.vm2,
         sourceHostId,
         destinationHostId,
-        options: { mode: 'offline', undefineSource: true },
+        options: opts(),
       }),
-    ).rejects.toThrow(/.+/);
+    ).rejects.toThrow(/No VM with UUID/);
+    src.state.domains.set('vm2', 'running');
     await expect(
-      startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: 'nope', options: {} }),
+      startMigration(deps(), who, {
+        vmName: 'vm1',
+        vmUuid: UUIDS.vm2,
+        sourceHostId,
+        destinationHostId,
+        options: opts(),
+      }),
+    ).rejects.toThrow(/is named "vm2", not "vm1"/);
+    await expect(
+      startMigration(deps(), who, { vmName: 'vm9', sourceHostId, destinationHostId, options: opts() }),
+    ).rejects.toThrow(/No domain named "vm9"/);
+    await expect(
+      startMigration(deps(), who, { vmName: 'vm1', sourceHostId, destinationHostId: 'nope', options: opts() }),
     ).rejects.toThrow(/not registered/);
     expect(await testDb.db.migration.count()).toBe(0);
   });
@@ -378,9 +437,9 @@ describe('migration runner', () => {
       sourceHostId,
       destinationHostId,
       sourceAlias: 'hv1',
-      sourceUri: 'test:///hv1',
+      sourceUri: HV1,
       destinationAlias: 'hv2',
-      destinationUri: 'test:///hv2',
+      destinationUri: HV2,
       options: '{}',
       actor: 'bob',
       createdAt: old,
@@ -390,9 +449,10 @@ describe('migration runner', () => {
     dst.state.domains.set('vm1', 'running');
     src.state.domains.delete('vm1');
     const arrived = await testDb.db.migration.create({
-      data: { ...base, vmName: 'vm1', state: 'running', ownerId: 'dead-process', heartbeatAt: old },
+      data: { ...base, vmName: 'vm1', vmUuid: UUIDS.vm1, state: 'running', ownerId: 'dead-process', heartbeatAt: old },
     });
     const stuck = await testDb.db.migration.create({
+      // A row from before UUIDs were recorded: found by its exact name in the host's list.
       data: { ...base, vmName: 'vm2', state: 'cancelling', ownerId: 'dead-process', heartbeatAt: old },
     });
     const alive = await testDb.db.migration.create({

@@ -2,18 +2,22 @@ import type { Db } from '../db';
 import { recordAudit } from '../audit/record';
 import { UserError } from '../errors';
 import type { EventBus } from '../events/bus';
-import type { ExecutorSource } from '../fleet/service';
+import { describeHostError, type ExecutorSource } from '../fleet/service';
+import { matchDomain, toDomainUuid, type DomainRef } from '../libvirt/domain-ref';
 import { buildPostcopySwitchArgv } from '../libvirt/migration/argv';
-import { migrationOptionsSchema, type MigrationOptions } from '../libvirt/migration/options';
+import { migrationOptionsSchema } from '../libvirt/migration/options';
 import { appendMigrationEvent } from './events';
-import { runPreflight, type PreflightReport } from './preflight';
-import { runMigrationJob } from './runner';
+import { listDomains } from './host-queries';
+import { runPreflight, type PreflightHost, type PreflightReport } from './preflight';
+import type { MigrationRequest } from './request';
+import { runMigration } from './runner';
 import { ACTIVE_STATES, isFinalState, migrationControlChannel } from './types';
 
 export type MigrationDeps = { db: Db; bus: EventBus; executors: ExecutorSource };
 export type Who = { actor: string; clientAddress: string | null };
 
-type Request = { vmName: string; sourceHostId: string; destinationHostId: string; options: unknown };
+type Request = MigrationRequest;
+type RegisteredHost = NonNullable<Awaited<ReturnType<Db['host']['findUnique']>>>;
 
 // eslint-disable-next-line no-control-regex
 const VM_NAME_FORBIDDEN = /[\u0000-\u001f\u007f]/;
@@ -46,28 +50,49 @@ async function loadHosts(db: Db, request: Request) {
   return { source, destination };
 }
 
-function parseOptions(raw: unknown): MigrationOptions {
-  const parsed = migrationOptionsSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new UserError({ field: 'options', message: parsed.error.issues.map((issue) => issue.message).join(' ') });
-  return parsed.data;
+function preflightHost(deps: MigrationDeps, host: RegisteredHost): PreflightHost {
+  return {
+    id: host.id,
+    alias: host.alias,
+    uri: host.displayUri,
+    hostUuid: host.hostUuid,
+    executor: deps.executors.get(host),
+  };
+}
+
+/**
+ * The VM the request means, as the source's inventory lists it: its UUID is what the job will act on. Refuses
+ * when the name and the UUID the page sent no longer belong together (renamed, or replaced by another VM).
+ */
+async function identifyVm(deps: MigrationDeps, source: RegisteredHost, request: Request): Promise<DomainRef> {
+  let listed;
+  try {
+    listed = await listDomains({ executor: deps.executors.get(source) });
+  } catch (error) {
+    throw new UserError({
+      code: 'PRECONDITION_FAILED',
+      field: 'sourceHostId',
+      message: `Ferry could not ask ${source.alias} which VM "${request.vmName}" is: ${describeHostError(error).error}`,
+    });
+  }
+  const match = matchDomain(listed, { name: request.vmName, uuid: request.vmUuid }, source.alias);
+  if (match.ok) return match.domain;
+  throw new UserError({
+    code: match.reason === 'missing' ? 'NOT_FOUND' : 'CONFLICT',
+    field: 'vmName',
+    message: match.message,
+  });
 }
 
 /** The dialog's checklist: read-only, recorded in the audit log as `migration.preflight`. */
 export async function preflightMigration(deps: MigrationDeps, who: Who, request: Request): Promise<PreflightReport> {
   const { source, destination } = await loadHosts(deps.db, request);
-  const options = parseOptions(request.options);
   const report = await runPreflight({
     db: deps.db,
-    vmName: request.vmName,
-    migration: options,
-    source: { id: source.id, alias: source.alias, hostUuid: source.hostUuid, executor: deps.executors.get(source) },
-    destination: {
-      id: destination.id,
-      alias: destination.alias,
-      hostUuid: destination.hostUuid,
-      executor: deps.executors.get(destination),
-    },
+    vm: { name: request.vmName, uuid: request.vmUuid ?? null },
+    migration: request.options,
+    source: preflightHost(deps, source),
+    destination: preflightHost(deps, destination),
   });
   await deps.db.$transaction((tx) =>
     recordAudit(tx, {
@@ -88,7 +113,8 @@ export async function preflightMigration(deps: MigrationDeps, who: Who, request:
 /** Records the migration and its audit row, then runs it outside the request. Returns at once with the id. */
 export async function startMigration(deps: MigrationDeps, who: Who, request: Request): Promise<{ id: string }> {
   const { source, destination } = await loadHosts(deps.db, request);
-  const options = parseOptions(request.options);
+  const { options } = request;
+  const vm = await identifyVm(deps, source, request);
   const migration = await deps.db.$transaction(async (tx) => {
     const active = await tx.migration.findFirst({
       where: { vmName: request.vmName, sourceAlias: source.alias, state: { in: [...ACTIVE_STATES] } },
@@ -102,6 +128,7 @@ export async function startMigration(deps: MigrationDeps, who: Who, request: Req
     const created = await tx.migration.create({
       data: {
         vmName: request.vmName,
+        vmUuid: vm.uuid,
         sourceHostId: source.id,
         destinationHostId: destination.id,
         sourceAlias: source.alias,
@@ -119,7 +146,7 @@ export async function startMigration(deps: MigrationDeps, who: Who, request: Req
       hostAlias: source.alias,
       vmName: request.vmName,
       migrationId: created.id,
-      details: { destination: destination.alias, options },
+      details: { destination: destination.alias, vmUuid: vm.uuid, options },
     });
     return created;
   });
@@ -129,7 +156,7 @@ export async function startMigration(deps: MigrationDeps, who: Who, request: Req
     migrationId: migration.id,
     payload: { type: 'state', state: 'queued' },
   });
-  void runMigrationJob(deps, migration.id).catch((error: unknown) =>
+  void runMigration(deps, migration.id).catch((error: unknown) =>
     console.error(`migration ${migration.id} runner crashed`, error),
   );
   return { id: migration.id };
@@ -174,15 +201,17 @@ export async function cancelMigration(
 export async function switchToPostcopy(deps: MigrationDeps, who: Who, id: string): Promise<{ id: string }> {
   const migration = await deps.db.migration.findUnique({ where: { id }, include: { sourceHost: true } });
   if (!migration) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });
-  const options = migrationOptionsSchema.parse(JSON.parse(migration.options));
-  if (!options.postcopy)
+  const options = migrationOptionsSchema.safeParse(JSON.parse(migration.options));
+  if (!options.success || !options.data.postcopy)
     throw new UserError({
       code: 'PRECONDITION_FAILED',
       message: 'This migration was started without post-copy; it cannot switch.',
     });
-  if (migration.state !== 'running' || !migration.sourceHost)
+  if (migration.state !== 'running' || !migration.sourceHost || !migration.vmUuid)
     throw new UserError({ code: 'PRECONDITION_FAILED', message: `The migration is ${migration.state}, not running.` });
-  await deps.executors.get(migration.sourceHost).run(buildPostcopySwitchArgv(migration.vmName), { timeoutMs: 30_000 });
+  await deps.executors
+    .get(migration.sourceHost)
+    .run(buildPostcopySwitchArgv(toDomainUuid(migration.vmUuid)), { timeoutMs: 30_000 });
   await deps.db.$transaction((tx) =>
     recordAudit(tx, {
       ...who,

@@ -64,13 +64,17 @@ export type MigrationEventPayload =
 
 export type MigrationEvent = MigrationEventPayload & { id: number; migrationId: string; at: string };
 
-export function migrationChannel(id: string) {
+export type MigrationControlMessage = { action: 'cancel' };
+
+export type MigrationsChange = { migrationId: string; type: 'state' | 'result' };
+
+export function migrationChannel(id: string): `migration:${string}` {
   return `migration:${id}`;
 }
 
-export function migrationControlChannel(id: string) {
+export function migrationControlChannel(id: string): `migration-control:${string}` {
   return `migration-control:${id}`;
 }
 
 /** Any migration's state change, for lists that want to refresh. */
-export const MIGRATIONS_CHANNEL = 'migrations';
+export const MIGRATIONS_CHANNEL = 'migrations' as const;

@@ -2,7 +2,8 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { UserError } from '../../errors';
 import { executors } from '../../fleet/executors';
-import { listMigrationEvents } from '../../migrations/events';
+import { listMigrationEvents, streamMigrationEvents } from '../../migrations/events';
+import { migrationRequestSchema } from '../../migrations/request';
 import {
   cancelMigration,
   preflightMigration,
@@ -10,15 +11,8 @@ import {
   switchToPostcopy,
   type MigrationDeps,
 } from '../../migrations/service';
-import { isFinalState, migrationChannel, type MigrationEvent, type PreflightCheck } from '../../migrations/types';
+import type { PreflightCheck } from '../../migrations/types';
 import { createTRPCRouter, operatorProcedure, viewerProcedure, type Context } from '../trpc';
-
-const requestSchema = z.object({
-  vmName: z.string().min(1).max(255),
-  sourceHostId: z.string().min(1),
-  destinationHostId: z.string().min(1, 'Pick a destination host.'),
-  options: z.unknown(),
-});
 
 function deps(ctx: Context): MigrationDeps {
   return { db: ctx.db, bus: ctx.bus, executors: executors() };
@@ -30,11 +24,11 @@ function who(ctx: Context) {
 
 export const migrationRouter = createTRPCRouter({
   preflight: operatorProcedure
-    .input(requestSchema)
+    .input(migrationRequestSchema)
     .mutation(({ ctx, input }) => preflightMigration(deps(ctx), who(ctx), input)),
 
   start: operatorProcedure
-    .input(requestSchema)
+    .input(migrationRequestSchema)
     .mutation(({ ctx, input }) => startMigration(deps(ctx), who(ctx), input)),
 
   cancel: operatorProcedure
@@ -79,49 +73,21 @@ export const migrationRouter = createTRPCRouter({
     ),
 
   /**
-   * Live events of one migration. Subscribes to the bus first, then replays rows after `lastEventId`, then
-   * streams: a reconnecting browser (httpSubscriptionLink sends the last tracked id) misses nothing.
+   * Live events of one migration, resumable: a reconnecting browser (httpSubscriptionLink sends the last tracked
+   * id) misses nothing. The subscribe → replay → stream loop lives in migrations/events.ts.
    */
   events: viewerProcedure
     .input(z.object({ id: z.string().min(1), lastEventId: z.string().nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
-      const queue: MigrationEvent[] = [];
-      let wake: (() => void) | null = null;
-      const unsubscribe = ctx.bus.subscribe(migrationChannel(input.id), (event) => {
-        queue.push(event as MigrationEvent);
-        wake?.();
-      });
-      try {
-        let lastId = input.lastEventId ? Number(input.lastEventId) : 0;
-        const backlog = await listMigrationEvents({ db: ctx.db, migrationId: input.id, afterId: lastId });
-        for (const event of backlog) {
-          lastId = event.id;
-          yield tracked(String(event.id), event);
-          if (event.type === 'state' && isFinalState(event.state)) return;
-        }
-        const current = await ctx.db.migration.findUnique({ where: { id: input.id }, select: { state: true } });
-        if (!current) return;
-        if (isFinalState(current.state) && queue.length === 0) {
-          const late = await listMigrationEvents({ db: ctx.db, migrationId: input.id, afterId: lastId });
-          for (const event of late) yield tracked(String(event.id), event);
-          return;
-        }
-        signal?.addEventListener('abort', () => wake?.(), { once: true });
-        while (!signal?.aborted) {
-          while (queue.length > 0) {
-            const event = queue.shift() as MigrationEvent;
-            if (event.id <= lastId) continue;
-            lastId = event.id;
-            yield tracked(String(event.id), event);
-            if (event.type === 'state' && isFinalState(event.state)) return;
-          }
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = null;
-        }
-      } finally {
-        unsubscribe();
+      const afterId = input.lastEventId ? Number(input.lastEventId) : 0;
+      for await (const event of streamMigrationEvents({
+        db: ctx.db,
+        bus: ctx.bus,
+        migrationId: input.id,
+        afterId,
+        signal,
+      })) {
+        yield tracked(String(event.id), event);
       }
     }),
 });

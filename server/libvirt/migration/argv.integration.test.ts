@@ -11,13 +11,15 @@ import {
   buildMigrateArgv,
   buildPostcopySwitchArgv,
 } from './argv';
+import { toDomainUuid, type DomainUuid } from '../domain-ref';
 import { migrationOptionsSchema, type MigrationOptionsInput } from './options';
 
 /**
  * Real virsh (9.0 here) against the libvirt test driver. The test driver cannot migrate: it answers
  * "this function is not supported by the connection driver: virDomainMigrate3". Getting THAT error proves virsh
- * parsed every flag and took the VM name and URIs as values; an option-parsing problem fails earlier with a
- * different message ("command 'migrate' requires <domain> option", help text, "failed to get domain '--'"…).
+ * parsed every flag, found the VM by the UUID argv names it by, and took the URIs as values; an option-parsing
+ * problem fails earlier with a different message ("command 'migrate' requires <domain> option", help text,
+ * "failed to get domain '--'"…). Every VM here has a name that would be read as an option or shell text.
  */
 
 const HOSTILE_HOST = fileURLToPath(new URL('./__fixtures__/hostile-names.xml', import.meta.url));
@@ -72,6 +74,12 @@ async function runVirsh(args: readonly string[]): Promise<Run> {
 
 const options = (input: MigrationOptionsInput = {}) => migrationOptionsSchema.parse(input);
 
+/** The fixture's UUID for each name (hostile-names.xml lists them in this order). */
+const UUID_OF = new Map<string, DomainUuid>(
+  HOSTILE_NAMES.map((name, index) => [name, toDomainUuid(`0f3e77a0-0000-4000-8000-00000000000${index + 1}`)]),
+);
+const uuidOf = (name: string) => UUID_OF.get(name) as DomainUuid;
+
 describe.skipIf(!hasVirsh)('argv against real virsh and the test driver', () => {
   // The XML gives fixed UUIDs: without them the test driver makes new ones for every connection.
   it('the hostile host defines exactly these VM names', () => {
@@ -89,26 +97,36 @@ describe.skipIf(!hasVirsh)('argv against real virsh and the test driver', () => 
     expect(names.sort()).toEqual([...HOSTILE_NAMES].sort());
   });
 
+  it('the fixture UUIDs belong to these names', () => {
+    for (const name of HOSTILE_NAMES) {
+      const result = spawnSync('virsh', ['-c', HOSTILE_URI, 'domname', '--domain', uuidOf(name)], { encoding: 'utf8' });
+      expect(result.stdout.replace(/\n\n$/, '')).toBe(name);
+    }
+  });
+
   it.each(HOSTILE_NAMES.map((name) => [JSON.stringify(name), name]))(
-    'migrate takes VM %s as a value',
+    'migrate finds VM %s by its UUID',
     async (_label, name) => {
-      const run = await runVirsh(buildMigrateArgv({ vmName: name, destinationUri: DEST, options: options() }));
+      const run = await runVirsh(buildMigrateArgv({ domain: uuidOf(name), destinationUri: DEST, options: options() }));
       expect(run.stderr).toBe('error: this function is not supported by the connection driver: virDomainMigrate3\n');
       expect(run.exitCode).toBe(1);
     },
   );
 
-  it('a hostile name that is not defined is looked up as a name, not parsed as an option', async () => {
-    const run = await runVirsh(buildMigrateArgv({ vmName: '--live', destinationUri: DEST, options: options() }));
-    expect(run.stderr).toBe("error: failed to get domain '--live'\n");
+  it('a UUID no VM has is reported as such, not matched to another VM', async () => {
+    const missing = toDomainUuid('0f3e77a0-0000-4000-8000-0000000000ff');
+    const run = await runVirsh(buildMigrateArgv({ domain: missing, destinationUri: DEST, options: options() }));
+    expect(run.stderr).toBe(`error: failed to get domain '${missing}'\n`);
   });
 
   it('takes the destination and migrate URIs as values', async () => {
-    const dest = await runVirsh(buildMigrateArgv({ vmName: '--help', destinationUri: '--help', options: options() }));
+    const dest = await runVirsh(
+      buildMigrateArgv({ domain: uuidOf('--help'), destinationUri: '--help', options: options() }),
+    );
     expect(dest.stderr).toBe("error: no connection driver available for URI '--help' does not include a driver name\n");
 
     const migrateUri = await runVirsh(
-      buildMigrateArgv({ vmName: '--help', destinationUri: DEST, migrateUri: '--desturi', options: options() }),
+      buildMigrateArgv({ domain: uuidOf('--help'), destinationUri: DEST, migrateUri: '--desturi', options: options() }),
     );
     expect(migrateUri.stderr).toBe(
       'error: this function is not supported by the connection driver: virDomainMigrate3\n',
@@ -135,7 +153,7 @@ describe.skipIf(!hasVirsh)('argv against real virsh and the test driver', () => 
   ] as const)('virsh accepts %j', async (input, expected) => {
     const run = await runVirsh(
       buildMigrateArgv({
-        vmName: '-v',
+        domain: uuidOf('-v'),
         destinationUri: DEST,
         options: options(input),
         migrateUri: 'tcp://127.0.0.1:49152',
@@ -148,8 +166,9 @@ describe.skipIf(!hasVirsh)('argv against real virsh and the test driver', () => 
   });
 
   it.each(HOSTILE_NAMES.map((name) => [JSON.stringify(name), name]))(
-    'job commands take VM %s as a value',
-    async (_label, name) => {
+    'job commands find VM %s by its UUID',
+    async (_label, hostile) => {
+      const name = uuidOf(hostile);
       expect((await runVirsh(buildJobInfoArgv(name))).stderr).toBe(
         'error: this function is not supported by the connection driver: virDomainGetJobInfo\n',
       );

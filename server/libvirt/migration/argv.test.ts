@@ -8,11 +8,13 @@ import {
   buildPostcopySwitchArgv,
   timeoutAbortAfterSeconds,
 } from './argv';
+import { toDomainUuid, type DomainUuid } from '../domain-ref';
 import {
   describeOptionProblems,
   migrationOptionsSchema,
   MIGRATION_MODES,
   STORAGE_MODES,
+  type MigrationOptionFields,
   type MigrationOptions,
   type MigrationOptionsInput,
 } from './options';
@@ -20,6 +22,15 @@ import {
 const DEST = 'qemu+ssh://root@10.77.77.12/system?keyfile=/etc/ferry/keys/id_ed25519';
 const options = (input: MigrationOptionsInput = {}): MigrationOptions => migrationOptionsSchema.parse(input);
 
+const VM1 = toDomainUuid('0f1e0000-7a5b-4c1b-9e00-0000000000a1');
+/** Domain UUIDs: the only way argv names a VM (a name like `1` would be looked up as an ID first). */
+const DOMAINS = [
+  VM1,
+  toDomainUuid('5A0C7C52-0D1E-4C55-9D1B-000000000001'),
+  toDomainUuid('00000000-0000-0000-0000-000000000000'),
+];
+
+/** Values that must never be mistaken for flags where argv carries user-supplied text (URIs). */
 const HOSTILE_NAMES = [
   '--help',
   '--desturi',
@@ -52,7 +63,7 @@ function flagsOf(argv: readonly string[]): { flags: string[]; values: Map<string
 }
 
 /** The flags each option must add, written from the virsh 9.0 `migrate --help` text, independent of argv.ts. */
-function expectedFlags(o: MigrationOptions, hasMigrateUri: boolean): string[] {
+function expectedFlags(o: MigrationOptionFields, hasMigrateUri: boolean): string[] {
   const flags = [o.mode === 'live' ? '--live' : '--offline', '--verbose', '--domain', '--desturi'];
   if (o.persistent) flags.push('--persistent');
   if (o.undefineSource) flags.push('--undefinesource');
@@ -74,7 +85,7 @@ function expectedFlags(o: MigrationOptions, hasMigrateUri: boolean): string[] {
 
 describe('buildMigrateArgv, common cases', () => {
   it('defaults: live, persistent, undefine source, copy all storage, verbose, named domain and desturi', () => {
-    expect(buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: options() })).toEqual([
+    expect(buildMigrateArgv({ domain: VM1, destinationUri: DEST, options: options() })).toEqual([
       'migrate',
       '--live',
       '--persistent',
@@ -82,7 +93,7 @@ describe('buildMigrateArgv, common cases', () => {
       '--copy-storage-all',
       '--verbose',
       '--domain',
-      'vm1',
+      VM1,
       '--desturi',
       DEST,
     ]);
@@ -95,18 +106,18 @@ describe('buildMigrateArgv, common cases', () => {
     // Lab argv: virsh -c <src> migrate <flags…> --bandwidth 8 vm1 <dest> (positional domain and desturi).
     const labArgs = lab.argv.slice(3);
     const labDest = labArgs.at(-1) as string;
-    const ours = buildMigrateArgv({ vmName: 'vm1', destinationUri: labDest, options: options({ bandwidthMiBps: 8 }) });
+    const ours = buildMigrateArgv({ domain: VM1, destinationUri: labDest, options: options({ bandwidthMiBps: 8 }) });
     const labFlags = labArgs.slice(0, -2);
-    expect(ours.filter((token) => !['--domain', 'vm1', '--desturi', labDest].includes(token)).sort()).toEqual(
+    expect(ours.filter((token) => !['--domain', VM1, '--desturi', labDest].includes(token)).sort()).toEqual(
       [...labFlags].sort(),
     );
-    expect(ours.slice(-4)).toEqual(['--domain', 'vm1', '--desturi', labDest]);
+    expect(ours.slice(-4)).toEqual(['--domain', VM1, '--desturi', labDest]);
   });
 
   it('tunnelled over shared storage adds --p2p --tunnelled and no storage flag', () => {
     expect(
       buildMigrateArgv({
-        vmName: 'vm1',
+        domain: VM1,
         destinationUri: DEST,
         options: options({ tunnelled: true, storage: 'shared' }),
       }),
@@ -119,7 +130,7 @@ describe('buildMigrateArgv, common cases', () => {
       '--p2p',
       '--tunnelled',
       '--domain',
-      'vm1',
+      VM1,
       '--desturi',
       DEST,
     ]);
@@ -128,7 +139,7 @@ describe('buildMigrateArgv, common cases', () => {
   it('offline over shared storage with confirmation', () => {
     expect(
       buildMigrateArgv({
-        vmName: 'vm-off',
+        domain: VM1,
         destinationUri: DEST,
         options: options({ mode: 'offline', storage: 'shared', confirmUnsafe: true }),
       }),
@@ -139,7 +150,7 @@ describe('buildMigrateArgv, common cases', () => {
       '--undefinesource',
       '--verbose',
       '--domain',
-      'vm-off',
+      VM1,
       '--desturi',
       DEST,
     ]);
@@ -147,7 +158,7 @@ describe('buildMigrateArgv, common cases', () => {
 
   it('every tuning flag, a bandwidth, a post-copy timeout and a migrate URI', () => {
     const argv = buildMigrateArgv({
-      vmName: 'vm1',
+      domain: VM1,
       destinationUri: DEST,
       migrateUri: 'tcp://10.88.0.12',
       options: options({
@@ -181,7 +192,7 @@ describe('buildMigrateArgv, common cases', () => {
       '120',
       '--timeout-postcopy',
       '--domain',
-      'vm1',
+      VM1,
       '--desturi',
       DEST,
       '--migrateuri',
@@ -190,7 +201,7 @@ describe('buildMigrateArgv, common cases', () => {
   });
 
   it("a timeout without an action is virsh's default, suspend, written out", () => {
-    const argv = buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: options({ timeoutSeconds: 300 }) });
+    const argv = buildMigrateArgv({ domain: VM1, destinationUri: DEST, options: options({ timeoutSeconds: 300 }) });
     expect(argv.slice(argv.indexOf('--timeout'), argv.indexOf('--timeout') + 3)).toEqual([
       '--timeout',
       '300',
@@ -201,7 +212,7 @@ describe('buildMigrateArgv, common cases', () => {
   it("timeoutAction 'abort' gives virsh no --timeout and hands the deadline to the runner", () => {
     const o = options({ timeoutSeconds: 90, timeoutAction: 'abort' });
     expect(
-      buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: o }).filter((t) => t.startsWith('--timeout')),
+      buildMigrateArgv({ domain: VM1, destinationUri: DEST, options: o }).filter((t) => t.startsWith('--timeout')),
     ).toEqual([]);
     expect(timeoutAbortAfterSeconds(o)).toBe(90);
     expect(timeoutAbortAfterSeconds(options({ timeoutSeconds: 90 }))).toBeNull();
@@ -209,23 +220,24 @@ describe('buildMigrateArgv, common cases', () => {
     expect(timeoutAbortAfterSeconds(options())).toBeNull();
   });
 
-  it('refuses options Ferry refuses, naming the problem', () => {
-    expect(() =>
-      buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, options: { ...options(), mode: 'offline' } }),
-    ).toThrow(/refusing to build virsh migrate argv: Offline migration cannot copy disks/);
+  it('takes only options that went through the schema, which refuses what Ferry refuses', () => {
+    const unchecked: MigrationOptionFields = { ...options(), mode: 'offline' };
+    // @ts-expect-error: unchecked fields are not MigrationOptions; only migrationOptionsSchema makes those.
+    expect(() => buildMigrateArgv({ domain: VM1, destinationUri: DEST, options: unchecked })).not.toThrow();
+    expect(() => options({ mode: 'offline' })).toThrow(/Offline migration cannot copy disks/);
   });
 
   it('refuses values argv cannot carry', () => {
-    expect(() => buildMigrateArgv({ vmName: '', destinationUri: DEST, options: options() })).toThrow(
-      /VM name is empty/,
-    );
-    expect(() => buildMigrateArgv({ vmName: 'vm\u00001', destinationUri: DEST, options: options() })).toThrow(
-      /VM name contains a NUL byte/,
-    );
-    expect(() => buildMigrateArgv({ vmName: 'vm1', destinationUri: '', options: options() })).toThrow(
+    // A cast or a JavaScript caller could still hand over a name: the builder checks the UUID shape at run time.
+    for (const name of ['', 'vm1', '1', '--help', `${VM1}\u0000`]) {
+      expect(() => buildMigrateArgv({ domain: name as DomainUuid, destinationUri: DEST, options: options() })).toThrow(
+        /a domain must be named by its UUID/,
+      );
+    }
+    expect(() => buildMigrateArgv({ domain: VM1, destinationUri: '', options: options() })).toThrow(
       /destination URI is empty/,
     );
-    expect(() => buildMigrateArgv({ vmName: 'vm1', destinationUri: DEST, migrateUri: '', options: options() })).toThrow(
+    expect(() => buildMigrateArgv({ domain: VM1, destinationUri: DEST, migrateUri: '', options: options() })).toThrow(
       /migrate URI is empty/,
     );
   });
@@ -254,14 +266,14 @@ describe('buildMigrateArgv over every option combination', () => {
     { timeoutAction: 'suspend' },
   ] as const;
 
-  function* allCombinations(): Generator<MigrationOptions> {
+  function* allCombinations(): Generator<MigrationOptionFields> {
     const base = options();
     for (const mode of MIGRATION_MODES) {
       for (const storage of STORAGE_MODES) {
         for (const bandwidth of [undefined, 8]) {
           for (const timeout of TIMEOUTS) {
             for (let bits = 0; bits < 1 << BOOLEAN_FIELDS.length; bits += 1) {
-              const combo: MigrationOptions = { ...base, mode, storage, bandwidthMiBps: bandwidth, ...timeout };
+              const combo: MigrationOptionFields = { ...base, mode, storage, bandwidthMiBps: bandwidth, ...timeout };
               BOOLEAN_FIELDS.forEach((field, index) => {
                 combo[field] = (bits & (1 << index)) !== 0;
               });
@@ -279,24 +291,19 @@ describe('buildMigrateArgv over every option combination', () => {
     let index = 0;
     for (const combo of allCombinations()) {
       index += 1;
-      const vmName = HOSTILE_NAMES[index % HOSTILE_NAMES.length] as string;
-      const migrateUri = index % 3 === 0 ? '--help' : undefined;
-      const build = () => buildMigrateArgv({ vmName, destinationUri: '--desturi', options: combo, migrateUri });
+      const domain = DOMAINS[index % DOMAINS.length] as DomainUuid;
+      const migrateUri = index % 3 === 0 ? HOSTILE_NAMES[index % HOSTILE_NAMES.length] : undefined;
+      const parsed = migrationOptionsSchema.safeParse(combo);
 
       if (describeOptionProblems(combo).length > 0) {
-        let message = '';
-        try {
-          build();
-        } catch (error) {
-          message = (error as Error).message;
-        }
-        if (!message.startsWith('refusing to build virsh migrate argv'))
-          throw new Error(`built argv for refused options: ${JSON.stringify(combo)}`);
+        // The schema is the gate: refused combinations never become MigrationOptions, so never reach the builder.
+        if (parsed.success) throw new Error(`the schema accepted refused options: ${JSON.stringify(combo)}`);
         refused += 1;
         continue;
       }
+      if (!parsed.success) throw new Error(`the schema refused valid options: ${JSON.stringify(combo)}`);
       valid += 1;
-      const argv = build();
+      const argv = buildMigrateArgv({ domain, destinationUri: '--desturi', options: parsed.data, migrateUri });
       const { flags, values } = flagsOf(argv);
       const context = () => JSON.stringify({ combo, argv });
 
@@ -310,7 +317,7 @@ describe('buildMigrateArgv over every option combination', () => {
       // a misplaced '--help' or '--desturi' would show up as an extra or duplicated flag.
       if (new Set(flags).size !== flags.length) throw new Error(`a flag appears twice: ${context()}`);
       if (
-        values.get('--domain') !== vmName ||
+        values.get('--domain') !== domain ||
         values.get('--desturi') !== '--desturi' ||
         values.get('--migrateuri') !== migrateUri
       ) {
@@ -329,19 +336,21 @@ describe('buildMigrateArgv over every option combination', () => {
 });
 
 describe('job argv builders', () => {
-  it('name the domain with --domain, for ordinary and hostile names alike', () => {
-    for (const name of ['vm1', ...HOSTILE_NAMES]) {
-      expect(buildJobInfoArgv(name)).toEqual(['domjobinfo', '--domain', name]);
-      expect(buildCompletedJobInfoArgv(name)).toEqual(['domjobinfo', '--completed', '--domain', name]);
-      expect(buildJobAbortArgv(name)).toEqual(['domjobabort', '--domain', name]);
-      expect(buildPostcopySwitchArgv(name)).toEqual(['migrate-postcopy', '--domain', name]);
+  it('name the domain by its UUID with --domain', () => {
+    for (const uuid of DOMAINS) {
+      expect(buildJobInfoArgv(uuid)).toEqual(['domjobinfo', '--domain', uuid]);
+      expect(buildCompletedJobInfoArgv(uuid)).toEqual(['domjobinfo', '--completed', '--domain', uuid]);
+      expect(buildJobAbortArgv(uuid)).toEqual(['domjobabort', '--domain', uuid]);
+      expect(buildPostcopySwitchArgv(uuid)).toEqual(['migrate-postcopy', '--domain', uuid]);
     }
   });
 
-  it('refuse an empty name or a NUL byte', () => {
+  it('refuse anything that is not a UUID, names included', () => {
     for (const build of [buildJobInfoArgv, buildCompletedJobInfoArgv, buildJobAbortArgv, buildPostcopySwitchArgv]) {
-      expect(() => build('')).toThrow(/VM name is empty/);
-      expect(() => build('a\u0000b')).toThrow(/NUL byte/);
+      for (const name of ['', '1', 'vm1', ...HOSTILE_NAMES]) {
+        expect(() => build(name as DomainUuid)).toThrow(/a domain must be named by its UUID/);
+      }
     }
+    expect(() => toDomainUuid('1')).toThrow(/not a domain UUID/);
   });
 });

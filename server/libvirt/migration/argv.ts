@@ -1,4 +1,6 @@
-import { describeOptionProblems, type MigrationOptions, type StorageMode } from './options';
+import type { DomainUuid } from '../domain-ref';
+import { isUuid } from '../parsers/list';
+import type { MigrationOptionFields, MigrationOptions, StorageMode } from './options';
 
 /**
  * argv builders for the virsh commands of a migration: everything after `virsh -c <source-uri>`.
@@ -6,7 +8,8 @@ import { describeOptionProblems, type MigrationOptions, type StorageMode } from 
  * PURE: no I/O. The executor passes these arrays to spawn (or through the one quoting function for ssh), so
  * no shell ever sees them here.
  *
- * Every user-supplied value (VM name, URIs) goes in with its named option (`--domain X`, `--desturi X`,
+ * The domain is always its UUID (`DomainUuid`, see domain-ref.ts): virsh looks a bare name up as an ID first.
+ * Every other value (URIs) goes in with its named option (`--domain X`, `--desturi X`,
  * `--migrateuri X`). virsh's parser takes the argument after an option that expects a value as that value, even
  * when it starts with `--`: with virsh 9.0, `migrate --domain --help --desturi test:///default` fails with
  * "failed to get domain '--help'", and a domain really named `--help` reaches virDomainMigrate3. Positional
@@ -21,27 +24,24 @@ const STORAGE_FLAGS: Record<StorageMode, readonly string[]> = {
 };
 
 export type BuildMigrateArgvOptions = {
-  vmName: string;
+  domain: DomainUuid;
   /** The destination as the SOURCE host sees it for --p2p, or as the machine running virsh sees it otherwise. */
   destinationUri: string;
+  /** Checked already: only migrationOptionsSchema makes this type. */
   options: MigrationOptions;
   /** QEMU's data connection, e.g. `tcp://10.77.77.12`, when the hostname in destinationUri is not the right network. */
   migrateUri?: string;
 };
 
 /**
- * `virsh migrate` argv. Throws if the options are a combination Ferry refuses (see options.ts), so an
- * invalid request never reaches virsh, and if a value could not travel in argv.
+ * `virsh migrate` argv. The options type proves they passed the rules of options.ts; throws only if a value
+ * could not travel in argv.
  *
  *     ['migrate', '--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose',
- *      '--domain', 'vm1', '--desturi', 'qemu+ssh://root@10.77.77.12/system']
+ *      '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001', '--desturi', 'qemu+ssh://root@10.77.77.12/system']
  */
-export function buildMigrateArgv({ vmName, destinationUri, options, migrateUri }: BuildMigrateArgvOptions): string[] {
-  const problems = describeOptionProblems(options);
-  if (problems.length > 0) {
-    throw new Error(`refusing to build virsh migrate argv: ${problems.join(' ')}`);
-  }
-  requireArgValue({ what: 'VM name', value: vmName });
+export function buildMigrateArgv({ domain, destinationUri, options, migrateUri }: BuildMigrateArgvOptions): string[] {
+  requireDomain(domain);
   requireArgValue({ what: 'destination URI', value: destinationUri });
   if (migrateUri !== undefined) requireArgValue({ what: 'migrate URI', value: migrateUri });
 
@@ -64,7 +64,7 @@ export function buildMigrateArgv({ vmName, destinationUri, options, migrateUri }
     if (action === 'suspend') argv.push('--timeout', String(options.timeoutSeconds), '--timeout-suspend');
     if (action === 'postcopy') argv.push('--timeout', String(options.timeoutSeconds), '--timeout-postcopy');
   }
-  argv.push('--domain', vmName, '--desturi', destinationUri);
+  argv.push('--domain', domain, '--desturi', destinationUri);
   if (migrateUri !== undefined) argv.push('--migrateuri', migrateUri);
   return argv;
 }
@@ -73,32 +73,37 @@ export function buildMigrateArgv({ vmName, destinationUri, options, migrateUri }
  * Seconds after which the job runner must abort the migration itself (`buildJobAbortArgv`), or null when
  * virsh handles the timeout or there is none. virsh 9.0 can only suspend or switch to post-copy on timeout.
  */
-export function timeoutAbortAfterSeconds(options: MigrationOptions): number | null {
+export function timeoutAbortAfterSeconds(options: MigrationOptionFields): number | null {
   return options.timeoutAction === 'abort' && options.timeoutSeconds !== undefined ? options.timeoutSeconds : null;
 }
 
 /** `virsh domjobinfo`: statistics of the running job; only the SOURCE host has them during a migration. */
-export function buildJobInfoArgv(vmName: string): string[] {
-  requireArgValue({ what: 'VM name', value: vmName });
-  return ['domjobinfo', '--domain', vmName];
+export function buildJobInfoArgv(domain: DomainUuid): string[] {
+  requireDomain(domain);
+  return ['domjobinfo', '--domain', domain];
 }
 
 /** `virsh domjobinfo --completed`: statistics of the job that just finished (downtime, setup time, totals). */
-export function buildCompletedJobInfoArgv(vmName: string): string[] {
-  requireArgValue({ what: 'VM name', value: vmName });
-  return ['domjobinfo', '--completed', '--domain', vmName];
+export function buildCompletedJobInfoArgv(domain: DomainUuid): string[] {
+  requireDomain(domain);
+  return ['domjobinfo', '--completed', '--domain', domain];
 }
 
 /** `virsh domjobabort`: cancels the running migration; `virsh migrate` then fails with "canceled by client". */
-export function buildJobAbortArgv(vmName: string): string[] {
-  requireArgValue({ what: 'VM name', value: vmName });
-  return ['domjobabort', '--domain', vmName];
+export function buildJobAbortArgv(domain: DomainUuid): string[] {
+  requireDomain(domain);
+  return ['domjobabort', '--domain', domain];
 }
 
 /** `virsh migrate-postcopy`: switches a migration started with --postcopy to post-copy now. */
-export function buildPostcopySwitchArgv(vmName: string): string[] {
-  requireArgValue({ what: 'VM name', value: vmName });
-  return ['migrate-postcopy', '--domain', vmName];
+export function buildPostcopySwitchArgv(domain: DomainUuid): string[] {
+  requireDomain(domain);
+  return ['migrate-postcopy', '--domain', domain];
+}
+
+/** The brand is a compile-time promise; this keeps a cast or a JavaScript caller from slipping a name through. */
+function requireDomain(domain: DomainUuid): void {
+  if (!isUuid(domain)) throw new Error(`a domain must be named by its UUID, got ${JSON.stringify(domain)}`);
 }
 
 function requireArgValue({ what, value }: { what: string; value: string }): void {

@@ -84,19 +84,20 @@ const migrationOptionsObject = z.object({
   precreateVolumes: z.boolean().default(false),
 });
 
-export type MigrationOptions = z.output<typeof migrationOptionsObject>;
-/** What a caller may send: every field with a default may be left out. */
+/** The option fields with defaults filled in, not yet checked against the refused combinations. */
+export type MigrationOptionFields = z.output<typeof migrationOptionsObject>;
+/** What a caller may send: every field with a default may be left out (the migrate dialog's form speaks this). */
 export type MigrationOptionsInput = z.input<typeof migrationOptionsObject>;
 
-export type OptionProblem = { path: keyof MigrationOptions; message: string };
+export type OptionProblem = { path: keyof MigrationOptionFields; message: string };
 
 /**
  * Every combination Ferry refuses, each with the field to point at and one sentence an admin can act on.
  * Works on already-parsed options (e.g. built in code rather than through the schema).
  */
-export function listOptionProblems(options: MigrationOptions): OptionProblem[] {
+export function listOptionProblems(options: MigrationOptionFields): OptionProblem[] {
   const problems: OptionProblem[] = [];
-  const add = (path: keyof MigrationOptions, message: string) => problems.push({ path, message });
+  const add = (path: keyof MigrationOptionFields, message: string) => problems.push({ path, message });
   const isOffline = options.mode === 'offline';
   const copiesStorage = options.storage !== 'shared';
 
@@ -216,16 +217,38 @@ export function listOptionProblems(options: MigrationOptions): OptionProblem[] {
 }
 
 /** The messages of `listOptionProblems`, for places that only show text. */
-export function describeOptionProblems(options: MigrationOptions): string[] {
+export function describeOptionProblems(options: MigrationOptionFields): string[] {
   return listOptionProblems(options).map((problem) => problem.message);
 }
 
 /**
  * The validated migration options. Parsing fills defaults (live, persistent, undefine source, copy all storage)
- * and reports every refused combination as an issue on the field to fix.
+ * and reports every refused combination as an issue on the field to fix. The result is branded: the only way to
+ * a `MigrationOptions` is through this schema, so code that takes one (the argv builder, the runner) need not
+ * check again. Options are parsed at the edge (the tRPC input) and when the runner loads a stored row.
  */
-export const migrationOptionsSchema = migrationOptionsObject.superRefine((options, ctx) => {
-  for (const problem of listOptionProblems(options)) {
-    ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
-  }
-});
+export const migrationOptionsSchema = migrationOptionsObject
+  .superRefine((options, ctx) => {
+    for (const problem of listOptionProblems(options)) {
+      ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
+    }
+  })
+  .brand<'MigrationOptions'>();
+
+/** Options that passed every rule above. */
+export type MigrationOptions = z.output<typeof migrationOptionsSchema>;
+
+/** The problems of a form's current values, keyed by field: the dialog shows each next to its control. */
+export function optionProblemsByField(
+  options: MigrationOptionFields,
+): Partial<Record<keyof MigrationOptionFields, string>> {
+  const byField: Partial<Record<keyof MigrationOptionFields, string>> = {};
+  for (const problem of listOptionProblems(options)) byField[problem.path] ??= problem.message;
+  return byField;
+}
+
+/** Fills the defaults of a form's values without checking the combination (the dialog checks it with the above). */
+export function withOptionDefaults(input: MigrationOptionsInput): MigrationOptionFields | null {
+  const parsed = migrationOptionsObject.safeParse(input);
+  return parsed.success ? parsed.data : null;
+}

@@ -1,0 +1,11 @@
+import type { MigrationControlMessage, MigrationEvent, MigrationsChange } from '../migrations/types';
+
+/** Every channel on Ferry's bus and what it carries. A new producer adds its channel here first. */
+export type FerryChannels = {
+  /** One migration's persisted events, as MigrationEvent rows (see migrations/events.ts). */
+  [channel: `migration:${string}`]: MigrationEvent;
+  /** Requests to the process running one migration (cancel). */
+  [channel: `migration-control:${string}`]: MigrationControlMessage;
+  /** Any migration's state change, for lists that want to refresh. */
+  migrations: MigrationsChange;
+};

@@ -1,0 +1,55 @@
+/**
+ * A resumable live stream over a bus channel whose events are also stored with increasing ids: subscribe first,
+ * then replay what the store has after `afterId`, then stream what the bus delivers, skipping anything already
+ * yielded. Subscribing before the replay means an event published meanwhile is queued, never lost; the id check
+ * drops the copy the replay already had. Ends on the event `isLast` accepts, when the caller's signal aborts, or
+ * at once after the replay when `isClosed` says nothing more will come.
+ */
+export async function* replayThenStream<T extends { id: number }>(options: {
+  subscribe: (listener: (event: T) => void) => () => void;
+  replay: (afterId: number) => Promise<T[]>;
+  afterId: number;
+  isLast: (event: T) => boolean;
+  /** Asked once after the replay; null when the stream's subject does not exist (the stream ends). */
+  isClosed: () => Promise<boolean | null>;
+  signal?: AbortSignal;
+}): AsyncGenerator<T> {
+  const queue: T[] = [];
+  let wake: (() => void) | null = null;
+  const unsubscribe = options.subscribe((event) => {
+    queue.push(event);
+    wake?.();
+  });
+  try {
+    let lastId = options.afterId;
+    for (const event of await options.replay(lastId)) {
+      lastId = event.id;
+      yield event;
+      if (options.isLast(event)) return;
+    }
+    const closed = await options.isClosed();
+    if (closed === null) return;
+    if (closed && queue.length === 0) {
+      // Closed between the replay and the check: the last events are in the store, not (any more) on the bus.
+      yield* await options.replay(lastId);
+      return;
+    }
+    const { signal } = options;
+    signal?.addEventListener('abort', () => wake?.(), { once: true });
+    while (!signal?.aborted) {
+      while (queue.length > 0) {
+        const event = queue.shift() as T;
+        if (event.id <= lastId) continue;
+        lastId = event.id;
+        yield event;
+        if (options.isLast(event)) return;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = null;
+    }
+  } finally {
+    unsubscribe();
+  }
+}

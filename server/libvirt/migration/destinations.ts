@@ -1,0 +1,113 @@
+import type { CheckStatus } from '../../migrations/types';
+
+/**
+ * Whether a host can take a VM: the one rule set behind both the migrate dialog's "why is this destination
+ * disabled" text and preflight's checks. PURE (the dialog imports it). Each rule returns a verdict with two
+ * wordings of the same finding: `short`, for a radio button next to the host's name, and `reason`, a sentence
+ * for the checklist. The dialog feeds the rules what the fleet page already knows; preflight feeds them what the
+ * hosts answer right now.
+ */
+
+export type DestinationCheckId = 'same-host' | 'destination-reachable' | 'driver-migrates' | 'name-free';
+
+export type Verdict = {
+  id: DestinationCheckId;
+  label: string;
+  status: CheckStatus;
+  /** A sentence for the preflight checklist. */
+  reason: string;
+  /** The same finding in a few words, for the dialog's host list; null when the rule passes. */
+  short: string | null;
+};
+
+export type RuleHost = { id: string; alias: string; uri: string; hostUuid: string | null };
+
+const LABELS: Record<DestinationCheckId, string> = {
+  'same-host': 'Different hosts',
+  'destination-reachable': 'Destination reachable',
+  'driver-migrates': 'Driver can migrate',
+  'name-free': 'Name free on destination',
+};
+
+function verdict(id: DestinationCheckId, status: CheckStatus, reason: string, short: string | null = null): Verdict {
+  return { id, label: LABELS[id], status, reason, short };
+}
+
+/** The same registered host, or two registrations of one libvirt host (same host UUID). */
+export function sameHostRule(source: RuleHost, destination: RuleHost): Verdict {
+  if (source.id === destination.id)
+    return verdict(
+      'same-host',
+      'fail',
+      `Source and destination are the same host (${source.alias}).`,
+      'this is the source host',
+    );
+  if (source.hostUuid && destination.hostUuid && source.hostUuid === destination.hostUuid)
+    return verdict(
+      'same-host',
+      'fail',
+      `${source.alias} and ${destination.alias} are the same libvirt host (UUID ${source.hostUuid}).`,
+      'same libvirt host as the source (same host UUID)',
+    );
+  if (!source.hostUuid || !destination.hostUuid)
+    return verdict(
+      'same-host',
+      'warn',
+      'A host does not report a libvirt host UUID, so Ferry cannot prove they differ.',
+    );
+  return verdict('same-host', 'pass', `Host UUIDs differ (${source.hostUuid} vs ${destination.hostUuid}).`);
+}
+
+/** `error`: why the destination did not answer (its last refresh, or preflight's own question); null if it did. */
+export function reachableRule(destination: RuleHost, error: string | null): Verdict {
+  return error === null
+    ? verdict('destination-reachable', 'pass', `${destination.alias} answered.`)
+    : verdict('destination-reachable', 'fail', `${destination.alias}: ${error}`, `unreachable: ${error}`);
+}
+
+/** libvirt's test driver answers every read but refuses virDomainMigrate3, as source and as destination. */
+export function driverRule(source: RuleHost, destination: RuleHost): Verdict {
+  const testHost = [source, destination].find((host) => host.uri.startsWith('test:'));
+  return testHost
+    ? verdict(
+        'driver-migrates',
+        'fail',
+        `${testHost.alias} uses the libvirt test driver, which cannot migrate.`,
+        'the libvirt test driver cannot migrate',
+      )
+    : verdict('driver-migrates', 'pass', 'Both hosts use a driver that can migrate.');
+}
+
+/**
+ * The destination must have no domain of this name (libvirt refuses it) and none with this UUID (that would be
+ * the VM itself, or a copy left by an earlier attempt). `domains` is the destination's `list --all --uuid --name`.
+ */
+export function nameFreeRule(options: {
+  destination: RuleHost;
+  vm: { name: string; uuid: string | null };
+  domains: readonly { name: string; uuid: string }[];
+}): Verdict {
+  const { destination, vm, domains } = options;
+  const byName = domains.find((domain) => domain.name === vm.name);
+  if (byName)
+    return verdict(
+      'name-free',
+      'fail',
+      `${destination.alias} already has a domain "${vm.name}" (UUID ${byName.uuid}).`,
+      `already has a VM named "${vm.name}"`,
+    );
+  const byUuid = vm.uuid ? domains.find((domain) => domain.uuid === vm.uuid) : undefined;
+  if (byUuid)
+    return verdict(
+      'name-free',
+      'fail',
+      `${destination.alias} already has a domain with this VM's UUID (${byUuid.uuid}, named "${byUuid.name}").`,
+      `already has a VM with this UUID ("${byUuid.name}")`,
+    );
+  return verdict('name-free', 'pass', `No domain "${vm.name}" on ${destination.alias}.`);
+}
+
+/** The first rule that refuses, in the order the dialog explains them. */
+export function firstRefusal(verdicts: readonly Verdict[]): Verdict | null {
+  return verdicts.find((candidate) => candidate.status === 'fail') ?? null;
+}

@@ -1,0 +1,98 @@
+import type { Db } from '../db';
+import { recordAudit } from '../audit/record';
+import type { EventBus } from '../events/bus';
+import { appendMigrationEvent } from './events';
+import { ACTIVE_STATES, type MigrationResultSummary } from './types';
+
+/** What the run measured; absent for a migration that never started copying (or that Ferry lost track of). */
+export type RunTotals = {
+  memoryBytes: number | null;
+  diskBytes: number | null;
+  downtimeMs: number | null;
+  peakBandwidthBps: number | null;
+};
+
+/** How a migration ended: the summary the page shows, plus what the run measured. */
+export type Ending = { summary: MigrationResultSummary; totals?: RunTotals };
+
+export type FinalStateInput = {
+  migrationId: string;
+  ending: Ending;
+  /**
+   * Who the audit row names: by default the person who started the migration; 'system' when Ferry closes a job
+   * it found orphaned after a restart.
+   */
+  actor?: string;
+  /** Everything virsh printed, in order (the runner's transcript); the reconciler has none. */
+  output?: string;
+  /** Extra audit details, e.g. why a reconciler closed the job. */
+  auditDetails?: Record<string, unknown>;
+  now?: Date;
+};
+
+const bigint = (value: number | null | undefined) => (value != null && value > 0 ? BigInt(Math.round(value)) : null);
+
+/**
+ * The one place a migration reaches a final state (succeeded, failed, cancelled; an interrupted job is failed
+ * with errorCode 'interrupted'), for the runner and the restart reconciler alike. In one transaction it closes
+ * the row, only if it is still active (so two closers cannot both win), and appends the audit row; then it
+ * publishes the result and the final state. This is the hook for anything that must see every ending (metrics).
+ * Returns false when the row was already closed, and then writes nothing.
+ */
+export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: FinalStateInput): Promise<boolean> {
+  const { summary, totals } = input.ending;
+  const endedAt = input.now ?? new Date();
+  const closed = await deps.db.$transaction(async (tx) => {
+    const row = await tx.migration.findUnique({ where: { id: input.migrationId } });
+    if (!row || !(ACTIVE_STATES as readonly string[]).includes(row.state)) return false;
+    const durationMs = Math.max(0, endedAt.getTime() - (row.startedAt ?? row.createdAt).getTime());
+    const copied = (totals?.memoryBytes ?? 0) + (totals?.diskBytes ?? 0);
+    const output = input.output ?? row.output;
+    const result = await tx.migration.updateMany({
+      where: { id: input.migrationId, state: { in: [...ACTIVE_STATES] } },
+      data: {
+        state: summary.state,
+        endedAt,
+        durationMs,
+        memoryBytes: totals ? bigint(totals.memoryBytes) : undefined,
+        diskBytes: totals ? bigint(totals.diskBytes) : undefined,
+        avgBandwidthBps: copied > 0 && durationMs > 0 ? bigint((copied * 1000) / durationMs) : undefined,
+        peakBandwidthBps: totals ? bigint(totals.peakBandwidthBps) : undefined,
+        downtimeMs: totals?.downtimeMs ?? undefined,
+        errorCode: summary.errorCode,
+        errorMessage: summary.message,
+        rawError:
+          summary.state === 'succeeded' ? null : (output.match(/error: [^\n]*/g)?.join('\n') ?? summary.message),
+        output,
+        heartbeatAt: endedAt,
+        percent: summary.state === 'succeeded' ? 100 : undefined,
+      },
+    });
+    if (result.count === 0) return false;
+    await recordAudit(tx, {
+      actor: input.actor ?? row.actor,
+      action: `migration.${summary.state}`,
+      result: summary.state === 'failed' ? 'failed' : 'ok',
+      hostAlias: row.sourceAlias,
+      vmName: row.vmName,
+      migrationId: row.id,
+      details: {
+        destination: row.destinationAlias,
+        durationMs,
+        errorCode: summary.errorCode,
+        message: summary.message,
+        verification: summary.verification,
+        ...input.auditDetails,
+      },
+    });
+    return true;
+  });
+  if (!closed) return false;
+  await appendMigrationEvent({ ...deps, migrationId: input.migrationId, payload: { type: 'result', ...summary } });
+  await appendMigrationEvent({
+    ...deps,
+    migrationId: input.migrationId,
+    payload: { type: 'state', state: summary.state },
+  });
+  return true;
+}

@@ -1,0 +1,286 @@
+import { describeHostError } from '../../fleet/service';
+import { VirshError, type Executor } from '../../hypervisor/executor';
+import type { DomainRef, DomainUuid } from '../../libvirt/domain-ref';
+import {
+  buildJobAbortArgv,
+  buildJobInfoArgv,
+  buildMigrateArgv,
+  timeoutAbortAfterSeconds,
+} from '../../libvirt/migration/argv';
+import { estimateEta, parseDomJobInfo, type DomJobInfo } from '../../libvirt/migration/jobinfo';
+import { createMigrateOutputParser, type FinalOutcome } from '../../libvirt/migration/progress';
+import { formatLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
+import type { JobContext } from '../job-context';
+import type { JobSample } from '../types';
+import type { LoadedJob } from './load';
+
+/**
+ * virsh migrate ends by itself (or by the user's --timeout / a cancel); the executor's per-command limit must not
+ * cut it.
+ */
+const MIGRATE_TIME_LIMIT_MS = 7 * 24 * 3600_000;
+const DEFAULT_POLL_INTERVAL_MS = 500;
+const LOCAL_ONLY_PARAMS = ['keyfile', 'known_hosts', 'pkipath', 'known_hosts_verify'];
+/** domjobinfo samples kept for the ETA (about 20 s at the default interval). */
+const SAMPLE_WINDOW = 40;
+
+/** What the run phase hands to verification (exit 0) or to failure handling (anything else). */
+export type MigrateRun = {
+  /** virsh's exit code; -1 when the transport to the source failed. */
+  exitCode: number;
+  transportError: string | null;
+  /** Ferry aborted the job because `timeoutAction: 'abort'` ran out. */
+  timedOut: boolean;
+  abortAfterSeconds: number | null;
+  outcome: FinalOutcome;
+  /** The last domjobinfo samples from the source (oldest first). */
+  samples: DomJobInfo[];
+  peakBandwidthBps: number;
+};
+
+/**
+ * For a source using the ssh executor, virsh runs ON the source host: the destination URI must not point at
+ * key files that only exist on the Ferry box, so those parameters are dropped and the host's own ssh
+ * configuration applies.
+ */
+export function destinationUriFor(options: { sourceExecutorKind: string; destinationUri: string }): string {
+  if (options.sourceExecutorKind !== 'ssh') return options.destinationUri;
+  const parsed = parseLibvirtUri(options.destinationUri);
+  if (!parsed.ok) return options.destinationUri;
+  const params = Object.fromEntries(
+    Object.entries(parsed.uri.params).filter(([key]) => !LOCAL_ONLY_PARAMS.includes(key)),
+  );
+  return formatLibvirtUri({ ...parsed.uri, params });
+}
+
+/** The `virsh migrate` argv for this job: the VM by its UUID, the destination as the source host reaches it. */
+export function migrateArgvFor(job: LoadedJob, vm: DomainRef): string[] {
+  return buildMigrateArgv({
+    domain: vm.uuid,
+    destinationUri: destinationUriFor({
+      sourceExecutorKind: job.source.executorKind,
+      destinationUri: job.destination.uri,
+    }),
+    options: job.options,
+    migrateUri:
+      job.destination.migrationAddress && !job.options.tunnelled
+        ? `tcp://${job.destination.migrationAddress}`
+        : undefined,
+  });
+}
+
+/**
+ * Phase 4, run: `virsh migrate` on the source, streaming its progress and the source's domjobinfo as events,
+ * turning a cancel or Ferry's own timeout into domjobabort. Returns how virsh ended; deciding what that means is
+ * the next phase's job.
+ */
+export async function runMigrate(
+  ctx: JobContext,
+  job: LoadedJob,
+  vm: DomainRef,
+  options: { pollIntervalMs?: number } = {},
+): Promise<MigrateRun> {
+  const argv = migrateArgvFor(job, vm);
+  await ctx.emit({
+    type: 'log',
+    stream: 'ferry',
+    text: `virsh -c ${job.source.displayUri} ${argv.join(' ').replace(job.destination.uri, job.destination.displayUri)}\n`,
+  });
+  const parser = createMigrateOutputParser();
+  const progress = progressSink(ctx);
+  const stats = createJobStats(ctx);
+  const running = createRunningFlag();
+  const aborter = createAborter({ executor: job.src, domain: vm.uuid, isRunning: running.isRunning });
+  const stopCancel = ctx.cancel.onRequest(aborter.start);
+  const timeout = startAbortTimer(ctx, timeoutAbortAfterSeconds(job.options), aborter.start);
+  const poller = pollJobInfo({
+    executor: job.src,
+    domain: vm.uuid,
+    intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+    running,
+    onSample: stats.add,
+  });
+  const ended = await runToExit(job.src, argv, {
+    onStderr: (chunk) => {
+      ctx.transcript.push(chunk);
+      progress(parser.pushStderr(chunk));
+    },
+    onStdout: (chunk) => {
+      ctx.transcript.push(chunk);
+      progress(parser.pushStdout(chunk));
+    },
+  });
+  running.stop();
+  stopCancel();
+  aborter.stop();
+  timeout.stop();
+  await poller;
+  return {
+    ...ended,
+    timedOut: timeout.fired,
+    abortAfterSeconds: timeout.seconds,
+    outcome: parser.finish(ended.exitCode),
+    samples: stats.samples,
+    peakBandwidthBps: stats.peak(),
+  };
+}
+
+async function runToExit(
+  src: Executor,
+  argv: string[],
+  streams: { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void },
+): Promise<{ exitCode: number; transportError: string | null }> {
+  try {
+    await src.run(argv, { timeoutMs: MIGRATE_TIME_LIMIT_MS, ...streams });
+    return { exitCode: 0, transportError: null };
+  } catch (error) {
+    if (error instanceof VirshError && error.kind === 'exit')
+      return { exitCode: error.exitCode ?? 1, transportError: null };
+    return { exitCode: -1, transportError: describeHostError(error).error };
+  }
+}
+
+/** Publishes each new percentage and keeps the row's percent current (for lists and a reload). */
+function progressSink(ctx: JobContext) {
+  let lastPercent = -1;
+  return (events: ReturnType<ReturnType<typeof createMigrateOutputParser>['pushStderr']>) => {
+    const readAt = Date.now();
+    for (const event of events) {
+      if (event.type !== 'progress' || event.percent === lastPercent) continue;
+      lastPercent = event.percent;
+      void ctx.emit({ type: 'progress', percent: event.percent, readAt });
+      void ctx.db.migration
+        .update({ where: { id: ctx.migrationId }, data: { percent: event.percent } })
+        .catch(() => undefined);
+    }
+  };
+}
+
+function createJobStats(ctx: JobContext) {
+  const samples: DomJobInfo[] = [];
+  let peak = 0;
+  return {
+    samples,
+    peak: () => peak,
+    add(info: DomJobInfo) {
+      samples.push(info);
+      if (samples.length > SAMPLE_WINDOW) samples.shift();
+      const sample = toSample(info, samples);
+      if (sample.bandwidthBps && sample.bandwidthBps > peak) peak = sample.bandwidthBps;
+      void ctx.emit({ type: 'jobinfo', ...sample });
+    },
+  };
+}
+
+type RunningFlag = { isRunning: () => boolean; stopped: Promise<void>; stop: () => void };
+
+function createRunningFlag(): RunningFlag {
+  let running = true;
+  let markStopped = () => {};
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  return {
+    isRunning: () => running,
+    stopped,
+    stop() {
+      running = false;
+      markStopped();
+    },
+  };
+}
+
+/**
+ * domjobabort on the source until virsh migrate exits: a cancel can land before libvirt has created the job
+ * ("no job is active"), so one attempt is not enough.
+ */
+function createAborter(options: { executor: Executor; domain: DomainUuid; isRunning: () => boolean }) {
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = () => {
+    if (!options.isRunning()) return;
+    options.executor.run(buildJobAbortArgv(options.domain), { timeoutMs: 10_000 }).catch(() => undefined);
+    timer = setTimeout(attempt, 1_000);
+  };
+  return {
+    start() {
+      if (timer === undefined) attempt();
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** virsh can only suspend or switch to post-copy on --timeout; "abort" is Ferry's to enforce. */
+function startAbortTimer(ctx: JobContext, seconds: number | null, abort: () => void) {
+  const state = { fired: false, seconds };
+  const timer =
+    seconds === null
+      ? undefined
+      : setTimeout(() => {
+          state.fired = true;
+          void ctx.emit({
+            type: 'log',
+            stream: 'ferry',
+            text: `Timeout of ${seconds} s reached: aborting the migration.\n`,
+          });
+          abort();
+        }, seconds * 1000);
+  return {
+    get fired() {
+      return state.fired;
+    },
+    seconds,
+    stop: () => clearTimeout(timer),
+  };
+}
+
+async function pollJobInfo(options: {
+  executor: Executor;
+  domain: DomainUuid;
+  intervalMs: number;
+  running: RunningFlag;
+  onSample: (info: DomJobInfo) => void;
+}) {
+  const { running } = options;
+  while (running.isRunning()) {
+    // The wait ends early when virsh exits, so the outcome is not held back by a sleeping poller.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, options.intervalMs))), running.stopped]);
+    clearTimeout(timer);
+    if (!running.isRunning()) break;
+    try {
+      const result = await options.executor.run(buildJobInfoArgv(options.domain), {
+        timeoutMs: Math.max(2_000, options.intervalMs * 4),
+      });
+      const info = parseDomJobInfo(result.stdout);
+      if (!info.isIdle) options.onSample(info);
+    } catch {
+      // domjobinfo fails in the instant the domain leaves the source; the exit code of virsh migrate decides.
+    }
+  }
+}
+
+function toSample(info: DomJobInfo, samples: DomJobInfo[]): JobSample {
+  const eta = estimateEta({ samples });
+  const dirtyRate =
+    info.dirtyPagesPerSecond !== null && info.pageSizeBytes !== null
+      ? info.dirtyPagesPerSecond * info.pageSizeBytes
+      : null;
+  return {
+    phase: info.phase,
+    elapsedMs: info.timeElapsedMs,
+    dataProcessedBytes: info.data?.processedBytes ?? null,
+    dataRemainingBytes: info.data?.remainingBytes ?? null,
+    dataTotalBytes: info.data?.totalBytes ?? null,
+    memoryProcessedBytes: info.memory?.processedBytes ?? null,
+    memoryRemainingBytes: info.memory?.remainingBytes ?? null,
+    memoryTotalBytes: info.memory?.totalBytes ?? null,
+    diskProcessedBytes: info.disk?.processedBytes ?? null,
+    diskRemainingBytes: info.disk?.remainingBytes ?? null,
+    diskTotalBytes: info.disk?.totalBytes ?? null,
+    // libvirt reports no rate while it copies disks; the measured one (processed bytes over elapsed time) always works.
+    bandwidthBps: eta.bytesPerSecond ?? info.memoryBytesPerSecond ?? info.diskBytesPerSecond,
+    dirtyRateBps: dirtyRate,
+    iteration: info.iteration,
+    etaSeconds: eta.etaSeconds,
+  };
+}
