@@ -4,6 +4,21 @@ import * as Dialog from '@radix-ui/react-dialog';
 import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useMemo, useState } from 'react';
+import {
+  driverRule,
+  firstRefusal,
+  nameFreeRule,
+  reachableRule,
+  sameHostRule,
+  type RuleHost,
+} from '@/server/libvirt/migration/destinations';
+import {
+  optionProblemsByField,
+  type MigrationOptionFields,
+  type MigrationOptionsInput,
+  type StorageMode,
+  type TimeoutAction,
+} from '@/server/libvirt/migration/options';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import type { HostSnapshotView, VmView } from './fleet-view';
@@ -11,43 +26,37 @@ import { Button, ErrorBox } from './ui';
 
 export type MigrateTarget = { vm: VmView; host: HostSnapshotView['host'] };
 
-type Storage = 'shared' | 'copy-all' | 'copy-inc';
-type TimeoutAction = 'abort' | 'suspend' | 'postcopy';
-
-type FormState = {
+/**
+ * The form speaks the options' own types (server/libvirt/migration/options.ts); only the two number fields are
+ * kept as typed text until they are sent.
+ */
+type FormState = Omit<Required<MigrationOptionFields>, 'bandwidthMiBps' | 'timeoutSeconds'> & {
   destinationHostId: string;
-  mode: 'live' | 'offline';
-  persistent: boolean;
-  undefineSource: boolean;
-  storage: Storage;
-  tunnelled: boolean;
-  tls: boolean;
-  compressed: boolean;
-  autoConverge: boolean;
-  postcopy: boolean;
   bandwidthMiBps: string;
   timeoutSeconds: string;
-  timeoutAction: TimeoutAction;
-  precreateVolumes: boolean;
-  deleteSourceVolumes: boolean;
-  unsafe: boolean;
-  confirmUnsafe: boolean;
 };
 
 const CHECK_ICON = { pass: '✓', warn: '!', fail: '✗' } as const;
 const CHECK_CLASS = { pass: 'text-emerald-700', warn: 'text-amber-700', fail: 'text-rose-700' } as const;
 
-/** Why a host cannot take this VM, from what the fleet page already knows; null when it can. */
+function ruleHost(host: HostSnapshotView['host']): RuleHost {
+  return { id: host.id, alias: host.alias, uri: host.displayUri, hostUuid: host.hostUuid };
+}
+
+/**
+ * Why a host cannot take this VM, from what the fleet page already knows; null when it can. The rules are
+ * preflight's own (destinations.ts): the server checks the same things again, with fresh answers.
+ */
 function unavailableReason(target: MigrateTarget, snapshot: HostSnapshotView): string | null {
-  if (snapshot.host.id === target.host.id) return 'this is the source host';
-  if (snapshot.status === 'error') return `unreachable: ${snapshot.error ?? 'error'}`;
-  // libvirt's test driver answers every read but refuses virDomainMigrate3.
-  if (snapshot.host.displayUri.startsWith('test:') || target.host.displayUri.startsWith('test:'))
-    return 'the libvirt test driver cannot migrate';
-  if (target.host.hostUuid && snapshot.host.hostUuid === target.host.hostUuid)
-    return 'same libvirt host as the source (same host UUID)';
-  if (snapshot.vms.some((vm) => vm.name === target.vm.name)) return `already has a VM named "${target.vm.name}"`;
-  return null;
+  const source = ruleHost(target.host);
+  const destination = ruleHost(snapshot.host);
+  const refusal = firstRefusal([
+    sameHostRule(source, destination),
+    reachableRule(destination, snapshot.status === 'error' ? (snapshot.error ?? 'error') : null),
+    driverRule(source, destination),
+    nameFreeRule({ destination, vm: target.vm, domains: snapshot.vms }),
+  ]);
+  return refusal?.short ?? null;
 }
 
 export function MigrateDialog({
@@ -94,7 +103,7 @@ export function MigrateDialog({
   });
   const destination = fleet.find((s) => s.host.id === form.destinationHostId)?.host;
 
-  const options = {
+  const options: MigrationOptionsInput = {
     mode: form.mode,
     persistent: form.persistent,
     undefineSource: form.undefineSource,
@@ -112,8 +121,11 @@ export function MigrateDialog({
     unsafe: form.unsafe,
     confirmUnsafe: form.confirmUnsafe,
   };
+  const problems = optionProblemsByField(options);
+  const hasProblems = Object.keys(problems).length > 0;
   const request = {
     vmName: target.vm.name,
+    vmUuid: target.vm.uuid,
     sourceHostId: target.host.id,
     destinationHostId: form.destinationHostId,
     options,
@@ -196,7 +208,7 @@ export function MigrateDialog({
                   aria-label="Storage"
                   value={form.mode === 'offline' ? 'shared' : form.storage}
                   disabled={form.mode === 'offline'}
-                  onChange={(e) => set('storage', e.target.value as Storage)}
+                  onChange={(e) => set('storage', e.target.value as StorageMode)}
                   className="rounded border border-slate-300 px-2 py-1"
                 >
                   <option value="copy-all">copy all storage</option>
@@ -267,6 +279,15 @@ export function MigrateDialog({
                 </select>
               </label>
             </fieldset>
+            {hasProblems ? (
+              <ul aria-label="Option problems" className="space-y-1 text-rose-700">
+                {Object.entries(problems).map(([field, message]) => (
+                  <li key={field} role="alert" data-field={field}>
+                    {message}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
 
             {plainTcp ? (
               <p className="rounded-md border border-amber-200 bg-amber-50 p-2 text-amber-900" role="note">
@@ -313,7 +334,10 @@ export function MigrateDialog({
             <Dialog.Close asChild>
               <Button variant="ghost">Close</Button>
             </Dialog.Close>
-            <Button onClick={() => preflight.mutate(request)} disabled={!form.destinationHostId || preflight.isPending}>
+            <Button
+              onClick={() => preflight.mutate(request)}
+              disabled={!form.destinationHostId || hasProblems || preflight.isPending}
+            >
               {preflight.isPending ? 'Checking…' : 'Run preflight'}
             </Button>
             <Button
@@ -321,6 +345,7 @@ export function MigrateDialog({
               onClick={() => start.mutate(request)}
               disabled={
                 !form.destinationHostId ||
+                hasProblems ||
                 start.isPending ||
                 !preflight.data?.ok ||
                 (needsUnsafeConfirm && !form.confirmUnsafe)

@@ -1,49 +1,23 @@
 'use client';
 
-import { useMutation, useQuery } from '@tanstack/react-query';
-import { useSubscription } from '@trpc/tanstack-react-query';
+import { useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
 import { toast } from 'sonner';
-import type { MigrationEvent } from '@/server/migrations/types';
 import { useTRPC } from '@/trpc/client';
 import { formatBytes, formatDuration, formatRate, formatTime } from '../_lib/format';
-import { applyEvents, EMPTY_VIEW, type MigrationView } from '../_lib/migration-view';
+import type { MigrationView } from '../_lib/migration-view';
+import { useMigrationLive, type LiveConnection } from '../_lib/use-migration-live';
 import { Badge, Button, ErrorBox } from './ui';
 
-const ACTIVE = new Set(['queued', 'preflight', 'running', 'cancelling']);
+const CONNECTION_TEXT: Partial<Record<LiveConnection, string>> = {
+  connecting: 'connecting…',
+  reconnecting: 'reconnecting…',
+  error: 'live updates stopped; reload the page',
+};
 
 export function MigrationDetail({ id }: { id: string }) {
   const trpc = useTRPC();
-  const migration = useQuery({
-    ...trpc.migration.get.queryOptions({ id }),
-    staleTime: Infinity,
-    refetchOnWindowFocus: false,
-  });
-  const [view, setView] = useState<MigrationView | null>(null);
-  // The id the subscription resumes after, fixed once: later reconnects resume from the last tracked id by themselves.
-  const [resumeFrom, setResumeFrom] = useState<string | null>(null);
-
-  // Seeded once from the events so far (React's "adjust state while rendering" pattern, not an effect).
-  if (migration.data && view === null) {
-    const initial = applyEvents(
-      { ...EMPTY_VIEW, state: migration.data.state, percent: migration.data.percent },
-      migration.data.events,
-    );
-    setView(initial);
-    setResumeFrom(String(initial.lastEventId));
-  }
-
-  const live = view !== null && ACTIVE.has(view.state);
-  useSubscription(
-    trpc.migration.events.subscriptionOptions(
-      { id, lastEventId: resumeFrom },
-      {
-        enabled: live && resumeFrom !== null,
-        onData: (tracked) => setView((current) => applyEvents(current ?? EMPTY_VIEW, [tracked.data as MigrationEvent])),
-      },
-    ),
-  );
+  const { migration, view: current, isLive: live, connection } = useMigrationLive(id);
 
   const cancel = useMutation(trpc.migration.cancel.mutationOptions({ onError: (error) => toast.error(error.message) }));
   const postcopy = useMutation(
@@ -53,17 +27,9 @@ export function MigrationDetail({ id }: { id: string }) {
     }),
   );
 
-  // After the final event, reload the row for durations, bytes and the full virsh output.
-  const finalState = view && !ACTIVE.has(view.state);
-  const { refetch } = migration;
-  useEffect(() => {
-    if (finalState && migration.data && ACTIVE.has(migration.data.state)) void refetch();
-  }, [finalState, migration.data, refetch]);
-
   if (migration.isPending) return <p className="text-slate-500">Loading migration…</p>;
   if (migration.isError) return <ErrorBox title={migration.error.message} />;
   const row = migration.data;
-  const current = view ?? EMPTY_VIEW;
   const latest = current.samples[current.samples.length - 1];
 
   return (
@@ -73,6 +39,11 @@ export function MigrationDetail({ id }: { id: string }) {
           <span className="font-mono">{row.vmName}</span>: {row.sourceAlias} → {row.destinationAlias}
         </h1>
         <Badge value={current.state} className="text-sm" />
+        {CONNECTION_TEXT[connection] ? (
+          <span role="status" data-connection={connection} className="text-sm text-amber-700">
+            {CONNECTION_TEXT[connection]}
+          </span>
+        ) : null}
         <div className="ml-auto flex gap-2">
           <Link href="/migrations" className="text-sm text-indigo-700 hover:underline">
             All migrations

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   describeOptionProblems,
+  optionProblemsByField,
   listOptionProblems,
   migrationOptionsSchema,
   type MigrationOptionsInput,
@@ -69,6 +70,16 @@ describe('migrationOptionsSchema field checks', () => {
     if (result.success) return;
     const flat = z.flattenError(result.error);
     expect(Object.keys(flat.fieldErrors).sort()).toEqual(['confirmUnsafe', 'storage']);
+  });
+
+  it('gives the dialog one message per field, for field checks and refused combinations alike', () => {
+    expect(optionProblemsByField({})).toEqual({});
+    expect(optionProblemsByField({ bandwidthMiBps: 0 })).toEqual({
+      bandwidthMiBps: 'bandwidthMiBps must be at least 1 MiB/s',
+    });
+    const offline = optionProblemsByField({ mode: 'offline' });
+    expect(Object.keys(offline).sort()).toEqual(['confirmUnsafe', 'storage']);
+    expect(offline.storage).toMatch(/^Offline migration cannot copy disks/);
   });
 });
 

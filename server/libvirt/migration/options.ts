@@ -94,6 +94,9 @@ export type OptionProblem = { path: keyof MigrationOptionFields; message: string
 /**
  * Every combination Ferry refuses, each with the field to point at and one sentence an admin can act on.
  * Works on already-parsed options (e.g. built in code rather than through the schema).
+ *
+ * One long flat list on purpose: each rule sits with the libvirt/virsh text it comes from, and reading them
+ * top to bottom is how a reviewer checks that two rules do not contradict each other.
  */
 export function listOptionProblems(options: MigrationOptionFields): OptionProblem[] {
   const problems: OptionProblem[] = [];
@@ -238,17 +241,19 @@ export const migrationOptionsSchema = migrationOptionsObject
 /** Options that passed every rule above. */
 export type MigrationOptions = z.output<typeof migrationOptionsSchema>;
 
-/** The problems of a form's current values, keyed by field: the dialog shows each next to its control. */
-export function optionProblemsByField(
-  options: MigrationOptionFields,
-): Partial<Record<keyof MigrationOptionFields, string>> {
+/**
+ * The first problem of each field for a form's current values: field checks (a bandwidth of 0) and refused
+ * combinations alike, from the schema above. The migrate dialog shows each next to its control, so a rule
+ * changes here and nowhere else.
+ */
+export function optionProblemsByField(input: unknown): Partial<Record<keyof MigrationOptionFields, string>> {
+  const parsed = migrationOptionsSchema.safeParse(input);
   const byField: Partial<Record<keyof MigrationOptionFields, string>> = {};
-  for (const problem of listOptionProblems(options)) byField[problem.path] ??= problem.message;
+  if (parsed.success) return byField;
+  for (const issue of parsed.error.issues) {
+    const field = issue.path[0];
+    if (typeof field === 'string' && field in migrationOptionsObject.shape)
+      byField[field as keyof MigrationOptionFields] ??= issue.message;
+  }
   return byField;
-}
-
-/** Fills the defaults of a form's values without checking the combination (the dialog checks it with the above). */
-export function withOptionDefaults(input: MigrationOptionsInput): MigrationOptionFields | null {
-  const parsed = migrationOptionsObject.safeParse(input);
-  return parsed.success ? parsed.data : null;
 }
