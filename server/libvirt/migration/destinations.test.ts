@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { matchDomain } from '../domain-ref';
+import { driverRule, firstRefusal, nameFreeRule, reachableRule, sameHostRule } from './destinations';
+
+const hv1 = {
+  id: 'a',
+  alias: 'hv1',
+  uri: 'qemu+ssh://root@hv1/system',
+  hostUuid: '11111111-0000-4000-8000-000000000001',
+};
+const hv2 = {
+  id: 'b',
+  alias: 'hv2',
+  uri: 'qemu+ssh://root@hv2/system',
+  hostUuid: '11111111-0000-4000-8000-000000000002',
+};
+const VM = { name: 'vm-off', uuid: '0f1e0000-7a5b-4c1b-9e00-0000000000a1' };
+
+describe('destination rules (the dialog and preflight share them)', () => {
+  it('refuse the source itself, and a second registration of the same libvirt host', () => {
+    expect(sameHostRule(hv1, hv1)).toMatchObject({ status: 'fail', short: 'this is the source host' });
+    const again = { ...hv1, id: 'c', alias: 'hv1-again' };
+    expect(sameHostRule(hv1, again)).toMatchObject({
+      status: 'fail',
+      short: 'same libvirt host as the source (same host UUID)',
+      reason: `hv1 and hv1-again are the same libvirt host (UUID ${hv1.hostUuid}).`,
+    });
+    expect(sameHostRule(hv1, { ...hv2, hostUuid: null }).status).toBe('warn');
+    expect(sameHostRule(hv1, hv2).status).toBe('pass');
+  });
+
+  it('refuse an unreachable host and the test driver at either end', () => {
+    expect(reachableRule(hv2, 'Connection refused')).toMatchObject({
+      status: 'fail',
+      short: 'unreachable: Connection refused',
+    });
+    expect(reachableRule(hv2, null).status).toBe('pass');
+    expect(driverRule(hv1, { ...hv2, uri: 'test:///default' })).toMatchObject({
+      status: 'fail',
+      short: 'the libvirt test driver cannot migrate',
+    });
+    expect(driverRule({ ...hv1, uri: 'test:///default' }, hv2).status).toBe('fail');
+    expect(driverRule(hv1, hv2).status).toBe('pass');
+  });
+
+  it('refuse a destination with a domain of the same name, or of the same UUID under another name', () => {
+    expect(nameFreeRule({ destination: hv2, vm: VM, domains: [{ name: 'vm-off', uuid: 'x' }] })).toMatchObject({
+      status: 'fail',
+      short: 'already has a VM named "vm-off"',
+      reason: 'hv2 already has a domain "vm-off" (UUID x).',
+    });
+    expect(nameFreeRule({ destination: hv2, vm: VM, domains: [{ name: 'old-copy', uuid: VM.uuid }] })).toMatchObject({
+      status: 'fail',
+      short: 'already has a VM with this UUID ("old-copy")',
+    });
+    expect(nameFreeRule({ destination: hv2, vm: VM, domains: [{ name: 'other', uuid: 'y' }] }).status).toBe('pass');
+  });
+
+  it('firstRefusal picks the first failing rule in the given order', () => {
+    const verdicts = [
+      sameHostRule(hv1, hv2),
+      reachableRule(hv2, 'down'),
+      driverRule(hv1, { ...hv2, uri: 'test:///x' }),
+    ];
+    expect(firstRefusal(verdicts)?.id).toBe('destination-reachable');
+    expect(firstRefusal([sameHostRule(hv1, hv2)])).toBeNull();
+  });
+});
+
+describe('matchDomain', () => {
+  const listed = [
+    { uuid: '1d000000-0000-4000-8000-00000000000a', name: 'alpha' },
+    { uuid: '1d000000-0000-4000-8000-000000000001', name: '1' },
+  ];
+  it('finds by UUID and insists the name agrees; finds by exact name without one', () => {
+    expect(matchDomain(listed, { name: '1', uuid: '1D000000-0000-4000-8000-000000000001' }, 'hv1')).toEqual({
+      ok: true,
+      domain: { name: '1', uuid: '1d000000-0000-4000-8000-000000000001' },
+    });
+    expect(matchDomain(listed, { name: '1', uuid: listed[0]?.uuid }, 'hv1')).toMatchObject({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(matchDomain(listed, { name: '1' }, 'hv1')).toMatchObject({ ok: true, domain: { uuid: listed[1]?.uuid } });
+    expect(matchDomain(listed, { name: 'ALPHA' }, 'hv1')).toMatchObject({ ok: false, reason: 'missing' });
+  });
+});
