@@ -11,7 +11,9 @@ reports=test-reports
 rm -rf "$reports"
 mkdir -p "$reports"
 : >"$reports/steps.txt"
-status=0
+# What was already running (virsh, sshd, QEMU, …) before the first test: anything else of that kind still alive
+# at the end was started by this run and left behind.
+bash scripts/check-leftovers.sh snapshot "$reports/process-baseline.txt"
 step() {
   local name=$1
   shift
@@ -22,22 +24,31 @@ step() {
   else
     echo "=== $name: FAILED"
     echo "FAILED $name" >>"$reports/steps.txt"
-    status=1
   fi
 }
 
 step typecheck npx tsc --noEmit
 step lint npm run --silent lint
-step "unit and integration" npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json"
+# A focused (.only) test is refused, a skipped or todo one is reported: summarize-tests.mjs counts both as failures.
+step "unit and integration" npx vitest run --allowOnly=false --reporter=default --reporter=json \
+  --outputFile.json="$reports/vitest.json"
 
+# Only for an interrupted run: the "lab down" step below is the teardown that is reported and checked.
 cleanup_lab() { bash e2e/lab/lab.sh down >/dev/null 2>&1 || true; }
 trap cleanup_lab EXIT
 step "lab up" bash e2e/lab/lab.sh up
 smoke() { bash e2e/lab-smoke/smoke.sh | tee "$reports/smoke.txt"; }
 step "lab smoke" smoke
 step build npx next build
-step "end to end" env PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json
+step "end to end" env PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --forbid-only \
+  --reporter=list,json
+# Prints every process it stops and every namespace, link and key line it removes, then fails if any is left.
+step "lab down" bash e2e/lab/lab.sh down
 
 echo
+echo "=== leftovers"
+bash scripts/check-leftovers.sh check "$reports/process-baseline.txt" "$reports/leftovers.txt" || true
+
+echo
+# The closing line and the exit status come from the same count: a skipped test fails the run.
 node scripts/summarize-tests.mjs "$reports"
-exit $status

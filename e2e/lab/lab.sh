@@ -10,6 +10,7 @@
 #   lab.sh uris                                               print the URIs and fingerprints again
 #   lab.sh stop hv1|hv2 libvirtd|sshd|virtlogd                stop one daemon (tests of a host that is down)
 #   lab.sh heal                                               start every stopped daemon again
+#   lab.sh leftovers                                          list what is left of a lab; exit 1 if anything
 #
 # Environment: FERRY_LAB_DIR (state dir, default <repo>/.lab), FERRY_LAB_NET (first three octets of the
 # lab /24, default 10.77.77), FERRY_LAB_DISK_SIZE (default 256M), FERRY_LAB_VM_ON_HV2=1.
@@ -235,6 +236,7 @@ stop_host() {
   fi
   if ((${#pids[@]} > 0)); then
     mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -un)
+    log "$host: stopping $(describe_pids "${pids[@]}")"
     local left
     if ! left=$(kill_and_wait TERM 5 "${pids[@]}"); then
       log "$host: SIGKILL to $left"
@@ -249,7 +251,19 @@ stop_host() {
   fi
   if [[ -e /run/netns/$ns ]]; then
     ip netns del "$ns"
+    log "$host: network namespace $ns removed"
   fi
+}
+
+# "123 libvirtd, 456 sshd" for the given PIDs, for the log of what `down` stopped.
+describe_pids() {
+  local pid comm out=()
+  for pid in "$@"; do
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || comm=gone
+    out+=("$pid $comm")
+  done
+  local IFS=,
+  echo "${out[*]}" | sed 's/,/, /g'
 }
 
 # --- setup -----------------------------------------------------------------------------------------
@@ -678,6 +692,10 @@ teardown() {
   done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link del "$BRIDGE"
+    log "bridge $BRIDGE removed"
+  fi
+  if [[ -f $CLIENT_KNOWN_HOSTS_ADDED ]]; then
+    log "removing $(wc -l <"$CLIENT_KNOWN_HOSTS_ADDED") lab host key line(s) from $CLIENT_KNOWN_HOSTS"
   fi
   remove_client_known_hosts
   local veth
@@ -685,6 +703,7 @@ teardown() {
     veth=$(veth_name "$host")
     if ip link show "$veth" >/dev/null 2>&1; then
       ip link del "$veth"
+      log "link $veth removed"
     fi
   done
   # Runtime state only; keys stay so fingerprints survive (down --purge removes them).
@@ -696,12 +715,49 @@ teardown() {
   fi
 }
 
+# Prints one line per piece of a lab still on this machine, whoever started it: a ferrylab network namespace,
+# the bridge or a veth, a process whose command line names the lab's state dir, a mount under it, a lab host
+# key line in the client's known_hosts, runtime state files. Exit 1 if it printed anything. `down` ends with
+# this, so a teardown that missed something fails loudly instead of leaving it for the next run.
+list_leftovers() {
+  local found=0 name pid cmdline
+  for name in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    [[ $name == ferrylab-* ]] && echo "lab: network namespace $name" && found=1
+  done
+  for name in /run/netns/ferrylab-*; do
+    [[ -e $name ]] && echo "lab: namespace file $name" && found=1
+  done
+  for name in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    [[ $name == "$BRIDGE" || $name == flab-* ]] && echo "lab: network link $name" && found=1
+  done
+  for pid in /proc/[0-9]*; do
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"$pid/cmdline") || continue
+    [[ $cmdline == *"$LAB_DIR/"* && ${pid#/proc/} != "$$" && ${pid#/proc/} != "$BASHPID" ]] || continue
+    [[ $(cut -d' ' -f3 "$pid/stat" 2>/dev/null) == Z ]] && continue
+    echo "lab: process ${pid#/proc/} $(cat "$pid/comm" 2>/dev/null): ${cmdline:0:160}"
+    found=1
+  done
+  if grep -q " $LAB_DIR/" /proc/self/mounts; then
+    grep " $LAB_DIR/" /proc/self/mounts | awk '{print "lab: mount " $2}'
+    found=1
+  fi
+  if [[ -f $CLIENT_KNOWN_HOSTS ]] && grep -q ' ferry-lab-hv[0-9]$' "$CLIENT_KNOWN_HOSTS"; then
+    echo "lab: host key lines for ferry-lab-hv* in $CLIENT_KNOWN_HOSTS"
+    found=1
+  fi
+  for name in "$STATE" "$UP_COMPLETE" "$CLIENT_KNOWN_HOSTS_ADDED" "$(host_dir hv1)" "$(host_dir hv2)"; do
+    [[ -e $name ]] && echo "lab: runtime state $name" && found=1
+  done
+  return $((found == 0 ? 0 : 1))
+}
+
 cmd_down() {
   local purge=0
   [[ ${1:-} == --purge ]] && purge=1
   require_root
   [[ -d $LAB_DIR ]] || {
     echo "lab: nothing to do ($LAB_DIR does not exist)"
+    list_leftovers >&2 || die "down: but a lab's remnants are on this machine (listed above)"
     return 0
   }
   take_lock
@@ -710,7 +766,12 @@ cmd_down() {
   if ((purge)) && [[ -f $MARKER ]]; then
     rm -rf "$LAB_DIR"
   fi
-  log "down: no lab processes, namespaces, mounts or bridge left"
+  local left
+  if ! left=$(list_leftovers); then
+    echo "$left" >&2
+    die "down: the lab is not fully gone (listed above)"
+  fi
+  log "down: checked: no lab processes, namespaces, links, mounts, host key lines or runtime state left"
 }
 
 cmd_status() {
@@ -900,8 +961,9 @@ main() {
     stop) cmd_stop "$@" ;;
     heal) cmd_heal ;;
     uris) cmd_uris ;;
+    leftovers) list_leftovers ;;
     *)
-      sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       [[ -z $cmd || $cmd == help || $cmd == -h || $cmd == --help ]] || exit 2
       ;;
   esac

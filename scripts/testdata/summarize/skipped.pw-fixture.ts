@@ -1,0 +1,10 @@
+import { expect, test as it } from '@playwright/test';
+
+// Deliberately skipped and todo: the summarizer must count them as failures.
+it('passes', () => {
+  expect(1 + 1).toBe(2);
+});
+it.skip('is skipped', () => {
+  expect(1 + 1).toBe(3);
+});
+it.fixme('is still to do', () => {});
