@@ -18,7 +18,7 @@ export async function benchSshPool(): Promise<{ pooledMs: number; perCommandMs: 
     const options: SshExecutorOptions = {
       host: sshd.host,
       port: sshd.port,
-      username: 'root',
+      username: sshd.username,
       keyfile: sshd.clientKeyPath,
       pinnedFingerprint: sshd.hostKeyFingerprint,
       remoteUri: 'test:///default',

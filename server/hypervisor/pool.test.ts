@@ -16,9 +16,10 @@ afterAll(async () => {
 let pool: ExecutorPool;
 afterEach(async () => {
   await pool?.closeAll();
+  await sshd.expectNoSessionProcesses();
 });
 
-const sshUri = () => `test+ssh://root@127.0.0.1:${sshd.port}/default?keyfile=${sshd.clientKeyPath}`;
+const sshUri = () => `test+ssh://${sshd.username}@127.0.0.1:${sshd.port}/default?keyfile=${sshd.clientKeyPath}`;
 
 describe('sshTargetFromUri', () => {
   it('takes user, host, port and keyfile from the URI and points virsh at the local driver', () => {
@@ -83,7 +84,7 @@ describe('createExecutorPool', () => {
     pool = createExecutorPool();
     const host = { id: 'hv1', uri: sshUri(), executorKind: 'ssh' as const, pinnedFingerprint: sshd.hostKeyFingerprint };
     const executor = pool.get(host) as SshExecutor;
-    expect(executor.description).toBe(`ssh root@127.0.0.1:${sshd.port} virsh -c test:///default`);
+    expect(executor.description).toBe(`ssh ${sshd.username}@127.0.0.1:${sshd.port} virsh -c test:///default`);
     for (let index = 0; index < 5; index++)
       expect((await pool.get(host).run(['domstate', 'test'])).stdout).toBe('running\n\n');
     expect(executor.connectionsOpened).toBe(1);

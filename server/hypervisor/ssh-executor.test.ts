@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSshd, type TestSshd } from '../testing/sshd';
 import { createSshExecutor, probeHostKey, type SshExecutor, type SshExecutorOptions } from './ssh-executor';
-import { HOSTILE_NAMES_URI, HOSTILE_VM_NAMES, expectVirshError, waitFor } from './test-support';
+import { HOSTILE_NAMES_URI, HOSTILE_VM_NAMES, expectVirshError, isProcessAlive, waitFor } from './test-support';
 
 let sshd: TestSshd;
 beforeAll(async () => {
@@ -21,7 +21,7 @@ function open(overrides: Partial<SshExecutorOptions> = {}): SshExecutor {
   const executor = createSshExecutor({
     host: sshd.host,
     port: sshd.port,
-    username: 'root',
+    username: sshd.username,
     keyfile: sshd.clientKeyPath,
     pinnedFingerprint: sshd.hostKeyFingerprint,
     remoteUri: 'test:///default',
@@ -32,6 +32,9 @@ function open(overrides: Partial<SshExecutorOptions> = {}): SshExecutor {
 }
 afterEach(async () => {
   for (const executor of executors.splice(0)) await executor.close();
+  // Every test, passing or not, must leave no remote process behind (found by sshd's session marker, so one
+  // re-parented to init counts too).
+  await sshd.expectNoSessionProcesses();
 });
 
 /**
@@ -93,7 +96,7 @@ describe('ssh executor over one pooled connection', () => {
     expect(error.stderr).toContain("error: failed to get domain 'no-such-vm'");
     expect(error.argv).toEqual([
       'ssh',
-      `root@127.0.0.1:${sshd.port}`,
+      `${sshd.username}@127.0.0.1:${sshd.port}`,
       'virsh',
       '-c',
       'test:///default',
@@ -220,11 +223,68 @@ describe('ssh executor stopping and reconnecting', () => {
     await executor.run(['domstate', 'test']);
     const token = String(100_000 + Math.floor(Math.random() * 800_000));
     const inFlight = executor.run(['event', '--all', '--loop', '--timeout', token]);
-    await waitFor(async () => (await processesWithArgument(token)).length > 0, { what: 'the remote virsh to start' });
+    await waitFor(async () => (await processesWithArgument(token, { program: 'virsh' })).length > 0, {
+      what: 'the remote virsh to start',
+    });
+    // Only sshd is killed: the remote virsh must end by itself, because its channel's stdin is gone.
     await sshd.dropConnections();
     expect((await expectVirshError(inFlight)).kind).toBe('connection');
+    await waitFor(async () => (await processesWithArgument(token)).length === 0, {
+      what: 'the remote virsh to die with its connection',
+    });
     await waitFor(() => !executor.isConnected, { what: 'the executor to notice the drop' });
     expect((await executor.run(['domstate', 'test'])).stdout).toBe('running\n\n');
     expect(executor.connectionsOpened).toBe(2);
+  });
+
+  it('stops a command aborted at any moment, also while its channel is still being opened', async () => {
+    const executor = open();
+    await executor.run(['domstate', 'test']);
+    const tokens: string[] = [];
+    // 0 ms: the abort lands while the channel open and the exec request are on the wire (the reply needs two
+    // round trips and a fork on the far side); the later ones land before, during and after virsh starts.
+    for (const delayMs of [0, 0, 0, 1, 2, 3, 5, 8, 12, 20, 40]) {
+      const token = String(100_000 + Math.floor(Math.random() * 800_000));
+      tokens.push(token);
+      const controller = new AbortController();
+      // A missed abort would end as a timeout after 20 s instead.
+      const running = executor.run(['event', '--all', '--loop', '--timeout', token], {
+        signal: controller.signal,
+        timeoutMs: 20_000,
+      });
+      if (delayMs === 0) setImmediate(() => controller.abort());
+      else setTimeout(() => controller.abort(), delayMs);
+      const startedAt = Date.now();
+      expect((await expectVirshError(running)).kind).toBe('aborted');
+      expect(Date.now() - startedAt).toBeLessThan(5_000);
+    }
+    await waitFor(
+      async () => (await Promise.all(tokens.map((token) => processesWithArgument(token)))).flat().length === 0,
+      {
+        what: 'every aborted remote virsh to be gone',
+      },
+    );
+    expect(executor.connectionsOpened).toBe(1);
+  }, 60_000);
+
+  it('kills what the remote command started, not only the command', async () => {
+    // A stand-in for a virsh that starts a child (as `virsh migrate` starts ssh): remoteVirshPath `sh` makes the
+    // remote argv `sh -c <remoteUri> …`, so remoteUri is the script. It prints its own PID and its child's.
+    const executor = open({ remoteVirshPath: 'sh', remoteUri: 'sleep 300 & echo "$$ $!"; wait' });
+    const controller = new AbortController();
+    let printed = '';
+    const running = executor.run([], {
+      signal: controller.signal,
+      onStdout: (chunk) => {
+        printed += chunk;
+      },
+    });
+    await waitFor(() => printed.includes('\n'), { what: 'the stand-in to print its PIDs' });
+    const pids = printed.trim().split(' ').map(Number);
+    expect(pids).toHaveLength(2);
+    expect(pids.every(isProcessAlive)).toBe(true);
+    controller.abort();
+    expect((await expectVirshError(running)).kind).toBe('aborted');
+    await waitFor(() => !pids.some(isProcessAlive), { what: 'the command and its child to be killed' });
   });
 });

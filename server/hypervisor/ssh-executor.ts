@@ -23,21 +23,24 @@ const CHANNEL_OPEN_RETRIES = 5;
 const CHANNEL_OPEN_RETRY_PAUSE_MS = 20;
 
 /**
- * The remote side of every command, run as `sh -c <this> ferry-virsh virsh -c <uri> <args…>`: virsh runs in
- * the background with our argv ("$@", never parsed again), and a watcher kills it when the channel's stdin
- * reaches EOF. That EOF is how Ferry stops a remote command (timeout, abort), and it is also what the
- * command sees when the connection drops, so no virsh outlives its channel. An SSH "signal" request cannot
- * do this: OpenSSH refuses it for root sessions (sshd 9.2 logs "session signalling requires privilege
- * separation"), and without a pty, closing the channel leaves the command running. The locale is pinned
- * here rather than by an SSH env request, which sshd drops unless its AcceptEnv lists the variable.
+ * The remote side of every command, run as `sh -c <this> ferry-virsh virsh -c <uri> <args…>`. A watcher starts
+ * first and waits for EOF on the channel's stdin; then virsh runs in the background with our argv ("$@", never
+ * parsed again). On EOF the watcher kills its whole process group: sshd starts every session in a new session
+ * and process group (setsid), so that group is exactly this command's processes: this shell, virsh, and anything
+ * virsh started (the ssh of a `virsh migrate` to a qemu+ssh destination). EOF is how Ferry stops a remote
+ * command (timeout, abort), and it is also what the command sees when the connection drops, so nothing outlives
+ * its channel. The watcher exists before virsh does, so no moment leaves a virsh without one.
+ * An SSH "signal" request cannot do this: OpenSSH refuses it for root sessions (sshd 9.2 logs "session
+ * signalling requires privilege separation"), and without a pty, closing the channel leaves the command running.
+ * The locale is pinned here rather than by an SSH env request, which sshd drops unless AcceptEnv lists it.
  */
 export const REMOTE_WRAPPER = [
   'LC_ALL=C.UTF-8; export LC_ALL',
   'exec 3<&0',
+  '{ read -r _ <&3; kill -KILL 0; } >/dev/null 2>&1 &',
+  'watcher=$!',
   '"$@" </dev/null 3<&- &',
   'pid=$!',
-  '{ read -r _ <&3; kill -KILL "$pid"; } >/dev/null 2>&1 &',
-  'watcher=$!',
   'exec 3<&-',
   'wait "$pid"; status=$?',
   'kill "$watcher" 2>/dev/null',
@@ -371,6 +374,14 @@ function raceWithSignal<T>(promise: Promise<T>, signal: AbortSignal, onAbort: ()
   });
 }
 
+type StopReason = { kind: 'timeout' | 'aborted'; message: string; cause?: unknown };
+
+/**
+ * Opens a channel, runs the command on it and settles once the channel has closed. A stop (time limit, abort,
+ * a throwing output callback) can arrive at any point, also while the channel open or the exec request is still
+ * on its way: then the channel is ended the moment it exists, so the remote command is never left running
+ * unattended. A channel that only arrives after the run gave up on it is ended and closed on arrival.
+ */
 function execOnChannel(options: {
   client: Client;
   command: string;
@@ -383,16 +394,72 @@ function execOnChannel(options: {
   const { argv, runOptions } = options;
   const startedAt = Date.now();
   return new Promise<RunResult>((resolve, reject) => {
-    const open = (attempt: number) =>
-      options.client.exec(options.command, (error, channel: ClientChannel) => {
+    let channel: ClientChannel | null = null;
+    let stopReason: StopReason | null = null;
+    let giveUpTimer: NodeJS.Timeout | undefined;
+    let isSettled = false;
+    // Until a channel exists, settling means rejecting with the stop reason; onChannel replaces this.
+    let settle = () => {
+      if (isSettled) return;
+      isSettled = true;
+      cleanUp();
+      if (stopReason !== null) reject(plainFailure({ ...stopReason, argv }));
+    };
+
+    const stop = (reason: StopReason) => {
+      if (stopReason !== null || isSettled) return;
+      stopReason = reason;
+      // EOF on stdin makes REMOTE_WRAPPER kill virsh; the channel then closes. Without a channel yet, onChannel
+      // sends the EOF as soon as it has one.
+      channel?.end();
+      giveUpTimer = setTimeout(() => {
+        channel?.close();
+        settle();
+      }, options.killGraceMs);
+    };
+    const timer = Number.isFinite(options.remainingMs)
+      ? setTimeout(
+          () => stop({ kind: 'timeout', message: `timed out after ${options.timeoutMs} ms` }),
+          Math.max(0, options.remainingMs),
+        )
+      : undefined;
+    const onAbort = () => stop({ kind: 'aborted', message: 'aborted', cause: runOptions.signal?.reason });
+    runOptions.signal?.addEventListener('abort', onAbort, { once: true });
+    function cleanUp() {
+      clearTimeout(timer);
+      clearTimeout(giveUpTimer);
+      runOptions.signal?.removeEventListener('abort', onAbort);
+    }
+    if (runOptions.signal?.aborted) {
+      // An abort that came before this function ran (while connecting) is not replayed by addEventListener.
+      stopReason = { kind: 'aborted', message: 'aborted', cause: runOptions.signal.reason };
+      settle();
+      return;
+    }
+
+    const open = (attempt: number) => {
+      if (stopReason !== null) {
+        settle();
+        return;
+      }
+      options.client.exec(options.command, (error, opened: ClientChannel) => {
+        if (isSettled) {
+          if (!error) endAndClose(opened);
+          return;
+        }
         if (error) {
+          if (stopReason !== null) {
+            settle();
+            return;
+          }
           const canRetry =
             attempt < CHANNEL_OPEN_RETRIES &&
             /Channel open failure/.test(error.message) &&
-            Date.now() - startedAt + CHANNEL_OPEN_RETRY_PAUSE_MS * attempt < options.remainingMs &&
-            runOptions.signal?.aborted !== true;
+            Date.now() - startedAt + CHANNEL_OPEN_RETRY_PAUSE_MS * attempt < options.remainingMs;
           if (canRetry) setTimeout(() => open(attempt + 1), CHANNEL_OPEN_RETRY_PAUSE_MS * attempt);
-          else
+          else {
+            isSettled = true;
+            cleanUp();
             reject(
               plainFailure({
                 kind: 'connection',
@@ -401,32 +468,22 @@ function execOnChannel(options: {
                 cause: error,
               }),
             );
+          }
           return;
         }
-        onChannel(channel);
+        onChannel(opened);
       });
+    };
     open(1);
 
-    function onChannel(channel: ClientChannel) {
+    function onChannel(opened: ClientChannel) {
+      channel = opened;
       const stdoutDecoder = new StringDecoder('utf8');
       const stderrDecoder = new StringDecoder('utf8');
       let stdout = '';
       let stderr = '';
       let exit: { code: number | null; signal: string | null } | null = null;
-      let stopReason: { kind: 'timeout' | 'aborted'; message: string; cause?: unknown } | null = null;
-      let giveUpTimer: NodeJS.Timeout | undefined;
-      let isSettled = false;
 
-      const stop = (reason: NonNullable<typeof stopReason>) => {
-        if (stopReason !== null || isSettled) return;
-        stopReason = reason;
-        // EOF on stdin makes REMOTE_WRAPPER kill virsh; the channel then closes with its exit status.
-        channel.end();
-        giveUpTimer = setTimeout(() => {
-          channel.close();
-          finish();
-        }, options.killGraceMs);
-      };
       const deliver = (callback: ((chunk: string) => void) | undefined, chunk: string) => {
         if (callback === undefined || chunk === '') return;
         try {
@@ -435,35 +492,24 @@ function execOnChannel(options: {
           stop({ kind: 'aborted', message: 'stopped because an output callback threw', cause: callbackError });
         }
       };
-      channel.on('data', (data: Buffer) => {
+      opened.on('data', (data: Buffer) => {
         const chunk = stdoutDecoder.write(data);
         stdout += chunk;
         deliver(runOptions.onStdout, chunk);
       });
-      channel.stderr.on('data', (data: Buffer) => {
+      opened.stderr.on('data', (data: Buffer) => {
         const chunk = stderrDecoder.write(data);
         stderr += chunk;
         deliver(runOptions.onStderr, chunk);
       });
-      channel.on('exit', (code: number | null, signalName?: string) => {
+      opened.on('exit', (code: number | null, signalName?: string) => {
         exit = { code: typeof code === 'number' ? code : null, signal: signalName ?? null };
       });
 
-      const timer = Number.isFinite(options.remainingMs)
-        ? setTimeout(
-            () => stop({ kind: 'timeout', message: `timed out after ${options.timeoutMs} ms` }),
-            Math.max(0, options.remainingMs - (Date.now() - startedAt)),
-          )
-        : undefined;
-      const onAbort = () => stop({ kind: 'aborted', message: 'aborted', cause: runOptions.signal?.reason });
-      runOptions.signal?.addEventListener('abort', onAbort, { once: true });
-
-      function finish() {
+      settle = function finish() {
         if (isSettled) return;
         isSettled = true;
-        clearTimeout(timer);
-        clearTimeout(giveUpTimer);
-        runOptions.signal?.removeEventListener('abort', onAbort);
+        cleanUp();
         const stdoutTail = stdoutDecoder.end();
         const stderrTail = stderrDecoder.end();
         stdout += stdoutTail;
@@ -472,7 +518,7 @@ function execOnChannel(options: {
         deliver(runOptions.onStderr, stderrTail);
         const finalExit = exit as { code: number | null; signal: string | null } | null;
         if (stopReason !== null) {
-          const { kind, message, cause } = stopReason;
+          const { kind, message, cause } = stopReason as StopReason;
           reject(plainFailure({ kind, argv, message, exitCode: finalExit?.code ?? null, stdout, stderr, cause }));
         } else if (finalExit === null) {
           reject(
@@ -489,8 +535,15 @@ function execOnChannel(options: {
         } else {
           reject(exitFailure({ argv, exitCode: finalExit.code, signal: finalExit.signal, stdout, stderr }));
         }
-      }
-      channel.on('close', finish);
+      };
+      opened.on('close', () => settle());
+      // Stopped while the channel was being opened: end it now, the close above then settles the run.
+      if (stopReason !== null) opened.end();
     }
   });
+}
+
+function endAndClose(channel: ClientChannel): void {
+  channel.end();
+  channel.close();
 }
