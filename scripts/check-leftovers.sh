@@ -22,23 +22,25 @@ list_watched() {
   local pid=$$ stat fields
   while [[ $pid -gt 1 ]]; do
     ancestors[$pid]=1
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || break
+    read -r stat 2>/dev/null <"/proc/$pid/stat" || break
     fields=${stat##*) }
     read -r _ pid _ <<<"$fields"
   done
-  local dir comm cmdline state start
+  local dir comm cmdline state start parts args
+  # Builtins only (read, mapfile): one fork per process would make this take seconds on a busy machine.
   for dir in /proc/[0-9]*; do
     pid=${dir#/proc/}
     [[ -n ${ancestors[$pid]:-} ]] && continue
-    stat=$(cat "$dir/stat" 2>/dev/null) || continue
+    read -r stat 2>/dev/null <"$dir/stat" || continue
     fields=${stat##*) }
     read -r -a parts <<<"$fields"
     state=${parts[0]}
     [[ $state == Z ]] && continue
     # starttime is field 22 of /proc/PID/stat, the 20th after the command name.
     start=${parts[19]}
-    comm=$(cat "$dir/comm" 2>/dev/null) || continue
-    cmdline=$(tr '\0' ' ' 2>/dev/null <"$dir/cmdline") || continue
+    read -r comm 2>/dev/null <"$dir/comm" || continue
+    mapfile -d '' -t args 2>/dev/null <"$dir/cmdline" || continue
+    cmdline=${args[*]}
     if [[ $comm =~ $WATCHED_COMM || $cmdline =~ $WATCHED_CMDLINE ]]; then
       printf '%s %s %s %s\n' "$pid" "$start" "$comm" "${cmdline:0:200}"
     fi
@@ -57,14 +59,14 @@ case ${1:-} in
     declare -A known=()
     while read -r pid start; do known["$pid $start"]=1; done <"$baseline"
     # A process that is exiting right now is given a moment before it counts.
-    for attempt in 1 2 3 4 5; do
+    for attempt in 1 2 3; do
       found=()
       while read -r pid start comm cmdline; do
         [[ -n ${known["$pid $start"]:-} ]] && continue
         found+=("process $pid ($comm): $cmdline")
       done < <(list_watched)
       ((${#found[@]} == 0)) && break
-      ((attempt < 5)) && sleep 1
+      ((attempt < 3)) && sleep 1
     done
     ((${#found[@]} == 0)) || printf '%s\n' "${found[@]}" >>"$out"
     if [[ $(id -u) -eq 0 ]]; then

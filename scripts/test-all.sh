@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test Ferry has: typecheck, lint, unit + integration (real virsh, sshd), the two-hypervisor lab smoke test,
-# and Playwright end to end in Chromium against a production build and the lab. Needs root for the lab.
+# and Playwright end to end in Chromium against a production build and the lab, then the lab's teardown and a
+# check that nothing the run started is still alive. Needs root for the lab, and the ferry-test account
+# (README, "Test it"). The last line and the exit status both come from summarize-tests.mjs: one count, one verdict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
@@ -27,6 +29,14 @@ step() {
   fi
 }
 
+# The ssh tests log in as an account this script does not create (README, "Test it"): say so first, plainly.
+test_user() {
+  getent passwd ferry-test >/dev/null && return 0
+  echo "account ferry-test is missing; the ssh executor tests will fail. Create it once, as root, with:"
+  echo "  bash scripts/install-system-deps.sh --test-user"
+  return 1
+}
+step "ssh test account" test_user
 step typecheck npx tsc --noEmit
 step lint npm run --silent lint
 # A focused (.only) test is refused, a skipped or todo one is reported: summarize-tests.mjs counts both as failures.

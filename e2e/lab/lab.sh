@@ -730,11 +730,17 @@ list_leftovers() {
   for name in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
     [[ $name == "$BRIDGE" || $name == flab-* ]] && echo "lab: network link $name" && found=1
   done
+  local args stat comm
+  # Builtins only (mapfile, read): a fork per process would take seconds on a busy machine.
   for pid in /proc/[0-9]*; do
-    cmdline=$(tr '\0' ' ' 2>/dev/null <"$pid/cmdline") || continue
-    [[ $cmdline == *"$LAB_DIR/"* && ${pid#/proc/} != "$$" && ${pid#/proc/} != "$BASHPID" ]] || continue
-    [[ $(cut -d' ' -f3 "$pid/stat" 2>/dev/null) == Z ]] && continue
-    echo "lab: process ${pid#/proc/} $(cat "$pid/comm" 2>/dev/null): ${cmdline:0:160}"
+    mapfile -d '' -t args 2>/dev/null <"$pid/cmdline" || continue
+    cmdline=${args[*]}
+    [[ $cmdline == *"$LAB_DIR/"* ]] || continue
+    read -r stat 2>/dev/null <"$pid/stat" || continue
+    stat=${stat##*) }
+    [[ ${stat:0:1} == Z ]] && continue
+    read -r comm 2>/dev/null <"$pid/comm" || comm=?
+    echo "lab: process ${pid#/proc/} $comm: ${cmdline:0:160}"
     found=1
   done
   if grep -q " $LAB_DIR/" /proc/self/mounts; then
@@ -961,7 +967,7 @@ main() {
     stop) cmd_stop "$@" ;;
     heal) cmd_heal ;;
     uris) cmd_uris ;;
-    leftovers) list_leftovers ;;
+    leftovers) list_leftovers || exit 1 ;;
     *)
       sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       [[ -z $cmd || $cmd == help || $cmd == -h || $cmd == --help ]] || exit 2
