@@ -22,15 +22,19 @@ let work: string;
 function run(
   file: string,
   args: string[],
-  env: NodeJS.ProcessEnv = {},
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   // The runners under test must not think they are this vitest's workers.
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
   );
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: REPO, env: { ...cleanEnv, ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
+    execFile(
+      file,
+      args,
+      { cwd: REPO, env: { ...cleanEnv, ...env } as NodeJS.ProcessEnv, timeout: 120_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
     );
   });
 }
