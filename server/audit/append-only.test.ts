@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeAuditHash, recordAudit } from './record';
 import { openSqliteFile, toSqliteTimestamp } from './sqlite-file';
-import { createTestDb, type TestDb } from './test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 
 const run = promisify(execFile);
 

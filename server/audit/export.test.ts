@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_EXPORT_COLUMNS, auditExportResponse, streamAuditExport } from './export';
 import { auditFilterSchema } from './filters';
 import { recordAudit } from './record';
-import { createTestDb, type TestDb } from './test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 
 const BASE = Date.UTC(2026, 2, 1, 9, 0, 0);
 

@@ -1,15 +1,11 @@
-import { z } from 'zod';
 import type { Db } from '../db';
-import { UserError } from '../errors';
-import { csvTimestamp, type CsvValue } from './csv';
+import { csvTimestamp, type CsvValue } from '../lists/csv';
 import {
-  badExportRequest,
   EXPORT_BATCH_SIZE,
-  exportResponse,
+  filteredExportResponse,
   keysetExportStream,
-  parseExportFormat,
   type ExportFormat,
-} from './export-stream';
+} from '../lists/export-stream';
 import { auditFilterFromSearchParams, auditFilterSchema, type AuditFilter } from './filters';
 import { planAuditQuery, queryAuditPage, type AuditRow } from './query';
 
@@ -77,35 +73,18 @@ export async function streamAuditExport(options: {
   });
 }
 
-/**
- * GET /api/audit/export?format=csv|jsonl&<the page's filter parameters>.
- *
- * An export is a read, and the audit log records changes, so it does not append an audit row (which would
- * also let any viewer grow the chain at will); it logs one line to the server log with who, what and how many.
- */
-export async function auditExportResponse(options: {
+/** GET /api/audit/export?format=csv|jsonl&<the audit page's filter parameters>. A read: logged, not audited. */
+export function auditExportResponse(options: {
   db: Db;
   url: URL;
   actor: string;
   clientAddress: string | null;
 }): Promise<Response> {
-  const format = parseExportFormat(options.url.searchParams.get('format'));
-  if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
-  const parsed = auditFilterSchema.safeParse(auditFilterFromSearchParams(options.url.searchParams));
-  if (!parsed.success) return badExportRequest(`The filter is not valid: ${z.prettifyError(parsed.error)}`);
-  try {
-    const stream = await streamAuditExport({
-      db: options.db,
-      filter: parsed.data,
-      format,
-      onDone: ({ rows, cancelled }) =>
-        console.info(
-          `audit export by ${options.actor} from ${options.clientAddress ?? 'unknown address'}: ${rows} rows as ${format}${cancelled ? ' (cancelled by the client)' : ''}; filter ${options.url.search}`,
-        ),
-    });
-    return exportResponse({ stream, format, baseName: 'ferry-audit' });
-  } catch (error) {
-    if (error instanceof UserError) return badExportRequest(error.message);
-    throw error;
-  }
+  return filteredExportResponse({
+    ...options,
+    what: 'audit',
+    baseName: 'ferry-audit',
+    parseFilter: (params) => auditFilterSchema.safeParse(auditFilterFromSearchParams(params)),
+    stream: (request) => streamAuditExport({ db: options.db, ...request }),
+  });
 }

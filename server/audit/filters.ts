@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import {
+  DATE_RANGE_RULE,
+  optionalChoices,
+  optionalDate,
+  optionalText,
+  readFilterParams,
+  writeFilterParams,
+} from '../lists/url-filter';
 
 /**
  * The audit filter, shared by the tRPC router, the export route and the page, so a copied link, an export
@@ -28,44 +36,21 @@ export const AUDIT_PAGE_SIZE_DEFAULT = 50;
 export const AUDIT_PAGE_SIZE_MAX = 200;
 const ACTIONS_MAX = 20;
 
-/** Form fields arrive as '' when cleared; '' means "no filter". */
-export const optionalText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max, `At most ${max} characters.`)
-    .optional()
-    .transform((value) => (value === '' ? undefined : value));
-
-/** A Date from tRPC (superjson) or an ISO string from a URL. */
-export const optionalDate = z
-  .union([z.date(), z.string()])
-  .optional()
-  .transform((value, ctx) => {
-    if (value === undefined || value === '') return undefined;
-    const date = value instanceof Date ? value : new Date(value);
-    if (Number.isNaN(date.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'Not a valid date and time.' });
-      return z.NEVER;
-    }
-    return date;
-  });
-
 export const auditFilterSchema = z
   .object({
     from: optionalDate,
     to: optionalDate,
     actor: optionalText(100),
-    actions: z
-      .array(
-        z
-          .string()
-          .trim()
-          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'An action looks like host.add.'),
-      )
-      .max(ACTIONS_MAX, `Pick at most ${ACTIONS_MAX} actions.`)
-      .optional()
-      .transform((value) => (value && value.length > 0 ? [...new Set(value)] : undefined)),
+    actions: optionalChoices(
+      z
+        .array(
+          z
+            .string()
+            .trim()
+            .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'An action looks like host.add.'),
+        )
+        .max(ACTIONS_MAX, `Pick at most ${ACTIONS_MAX} actions.`),
+    ),
     host: optionalText(64),
     vm: optionalText(255),
     result: z
@@ -75,62 +60,32 @@ export const auditFilterSchema = z
     /** Words searched in details (word prefixes, all must appear). */
     q: optionalText(200),
   })
-  .refine((filter) => !filter.from || !filter.to || filter.from < filter.to, {
-    message: '"From" must be before "to".',
-    path: ['to'],
-  });
+  .refine(...DATE_RANGE_RULE);
 
 /** Parsed filter; every field optional so code can also build one directly (`{}` is "everything"). */
 export type AuditFilter = Partial<z.output<typeof auditFilterSchema>>;
 export type AuditFilterInput = z.input<typeof auditFilterSchema>;
 
-function readResult(value: string | null): AuditFilterInput['result'] {
-  // An unknown value is passed on as-is for the schema to reject with a message, not silently dropped.
-  return (value ?? undefined) as AuditFilterInput['result'];
-}
-
 /** URL parameter names; `action` repeats for several actions. */
-const PARAM = {
-  from: 'from',
-  to: 'to',
-  actor: 'actor',
-  action: 'action',
-  host: 'host',
-  vm: 'vm',
-  result: 'result',
-  q: 'q',
-} as const;
+const SINGLE_PARAMS = ['from', 'to', 'actor', 'host', 'vm', 'result', 'q'] as const;
 
 /** Raw (unvalidated) filter values from a URL, for the schema to check. */
 export function auditFilterFromSearchParams(params: URLSearchParams): AuditFilterInput {
-  const actions = params.getAll(PARAM.action).filter((value) => value.trim() !== '');
-  return {
-    from: params.get(PARAM.from) ?? undefined,
-    to: params.get(PARAM.to) ?? undefined,
-    actor: params.get(PARAM.actor) ?? undefined,
-    actions: actions.length > 0 ? actions : undefined,
-    host: params.get(PARAM.host) ?? undefined,
-    vm: params.get(PARAM.vm) ?? undefined,
-    result: readResult(params.get(PARAM.result)),
-    q: params.get(PARAM.q) ?? undefined,
-  };
+  const { action, result, ...single } = readFilterParams(params, { single: SINGLE_PARAMS, lists: ['action'] });
+  // An unknown result is passed on as-is for the schema to reject with a message, not silently dropped.
+  return { ...single, actions: action, result: result as AuditFilterInput['result'] };
 }
 
-/** The inverse of auditFilterFromSearchParams; dates travel as UTC ISO so a link means the same instant everywhere. */
+/** The inverse of auditFilterFromSearchParams. */
 export function auditFilterToSearchParams(filter: AuditFilterInput): URLSearchParams {
-  const params = new URLSearchParams();
-  const put = (key: string, value: string | Date | undefined | null) => {
-    if (value === undefined || value === null) return;
-    const text = value instanceof Date ? value.toISOString() : value.trim();
-    if (text !== '') params.set(key, text);
-  };
-  put(PARAM.from, filter.from);
-  put(PARAM.to, filter.to);
-  put(PARAM.actor, filter.actor);
-  for (const action of filter.actions ?? []) params.append(PARAM.action, action);
-  put(PARAM.host, filter.host);
-  put(PARAM.vm, filter.vm);
-  put(PARAM.result, filter.result);
-  put(PARAM.q, filter.q);
-  return params;
+  return writeFilterParams([
+    ['from', filter.from],
+    ['to', filter.to],
+    ['actor', filter.actor],
+    ['action', filter.actions],
+    ['host', filter.host],
+    ['vm', filter.vm],
+    ['result', filter.result],
+    ['q', filter.q],
+  ]);
 }

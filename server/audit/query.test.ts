@@ -10,7 +10,7 @@ import {
 import { buildAuditPageSql, FTS_DRIVE_LIMIT, planAuditQuery, queryAuditPage, type AuditQueryPlan } from './query';
 import { computeAuditHash, recordAudit } from './record';
 import { toSqliteTimestamp } from './sqlite-file';
-import { createTestDb, type TestDb } from './test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 
 type Row = Awaited<ReturnType<TestDb['db']['auditEvent']['findMany']>>[number];
 

@@ -3,7 +3,7 @@ import { auditRouter, DETAILS_PREVIEW_LENGTH } from '../api/routers/audit';
 import { historyRouter } from '../api/routers/history';
 import { createCallerFactory, createContextInner, createTRPCRouter, type Actor } from '../api/trpc';
 import { recordAudit } from './record';
-import { createTestDb, type TestDb } from './test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 
 // Only this routers: the app router also pulls in code still being written elsewhere.
 const router = createTRPCRouter({ audit: auditRouter, history: historyRouter });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addHost, removeHost } from '../hosts/service';
-import { createTestDb, type TestDb } from './test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 import { verifyAuditChain } from './verify';
 
 const WHO = { actor: 'alice', clientAddress: '192.0.2.10' };

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { computeAuditHash, recordAudit } from './record';
-import { createTestDb, type TestDb } from './test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 import { verifyAuditChain } from './verify';
 
 const ROWS = 12;

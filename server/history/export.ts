@@ -1,15 +1,11 @@
-import { z } from 'zod';
 import type { Db } from '../db';
-import { UserError } from '../errors';
-import { csvTimestamp, type CsvValue } from '../audit/csv';
+import { csvTimestamp, type CsvValue } from '../lists/csv';
 import {
-  badExportRequest,
   EXPORT_BATCH_SIZE,
-  exportResponse,
+  filteredExportResponse,
   keysetExportStream,
-  parseExportFormat,
   type ExportFormat,
-} from '../audit/export-stream';
+} from '../lists/export-stream';
 import { historyFilterFromSearchParams, historyFilterSchema, type HistoryFilter } from './filters';
 import { queryHistoryPage, type HistoryRow } from './query';
 
@@ -86,24 +82,12 @@ export function historyExportResponse(options: {
   url: URL;
   actor: string;
   clientAddress: string | null;
-}): Response {
-  const format = parseExportFormat(options.url.searchParams.get('format'));
-  if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
-  const parsed = historyFilterSchema.safeParse(historyFilterFromSearchParams(options.url.searchParams));
-  if (!parsed.success) return badExportRequest(`The filter is not valid: ${z.prettifyError(parsed.error)}`);
-  try {
-    const stream = streamHistoryExport({
-      db: options.db,
-      filter: parsed.data,
-      format,
-      onDone: ({ rows, cancelled }) =>
-        console.info(
-          `migration history export by ${options.actor} from ${options.clientAddress ?? 'unknown address'}: ${rows} rows as ${format}${cancelled ? ' (cancelled by the client)' : ''}; filter ${options.url.search}`,
-        ),
-    });
-    return exportResponse({ stream, format, baseName: 'ferry-migrations' });
-  } catch (error) {
-    if (error instanceof UserError) return badExportRequest(error.message);
-    throw error;
-  }
+}): Promise<Response> {
+  return filteredExportResponse({
+    ...options,
+    what: 'migration history',
+    baseName: 'ferry-migrations',
+    parseFilter: (params) => historyFilterSchema.safeParse(historyFilterFromSearchParams(params)),
+    stream: (request) => streamHistoryExport({ db: options.db, ...request }),
+  });
 }

@@ -1,6 +1,6 @@
 import { Prisma } from '@prisma/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../audit/test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 import { historyExportResponse } from './export';
 import {
   historyFilterFromSearchParams,
@@ -238,7 +238,7 @@ describe('migration history', () => {
   });
 
   it('exports the filter as CSV without URIs', async () => {
-    const response = historyExportResponse({
+    const response = await historyExportResponse({
       db: t.db,
       url: new URL('http://ferry.test/api/migrations/export?format=csv&state=failed'),
       actor: 'tester',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../audit/test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
 import { VirshError, type Executor, type RunOptions, type RunResult } from '../hypervisor/executor';
 import { migrationOptionsSchema, type MigrationOptionsInput } from '../libvirt/migration/options';

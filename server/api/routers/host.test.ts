@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../../audit/test-db';
+import { createTestDb, type TestDb } from '../../testing/test-db';
 import { verifyAuditChain } from '../../audit/verify';
 import { createInProcessEventBus } from '../../events/bus';
 import { executors } from '../../fleet/executors';

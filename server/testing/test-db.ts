@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PrismaClient } from '@prisma/client';
 import { createPrismaClient } from '../db';
-import { applyMigrationFiles, openSqliteFile, type SqliteFile } from './sqlite-file';
+import { applyMigrationFiles, openSqliteFile, type SqliteFile } from '../audit/sqlite-file';
 
 export type TestDb = {
   db: PrismaClient;
@@ -15,7 +15,7 @@ export type TestDb = {
 
 /** A fresh, fully migrated SQLite file for one test file. */
 export function createTestDb(): TestDb {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ferry-audit-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'ferry-test-'));
   const filePath = path.join(dir, 'test.db');
   const raw = openSqliteFile(filePath);
   applyMigrationFiles(raw);

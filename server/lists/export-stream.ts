@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { UserError } from '../errors';
 import { toCsv, type CsvValue } from './csv';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
@@ -81,4 +83,45 @@ export function badExportRequest(message: string): Response {
 
 export function parseExportFormat(value: string | null): ExportFormat | null {
   return EXPORT_FORMATS.find((format) => format === value) ?? null;
+}
+
+/**
+ * GET <export route>?format=csv|jsonl&<the page's filter parameters>: checks the format and the filter, then
+ * streams. An export is a read, and the audit log records changes, so it does not append an audit row (which
+ * would also let any viewer grow the chain at will); it logs one line with who, what and how many.
+ */
+export async function filteredExportResponse<Filter>(options: {
+  url: URL;
+  actor: string;
+  clientAddress: string | null;
+  /** For the log line: "audit", "migration history". */
+  what: string;
+  baseName: string;
+  parseFilter: (params: URLSearchParams) => z.ZodSafeParseResult<Filter>;
+  /** May reject with a UserError (a search that cannot run): that is a 400, before the first byte. */
+  stream: (options: {
+    filter: Filter;
+    format: ExportFormat;
+    onDone: (summary: { rows: number; cancelled: boolean }) => void;
+  }) => ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>;
+}): Promise<Response> {
+  const format = parseExportFormat(options.url.searchParams.get('format'));
+  if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
+  const parsed = options.parseFilter(options.url.searchParams);
+  if (!parsed.success) return badExportRequest(`The filter is not valid: ${z.prettifyError(parsed.error)}`);
+  const who = `${options.actor} from ${options.clientAddress ?? 'unknown address'}`;
+  try {
+    const stream = await options.stream({
+      filter: parsed.data,
+      format,
+      onDone: ({ rows, cancelled }) =>
+        console.info(
+          `${options.what} export by ${who}: ${rows} rows as ${format}${cancelled ? ' (cancelled by the client)' : ''}; filter ${options.url.search}`,
+        ),
+    });
+    return exportResponse({ stream, format, baseName: options.baseName });
+  } catch (error) {
+    if (error instanceof UserError) return badExportRequest(error.message);
+    throw error;
+  }
 }
