@@ -3,6 +3,9 @@ import type { Prisma } from '@prisma/client';
 
 export type AuditResult = 'ok' | 'refused' | 'failed';
 
+/** Who a change is recorded against: the signed-in actor and the address the request came from. */
+export type AuditContext = { actor: string; clientAddress: string | null };
+
 export type AuditInput = {
   actor: string;
   clientAddress?: string | null;

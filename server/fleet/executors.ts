@@ -1,7 +1,7 @@
-import type { Executor } from '../hypervisor/executor';
+import type { Executor, ExecutorSource } from '../hypervisor/executor';
 import { createExecutorPool, type ExecutorPool } from '../hypervisor/pool';
 import { env } from '../env';
-import { forgetHostDetails, type ExecutorSource } from './service';
+import { forgetHostDetails } from './service';
 
 type RegisteredHost = { id: string; uri: string; executorKind: string; pinnedFingerprint: string | null };
 

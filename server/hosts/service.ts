@@ -1,17 +1,20 @@
 import type { Host, Prisma } from '@prisma/client';
 import { z } from 'zod';
 import type { Db } from '../db';
-import { recordAudit } from '../audit/record';
+import { recordAudit, type AuditContext } from '../audit/record';
 import { UserError } from '../errors';
-import { displayLibvirtUri, formatLibvirtUri, isAliasName, parseLibvirtUri, type LibvirtUri } from '../libvirt/uri';
+import { EXECUTOR_KINDS } from '../hypervisor/executor';
+import {
+  displayLibvirtUri,
+  formatLibvirtUri,
+  isAliasName,
+  isSshTransport,
+  parseLibvirtUri,
+  type LibvirtUri,
+} from '../libvirt/uri';
 import { parseLibvirtConf } from '../libvirt/aliases';
-
-export type AuditContext = { actor: string; clientAddress: string | null };
-
-export const EXECUTOR_KINDS = ['local', 'ssh'] as const;
-export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
-
-const SSH_TRANSPORTS = new Set(['ssh', 'libssh', 'libssh2']);
+import { hasControlCharacter } from '../libvirt/text-checks';
+import { ACTIVE_STATES } from '../migrations/types';
 
 /** Host fields that may leave the server. `uri` is absent on purpose: it can name key files. */
 export const PUBLIC_HOST_SELECT = {
@@ -49,8 +52,7 @@ export const hostFormSchema = z.object({
     .string()
     .trim()
     .max(100, 'A display name is at most 100 characters.')
-    // eslint-disable-next-line no-control-regex
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'The display name contains control characters.')
+    .refine((value) => !hasControlCharacter(value), 'The display name contains control characters.')
     .optional(),
   executorKind: z.enum(EXECUTOR_KINDS).default('local'),
   tlsCapable: z.boolean().default(false),
@@ -108,7 +110,7 @@ export async function resolveReference(
 
 function checkExecutorKind(form: HostForm, uri: LibvirtUri) {
   if (form.executorKind !== 'ssh') return;
-  if (!uri.isRemote || !SSH_TRANSPORTS.has(uri.transport ?? '')) {
+  if (!uri.isRemote || !isSshTransport(uri.transport)) {
     throw new UserError({
       field: 'executorKind',
       message: 'The ssh executor needs a qemu+ssh:// (or libssh/libssh2) URI with a host name.',
@@ -225,7 +227,7 @@ export async function removeHost(options: { db: Db; id: string; audit: AuditCont
     const active = await tx.migration.count({
       where: {
         OR: [{ sourceHostId: host.id }, { destinationHostId: host.id }],
-        state: { in: ['queued', 'preflight', 'running', 'cancelling'] },
+        state: { in: [...ACTIVE_STATES] },
       },
     });
     if (active > 0) {

@@ -63,6 +63,13 @@ export class VirshError extends Error {
   }
 }
 
+/**
+ * The executor an admin picks for a host (stored in Host.executorKind): `local` runs virsh on the Ferry box
+ * (served by a long-lived virsh session, see pool.ts), `ssh` runs it on the host over Ferry's pooled ssh2 connection.
+ */
+export const EXECUTOR_KINDS = ['local', 'ssh'] as const;
+export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
+
 export type Executor = {
   /** Human description for logs and errors, never containing secrets (e.g. "local virsh -c qemu+ssh://root@hv1/system"). */
   readonly description: string;
@@ -73,4 +80,9 @@ export type Executor = {
   run(args: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Releases pooled connections / long-lived sessions. Safe to call twice. */
   close(): Promise<void>;
+};
+
+/** Hands out the executor of a registered host (the process-wide pool, or a test's own). */
+export type ExecutorSource = {
+  get(host: { id: string; uri: string; executorKind: string; pinnedFingerprint: string | null }): Executor;
 };

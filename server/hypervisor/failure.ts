@@ -1,4 +1,6 @@
 import { displayLibvirtUri, parseLibvirtUri } from '../libvirt/uri';
+import { hasNul } from '../libvirt/text-checks';
+import { NO_SUCH_DOMAIN_PATTERN } from '../libvirt/virsh-errors';
 import { VirshError, type VirshErrorKind } from './executor';
 
 /**
@@ -74,8 +76,13 @@ export function plainFailure(options: {
 /** argv travels to execve or a remote shell as C strings; say which argument is unusable instead of truncating it. */
 export function findUnsendableArgument(argv: readonly string[]): string | null {
   for (const [index, arg] of argv.entries()) {
-    if (arg.includes('\0')) return `argument ${index} contains a NUL byte`;
+    if (hasNul(arg)) return `argument ${index} contains a NUL byte`;
     if (!arg.isWellFormed()) return `argument ${index} is not well-formed Unicode (lone surrogate)`;
   }
   return null;
+}
+
+/** A command that failed because the domain it named does not exist (any more); not a timeout or a lost host. */
+export function isNoSuchDomain(error: unknown): error is VirshError {
+  return error instanceof VirshError && error.kind === 'exit' && NO_SUCH_DOMAIN_PATTERN.test(error.stderr);
 }

@@ -1,21 +1,22 @@
 import { userInfo } from 'node:os';
-import { parseLibvirtUri, type LibvirtUri } from '../libvirt/uri';
-import { VirshError, type Executor } from './executor';
+import { isSshTransport, parseLibvirtUri, type LibvirtUri } from '../libvirt/uri';
+import { VirshError, type Executor, type ExecutorKind } from './executor';
 import { createLocalExecutor, DEFAULT_TIMEOUT_MS } from './local-executor';
 import { createSessionExecutor } from './session-executor';
 import { createSshExecutor } from './ssh-executor';
 
 /**
+ * How the pool runs a host's commands: the host's ExecutorKind, or `session` for a `local` host served by
  * - `local`: one `virsh -c <uri>` process per command (virsh's own ssh for `qemu+ssh://`).
  * - `session`: one long-lived interactive virsh per host (virsh-session.ts), one-shot for streaming commands.
  * - `ssh`: Ferry's own pooled ssh2 connection; virsh runs on the host against the URI's driver and path.
  */
-export type ExecutorKind = 'local' | 'ssh' | 'session';
+export type PoolExecutorKind = ExecutorKind | 'session';
 
 export type PoolHost = {
   id: string;
   uri: string;
-  executorKind: ExecutorKind;
+  executorKind: PoolExecutorKind;
   pinnedFingerprint: string | null;
   /** Time limit for this host's commands; the pool's default when absent. */
   timeoutMs?: number;
@@ -43,8 +44,6 @@ export type ExecutorPool = {
 
 type Entry = { key: string; executor: Executor };
 
-const SSH_TRANSPORTS = new Set(['ssh', 'libssh', 'libssh2']);
-
 /**
  * What virsh on the hypervisor itself should connect to for a `driver+ssh://host/path` URI: the same driver
  * and path over the local socket (`qemu+ssh://root@hv1/system` → `qemu:///system`). The URI's parameters
@@ -68,7 +67,7 @@ export function sshTargetFromUri(
   const parsed = parseLibvirtUri(input);
   if (!parsed.ok) throw new Error(`invalid libvirt URI: ${parsed.error}`);
   const { uri } = parsed;
-  if (!SSH_TRANSPORTS.has(uri.transport) || uri.hostname === undefined) {
+  if (!isSshTransport(uri.transport) || uri.hostname === undefined) {
     throw new Error(
       `the ssh executor needs a driver+ssh://host/… URI; this one uses transport "${uri.transport}"${uri.hostname ? '' : ' and names no host'}`,
     );

@@ -1,3 +1,4 @@
+import { hasNul } from '../libvirt/text-checks';
 /**
  * Quoting for the one place a shell is unavoidable: an SSH `exec` request carries a single command string,
  * which sshd hands to the remote user's login shell (`$SHELL -c <string>`). Everything else in Ferry passes
@@ -19,7 +20,7 @@ export function quoteForPosixShell(argv: readonly string[]): string {
 }
 
 function quoteOne(arg: string, index: number): string {
-  if (arg.includes('\0')) {
+  if (hasNul(arg)) {
     throw new Error(`quoteForPosixShell: argument ${index} contains a NUL byte, which a command line cannot carry`);
   }
   // A lone UTF-16 surrogate would be encoded as U+FFFD on the wire, so the remote side would get other bytes.

@@ -1,3 +1,5 @@
+import { findControlCharacter } from '../libvirt/text-checks';
+
 /**
  * Quoting for virsh's interactive mode, where a command is one line of text that virsh splits itself
  * (vshCommandStringGetArg in libvirt's tools/vsh.c): blanks and `;` end a token, a token starting with `#`
@@ -10,15 +12,13 @@
  * (^U killed the line) and a tab triggered completion. NUL and newline would end the string or the command.
  * C1 controls are excluded too, so a future readline treating them as meta keys cannot bite.
  */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_IN_LINE = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Returns why an argv cannot travel as one interactive virsh line, or null when it can. */
 export function findLineUnsafeArgument(argv: readonly string[]): string | null {
   for (const [index, arg] of argv.entries()) {
-    const match = UNSAFE_IN_LINE.exec(arg);
-    if (match !== null) {
-      const code = match[0].charCodeAt(0).toString(16).padStart(2, '0');
+    const unsafe = findControlCharacter(arg, { includeC1: true });
+    if (unsafe !== null) {
+      const code = unsafe.charCodeAt(0).toString(16).padStart(2, '0');
       return `argument ${index} contains control character U+00${code.toUpperCase()}, which readline would act on`;
     }
     if (!arg.isWellFormed()) return `argument ${index} is not well-formed Unicode (lone surrogate)`;
@@ -33,7 +33,7 @@ export function findLineUnsafeArgument(argv: readonly string[]): string | null {
  * Arguments that begin with `--` are still options to virsh, exactly as on its command line; callers pass
  * `--domain <name>` or `-- <name>` for names that could look like options.
  *
- * Throws on control characters (see UNSAFE_IN_LINE); callers that must send such an argument use a one-shot
+ * Throws on control characters (see findLineUnsafeArgument); callers that must send such an argument use a one-shot
  * process, which takes argv directly.
  */
 export function quoteForVirshLine(argv: readonly string[]): string {

@@ -1,5 +1,6 @@
 import { VirshError, type Executor } from '../hypervisor/executor';
 import type { BatchItemResult } from '../hypervisor/virsh-session';
+import { isNoSuchDomain } from '../hypervisor/failure';
 import { parseDomblkinfoAll, type TargetBlockInfo } from '../libvirt/parsers/domblkinfo';
 import { parseDomblklistDetails, type BlockDevice } from '../libvirt/parsers/domblklist';
 import { parseDominfo } from '../libvirt/parsers/dominfo';
@@ -143,13 +144,6 @@ export type VmsSnapshot = {
   vanished: ListedDomain[];
   collectedAt: Date;
 };
-
-/** virsh's words when a domain it was asked about does not exist (any more). */
-const NO_DOMAIN_PATTERN = /failed to get domain|Domain not found|no domain with matching/;
-
-function isNoSuchDomain(error: unknown): boolean {
-  return error instanceof VirshError && error.kind === 'exit' && NO_DOMAIN_PATTERN.test(error.stderr);
-}
 
 /**
  * virsh's words when the connection itself failed. An executor that runs one process per command reports

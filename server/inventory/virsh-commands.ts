@@ -1,3 +1,4 @@
+import { hasNul } from '../libvirt/text-checks';
 /**
  * The argv of every virsh command the inventory runs. Pure. A domain is always passed as the value of
  * `--domain`, never as a bare positional: virsh takes the word after `--domain` verbatim, so a VM named
@@ -17,7 +18,7 @@ export const COMPUTER_NODEDEV_ARGS: readonly string[] = ['nodedev-dumpxml', '--d
 
 function checkDomain(domain: string): string {
   if (domain === '') throw new Error('a domain name or UUID must not be empty');
-  if (domain.includes('\0')) throw new Error('a domain name or UUID must not contain a NUL byte');
+  if (hasNul(domain)) throw new Error('a domain name or UUID must not contain a NUL byte');
   return domain;
 }
 

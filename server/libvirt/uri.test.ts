@@ -10,7 +10,6 @@ import {
   LIBVIRT_DRIVERS,
   LIBVIRT_TRANSPORTS,
   parseLibvirtUri,
-  resolveHostReference,
   type LibvirtUri,
 } from './uri';
 
@@ -650,64 +649,12 @@ describe('displayLibvirtUri', () => {
   });
 });
 
-describe('isAliasName and resolveHostReference', () => {
+describe('isAliasName', () => {
   it("follows libvirt's alias character set exactly", () => {
     for (const name of ['hv1', 'hail', 'HV-01', 'lab_hv_2', '-', '_', '0']) expect(isAliasName(name)).toBe(true);
     for (const name of ['', 'hv 1', 'hv1.lab', 'qemu:///system', 'hv1\n', 'hé', 'a/b', 'a=b', 'a+b']) {
       expect(isAliasName(name)).toBe(false);
     }
-  });
-
-  const ALIASES = [
-    { name: 'hv1', uri: 'qemu+ssh://root@hv1/system' },
-    { name: 'hv1', uri: 'qemu+ssh://root@shadowed/system' },
-    { name: 'broken', uri: 'qemu+ssh://hv9/system?pkipath=/x' },
-  ];
-
-  it('resolves an alias name to the first matching entry', () => {
-    const result = resolveHostReference({ input: 'hv1', aliases: ALIASES });
-    expect(result).toStrictEqual({
-      ok: true,
-      kind: 'alias',
-      alias: { name: 'hv1', uri: 'qemu+ssh://root@hv1/system' },
-      uri: parsed('qemu+ssh://root@hv1/system'),
-    });
-  });
-
-  it('parses anything that is not alias-shaped as a URI, even if an alias has that text as its name', () => {
-    expect(resolveHostReference({ input: 'qemu:///system', aliases: ALIASES })).toStrictEqual({
-      ok: true,
-      kind: 'uri',
-      uri: parsed('qemu:///system'),
-    });
-  });
-
-  it('reports an unknown alias instead of guessing, and is case-sensitive like libvirt', () => {
-    expect(resolveHostReference({ input: 'HV1', aliases: ALIASES })).toStrictEqual({
-      ok: false,
-      error:
-        '"HV1" is an alias name, but no alias with that name is imported; import your libvirt.conf or enter a full URI.',
-    });
-  });
-
-  it('reports an alias whose URI is invalid, a bad URI, and empty input', () => {
-    expect(resolveHostReference({ input: 'broken', aliases: ALIASES })).toStrictEqual({
-      ok: false,
-      error:
-        'The alias "broken" points to an invalid URI: The extra parameter "pkipath" is only valid with the tls transport, not ssh.',
-    });
-    expect(resolveHostReference({ input: 'qemu+ssh://-oProxyCommand=x/system', aliases: ALIASES })).toStrictEqual({
-      ok: false,
-      error: 'The hostname "-oProxyCommand=x" starts with "-", which ssh would read as an option.',
-    });
-    expect(resolveHostReference({ input: '', aliases: ALIASES })).toStrictEqual({
-      ok: false,
-      error: 'Enter a libvirt URI or an alias name.',
-    });
-    expect(resolveHostReference({ input: ' hv1', aliases: ALIASES })).toStrictEqual({
-      ok: false,
-      error: 'The URI contains a space.',
-    });
   });
 });
 

@@ -53,17 +53,22 @@ const MAX_USERNAME_LENGTH = 64;
 const MAX_HOSTNAME_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;
 
-const SSH_FAMILY: readonly LibvirtTransport[] = ['ssh', 'libssh', 'libssh2'];
+/** The transports that reach the host over SSH (libvirt's own ssh client, libssh or libssh2). */
+export const SSH_TRANSPORTS: readonly LibvirtTransport[] = ['ssh', 'libssh', 'libssh2'];
+
+export function isSshTransport(transport: LibvirtTransport): boolean {
+  return SSH_TRANSPORTS.includes(transport);
+}
 
 /** Which transports each extra parameter applies to, from the per-transport lists in libvirt's docs/uri.rst. */
 const PARAM_TRANSPORTS = {
   name: LIBVIRT_TRANSPORTS,
   mode: ['ssh', 'libssh', 'libssh2', 'unix'],
-  proxy: SSH_FAMILY,
+  proxy: SSH_TRANSPORTS,
   command: ['ssh', 'ext'],
   socket: ['ssh', 'libssh', 'libssh2', 'unix'],
-  netcat: SSH_FAMILY,
-  keyfile: SSH_FAMILY,
+  netcat: SSH_TRANSPORTS,
+  keyfile: SSH_TRANSPORTS,
   no_verify: ['ssh', 'tls'],
   no_tty: ['ssh'],
   known_hosts: ['libssh', 'libssh2'],
@@ -439,7 +444,7 @@ function checkTransport(name: string): Step<LibvirtTransport> {
 }
 
 function checkTransportAndHost(transport: LibvirtTransport, authority: Authority, driver: LibvirtDriver): Step<null> {
-  if (SSH_FAMILY.includes(transport) && authority.hostname === undefined) {
+  if (isSshTransport(transport) && authority.hostname === undefined) {
     return fail(
       `The ${transport} transport needs a hostname, e.g. "${driver}+${transport}://root@hv1/${driver === 'test' ? 'default' : 'system'}".`,
     );
@@ -610,31 +615,3 @@ export function isAliasName(text: string): boolean {
 }
 
 export type UriAlias = { name: string; uri: string };
-
-export type HostReference =
-  | { ok: true; kind: 'alias'; alias: UriAlias; uri: LibvirtUri }
-  | { ok: true; kind: 'uri'; uri: LibvirtUri }
-  | { ok: false; error: string };
-
-/**
- * What the host form's "alias or URI" field refers to. Alias-shaped input is looked up (first match wins, as in
- * libvirt's virURIFindAliasMatch; names are case-sensitive) and never falls back to being parsed as a URI.
- * The input is not trimmed: a stray space is reported, not silently fixed.
- */
-export function resolveHostReference(options: { input: string; aliases: readonly UriAlias[] }): HostReference {
-  const { input, aliases } = options;
-  if (input === '') return fail('Enter a libvirt URI or an alias name.');
-  if (!isAliasName(input)) {
-    const parsed = parseLibvirtUri(input);
-    return parsed.ok ? { ok: true, kind: 'uri', uri: parsed.uri } : parsed;
-  }
-  const alias = aliases.find((entry) => entry.name === input);
-  if (alias === undefined) {
-    return fail(
-      `"${input}" is an alias name, but no alias with that name is imported; import your libvirt.conf or enter a full URI.`,
-    );
-  }
-  const parsed = parseLibvirtUri(alias.uri);
-  if (!parsed.ok) return fail(`The alias "${input}" points to an invalid URI: ${parsed.error}`);
-  return { ok: true, kind: 'alias', alias: { name: alias.name, uri: alias.uri }, uri: parsed.uri };
-}

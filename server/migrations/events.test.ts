@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../audit/test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
 import { appendMigrationEvent, streamMigrationEvents } from './events';
 import { recordFinalState } from './final-state';

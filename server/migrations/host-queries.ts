@@ -1,9 +1,11 @@
 import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
+import { isNoSuchDomain } from '../hypervisor/failure';
 import { LIST_UUID_NAME_ARGS } from '../inventory/virsh-commands';
 import type { DomainUuid } from '../libvirt/domain-ref';
 import { parseDomainXml, type DomainFacts } from '../libvirt/domain-xml';
 import { parseListUuidName, type ListedDomain } from '../libvirt/parsers/list';
+import { parseDomblkinfo } from '../libvirt/parsers/domblkinfo';
 import { parseCapabilities, type Capabilities } from '../libvirt/parsers/xml-documents';
 import { parseNameList, parsePoolXml, type PoolFacts } from '../libvirt/storage';
 
@@ -18,10 +20,6 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 
 async function virsh(call: Call, args: string[]) {
   return call.executor.run(args, { signal: call.signal, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS });
-}
-
-export function isNoSuchDomain(error: unknown): boolean {
-  return error instanceof VirshError && /failed to get domain|Domain not found/i.test(error.stderr);
 }
 
 export function isNoSuchVolume(error: unknown): boolean {
@@ -101,15 +99,11 @@ export async function deleteVolume(call: Call, filePath: string) {
   await virsh(call, ['vol-delete', '--', filePath]);
 }
 
-/**
- * Capacity of one disk as libvirt reports it (`domblkinfo <vm> <target> --bytes`? not in 9.0: values are bytes
- * already).
- */
+/** Capacity of one disk in bytes, as libvirt reports it (`domblkinfo` without --human prints bytes). */
 export async function getDiskCapacity(call: Call, uuid: DomainUuid, target: string): Promise<number | null> {
   try {
     const result = await virsh(call, ['domblkinfo', '--domain', uuid, '--device', target]);
-    const match = /^Capacity:\s+(\d+)/m.exec(result.stdout);
-    return match ? Number(match[1]) : null;
+    return parseDomblkinfo(result.stdout).capacityBytes;
   } catch {
     return null;
   }

@@ -1,5 +1,4 @@
 import type { Db } from '../db';
-import { describeHostError } from '../fleet/service';
 import type { Executor } from '../hypervisor/executor';
 import { matchDomain, type DomainRef } from '../libvirt/domain-ref';
 import type { DomainFacts } from '../libvirt/domain-xml';
@@ -8,6 +7,7 @@ import type { MigrationOptionFields } from '../libvirt/migration/options';
 import type { ListedDomain } from '../libvirt/parsers/list';
 import type { Capabilities } from '../libvirt/parsers/xml-documents';
 import { dirname, poolForPath, type PoolFacts } from '../libvirt/storage';
+import { describeHostError } from '../hypervisor/deadline';
 import {
   getCapabilities,
   getDiskCapacity,

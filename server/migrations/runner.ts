@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import type { EventBus } from '../events/bus';
-import type { ExecutorSource } from '../fleet/service';
+import type { ExecutorSource } from '../hypervisor/executor';
 import type { Ending } from './final-state';
 import { openJobContext, type JobContext } from './job-context';
 import { loadJob } from './job/load';

@@ -1,11 +1,13 @@
 import type { Db } from '../db';
-import { recordAudit } from '../audit/record';
+import { recordAudit, type AuditContext } from '../audit/record';
 import { UserError } from '../errors';
 import type { EventBus } from '../events/bus';
-import { describeHostError, type ExecutorSource } from '../fleet/service';
+import { describeHostError } from '../hypervisor/deadline';
+import type { ExecutorSource } from '../hypervisor/executor';
 import { matchDomain, toDomainUuid, type DomainRef } from '../libvirt/domain-ref';
 import { buildPostcopySwitchArgv } from '../libvirt/migration/argv';
 import { migrationOptionsSchema } from '../libvirt/migration/options';
+import { hasControlCharacter } from '../libvirt/text-checks';
 import { appendMigrationEvent } from './events';
 import { listDomains } from './host-queries';
 import { runPreflight, type PreflightHost, type PreflightReport } from './preflight';
@@ -14,16 +16,12 @@ import { runMigration } from './runner';
 import { ACTIVE_STATES, isFinalState, migrationControlChannel } from './types';
 
 export type MigrationDeps = { db: Db; bus: EventBus; executors: ExecutorSource };
-export type Who = { actor: string; clientAddress: string | null };
 
 type Request = MigrationRequest;
 type RegisteredHost = NonNullable<Awaited<ReturnType<Db['host']['findUnique']>>>;
 
-// eslint-disable-next-line no-control-regex
-const VM_NAME_FORBIDDEN = /[\u0000-\u001f\u007f]/;
-
 async function loadHosts(db: Db, request: Request) {
-  if (!request.vmName || VM_NAME_FORBIDDEN.test(request.vmName) || request.vmName.length > 255) {
+  if (!request.vmName || hasControlCharacter(request.vmName) || request.vmName.length > 255) {
     throw new UserError({
       field: 'vmName',
       message: 'The VM name is empty, too long, or contains control characters.',
@@ -85,7 +83,11 @@ async function identifyVm(deps: MigrationDeps, source: RegisteredHost, request: 
 }
 
 /** The dialog's checklist: read-only, recorded in the audit log as `migration.preflight`. */
-export async function preflightMigration(deps: MigrationDeps, who: Who, request: Request): Promise<PreflightReport> {
+export async function preflightMigration(
+  deps: MigrationDeps,
+  who: AuditContext,
+  request: Request,
+): Promise<PreflightReport> {
   const { source, destination } = await loadHosts(deps.db, request);
   const report = await runPreflight({
     db: deps.db,
@@ -111,7 +113,11 @@ export async function preflightMigration(deps: MigrationDeps, who: Who, request:
 }
 
 /** Records the migration and its audit row, then runs it outside the request. Returns at once with the id. */
-export async function startMigration(deps: MigrationDeps, who: Who, request: Request): Promise<{ id: string }> {
+export async function startMigration(
+  deps: MigrationDeps,
+  who: AuditContext,
+  request: Request,
+): Promise<{ id: string }> {
   const { source, destination } = await loadHosts(deps.db, request);
   const { options } = request;
   const vm = await identifyVm(deps, source, request);
@@ -164,7 +170,7 @@ export async function startMigration(deps: MigrationDeps, who: Who, request: Req
 
 export async function cancelMigration(
   deps: MigrationDeps,
-  who: Who,
+  who: AuditContext,
   id: string,
 ): Promise<{ id: string; state: string }> {
   const migration = await deps.db.$transaction(async (tx) => {
@@ -198,7 +204,7 @@ export async function cancelMigration(
 }
 
 /** "Switch to post-copy" while a migration started with post-copy allowed is running. */
-export async function switchToPostcopy(deps: MigrationDeps, who: Who, id: string): Promise<{ id: string }> {
+export async function switchToPostcopy(deps: MigrationDeps, who: AuditContext, id: string): Promise<{ id: string }> {
   const migration = await deps.db.migration.findUnique({ where: { id }, include: { sourceHost: true } });
   if (!migration) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });
   const options = migrationOptionsSchema.safeParse(JSON.parse(migration.options));

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../audit/test-db';
+import { createTestDb, type TestDb } from '../testing/test-db';
 import { createInProcessEventBus } from '../events/bus';
 import { VirshError, type Executor } from '../hypervisor/executor';
 import { createLocalExecutor } from '../hypervisor/local-executor';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { recordAudit } from '../../audit/record';
+import { recordAudit, type AuditContext } from '../../audit/record';
 import { UserError } from '../../errors';
 import { executors } from '../../fleet/executors';
-import { describeHostError, withDeadline } from '../../fleet/service';
+import { describeHostError, withDeadline } from '../../hypervisor/deadline';
 import { env } from '../../env';
 import {
   addHost,
@@ -12,10 +12,9 @@ import {
   removeHost,
   resolveReference,
   updateHost,
-  type AuditContext,
 } from '../../hosts/service';
 import { collectHostInfo } from '../../inventory/collect';
-import { displayLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
+import { displayLibvirtUri, isSshTransport, parseLibvirtUri } from '../../libvirt/uri';
 import { probeHostKey } from '../../hypervisor/ssh-executor';
 import { adminProcedure, createTRPCRouter, viewerProcedure, type Context } from '../trpc';
 
@@ -50,8 +49,6 @@ async function auditRefusal<T>(
   }
 }
 
-const SSH_TRANSPORTS = new Set(['ssh', 'libssh', 'libssh2']);
-
 export const hostRouter = createTRPCRouter({
   list: viewerProcedure.query(({ ctx }) =>
     ctx.db.host.findMany({ select: PUBLIC_HOST_SELECT, orderBy: { alias: 'asc' } }),
@@ -79,7 +76,7 @@ export const hostRouter = createTRPCRouter({
     const { uri } = resolved;
     let hostKey: { fingerprint: string; keyType: string } | null = null;
     let hostKeyError: string | null = null;
-    if (uri.isRemote && SSH_TRANSPORTS.has(uri.transport ?? '') && uri.hostname) {
+    if (uri.isRemote && isSshTransport(uri.transport) && uri.hostname) {
       try {
         hostKey = await probeHostKey({ host: uri.hostname, port: uri.port ?? 22 });
       } catch (error) {

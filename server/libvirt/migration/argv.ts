@@ -1,3 +1,4 @@
+import { hasNul } from '../text-checks';
 import type { DomainUuid } from '../domain-ref';
 import { isUuid } from '../parsers/list';
 import type { MigrationOptionFields, MigrationOptions, StorageMode } from './options';
@@ -108,6 +109,5 @@ function requireDomain(domain: DomainUuid): void {
 
 function requireArgValue({ what, value }: { what: string; value: string }): void {
   if (value === '') throw new Error(`${what} is empty`);
-  // argv travels as C strings: a NUL would silently cut the value short on the other side.
-  if (value.includes('\0')) throw new Error(`${what} contains a NUL byte, which argv cannot carry`);
+  if (hasNul(value)) throw new Error(`${what} contains a NUL byte, which argv cannot carry`);
 }

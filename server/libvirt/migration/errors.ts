@@ -13,6 +13,7 @@
  * A Ferry-side timeout abort (timeoutAction 'abort') shows up as 'aborted' ("canceled by client"): only the
  * runner knows it was its own watchdog, so it should say so itself.
  */
+import { NO_SUCH_DOMAIN_PATTERN } from '../virsh-errors';
 
 export const MIGRATION_ERROR_CODES = [
   'unreachable',
@@ -239,7 +240,7 @@ const RULES: readonly Rule[] = [
   {
     code: 'no-such-domain',
     hasSide: false,
-    pattern: /failed to get domain '([^']*)'|Domain not found: ?(.*)/,
+    pattern: NO_SUCH_DOMAIN_PATTERN,
     // virsh looks the VM up on its own -c connection before anything else: for a migration, the source.
     describe: (match) => ({
       title: 'VM not found',

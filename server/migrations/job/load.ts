@@ -1,6 +1,6 @@
 import type { Host } from '@prisma/client';
 import type { Db } from '../../db';
-import type { ExecutorSource } from '../../fleet/service';
+import type { ExecutorSource } from '../../hypervisor/executor';
 import type { Executor } from '../../hypervisor/executor';
 import { migrationOptionsSchema, type MigrationOptions } from '../../libvirt/migration/options';
 import type { Ending } from '../final-state';

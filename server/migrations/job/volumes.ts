@@ -1,4 +1,4 @@
-import { describeHostError } from '../../fleet/service';
+import { describeHostError } from '../../hypervisor/deadline';
 import type { JobContext } from '../job-context';
 import { createVolume, deleteVolume, volumeExists } from '../host-queries';
 import type { PreflightDisk } from '../preflight';
