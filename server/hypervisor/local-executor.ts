@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
 import type { Executor, RunOptions, RunResult } from './executor';
-import { exitFailure, findUnsendableArgument, plainFailure } from './failure';
+import { findUnsendableArgument, plainFailure } from './failure';
+import { createOutputCollector, settleRun, watchStop, type StopReason } from './run-output';
 
 export const DEFAULT_VIRSH_PATH = 'virsh';
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -84,11 +84,7 @@ export function runProcess(options: {
       detached: true,
       env: options.env ?? virshEnvironment(),
     });
-    const stdoutDecoder = new StringDecoder('utf8');
-    const stderrDecoder = new StringDecoder('utf8');
-    let stdout = '';
-    let stderr = '';
-    let stopReason: { kind: 'timeout' | 'aborted'; message: string; cause?: unknown } | null = null;
+    let stopReason: StopReason | null = null;
     let killTimer: NodeJS.Timeout | undefined;
 
     let isSettled = false;
@@ -101,47 +97,28 @@ export function runProcess(options: {
         // ESRCH: the group is already gone.
       }
     };
-    const stop = (reason: NonNullable<typeof stopReason>) => {
+    const stop = (reason: StopReason) => {
       if (stopReason !== null) return;
       stopReason = reason;
       killGroup('SIGTERM');
       killTimer = setTimeout(() => killGroup('SIGKILL'), options.killGraceMs);
     };
 
-    const deliver = (callback: ((chunk: string) => void) | undefined, chunk: string) => {
-      if (callback === undefined || chunk === '') return;
-      try {
-        callback(chunk);
-      } catch (error) {
-        stop({ kind: 'aborted', message: 'stopped because an output callback threw', cause: error });
-      }
-    };
-    child.stdout.on('data', (data: Buffer) => {
-      const chunk = stdoutDecoder.write(data);
-      stdout += chunk;
-      deliver(runOptions.onStdout, chunk);
+    const output = createOutputCollector(runOptions, stop);
+    child.stdout.on('data', (data: Buffer) => output.write('stdout', data));
+    child.stderr.on('data', (data: Buffer) => output.write('stderr', data));
+    const disarm = watchStop({
+      timeoutMs: options.timeoutMs,
+      delayMs: options.timeoutMs,
+      signal: runOptions.signal,
+      stop,
     });
-    child.stderr.on('data', (data: Buffer) => {
-      const chunk = stderrDecoder.write(data);
-      stderr += chunk;
-      deliver(runOptions.onStderr, chunk);
-    });
-
-    const timeoutTimer = Number.isFinite(options.timeoutMs)
-      ? setTimeout(
-          () => stop({ kind: 'timeout', message: `timed out after ${options.timeoutMs} ms` }),
-          options.timeoutMs,
-        )
-      : undefined;
-    const onAbort = () => stop({ kind: 'aborted', message: 'aborted', cause: runOptions.signal?.reason });
-    runOptions.signal?.addEventListener('abort', onAbort, { once: true });
 
     const settle = (outcome: () => void) => {
       if (isSettled) return;
       isSettled = true;
-      clearTimeout(timeoutTimer);
+      disarm();
       clearTimeout(killTimer);
-      runOptions.signal?.removeEventListener('abort', onAbort);
       outcome();
     };
 
@@ -161,22 +138,10 @@ export function runProcess(options: {
     });
     // 'close' waits for the pipes too, so every byte virsh wrote is in stdout/stderr by now.
     child.on('close', (exitCode, signal) => {
-      const stdoutTail = stdoutDecoder.end();
-      const stderrTail = stderrDecoder.end();
-      stdout += stdoutTail;
-      stderr += stderrTail;
-      deliver(runOptions.onStdout, stdoutTail);
-      deliver(runOptions.onStderr, stderrTail);
-      settle(() => {
-        if (stopReason !== null) {
-          const { kind, message, cause } = stopReason;
-          reject(plainFailure({ kind, argv: reportedArgv, message, exitCode, stdout, stderr, cause }));
-        } else if (exitCode === 0) {
-          resolve({ stdout, stderr, exitCode });
-        } else {
-          reject(exitFailure({ argv: reportedArgv, exitCode, signal, stdout, stderr }));
-        }
-      });
+      const text = output.end();
+      settle(() =>
+        settleRun({ argv: reportedArgv, stopReason, exit: { code: exitCode, signal }, output: text }, resolve, reject),
+      );
     });
   });
 }

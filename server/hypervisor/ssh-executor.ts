@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Executor, RunOptions, RunResult } from './executor';
-import { exitFailure, findUnsendableArgument, plainFailure } from './failure';
+import { findUnsendableArgument, plainFailure } from './failure';
 import { DEFAULT_TIMEOUT_MS, KILL_GRACE_MS } from './local-executor';
+import { createOutputCollector, settleRun, watchStop, type StopReason } from './run-output';
 import { quoteForPosixShell } from './shell-quote';
 
 export const DEFAULT_REMOTE_URI = 'qemu:///system';
@@ -374,8 +374,6 @@ function raceWithSignal<T>(promise: Promise<T>, signal: AbortSignal, onAbort: ()
   });
 }
 
-type StopReason = { kind: 'timeout' | 'aborted'; message: string; cause?: unknown };
-
 /**
  * Opens a channel, runs the command on it and settles once the channel has closed. A stop (time limit, abort,
  * a throwing output callback) can arrive at any point, also while the channel open or the exec request is still
@@ -417,18 +415,15 @@ function execOnChannel(options: {
         settle();
       }, options.killGraceMs);
     };
-    const timer = Number.isFinite(options.remainingMs)
-      ? setTimeout(
-          () => stop({ kind: 'timeout', message: `timed out after ${options.timeoutMs} ms` }),
-          Math.max(0, options.remainingMs),
-        )
-      : undefined;
-    const onAbort = () => stop({ kind: 'aborted', message: 'aborted', cause: runOptions.signal?.reason });
-    runOptions.signal?.addEventListener('abort', onAbort, { once: true });
+    const disarm = watchStop({
+      timeoutMs: options.timeoutMs,
+      delayMs: Math.max(0, options.remainingMs),
+      signal: runOptions.signal,
+      stop,
+    });
     function cleanUp() {
-      clearTimeout(timer);
+      disarm();
       clearTimeout(giveUpTimer);
-      runOptions.signal?.removeEventListener('abort', onAbort);
     }
     if (runOptions.signal?.aborted) {
       // An abort that came before this function ran (while connecting) is not replayed by addEventListener.
@@ -478,30 +473,10 @@ function execOnChannel(options: {
 
     function onChannel(opened: ClientChannel) {
       channel = opened;
-      const stdoutDecoder = new StringDecoder('utf8');
-      const stderrDecoder = new StringDecoder('utf8');
-      let stdout = '';
-      let stderr = '';
       let exit: { code: number | null; signal: string | null } | null = null;
-
-      const deliver = (callback: ((chunk: string) => void) | undefined, chunk: string) => {
-        if (callback === undefined || chunk === '') return;
-        try {
-          callback(chunk);
-        } catch (callbackError) {
-          stop({ kind: 'aborted', message: 'stopped because an output callback threw', cause: callbackError });
-        }
-      };
-      opened.on('data', (data: Buffer) => {
-        const chunk = stdoutDecoder.write(data);
-        stdout += chunk;
-        deliver(runOptions.onStdout, chunk);
-      });
-      opened.stderr.on('data', (data: Buffer) => {
-        const chunk = stderrDecoder.write(data);
-        stderr += chunk;
-        deliver(runOptions.onStderr, chunk);
-      });
+      const output = createOutputCollector(runOptions, stop);
+      opened.on('data', (data: Buffer) => output.write('stdout', data));
+      opened.stderr.on('data', (data: Buffer) => output.write('stderr', data));
       opened.on('exit', (code: number | null, signalName?: string) => {
         exit = { code: typeof code === 'number' ? code : null, signal: signalName ?? null };
       });
@@ -510,31 +485,7 @@ function execOnChannel(options: {
         if (isSettled) return;
         isSettled = true;
         cleanUp();
-        const stdoutTail = stdoutDecoder.end();
-        const stderrTail = stderrDecoder.end();
-        stdout += stdoutTail;
-        stderr += stderrTail;
-        deliver(runOptions.onStdout, stdoutTail);
-        deliver(runOptions.onStderr, stderrTail);
-        const finalExit = exit as { code: number | null; signal: string | null } | null;
-        if (stopReason !== null) {
-          const { kind, message, cause } = stopReason as StopReason;
-          reject(plainFailure({ kind, argv, message, exitCode: finalExit?.code ?? null, stdout, stderr, cause }));
-        } else if (finalExit === null) {
-          reject(
-            plainFailure({
-              kind: 'connection',
-              argv,
-              message: 'SSH channel closed without an exit status (connection lost?)',
-              stdout,
-              stderr,
-            }),
-          );
-        } else if (finalExit.code === 0) {
-          resolve({ stdout, stderr, exitCode: 0 });
-        } else {
-          reject(exitFailure({ argv, exitCode: finalExit.code, signal: finalExit.signal, stdout, stderr }));
-        }
+        settleRun({ argv, stopReason, exit, output: output.end() }, resolve, reject);
       };
       opened.on('close', () => settle());
       // Stopped while the channel was being opened: end it now, the close above then settles the run.
