@@ -1,11 +1,5 @@
-import type { Db } from '../db';
 import { csvTimestamp, type CsvValue } from '../lists/csv';
-import {
-  EXPORT_BATCH_SIZE,
-  filteredExportResponse,
-  keysetExportStream,
-  type ExportFormat,
-} from '../lists/export-stream';
+import { defineListExport } from '../lists/export-stream';
 import { auditFilterFromSearchParams, auditFilterSchema, type AuditFilter } from './filters';
 import { planAuditQuery, queryAuditPage, type AuditRow } from './query';
 
@@ -53,38 +47,20 @@ export function auditJsonRecord(row: AuditRow): Record<string, unknown> {
   return { ...row, at: row.at.toISOString(), details };
 }
 
-export async function streamAuditExport(options: {
-  db: Db;
-  filter: AuditFilter;
-  format: ExportFormat;
-  batchSize?: number;
-  onDone?: (summary: { rows: number; cancelled: boolean }) => void;
-}): Promise<ReadableStream<Uint8Array>> {
-  // Planned once, before the first byte, so a bad search is a 400 and not a broken download.
-  const plan = await planAuditQuery({ db: options.db, filter: options.filter });
-  const batchSize = options.batchSize ?? EXPORT_BATCH_SIZE;
-  return keysetExportStream<AuditRow>({
-    format: options.format,
-    columns: AUDIT_EXPORT_COLUMNS,
-    toRecord: auditCsvRecord,
-    toJson: auditJsonRecord,
-    onDone: options.onDone,
-    fetchPage: (cursor) => queryAuditPage({ db: options.db, filter: options.filter, cursor, plan, batchSize }),
-  });
-}
+const auditExport = defineListExport<AuditFilter, AuditRow>({
+  what: 'audit',
+  baseName: 'ferry-audit',
+  columns: AUDIT_EXPORT_COLUMNS,
+  toRecord: auditCsvRecord,
+  toJson: auditJsonRecord,
+  parseFilter: (params) => auditFilterSchema.safeParse(auditFilterFromSearchParams(params)),
+  open: async ({ db, filter }) => {
+    const plan = await planAuditQuery({ db, filter });
+    return (cursor, batchSize) => queryAuditPage({ db, filter, cursor, plan, batchSize });
+  },
+});
+
+export const streamAuditExport = auditExport.stream;
 
 /** GET /api/audit/export?format=csv|jsonl&<the audit page's filter parameters>. A read: logged, not audited. */
-export function auditExportResponse(options: {
-  db: Db;
-  url: URL;
-  actor: string;
-  clientAddress: string | null;
-}): Promise<Response> {
-  return filteredExportResponse({
-    ...options,
-    what: 'audit',
-    baseName: 'ferry-audit',
-    parseFilter: (params) => auditFilterSchema.safeParse(auditFilterFromSearchParams(params)),
-    stream: (request) => streamAuditExport({ db: options.db, ...request }),
-  });
-}
+export const auditExportResponse = auditExport.response;

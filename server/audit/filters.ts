@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  DATE_RANGE_RULE,
-  optionalChoices,
-  optionalDate,
-  optionalText,
-  readFilterParams,
-  writeFilterParams,
-} from '../lists/url-filter';
+import { dateRangeFilterSchema, optionalChoices, filterUrlCodec, optionalText } from '../lists/url-filter';
 
 /**
  * The audit filter, shared by the tRPC router, the export route and the page, so a copied link, an export
@@ -36,56 +29,47 @@ export const AUDIT_PAGE_SIZE_DEFAULT = 50;
 export const AUDIT_PAGE_SIZE_MAX = 200;
 const ACTIONS_MAX = 20;
 
-export const auditFilterSchema = z
-  .object({
-    from: optionalDate,
-    to: optionalDate,
-    actor: optionalText(100),
-    actions: optionalChoices(
-      z
-        .array(
-          z
-            .string()
-            .trim()
-            .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'An action looks like host.add.'),
-        )
-        .max(ACTIONS_MAX, `Pick at most ${ACTIONS_MAX} actions.`),
-    ),
-    host: optionalText(64),
-    vm: optionalText(255),
-    result: z
-      .union([z.enum(AUDIT_RESULTS), z.literal('')])
-      .optional()
-      .transform((value) => (value === '' ? undefined : value)),
-    /** Words searched in details (word prefixes, all must appear). */
-    q: optionalText(200),
-  })
-  .refine(...DATE_RANGE_RULE);
+export const auditFilterSchema = dateRangeFilterSchema({
+  actor: optionalText(100),
+  actions: optionalChoices(
+    z
+      .array(
+        z
+          .string()
+          .trim()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'An action looks like host.add.'),
+      )
+      .max(ACTIONS_MAX, `Pick at most ${ACTIONS_MAX} actions.`),
+  ),
+  host: optionalText(64),
+  vm: optionalText(255),
+  result: z
+    .union([z.enum(AUDIT_RESULTS), z.literal('')])
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+  /** Words searched in details (word prefixes, all must appear). */
+  q: optionalText(200),
+});
 
 /** Parsed filter; every field optional so code can also build one directly (`{}` is "everything"). */
 export type AuditFilter = Partial<z.output<typeof auditFilterSchema>>;
 export type AuditFilterInput = z.input<typeof auditFilterSchema>;
 
 /** URL parameter names; `action` repeats for several actions. */
-const SINGLE_PARAMS = ['from', 'to', 'actor', 'host', 'vm', 'result', 'q'] as const;
+const auditUrl = filterUrlCodec<AuditFilterInput>({
+  params: {
+    from: 'from',
+    to: 'to',
+    actor: 'actor',
+    actions: 'action',
+    host: 'host',
+    vm: 'vm',
+    result: 'result',
+    q: 'q',
+  },
+  lists: ['actions'],
+});
 
 /** Raw (unvalidated) filter values from a URL, for the schema to check. */
-export function auditFilterFromSearchParams(params: URLSearchParams): AuditFilterInput {
-  const { action, result, ...single } = readFilterParams(params, { single: SINGLE_PARAMS, lists: ['action'] });
-  // An unknown result is passed on as-is for the schema to reject with a message, not silently dropped.
-  return { ...single, actions: action, result: result as AuditFilterInput['result'] };
-}
-
-/** The inverse of auditFilterFromSearchParams. */
-export function auditFilterToSearchParams(filter: AuditFilterInput): URLSearchParams {
-  return writeFilterParams([
-    ['from', filter.from],
-    ['to', filter.to],
-    ['actor', filter.actor],
-    ['action', filter.actions],
-    ['host', filter.host],
-    ['vm', filter.vm],
-    ['result', filter.result],
-    ['q', filter.q],
-  ]);
-}
+export const auditFilterFromSearchParams = auditUrl.read;
+export const auditFilterToSearchParams = auditUrl.write;

@@ -1,11 +1,5 @@
-import type { Db } from '../db';
 import { csvTimestamp, type CsvValue } from '../lists/csv';
-import {
-  EXPORT_BATCH_SIZE,
-  filteredExportResponse,
-  keysetExportStream,
-  type ExportFormat,
-} from '../lists/export-stream';
+import { defineListExport } from '../lists/export-stream';
 import { historyFilterFromSearchParams, historyFilterSchema, type HistoryFilter } from './filters';
 import { queryHistoryPage, type HistoryRow } from './query';
 
@@ -58,36 +52,20 @@ export function historyJsonRecord(row: HistoryRow): Record<string, unknown> {
   return record;
 }
 
-export function streamHistoryExport(options: {
-  db: Db;
-  filter: HistoryFilter;
-  format: ExportFormat;
-  batchSize?: number;
-  onDone?: (summary: { rows: number; cancelled: boolean }) => void;
-}): ReadableStream<Uint8Array> {
-  const batchSize = options.batchSize ?? EXPORT_BATCH_SIZE;
-  return keysetExportStream<HistoryRow>({
-    format: options.format,
-    columns: HISTORY_EXPORT_COLUMNS,
-    toRecord: historyCsvRecord,
-    toJson: historyJsonRecord,
-    onDone: options.onDone,
-    fetchPage: (cursor) => queryHistoryPage({ db: options.db, filter: options.filter, cursor, batchSize }),
-  });
-}
+const historyExport = defineListExport<HistoryFilter, HistoryRow>({
+  what: 'migration history',
+  baseName: 'ferry-migrations',
+  columns: HISTORY_EXPORT_COLUMNS,
+  toRecord: historyCsvRecord,
+  toJson: historyJsonRecord,
+  parseFilter: (params) => historyFilterSchema.safeParse(historyFilterFromSearchParams(params)),
+  open:
+    async ({ db, filter }) =>
+    (cursor, batchSize) =>
+      queryHistoryPage({ db, filter, cursor, batchSize }),
+});
+
+export const streamHistoryExport = historyExport.stream;
 
 /** GET /api/migrations/export?format=csv|jsonl&<the history page's filter parameters>. A read: logged, not audited. */
-export function historyExportResponse(options: {
-  db: Db;
-  url: URL;
-  actor: string;
-  clientAddress: string | null;
-}): Promise<Response> {
-  return filteredExportResponse({
-    ...options,
-    what: 'migration history',
-    baseName: 'ferry-migrations',
-    parseFilter: (params) => historyFilterSchema.safeParse(historyFilterFromSearchParams(params)),
-    stream: (request) => streamHistoryExport({ db: options.db, ...request }),
-  });
-}
+export const historyExportResponse = historyExport.response;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Db } from '../db';
 import { UserError } from '../errors';
 import { toCsv, type CsvValue } from './csv';
 
@@ -124,4 +125,59 @@ export async function filteredExportResponse<Filter>(options: {
     if (error instanceof UserError) return badExportRequest(error.message);
     throw error;
   }
+}
+
+type Page<Row> = { rows: Row[]; nextCursor: string | null };
+type DoneCallback = (summary: { rows: number; cancelled: boolean }) => void;
+
+/**
+ * One list's export (audit log, migration history): its columns and record shapes, its filter, and how to read
+ * it a keyset page at a time. Gives the stream (for tests and the benchmark) and the route's response.
+ */
+export function defineListExport<Filter, Row>(spec: {
+  what: string;
+  baseName: string;
+  columns: readonly string[];
+  toRecord: (row: Row) => CsvValue[];
+  toJson: (row: Row) => unknown;
+  parseFilter: (params: URLSearchParams) => z.ZodSafeParseResult<Filter>;
+  /**
+   * Prepares one export before its first byte (a search is planned here, so a bad one is a 400 and not a
+   * broken download) and returns its page reader.
+   */
+  open: (options: {
+    db: Db;
+    filter: Filter;
+  }) => Promise<(cursor: string | null, batchSize: number) => Promise<Page<Row>>>;
+}) {
+  async function stream(options: {
+    db: Db;
+    filter: Filter;
+    format: ExportFormat;
+    batchSize?: number;
+    onDone?: DoneCallback;
+  }): Promise<ReadableStream<Uint8Array>> {
+    const readPage = await spec.open({ db: options.db, filter: options.filter });
+    const batchSize = options.batchSize ?? EXPORT_BATCH_SIZE;
+    return keysetExportStream<Row>({
+      format: options.format,
+      columns: spec.columns,
+      toRecord: spec.toRecord,
+      toJson: spec.toJson,
+      onDone: options.onDone,
+      fetchPage: (cursor) => readPage(cursor, batchSize),
+    });
+  }
+
+  function response(options: { db: Db; url: URL; actor: string; clientAddress: string | null }): Promise<Response> {
+    return filteredExportResponse({
+      ...options,
+      what: spec.what,
+      baseName: spec.baseName,
+      parseFilter: spec.parseFilter,
+      stream: (request) => stream({ db: options.db, ...request }),
+    });
+  }
+
+  return { stream, response };
 }

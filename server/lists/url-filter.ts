@@ -36,48 +36,62 @@ export function optionalChoices<S extends z.ZodArray<z.ZodType<string>>>(list: S
     .transform((value) => (value && value.length > 0 ? ([...new Set(value)] as z.output<S>) : undefined));
 }
 
-/** `.refine(...DATE_RANGE_RULE)` on a filter with from/to: an empty range is a mistake worth naming. */
-export const DATE_RANGE_RULE: [
-  check: (filter: { from?: Date; to?: Date }) => boolean,
-  params: { message: string; path: string[] },
-] = [
-  (filter) => !filter.from || !filter.to || filter.from < filter.to,
-  { message: '"From" must be before "to".', path: ['to'] },
-];
-
 /**
- * Raw (unvalidated) values from a URL for the schema to check: `single` names read once, `lists` names repeat.
- * Unknown values are passed on as they are, for the schema to reject with a message rather than dropped.
+ * A list's filter: a from/to time range (an empty range is refused with a message on "to") plus the list's own
+ * fields.
  */
-export function readFilterParams<Single extends string, List extends string>(
-  params: URLSearchParams,
-  names: { single: readonly Single[]; lists: readonly List[] },
-): Record<Single, string | undefined> & Record<List, string[] | undefined> {
-  const raw: Record<string, string | string[] | undefined> = {};
-  for (const name of names.single) raw[name] = params.get(name) ?? undefined;
-  for (const name of names.lists) {
-    const values = params.getAll(name).filter((value) => value.trim() !== '');
-    raw[name] = values.length > 0 ? values : undefined;
-  }
-  return raw as Record<Single, string | undefined> & Record<List, string[] | undefined>;
+export function dateRangeFilterSchema<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.object({ from: optionalDate, to: optionalDate, ...shape }).refine(
+    (filter) => {
+      // Generic over Shape, zod cannot see that from/to are still the dates declared above.
+      const { from, to } = filter as { from?: Date; to?: Date };
+      return !from || !to || from < to;
+    },
+    { message: '"From" must be before "to".', path: ['to'] },
+  );
 }
 
 /**
- * The inverse of readFilterParams, in the order given (a canonical link for equal filters): dates travel as
- * UTC ISO so a link means the same instant everywhere; empty values are left out.
+ * Reading and writing one list's filter in the URL, from one table of field → parameter name.
+ * `read` gives raw values for the schema to check: an unknown value is passed on as it is, for the schema to
+ * reject with a message, not dropped. `write` is its inverse, in the table's order (equal filters give equal
+ * links): dates travel as UTC ISO so a link means the same instant everywhere; empty values are left out.
  */
-export function writeFilterParams(
-  entries: readonly (readonly [string, string | Date | readonly string[] | undefined | null])[],
-): URLSearchParams {
-  const params = new URLSearchParams();
-  for (const [name, value] of entries) {
-    if (value === undefined || value === null) continue;
-    if (Array.isArray(value)) {
-      for (const item of value as readonly string[]) params.append(name, item);
-      continue;
-    }
-    const text = value instanceof Date ? value.toISOString() : (value as string).trim();
-    if (text !== '') params.set(name, text);
-  }
-  return params;
+export function filterUrlCodec<Input extends Record<string, unknown>>(options: {
+  params: { [Field in keyof Input]-?: string };
+  /** Fields that hold several values: their parameter repeats. */
+  lists: readonly (keyof Input)[];
+}) {
+  const fields = Object.keys(options.params) as (keyof Input & string)[];
+  const isList = (field: keyof Input) => options.lists.includes(field);
+  return {
+    read(params: URLSearchParams): Input {
+      const raw: Record<string, string | string[] | undefined> = {};
+      for (const field of fields) {
+        const name = options.params[field];
+        if (!isList(field)) {
+          raw[field] = params.get(name) ?? undefined;
+          continue;
+        }
+        const values = params.getAll(name).filter((value) => value.trim() !== '');
+        raw[field] = values.length > 0 ? values : undefined;
+      }
+      return raw as Input;
+    },
+    write(filter: Input): URLSearchParams {
+      const params = new URLSearchParams();
+      for (const field of fields) {
+        const name = options.params[field];
+        const value = filter[field];
+        if (value === undefined || value === null) continue;
+        if (Array.isArray(value)) {
+          for (const item of value as string[]) params.append(name, item);
+          continue;
+        }
+        const text = value instanceof Date ? value.toISOString() : String(value).trim();
+        if (text !== '') params.set(name, text);
+      }
+      return params;
+    },
+  };
 }
