@@ -3,8 +3,8 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useTRPC } from '@/trpc/client';
-import { AliasImport } from '../_components/alias-import';
-import { HostForm } from '../_components/host-form';
+import { AliasImport } from './_components/alias-import';
+import { HostForm } from './_components/host-form';
 import { ErrorBox } from '../_components/ui';
 
 export default function HostsPage() {

@@ -1,4 +1,4 @@
-import { HostDetail } from '../../_components/host-detail';
+import { HostDetail } from '../_components/host-detail';
 
 export default async function HostPage({ params }: { params: Promise<{ alias: string }> }) {
   const { alias } = await params;

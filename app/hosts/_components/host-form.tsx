@@ -3,15 +3,16 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { toast } from 'sonner';
+import type { ExecutorKind } from '@/server/hypervisor/executor';
 import { useTRPC } from '@/trpc/client';
-import { toFieldErrors } from '../_lib/trpc-errors';
-import { Button, ErrorBox, Field, TextInput } from './ui';
+import { toFieldErrors } from '../../_lib/trpc-errors';
+import { Button, ErrorBox, Field, TextInput } from '../../_components/ui';
 
 export type HostFormValues = {
   alias: string;
   reference: string;
   displayName: string;
-  executorKind: 'local' | 'ssh';
+  executorKind: ExecutorKind;
   tlsCapable: boolean;
   migrationAddress: string;
   confirmedFingerprint?: string;

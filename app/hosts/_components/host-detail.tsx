@@ -5,9 +5,9 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
-import { formatBytes } from '../_lib/format';
+import { formatBytes } from '../../_lib/format';
 import { HostForm } from './host-form';
-import { Button, ErrorBox } from './ui';
+import { Button, ErrorBox } from '../../_components/ui';
 
 export function HostDetail({ alias }: { alias: string }) {
   const trpc = useTRPC();

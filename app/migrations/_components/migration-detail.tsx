@@ -4,10 +4,10 @@ import { useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
 import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
-import { formatBytes, formatDuration, formatRate, formatTime } from '../_lib/format';
-import type { MigrationView } from '../_lib/migration-view';
-import { useMigrationLive, type LiveConnection } from '../_lib/use-migration-live';
-import { Badge, Button, ErrorBox } from './ui';
+import { formatBytes, formatDuration, formatRate, formatTime } from '../../_lib/format';
+import type { MigrationView } from '../../_lib/migration-view';
+import { useMigrationLive, type LiveConnection } from '../../_lib/use-migration-live';
+import { Badge, Button, ErrorBox } from '../../_components/ui';
 
 const CONNECTION_TEXT: Partial<Record<LiveConnection, string>> = {
   connecting: 'connecting…',

@@ -4,8 +4,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
-import { toFieldErrors } from '../_lib/trpc-errors';
-import { Button, ErrorBox } from './ui';
+import { toFieldErrors } from '../../_lib/trpc-errors';
+import { Button, ErrorBox } from '../../_components/ui';
 
 const EXAMPLE = `uri_aliases = [
   "hv1=qemu+ssh://root@hv1.example.com/system",
