@@ -18,9 +18,10 @@ import { BENCH_SHAPE, existingSeed, seedAuditBench, type SeedShape } from './aud
  * Audit and migration history at the size of a busy two-year-old fleet, measured through the same functions
  * the tRPC routers and the export routes call. Prints a table and returns the figures.
  *
- *   npx tsx bench/audit.ts            (reuses bench/out/audit-bench.db when it holds the current seed)
- *   FERRY_BENCH_RESEED=1 npx tsx bench/audit.ts
- *   FERRY_BENCH_AUDIT_PARTS=queries,charts npx tsx bench/audit.ts     (skip the minute of exports and verify)
+ *   npx tsx --conditions=react-server bench/audit.ts  (reuses bench/out/audit-bench.db when it holds the current seed)
+ *   FERRY_BENCH_RESEED=1 npx tsx --conditions=react-server bench/audit.ts
+ *   FERRY_BENCH_AUDIT_PARTS=queries,charts npx tsx --conditions=react-server bench/audit.ts
+ *     (skip the minute of exports and verify)
  */
 
 export const BENCH_PARTS = ['queries', 'charts', 'exports', 'verify'] as const;

@@ -223,7 +223,8 @@ function readFlag(argv: readonly string[], name: string): number | undefined {
 }
 
 /**
- * `npx tsx bench/fleet.ts [--hosts 200] [--vms 50] [--concurrency 2] [--repeats 3] [--uncached]`, with one virsh
+ * `npx tsx --conditions=react-server bench/fleet.ts [--hosts 200] [--vms 50] [--concurrency 2] [--repeats 3]
+ * [--uncached]`, with one virsh
  * process per command.
  */
 async function main(): Promise<void> {

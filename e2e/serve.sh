@@ -7,5 +7,5 @@ export DATABASE_URL=${E2E_DATABASE_URL:-file:./data/e2e.db}
 db_file=${DATABASE_URL#file:}
 rm -f "$db_file" "$db_file-journal" "$db_file-wal" "$db_file-shm"
 npx prisma migrate deploy >/dev/null
-npx tsx prisma/seed.ts
+npx tsx --conditions=react-server prisma/seed.ts
 exec npx next start -p "$port" -H 127.0.0.1

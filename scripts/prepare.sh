@@ -7,4 +7,4 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 npx prisma generate >/dev/null
 npx prisma migrate deploy
-npx tsx prisma/seed.ts
+npx tsx --conditions=react-server prisma/seed.ts

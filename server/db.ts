@@ -1,3 +1,4 @@
+import 'server-only';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '@prisma/client';
 import { resolveDatabaseUrl } from './db-url';

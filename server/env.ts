@@ -1,3 +1,4 @@
+import 'server-only';
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from './db-url';
 

@@ -3,7 +3,8 @@
  * progress, jobinfo and error parsers: every read() of a migration's stdout/stderr with its time offset,
  * `domjobinfo` polled through a migration, and the exact stderr + exit code of the ways a migration fails.
  *
- *   npm run lab:up && npx tsx e2e/lab/capture-fixtures.ts      (root; ~2 minutes; resets the lab's guests)
+ *   npm run lab:up && npx tsx --conditions=react-server e2e/lab/capture-fixtures.ts
+ *     (root; ~2 minutes; resets the lab's guests)
  *
  * Paths under the lab dir are written as `<lab>` and temporary paths as `<tmp>`.
  */

@@ -942,7 +942,7 @@ cmd_heal() {
 }
 
 register_hosts() {
-  (cd "$REPO_DIR" && npx --no-install tsx "$SCRIPT_DIR/register.ts" "$LAB_DIR/hosts.json")
+  (cd "$REPO_DIR" && npx --no-install tsx --conditions=react-server "$SCRIPT_DIR/register.ts" "$LAB_DIR/hosts.json")
 }
 
 cmd_register() {

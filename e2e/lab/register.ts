@@ -2,7 +2,8 @@
  * Registers the lab's hosts (hv1, hv2) in Ferry's database, each with its audit row in the same
  * transaction. Hosts whose alias already exists are left alone, so running it twice is harmless.
  *
- *   npx tsx e2e/lab/register.ts [path/to/hosts.json]     (default: $FERRY_LAB_DIR or .lab, /hosts.json)
+ *   npx tsx --conditions=react-server e2e/lab/register.ts [path/to/hosts.json]
+ *     (default: $FERRY_LAB_DIR or .lab, /hosts.json)
  *   DATABASE_URL=file:./data/ferry.db (default) picks the database.
  */
 import fs from 'node:fs';

@@ -9,9 +9,13 @@ const run = promisify(execFile);
 /** Runs scripts/audit-verify.ts (what `npm run audit:verify` runs) against the test database. */
 async function verifyCli(t: TestDb, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'scripts/audit-verify.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: `file:${t.filePath}` },
-    });
+    const { stdout, stderr } = await run(
+      'npx',
+      ['tsx', '--conditions=react-server', 'scripts/audit-verify.ts', ...args],
+      {
+        env: { ...process.env, DATABASE_URL: `file:${t.filePath}` },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

@@ -1,3 +1,4 @@
+import 'server-only';
 import type { Executor, ExecutorSource } from '../hypervisor/executor';
 import { createExecutorPool, type ExecutorPool } from '../hypervisor/pool';
 import { env } from '../env';

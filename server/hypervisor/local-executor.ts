@@ -1,3 +1,4 @@
+import 'server-only';
 import { spawn } from 'node:child_process';
 import type { Executor, RunOptions, RunResult } from './executor';
 import { findUnsendableArgument, plainFailure } from './failure';

@@ -1,3 +1,4 @@
+import 'server-only';
 import { userInfo } from 'node:os';
 import { isSshTransport, parseLibvirtUri, type LibvirtUri } from '../libvirt/uri';
 import { VirshError, type Executor, type ExecutorKind } from './executor';

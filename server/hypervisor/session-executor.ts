@@ -1,3 +1,4 @@
+import 'server-only';
 import { VirshError, type Executor, type RunOptions } from './executor';
 import { plainFailure } from './failure';
 import { createLocalExecutor, DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS } from './local-executor';

@@ -1,3 +1,4 @@
+import 'server-only';
 import type { Db } from '../db';
 import type { EventBus } from '../events/bus';
 import type { ExecutorSource } from '../hypervisor/executor';
