@@ -8,6 +8,15 @@ import './globals.css';
 export const metadata: Metadata = {
   title: 'Ferry',
   description: 'Live migration for libvirt/KVM fleets',
+  // Files in public/: browsers ask for /favicon.ico on every first load, and a missing one logs a 404.
+  icons: {
+    icon: [
+      { url: '/favicon.ico', sizes: '16x16 32x32 48x48' },
+      { url: '/icon.svg', type: 'image/svg+xml' },
+    ],
+    apple: '/apple-icon.png',
+  },
+  manifest: '/manifest.webmanifest',
 };
 
 const NAV = [

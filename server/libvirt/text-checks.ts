@@ -1,6 +1,6 @@
 /**
- * The character rules for text that becomes a name, a log line or an argument, named once. PURE: the host form
- * and the migrate dialog's schemas use them as well as the executors.
+ * The character rules for text that becomes a name, a log line or an argument, named once: the host and
+ * migration services' input checks and the executors' argv checks use them. PURE: no I/O.
  */
 
 // eslint-disable-next-line no-control-regex

@@ -4,7 +4,7 @@
  * Grammar (libvirt docs/uri.rst): `driver[+transport]://[username@][hostname][:port]/[path][?extraparameters]`,
  * e.g. `qemu+ssh://root@hv1/system?keyfile=/root/.ssh/ferry_ed25519&no_tty=1`.
  *
- * PURE: no I/O and no node:* imports, so the browser's host form can validate as the admin types.
+ * PURE: no I/O and no node:* imports. The host form does not import it: it asks the server (host.inspect, add).
  *
  * Ferry is stricter than libvirt on purpose. libvirt hands unknown parameters to the remote daemon and accepts
  * almost any hostname; Ferry puts these URIs into `virsh -c <uri>` argv, into `virsh migrate <desturi>`, into
