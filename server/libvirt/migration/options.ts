@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * What an admin can ask of one `virsh migrate`, and which combinations Ferry refuses before anything runs.
  *
- * PURE: no I/O, no node:* imports. The migrate dialog does not import it: preflight and start check here.
+ * PURE: no I/O, no node:* imports, so the browser's migrate dialog validates with the same rules.
  *
  * Every refusal below quotes where it comes from, so nobody "fixes" one without knowing what breaks:
  * - virsh 9.0 (tools/virsh-domain.c, checked by running virsh against test:///default on Debian 12):
