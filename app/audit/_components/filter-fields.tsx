@@ -2,6 +2,7 @@
 
 import { Download } from 'lucide-react';
 import type { ReactNode } from 'react';
+import { plural } from '@/server/plural';
 import { Button } from '../../_components/ui';
 
 /** `<input type="datetime-local">` speaks local wall time without a zone; the URL keeps UTC ISO. */
@@ -79,12 +80,13 @@ export function LoadMore({
   isLoading: boolean;
   onClick: () => void;
   shown: number;
+  /** Singular; the helper pluralises it for the count. */
   noun: string;
 }) {
   return (
     <div className="flex items-center justify-between px-1 py-3 text-sm text-slate-500">
       <span>
-        {shown.toLocaleString()} {noun} shown{hasMore ? '' : ' — that is all of them'}
+        {plural(shown, noun)} shown{hasMore ? '' : ' — that is all of them'}
       </span>
       {hasMore ? (
         <Button onClick={onClick} disabled={isLoading}>

@@ -8,6 +8,7 @@ import {
   historyFilterSchema,
   historyFilterToSearchParams,
 } from '@/server/history/filters';
+import { plural } from '@/server/plural';
 import { useTRPC } from '@/trpc/client';
 import { Button, ErrorBox } from '../../_components/ui';
 import { ExportLinks, LoadMore } from '../../audit/_components/filter-fields';
@@ -19,7 +20,7 @@ const PAGE_SIZE = 50;
 
 function windowLabel(window: { from: Date; to: Date; isDefault: boolean }): string {
   const days = Math.round((new Date(window.to).getTime() - new Date(window.from).getTime()) / 86_400_000);
-  return window.isDefault ? `last ${days} days (set a time range to change)` : `${days} days, UTC`;
+  return window.isDefault ? `last ${plural(days, 'day')} (set a time range to change)` : `${plural(days, 'day')}, UTC`;
 }
 
 export function HistoryView() {
@@ -116,7 +117,7 @@ export function HistoryView() {
                   isLoading={list.isFetchingNextPage}
                   onClick={() => list.fetchNextPage()}
                   shown={rows.length}
-                  noun="migrations"
+                  noun="migration"
                 />
               )}
             </div>
