@@ -44,7 +44,9 @@ export function AuditView() {
 
   return (
     <div className="space-y-4">
-      <div className="flex flex-wrap items-end justify-between gap-3">
+      {/* Actions sit left-aligned under the title: the chain check's answer appears after its button and wraps
+          below it, so no button moves when it arrives. */}
+      <div className="space-y-3">
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">Audit log</h1>
           <p className="text-sm text-slate-500">
@@ -97,7 +99,7 @@ export function AuditView() {
               isLoading={list.isFetchingNextPage}
               onClick={() => list.fetchNextPage()}
               shown={rows.length}
-              noun="rows"
+              noun="row"
             />
           )}
         </div>
