@@ -7,6 +7,7 @@ import { env } from '../../env';
 import {
   addHost,
   hostFormSchema,
+  hostUpdateSchema,
   importAliases,
   PUBLIC_HOST_SELECT,
   removeHost,
@@ -104,7 +105,7 @@ export const hostRouter = createTRPCRouter({
       ),
     ),
 
-  update: adminProcedure.input(z.object({ id: z.string().min(1), data: hostFormSchema })).mutation(({ ctx, input }) =>
+  update: adminProcedure.input(z.object({ id: z.string().min(1), data: hostUpdateSchema })).mutation(({ ctx, input }) =>
     auditRefusal(ctx, 'host.edit', { hostAlias: input.data.alias }, async () => {
       const host = await updateHost({ db: ctx.db, id: input.id, input: input.data, audit: auditContext(ctx) });
       executors().evict(input.id);
