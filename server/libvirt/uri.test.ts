@@ -7,6 +7,7 @@ import {
   displayLibvirtUri,
   formatLibvirtUri,
   isAliasName,
+  isTestDriverUri,
   LIBVIRT_DRIVERS,
   LIBVIRT_TRANSPORTS,
   parseLibvirtUri,
@@ -865,5 +866,16 @@ describe.runIf(canRunVirshAsNobody)('agreement with real virsh (libvirt 9.0)', (
     const remoteCommand = run.sshArgv?.[run.sshArgv.length - 1] ?? '';
     expect(remoteCommand, run.output).toContain(`-U ${hostile}`);
     expect(remoteNetcatArgs(remoteCommand)).toStrictEqual(['-U', '/run/a']);
+  });
+});
+
+describe('isTestDriverUri', () => {
+  it('knows the test driver by its scheme, with or without a transport', () => {
+    expect(isTestDriverUri('test:///default')).toBe(true);
+    expect(isTestDriverUri('test:///srv/lab/rack50.xml')).toBe(true);
+    expect(isTestDriverUri('test+unix:///default')).toBe(true);
+    expect(isTestDriverUri('qemu+ssh://root@hv1/system')).toBe(false);
+    expect(isTestDriverUri('qemu:///system?name=test:')).toBe(false);
+    expect(isTestDriverUri('testing:///x')).toBe(false);
   });
 });

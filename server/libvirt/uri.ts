@@ -638,3 +638,11 @@ export function resolveHostReference(options: { input: string; aliases: readonly
   if (!parsed.ok) return fail(`The alias "${input}" points to an invalid URI: ${parsed.error}`);
   return { ok: true, kind: 'alias', alias: { name: alias.name, uri: alias.uri }, uri: parsed.uri };
 }
+
+/**
+ * libvirt's test driver (`test:///default`, `test:///path/host.xml`) answers every read but refuses
+ * virDomainMigrate3, so no migration can start or end on it. Reads the scheme only, so display URIs work too.
+ */
+export function isTestDriverUri(uri: string): boolean {
+  return /^test(\+[a-z0-9]+)?:/i.test(uri.trim());
+}
