@@ -8,6 +8,7 @@ import {
   formatLibvirtUri,
   isAliasName,
   isTestDriverUri,
+  maskUriSecrets,
   LIBVIRT_DRIVERS,
   LIBVIRT_TRANSPORTS,
   parseLibvirtUri,
@@ -877,5 +878,22 @@ describe('isTestDriverUri', () => {
     expect(isTestDriverUri('qemu+ssh://root@hv1/system')).toBe(false);
     expect(isTestDriverUri('qemu:///system?name=test:')).toBe(false);
     expect(isTestDriverUri('testing:///x')).toBe(false);
+  });
+});
+
+describe('maskUriSecrets', () => {
+  it('masks the key file wherever an error quotes it, and leaves the rest of the text alone', () => {
+    const uri = 'qemu+ssh://root@hv1/system?keyfile=/etc/ferry/id_ed25519&no_tty=1';
+    const stderr = 'Warning: Identity file /etc/ferry/id_ed25519 not accessible: No such file or directory.';
+    expect(maskUriSecrets(stderr, uri)).toBe('Warning: Identity file … not accessible: No such file or directory.');
+    expect(maskUriSecrets('ssh: connect to host hv1 port 22: Connection refused', uri)).toBe(
+      'ssh: connect to host hv1 port 22: Connection refused',
+    );
+  });
+
+  it('masks every masked parameter, longest value first, and leaves text alone for an unparsable URI', () => {
+    const uri = 'qemu+libssh2://root@hv1/system?keyfile=/k/id&known_hosts=/k/id.known';
+    expect(maskUriSecrets('read /k/id.known and /k/id', uri)).toBe('read … and …');
+    expect(maskUriSecrets('/k/id', 'not a uri')).toBe('/k/id');
   });
 });

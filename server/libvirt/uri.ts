@@ -646,3 +646,18 @@ export function resolveHostReference(options: { input: string; aliases: readonly
 export function isTestDriverUri(uri: string): boolean {
   return /^test(\+[a-z0-9]+)?:/i.test(uri.trim());
 }
+
+/**
+ * Masks the values displayLibvirtUri masks wherever `text` quotes them: ssh and libvirt name the key file in
+ * their errors ("Warning: Identity file /etc/ferry/id_ed25519 not accessible"), and that text goes to the browser.
+ */
+export function maskUriSecrets(text: string, uriText: string): string {
+  const parsed = parseLibvirtUri(uriText);
+  if (!parsed.ok) return text;
+  const secrets = Object.entries(parsed.uri.params)
+    .filter(([name, value]) => MASKED_PARAMS.includes(name) && value.length > 0)
+    .map(([, value]) => value)
+    // Longest first, so a value that contains another is masked whole.
+    .sort((a, b) => b.length - a.length);
+  return secrets.reduce((masked, secret) => masked.split(secret).join(MASK), text);
+}

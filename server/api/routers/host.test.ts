@@ -102,6 +102,22 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
     await caller.host.remove({ id: host.id });
   });
 
+  it('masks the key file that ssh quotes in a failed read before the error leaves the server', async () => {
+    // Port 1 is closed: real virsh runs real ssh, which warns about the missing key file, then fails.
+    const host = await caller.host.add({
+      alias: 'quoted-key',
+      reference: 'qemu+ssh://root@127.0.0.1:1/system?keyfile=/etc/ferry/quoted_secret_key',
+    });
+    const detail = await caller.host.get({ alias: 'quoted-key' });
+    const tested = await caller.host.test({ id: host.id });
+    const fleet = await caller.fleet.list();
+    const answers = JSON.stringify({ detail, tested, fleet });
+    expect(detail.error).not.toBeNull();
+    expect(answers).not.toContain('quoted_secret_key');
+    expect(detail.errorDetail).toContain('Identity file …');
+    await caller.host.remove({ id: host.id });
+  });
+
   it('refuses a name clash with a clear error, adds nothing, and audits the refusal', async () => {
     await expectTrpcError(
       caller.host.add({ alias: 'demo', reference: 'test:///default' }),

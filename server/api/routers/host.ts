@@ -70,7 +70,7 @@ export const hostRouter = createTRPCRouter({
       const info = await withDeadline(env.FERRY_HOST_TIMEOUT_MS, (signal) => collectHostInfo({ executor, signal }));
       return { host: publicHost, info, error: null, errorDetail: null };
     } catch (error) {
-      return { host: publicHost, info: null, ...describeHostError(error) };
+      return { host: publicHost, info: null, ...describeHostError(error, host.uri) };
     }
   }),
 
@@ -137,7 +137,12 @@ export const hostRouter = createTRPCRouter({
         errorDetail: null,
       };
     } catch (error) {
-      return { ok: false as const, latencyMs: performance.now() - started, output: null, ...describeHostError(error) };
+      return {
+        ok: false as const,
+        latencyMs: performance.now() - started,
+        output: null,
+        ...describeHostError(error, host.uri),
+      };
     }
   }),
 
