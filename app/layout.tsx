@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { Ship } from 'lucide-react';
 import { Toaster } from 'sonner';
 import { TRPCReactProvider } from '@/trpc/client';
+import { NavLinks } from './_components/nav';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -32,22 +33,17 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
       <body className="min-h-screen">
         <TRPCReactProvider>
           <header className="border-b border-slate-200 bg-white">
-            <nav className="mx-auto flex max-w-7xl items-center gap-6 px-6 py-3" aria-label="Main">
+            <nav
+              className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3 sm:px-6"
+              aria-label="Main"
+            >
               <Link href="/" className="flex items-center gap-1.5 text-lg font-semibold tracking-tight text-indigo-700">
                 <Ship aria-hidden className="h-5 w-5" /> Ferry
               </Link>
-              {NAV.map((item) => (
-                <Link
-                  key={item.href}
-                  href={item.href}
-                  className="text-sm font-medium text-slate-600 hover:text-slate-900"
-                >
-                  {item.label}
-                </Link>
-              ))}
+              <NavLinks items={NAV} />
             </nav>
           </header>
-          <main className="mx-auto max-w-7xl px-6 py-6">{children}</main>
+          <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6">{children}</main>
           <Toaster richColors position="bottom-right" />
         </TRPCReactProvider>
       </body>

@@ -2,6 +2,7 @@
 # Starts the production build for Playwright on a fresh database of its own, seeded like a first start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/quiet-env.sh
 port=${1:-3100}
 export DATABASE_URL=${E2E_DATABASE_URL:-file:./data/e2e.db}
 db_file=${DATABASE_URL#file:}

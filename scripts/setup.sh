@@ -3,6 +3,7 @@
 # system packages, npm dependencies, SQLite database (migrated), demo host, production build, server on :3000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/quiet-env.sh
 bash scripts/install-system-deps.sh --runtime
 bash scripts/prepare.sh
 npx next build

@@ -5,7 +5,7 @@
 # (README, "Test it"). The last line and the exit status both come from summarize-tests.mjs: one count, one verdict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export NEXT_TELEMETRY_DISABLED=1
+source scripts/quiet-env.sh
 bash scripts/install-system-deps.sh --test
 bash scripts/prepare.sh >/dev/null
 

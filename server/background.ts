@@ -2,6 +2,7 @@ import { db } from './db';
 import { bus } from './events/bus';
 import { executors } from './fleet/executors';
 import { reconcileOrphanedMigrations, STALE_HEARTBEAT_MS } from './migrations/reconcile';
+import { plural } from './plural';
 
 let started = false;
 
@@ -13,7 +14,7 @@ export function startBackgroundWork() {
     reconcileOrphanedMigrations({ db, bus, executors: executors() })
       .then((closed) => {
         if (closed.length > 0)
-          console.log(`reconciled ${closed.length} interrupted migration(s): ${closed.join(', ')}`);
+          console.log(`reconciled ${plural(closed.length, 'interrupted migration')}: ${closed.join(', ')}`);
       })
       .catch((error: unknown) => console.error('migration reconcile failed', error));
   void sweep();

@@ -6,6 +6,7 @@ import { useState } from 'react';
 import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@/server/api/root';
 import { useTRPC } from '@/trpc/client';
+import { plural } from '@/server/plural';
 import { formatBytes, formatTime } from '../_lib/format';
 import { MigrateDialog, type MigrateTarget } from './migrate-dialog';
 import { Badge, Button, ErrorBox } from './ui';
@@ -104,7 +105,7 @@ function HostSection({
         <code className="text-xs text-slate-500">{host.displayUri}</code>
         <span className="ml-auto text-xs text-slate-500">
           {snapshot.status === 'ok'
-            ? `${snapshot.vms.length} VMs · read in ${Math.round(snapshot.durationMs)} ms`
+            ? `${plural(snapshot.vms.length, 'VM')} · read in ${Math.round(snapshot.durationMs)} ms`
             : 'unreachable'}
         </span>
       </header>

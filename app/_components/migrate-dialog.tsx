@@ -19,9 +19,12 @@ import {
   type StorageMode,
   type TimeoutAction,
 } from '@/server/libvirt/migration/options';
+import { isTestDriverUri } from '@/server/libvirt/uri';
+import { plural } from '@/server/plural';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import type { HostSnapshotView, VmView } from './fleet-view';
+import { TestDriverNote } from './test-driver-note';
 import { Button, ErrorBox } from './ui';
 
 export type MigrateTarget = { vm: VmView; host: HostSnapshotView['host'] };
@@ -158,8 +161,10 @@ export function MigrateDialog({
             Migrate <span className="font-mono">{target.vm.name}</span> from {target.host.alias}
           </Dialog.Title>
           <Dialog.Description className="mt-1 text-sm text-slate-500">
-            {target.vm.state} · {target.vm.vcpus} vCPU · {target.vm.disks.length} disk(s)
+            {target.vm.state} · {target.vm.vcpus === null ? '? vCPUs' : plural(target.vm.vcpus, 'vCPU')} ·{' '}
+            {plural(target.vm.disks.length, 'disk')}
           </Dialog.Description>
+          {isTestDriverUri(target.host.displayUri) ? <TestDriverNote hostAlias={target.host.alias} /> : null}
 
           <div className="mt-4 space-y-4 text-sm">
             <fieldset>

@@ -12,7 +12,8 @@ export default function HostsPage() {
   const hosts = useQuery(trpc.host.list.queryOptions());
   return (
     <div className="grid gap-6 lg:grid-cols-5">
-      <section className="space-y-3 lg:col-span-3">
+      {/* min-w-0 and its own scroll: on a phone the hosts table scrolls here, not the whole page sideways. */}
+      <section className="min-w-0 space-y-3 overflow-x-auto lg:col-span-3">
         <h1 className="text-2xl font-semibold tracking-tight">Hosts</h1>
         {hosts.isError ? <ErrorBox title="Could not load hosts">{hosts.error.message}</ErrorBox> : null}
         <table className="w-full rounded-lg bg-white text-sm shadow-sm" aria-label="Registered hosts">

@@ -9,6 +9,7 @@ import {
   type VmCard,
   type VmDetailCache,
 } from '../inventory/collect';
+import { maskUriSecrets } from '../libvirt/uri';
 
 export type HostSnapshot = {
   host: PublicHost;
@@ -76,7 +77,7 @@ async function snapshotHost(options: {
     return {
       host: publicHost,
       status: 'error',
-      ...describeHostError(error),
+      ...describeHostError(error, host.uri),
       vms: [],
       refreshedAt: new Date(),
       durationMs: performance.now() - started,

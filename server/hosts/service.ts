@@ -15,6 +15,7 @@ import {
 import { parseLibvirtConf } from '../libvirt/aliases';
 import { hasControlCharacter } from '../libvirt/text-checks';
 import { ACTIVE_STATES } from '../migrations/types';
+import { plural } from '../plural';
 
 /** Host fields that may leave the server. `uri` is absent on purpose: it can name key files. */
 export const PUBLIC_HOST_SELECT = {
@@ -76,6 +77,18 @@ export const hostFormSchema = z.object({
 export type HostFormInput = z.input<typeof hostFormSchema>;
 type HostForm = z.output<typeof hostFormSchema>;
 
+/**
+ * What the edit form sends to keep the stored URI. The stored URI itself never reaches the browser (it may name
+ * key files), so the form cannot send it back: it says "unchanged" and the server keeps its own copy.
+ */
+export const UNCHANGED_REFERENCE = { unchanged: true } as const;
+
+export const hostUpdateSchema = hostFormSchema.extend({
+  reference: z.union([z.object({ unchanged: z.literal(true) }).strict(), hostFormSchema.shape.reference]),
+});
+
+export type HostUpdateInput = z.input<typeof hostUpdateSchema>;
+
 export type ResolvedReference = { uri: LibvirtUri; uriText: string; viaAlias: string | null };
 
 /**
@@ -108,7 +121,7 @@ export async function resolveReference(
   return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: null };
 }
 
-function checkExecutorKind(form: HostForm, uri: LibvirtUri) {
+function checkExecutorKind(form: Omit<HostForm, 'reference'>, uri: LibvirtUri) {
   if (form.executorKind !== 'ssh') return;
   if (!uri.isRemote || !isSshTransport(uri.transport)) {
     throw new UserError({
@@ -124,7 +137,7 @@ function checkExecutorKind(form: HostForm, uri: LibvirtUri) {
   }
 }
 
-function hostData(form: HostForm, resolved: ResolvedReference) {
+function hostData(form: Omit<HostForm, 'reference'>, resolved: ResolvedReference) {
   return {
     alias: form.alias,
     uri: resolved.uriText,
@@ -168,14 +181,15 @@ export async function addHost(options: { db: Db; input: HostFormInput; audit: Au
 export async function updateHost(options: {
   db: Db;
   id: string;
-  input: HostFormInput;
+  input: HostUpdateInput;
   audit: AuditContext;
 }): Promise<PublicHost> {
-  const form = hostFormSchema.parse(options.input);
+  const form = hostUpdateSchema.parse(options.input);
   return options.db.$transaction(async (tx) => {
     const before = await tx.host.findUnique({ where: { id: options.id } });
     if (!before) throw new UserError({ code: 'NOT_FOUND', message: 'That host no longer exists.' });
-    const resolved = await resolveReference(tx, form.reference);
+    const resolved =
+      typeof form.reference === 'string' ? await resolveReference(tx, form.reference) : storedReference(before);
     checkExecutorKind(form, resolved.uri);
     if (form.alias !== before.alias) {
       const clash = await tx.host.findUnique({ where: { alias: form.alias }, select: { id: true } });
@@ -202,6 +216,18 @@ export async function updateHost(options: {
     });
     return host;
   });
+}
+
+/** The host's own stored URI, kept as it is (it was formatted when it was saved). */
+function storedReference(host: Host): ResolvedReference {
+  const parsed = parseLibvirtUri(host.uri);
+  if (!parsed.ok) {
+    throw new UserError({
+      field: 'reference',
+      message: 'The stored URI no longer parses; enter the URI again to save this host.',
+    });
+  }
+  return { uri: parsed.uri, uriText: host.uri, viaAlias: null };
 }
 
 function diffHost(before: Host, after: PublicHost) {
@@ -233,7 +259,7 @@ export async function removeHost(options: { db: Db; id: string; audit: AuditCont
     if (active > 0) {
       throw new UserError({
         code: 'PRECONDITION_FAILED',
-        message: `Host "${host.alias}" has ${active} migration(s) in progress; wait for them or cancel them first.`,
+        message: `Host "${host.alias}" has ${plural(active, 'migration')} in progress; wait for ${active === 1 ? 'it' : 'them'} or cancel ${active === 1 ? 'it' : 'them'} first.`,
       });
     }
     await tx.host.delete({ where: { id: host.id } });

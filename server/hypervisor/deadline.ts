@@ -1,3 +1,4 @@
+import { maskUriSecrets } from '../libvirt/uri';
 import { VirshError } from './executor';
 
 /**
@@ -27,12 +28,17 @@ export class HostTimeoutError extends Error {
   }
 }
 
-export function describeHostError(error: unknown): { error: string; errorDetail: string | null } {
-  if (error instanceof HostTimeoutError) return { error: error.message, errorDetail: null };
+/**
+ * `uri`: the host's stored URI, when the answer goes to a browser: ssh quotes the key file in its errors, and
+ * that path is masked as in the display URI.
+ */
+export function describeHostError(error: unknown, uri?: string): { error: string; errorDetail: string | null } {
+  const mask = (text: string) => (uri ? maskUriSecrets(text, uri) : text);
+  if (error instanceof HostTimeoutError) return { error: mask(error.message), errorDetail: null };
   if (error instanceof VirshError) {
-    const detail = error.stderr.trim() || error.message;
+    const detail = mask(error.stderr.trim() || error.message);
     const firstLine = detail.split('\n').find((line) => line.trim() !== '') ?? detail;
     return { error: firstLine.replace(/^error:\s*/, ''), errorDetail: detail };
   }
-  return { error: error instanceof Error ? error.message : String(error), errorDetail: null };
+  return { error: mask(error instanceof Error ? error.message : String(error)), errorDetail: null };
 }

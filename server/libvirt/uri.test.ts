@@ -7,6 +7,8 @@ import {
   displayLibvirtUri,
   formatLibvirtUri,
   isAliasName,
+  isTestDriverUri,
+  maskUriSecrets,
   LIBVIRT_DRIVERS,
   LIBVIRT_TRANSPORTS,
   parseLibvirtUri,
@@ -812,5 +814,33 @@ describe.runIf(canRunVirshAsNobody)('agreement with real virsh (libvirt 9.0)', (
     const remoteCommand = run.sshArgv?.[run.sshArgv.length - 1] ?? '';
     expect(remoteCommand, run.output).toContain(`-U ${hostile}`);
     expect(remoteNetcatArgs(remoteCommand)).toStrictEqual(['-U', '/run/a']);
+  });
+});
+
+describe('isTestDriverUri', () => {
+  it('knows the test driver by its scheme, with or without a transport', () => {
+    expect(isTestDriverUri('test:///default')).toBe(true);
+    expect(isTestDriverUri('test:///srv/lab/rack50.xml')).toBe(true);
+    expect(isTestDriverUri('test+unix:///default')).toBe(true);
+    expect(isTestDriverUri('qemu+ssh://root@hv1/system')).toBe(false);
+    expect(isTestDriverUri('qemu:///system?name=test:')).toBe(false);
+    expect(isTestDriverUri('testing:///x')).toBe(false);
+  });
+});
+
+describe('maskUriSecrets', () => {
+  it('masks the key file wherever an error quotes it, and leaves the rest of the text alone', () => {
+    const uri = 'qemu+ssh://root@hv1/system?keyfile=/etc/ferry/id_ed25519&no_tty=1';
+    const stderr = 'Warning: Identity file /etc/ferry/id_ed25519 not accessible: No such file or directory.';
+    expect(maskUriSecrets(stderr, uri)).toBe('Warning: Identity file … not accessible: No such file or directory.');
+    expect(maskUriSecrets('ssh: connect to host hv1 port 22: Connection refused', uri)).toBe(
+      'ssh: connect to host hv1 port 22: Connection refused',
+    );
+  });
+
+  it('masks every masked parameter, longest value first, and leaves text alone for an unparsable URI', () => {
+    const uri = 'qemu+libssh2://root@hv1/system?keyfile=/k/id&known_hosts=/k/id.known';
+    expect(maskUriSecrets('read /k/id.known and /k/id', uri)).toBe('read … and …');
+    expect(maskUriSecrets('/k/id', 'not a uri')).toBe('/k/id');
   });
 });

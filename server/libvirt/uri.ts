@@ -615,3 +615,26 @@ export function isAliasName(text: string): boolean {
 }
 
 export type UriAlias = { name: string; uri: string };
+
+/**
+ * libvirt's test driver (`test:///default`, `test:///path/host.xml`) answers every read but refuses
+ * virDomainMigrate3, so no migration can start or end on it. Reads the scheme only, so display URIs work too.
+ */
+export function isTestDriverUri(uri: string): boolean {
+  return /^test(\+[a-z0-9]+)?:/i.test(uri.trim());
+}
+
+/**
+ * Masks the values displayLibvirtUri masks wherever `text` quotes them: ssh and libvirt name the key file in
+ * their errors ("Warning: Identity file /etc/ferry/id_ed25519 not accessible"), and that text goes to the browser.
+ */
+export function maskUriSecrets(text: string, uriText: string): string {
+  const parsed = parseLibvirtUri(uriText);
+  if (!parsed.ok) return text;
+  const secrets = Object.entries(parsed.uri.params)
+    .filter(([name, value]) => MASKED_PARAMS.includes(name) && value.length > 0)
+    .map(([, value]) => value)
+    // Longest first, so a value that contains another is masked whole.
+    .sort((a, b) => b.length - a.length);
+  return secrets.reduce((masked, secret) => masked.split(secret).join(MASK), text);
+}

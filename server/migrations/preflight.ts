@@ -18,6 +18,7 @@ import {
   listDomains,
   volumeExists,
 } from './host-queries';
+import { plural } from '../plural';
 import { ACTIVE_STATES, type PreflightCheck } from './types';
 
 /** `uri`: the registered (display) URI; only its scheme is read, to spot the test driver. */
@@ -261,7 +262,7 @@ async function storageCheck(options: {
     'storage',
     'Storage on destination',
     'pass',
-    disks.length === 0 ? 'No disks to copy.' : `${disks.length} disk(s) fit in destination pools.`,
+    disks.length === 0 ? 'No disks to copy.' : `Room in the destination pools for ${plural(disks.length, 'disk')}.`,
   );
 }
 

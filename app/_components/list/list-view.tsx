@@ -4,6 +4,7 @@ import { Download } from 'lucide-react';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { z } from 'zod';
+import { plural } from '@/server/plural';
 import { Button, ErrorBox } from '../ui';
 
 /**
@@ -77,12 +78,13 @@ export function LoadMore({
   isLoading: boolean;
   onClick: () => void;
   shown: number;
+  /** Singular; the helper pluralises it for the count. */
   noun: string;
 }) {
   return (
     <div className="flex items-center justify-between px-1 py-3 text-sm text-slate-500">
       <span>
-        {shown.toLocaleString()} {noun} shown{hasMore ? '' : ' — that is all of them'}
+        {plural(shown, noun)} shown{hasMore ? '' : ' — that is all of them'}
       </span>
       {hasMore ? (
         <Button onClick={onClick} disabled={isLoading}>
@@ -102,7 +104,7 @@ export function InvalidFilter({ error }: { error: z.ZodError }) {
   );
 }
 
-/** A list's words: heading, description, plural noun ("rows"), load-error title, and what it says when empty. */
+/** A list's words: heading, description, singular noun ("row"), load-error title, and what it says when empty. */
 export type ListTexts = {
   title: string;
   description: string;
@@ -212,7 +214,9 @@ export function ListPage({
 }) {
   return (
     <div className="space-y-4">
-      <div className="flex flex-wrap items-end justify-between gap-3">
+      {/* Actions sit left-aligned under the title: an answer that appears after a button (the chain check's) wraps
+          below it, so no button moves when it arrives. */}
+      <div className="space-y-3">
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">{texts.title}</h1>
           <p className="text-sm text-slate-500">{texts.description}</p>

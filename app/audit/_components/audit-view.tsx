@@ -15,7 +15,7 @@ const PAGE_SIZE = 50;
 const TEXTS: ListTexts = {
   title: 'Audit log',
   description: 'Every change Ferry made or refused, newest first. Rows cannot be edited or deleted.',
-  noun: 'rows',
+  noun: 'row',
   errorTitle: 'Could not load the audit log',
   empty: {
     filtered: [

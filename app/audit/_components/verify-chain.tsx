@@ -2,6 +2,7 @@
 
 import { useMutation } from '@tanstack/react-query';
 import { ShieldAlert, ShieldCheck } from 'lucide-react';
+import { plural } from '@/server/plural';
 import { useTRPC } from '@/trpc/client';
 import { Button } from '../../_components/ui';
 
@@ -11,8 +12,10 @@ export function VerifyChain({ onShowRow }: { onShowRow: (id: number) => void }) 
   const verify = useMutation(trpc.audit.verify.mutationOptions());
   const report = verify.data;
 
+  // `contents`: the button and its answer are items of the page's action row, so a long answer wraps to a line
+  // of its own and the button stays where it was clicked.
   return (
-    <div className="flex flex-wrap items-center gap-2">
+    <div className="contents">
       <Button onClick={() => verify.mutate()} disabled={verify.isPending}>
         {verify.isPending ? 'Verifying…' : 'Verify chain'}
       </Button>
@@ -21,7 +24,7 @@ export function VerifyChain({ onShowRow }: { onShowRow: (id: number) => void }) 
         {report?.ok ? (
           <span className="inline-flex items-center gap-1 text-emerald-700">
             <ShieldCheck className="h-4 w-4" aria-hidden />
-            Chain intact: {report.checked.toLocaleString()} rows checked in {(report.durationMs / 1000).toFixed(1)} s.
+            Chain intact: {plural(report.checked, 'row')} checked in {(report.durationMs / 1000).toFixed(1)} s.
           </span>
         ) : null}
         {report && !report.ok && report.firstBreak ? (

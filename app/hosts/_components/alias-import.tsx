@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { toast } from 'sonner';
+import { plural } from '@/server/plural';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../../_lib/trpc-errors';
 import { Button, ErrorBox } from '../../_components/ui';
@@ -21,7 +22,7 @@ export function AliasImport() {
   const importMutation = useMutation(
     trpc.host.importAliases.mutationOptions({
       onSuccess: async (result) => {
-        toast.success(`Imported ${result.imported.length} alias(es)`);
+        toast.success(`Imported ${plural(result.imported.length, 'alias', 'aliases')}`);
         setText('');
         await queryClient.invalidateQueries({ queryKey: trpc.host.aliases.queryKey() });
       },

@@ -84,11 +84,9 @@ export function HostDetail({ alias }: { alias: string }) {
               migrationAddress: host.migrationAddress ?? '',
               confirmedFingerprint: host.pinnedFingerprint ?? undefined,
             }}
+            currentDisplayUri={host.displayUri}
             onDone={() => setEditing(false)}
           />
-          <p className="mt-2 text-xs text-slate-500">
-            The URI is not shown because it may name key files; enter it again to save.
-          </p>
         </div>
       ) : null}
 

@@ -30,16 +30,20 @@ const EMPTY: HostFormValues = {
 export function HostForm({
   hostId,
   initial,
+  currentDisplayUri,
   onDone,
 }: {
   hostId?: string;
   initial?: Partial<HostFormValues>;
+  /** Editing: the stored URI's display form (no key paths), offered as "keep the current URI". */
+  currentDisplayUri?: string;
   onDone?: () => void;
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [values, setValues] = useState<HostFormValues>({ ...EMPTY, ...initial });
   const [keyConfirmed, setKeyConfirmed] = useState(Boolean(initial?.confirmedFingerprint));
+  const [keepUri, setKeepUri] = useState(currentDisplayUri !== undefined);
 
   const inspect = useMutation(trpc.host.inspect.mutationOptions());
   const invalidate = () =>
@@ -80,15 +84,16 @@ export function HostForm({
     event.preventDefault();
     const data = {
       alias: values.alias,
-      reference: values.reference,
       displayName: values.displayName || undefined,
       executorKind: values.executorKind,
       tlsCapable: values.tlsCapable,
       migrationAddress: values.migrationAddress || undefined,
       confirmedFingerprint: keyConfirmed && fingerprint ? fingerprint : undefined,
     };
-    if (hostId) update.mutate({ id: hostId, data });
-    else add.mutate(data);
+    // Keeping the URI sends a marker, never the URI: the server holds the stored one (it may name key files).
+    if (hostId)
+      update.mutate({ id: hostId, data: { ...data, reference: keepUri ? { unchanged: true } : values.reference } });
+    else add.mutate({ ...data, reference: values.reference });
   }
 
   const idPrefix = hostId ? `edit-${hostId}` : 'add';
@@ -127,23 +132,40 @@ export function HostForm({
         error={fields.reference}
         hint="e.g. qemu+ssh://root@hv1/system?keyfile=/etc/ferry/id_ed25519, qemu:///system, test:///default, or an alias imported from libvirt.conf"
       >
+        {currentDisplayUri !== undefined ? (
+          <label className="flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              checked={keepUri}
+              onChange={(e) => {
+                setKeepUri(e.target.checked);
+                inspect.reset();
+                setKeyConfirmed(e.target.checked && Boolean(initial?.confirmedFingerprint));
+              }}
+            />
+            <span>
+              Keep the current URI <code className="text-xs text-slate-600">{currentDisplayUri}</code>
+            </span>
+          </label>
+        ) : null}
         <div className="flex gap-2">
           <TextInput
             id={`${idPrefix}-reference`}
             name="reference"
-            value={values.reference}
+            value={keepUri ? '' : values.reference}
+            disabled={keepUri}
             invalid={!!fields.reference}
             onChange={(e) => {
               set('reference', e.target.value);
               inspect.reset();
               setKeyConfirmed(false);
             }}
-            className="font-mono"
-            placeholder="qemu+ssh://root@hv1/system"
+            className="font-mono disabled:bg-slate-100"
+            placeholder={keepUri ? 'kept as it is' : 'qemu+ssh://root@hv1/system'}
           />
           <Button
             onClick={() => inspect.mutate({ reference: values.reference })}
-            disabled={!values.reference || inspect.isPending}
+            disabled={keepUri || !values.reference || inspect.isPending}
           >
             {inspect.isPending ? 'Checking…' : 'Check'}
           </Button>

@@ -1,6 +1,11 @@
+import { plural } from '@/server/plural';
 import type { DayOutcomes } from '@/server/history/stats';
 
-/** Small hand-made SVG charts: a few hundred rectangles at most, no chart library (none is installed). */
+/**
+ * Small hand-made charts: bars are boxes sized in percent and every label is HTML text. An SVG viewBox would
+ * scale its text with the column (17 px labels at 1280 px, 5 px on a phone); here labels stay at text-xs, below
+ * the page's own text, at every width. No chart library: a few hundred boxes at most.
+ */
 
 const OUTCOMES = [
   { key: 'succeeded', label: 'succeeded', color: '#10b981' },
@@ -9,9 +14,7 @@ const OUTCOMES = [
   { key: 'other', label: 'in progress', color: '#38bdf8' },
 ] as const;
 
-const WIDTH = 720;
-const HEIGHT = 170;
-const AXIS = 28;
+const TICK = 'text-xs leading-4 text-slate-500';
 
 function niceMax(value: number): number {
   if (value <= 5) return 5;
@@ -19,6 +22,10 @@ function niceMax(value: number): number {
   const steps = [1, 2, 2.5, 5, 10];
   for (const step of steps) if (step * magnitude >= value) return step * magnitude;
   return 10 * magnitude;
+}
+
+function percent(value: number, max: number): string {
+  return `${Math.min(100, (value / max) * 100)}%`;
 }
 
 function ChartFrame({ title, subtitle, children }: { title: string; subtitle?: string; children: React.ReactNode }) {
@@ -33,62 +40,63 @@ function ChartFrame({ title, subtitle, children }: { title: string; subtitle?: s
   );
 }
 
+/** Said over the empty plot, which keeps its axes so the range it covers stays visible. */
+function NoData({ children }: { children: React.ReactNode }) {
+  return (
+    <div className="absolute inset-0 flex items-center justify-center" data-chart-empty>
+      <p className="rounded-md bg-white/90 px-3 py-1 text-sm text-slate-500">{children}</p>
+    </div>
+  );
+}
+
 export function PerDayChart({ days, subtitle }: { days: DayOutcomes[]; subtitle: string }) {
   const totals = days.map((day) => day.succeeded + day.failed + day.cancelled + day.other);
   const max = niceMax(Math.max(0, ...totals));
-  const plotWidth = WIDTH - AXIS;
-  const plotHeight = HEIGHT - 20;
-  const barWidth = plotWidth / Math.max(days.length, 1);
   const sum = totals.reduce((a, b) => a + b, 0);
   const labelEvery = Math.max(1, Math.ceil(days.length / 6));
 
   return (
     <ChartFrame title="Migrations per day by outcome" subtitle={subtitle}>
-      <svg
-        viewBox={`0 0 ${WIDTH} ${HEIGHT + 16}`}
-        className="h-auto w-full"
-        role="img"
-        aria-label={`${sum} migrations over ${days.length} days`}
-      >
-        <text x={AXIS - 4} y={8} textAnchor="end" className="fill-slate-400 text-[10px]">
-          {max}
-        </text>
-        <text x={AXIS - 4} y={plotHeight} textAnchor="end" className="fill-slate-400 text-[10px]">
-          0
-        </text>
-        <line x1={AXIS} x2={WIDTH} y1={plotHeight} y2={plotHeight} stroke="#e2e8f0" />
-        {days.map((day, index) => {
-          let y = plotHeight;
-          const x = AXIS + index * barWidth;
-          return (
-            <g key={day.day}>
-              <title>{`${day.day}: ${OUTCOMES.map((outcome) => `${day[outcome.key]} ${outcome.label}`).join(', ')}`}</title>
-              {/* An invisible full-height target so thin bars still show their tooltip. */}
-              <rect x={x} y={0} width={barWidth} height={plotHeight} fill="transparent" />
-              {OUTCOMES.map((outcome) => {
-                const height = (day[outcome.key] / max) * (plotHeight - 4);
-                y -= height;
-                return height > 0 ? (
-                  <rect
-                    key={outcome.key}
-                    x={x + barWidth * 0.1}
-                    y={y}
-                    width={Math.max(barWidth * 0.8, 0.5)}
-                    height={height}
-                    fill={outcome.color}
-                  />
-                ) : null;
-              })}
+      <div role="img" aria-label={`${plural(sum, 'migration')} over ${plural(days.length, 'day')}`}>
+        <div className="flex h-40 gap-2">
+          <div className={`flex w-8 shrink-0 flex-col justify-between text-right ${TICK}`} data-chart-tick>
+            <span className="-mt-2">{max}</span>
+            <span className="-mb-2">0</span>
+          </div>
+          <div className="relative flex min-w-0 flex-1 items-end border-b border-slate-200">
+            {days.map((day) => (
+              <div
+                key={day.day}
+                className="flex h-full min-w-0 flex-1 flex-col-reverse items-center"
+                title={`${day.day}: ${OUTCOMES.map((outcome) => `${day[outcome.key]} ${outcome.label}`).join(', ')}`}
+              >
+                {OUTCOMES.map((outcome) =>
+                  day[outcome.key] > 0 ? (
+                    <div
+                      key={outcome.key}
+                      className="w-4/5"
+                      style={{ height: percent(day[outcome.key], max), backgroundColor: outcome.color }}
+                    />
+                  ) : null,
+                )}
+              </div>
+            ))}
+            {sum === 0 ? <NoData>No migrations in this range yet.</NoData> : null}
+          </div>
+        </div>
+        <div className="ml-10 flex" aria-hidden>
+          {days.map((day, index) => (
+            <div key={day.day} className="min-w-0 flex-1 overflow-visible">
               {index % labelEvery === 0 ? (
-                <text x={x} y={HEIGHT + 12} className="fill-slate-500 text-[10px]">
+                <span className={`block whitespace-nowrap ${TICK}`} data-chart-tick>
                   {day.day.slice(5)}
-                </text>
+                </span>
               ) : null}
-            </g>
-          );
-        })}
-      </svg>
-      <div className="mt-1 flex flex-wrap gap-3 text-xs text-slate-600">
+            </div>
+          ))}
+        </div>
+      </div>
+      <div className="mt-2 flex flex-wrap gap-3 text-xs text-slate-600">
         {OUTCOMES.map((outcome) => (
           <span key={outcome.key} className="inline-flex items-center gap-1">
             <span className="inline-block h-2.5 w-2.5 rounded-sm" style={{ backgroundColor: outcome.color }} />
@@ -102,41 +110,33 @@ export function PerDayChart({ days, subtitle }: { days: DayOutcomes[]; subtitle:
 
 export function DurationChart({ buckets }: { buckets: { label: string; count: number }[] }) {
   const max = niceMax(Math.max(0, ...buckets.map((bucket) => bucket.count)));
-  // Wide enough that the SVG is drawn near 1:1 in its two-thirds column, so labels keep a readable size.
-  const width = 720;
-  const height = 150;
-  const barWidth = width / Math.max(buckets.length, 1);
   const total = buckets.reduce((a, b) => a + b.count, 0);
   return (
-    <ChartFrame title="Duration of successful migrations" subtitle={`${total.toLocaleString()} migrations`}>
-      <svg
-        viewBox={`0 0 ${width} ${height + 30}`}
-        className="h-auto w-full"
-        role="img"
-        aria-label={buckets.map((b) => `${b.label}: ${b.count}`).join(', ')}
-      >
-        {buckets.map((bucket, index) => {
-          const barHeight = (bucket.count / max) * (height - 14);
-          const x = index * barWidth;
-          return (
-            <g key={bucket.label}>
-              <title>{`${bucket.label}: ${bucket.count}`}</title>
-              <rect x={x + 8} y={height - barHeight} width={barWidth - 16} height={barHeight} fill="#6366f1" rx={2} />
-              <text
-                x={x + barWidth / 2}
-                y={height - barHeight - 3}
-                textAnchor="middle"
-                className="fill-slate-600 text-[10px]"
-              >
-                {bucket.count > 0 ? bucket.count.toLocaleString() : ''}
-              </text>
-              <text x={x + barWidth / 2} y={height + 14} textAnchor="middle" className="fill-slate-500 text-[10px]">
-                {bucket.label}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
+    <ChartFrame title="Duration of successful migrations" subtitle={plural(total, 'migration')}>
+      <div role="img" aria-label={buckets.map((b) => `${b.label}: ${b.count}`).join(', ')}>
+        <div className="relative flex h-36 items-end gap-2 border-b border-slate-200 pt-5">
+          {buckets.map((bucket) => (
+            <div
+              key={bucket.label}
+              className="flex h-full min-w-0 flex-1 flex-col justify-end"
+              title={`${bucket.label}: ${bucket.count}`}
+            >
+              {bucket.count > 0 ? (
+                <span className={`text-center ${TICK} text-slate-600`}>{bucket.count.toLocaleString('en-US')}</span>
+              ) : null}
+              <div className="rounded-t-sm bg-indigo-500" style={{ height: percent(bucket.count, max) }} />
+            </div>
+          ))}
+          {total === 0 ? <NoData>No successful migrations in this range yet.</NoData> : null}
+        </div>
+        <div className="flex gap-2" aria-hidden>
+          {buckets.map((bucket) => (
+            <span key={bucket.label} className={`min-w-0 flex-1 text-center ${TICK}`} data-chart-tick>
+              {bucket.label}
+            </span>
+          ))}
+        </div>
+      </div>
     </ChartFrame>
   );
 }
@@ -147,48 +147,38 @@ export function FailureCausesChart({
   causes: { errorCode: string; count: number; example: string | null }[];
 }) {
   const max = Math.max(1, ...causes.map((cause) => cause.count));
-  const rowHeight = 22;
-  const width = 360;
-  const labelWidth = 150;
   return (
     <ChartFrame title="Most frequent failure causes" subtitle="by error code">
       {causes.length === 0 ? (
-        <p className="py-6 text-center text-sm text-slate-500">No failed migrations in this range.</p>
+        <p className="py-6 text-center text-sm text-slate-500" data-chart-empty>
+          No failed migrations in this range.
+        </p>
       ) : (
-        <svg
-          viewBox={`0 0 ${width} ${causes.length * rowHeight}`}
-          className="h-auto w-full"
-          role="img"
-          aria-label={causes.map((c) => `${c.errorCode}: ${c.count}`).join(', ')}
-        >
-          {causes.map((cause, index) => {
-            const y = index * rowHeight;
-            const barWidth = ((width - labelWidth - 40) * cause.count) / max;
-            return (
-              <g key={cause.errorCode}>
-                <title>
-                  {cause.example
-                    ? `${cause.errorCode}: ${cause.count} — e.g. “${cause.example}”`
-                    : `${cause.errorCode}: ${cause.count}`}
-                </title>
-                <text x={labelWidth - 6} y={y + 15} textAnchor="end" className="fill-slate-700 font-mono text-[10px]">
-                  {cause.errorCode.length > 24 ? `${cause.errorCode.slice(0, 23)}…` : cause.errorCode}
-                </text>
-                <rect
-                  x={labelWidth}
-                  y={y + 4}
-                  width={Math.max(barWidth, 1)}
-                  height={rowHeight - 8}
-                  fill="#f43f5e"
-                  rx={2}
+        <ul className="space-y-1.5" aria-label={causes.map((c) => `${c.errorCode}: ${c.count}`).join(', ')}>
+          {causes.map((cause) => (
+            <li
+              key={cause.errorCode}
+              className="flex items-center gap-2"
+              title={
+                cause.example
+                  ? `${cause.errorCode}: ${cause.count} — e.g. “${cause.example}”`
+                  : `${cause.errorCode}: ${cause.count}`
+              }
+            >
+              <span className={`w-2/5 shrink-0 truncate text-right font-mono ${TICK} text-slate-700`}>
+                {cause.errorCode}
+              </span>
+              <span className="flex min-w-0 flex-1 items-center gap-1">
+                <span
+                  className="inline-block h-3.5 min-w-px rounded-sm bg-rose-500"
+                  // At most 85% of the row, so the count always fits beside the longest bar.
+                  style={{ width: `${(cause.count / max) * 85}%` }}
                 />
-                <text x={labelWidth + barWidth + 4} y={y + 15} className="fill-slate-600 text-[10px]">
-                  {cause.count.toLocaleString()}
-                </text>
-              </g>
-            );
-          })}
-        </svg>
+                <span className={`${TICK} text-slate-600`}>{cause.count.toLocaleString('en-US')}</span>
+              </span>
+            </li>
+          ))}
+        </ul>
       )}
     </ChartFrame>
   );

@@ -20,7 +20,7 @@ const PAGE_SIZE = 50;
 const TEXTS: ListTexts = {
   title: 'Migrations',
   description: 'Every migration Ferry ran or tried, newest first.',
-  noun: 'migrations',
+  noun: 'migration',
   errorTitle: 'Could not load migrations',
   empty: {
     filtered: ['No migrations match these filters.', 'Widen the time range, tick more states, or clear the filters.'],

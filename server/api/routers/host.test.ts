@@ -6,6 +6,7 @@ import { createInProcessEventBus } from '../../events/bus';
 import { executors } from '../../fleet/executors';
 import { createCallerFactory, createContextInner, createTRPCRouter } from '../trpc';
 import { fleetRouter } from './fleet';
+import { UNCHANGED_REFERENCE } from '../../hosts/service';
 import { hostRouter } from './host';
 
 const createCaller = createCallerFactory(createTRPCRouter({ host: hostRouter, fleet: fleetRouter }));
@@ -68,6 +69,52 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
     expect(row.uri).toContain('keyfile=/etc/ferry/secret_key');
     const audit = await testDb.db.auditEvent.findFirstOrThrow({ where: { hostAlias: 'remote1' } });
     expect(audit.details).not.toContain('secret_key');
+    await caller.host.remove({ id: host.id });
+  });
+
+  it('keeps the stored URI when the edit form says "unchanged", without it ever leaving the server', async () => {
+    const uri = 'qemu+ssh://root@192.0.2.11/system?keyfile=/etc/ferry/kept_key';
+    const host = await caller.host.add({ alias: 'kept', reference: uri });
+    await testDb.db.host.update({ where: { id: host.id }, data: { hostUuid: 'f0e1d2c3-0000-4000-8000-000000000001' } });
+
+    const edited = await caller.host.update({
+      id: host.id,
+      data: { alias: 'kept', reference: UNCHANGED_REFERENCE, displayName: 'Kept URI' },
+    });
+    expect(edited).toMatchObject({ displayName: 'Kept URI', displayUri: host.displayUri });
+    expect(JSON.stringify(edited)).not.toContain('kept_key');
+    const row = await testDb.db.host.findUniqueOrThrow({ where: { id: host.id } });
+    expect(row.uri).toBe(uri);
+    // Same URI, same machine: the learned libvirt host UUID stays.
+    expect(row.hostUuid).toBe('f0e1d2c3-0000-4000-8000-000000000001');
+    const audit = await testDb.db.auditEvent.findFirstOrThrow({
+      where: { hostAlias: 'kept', action: 'host.edit' },
+      orderBy: { id: 'desc' },
+    });
+    expect(JSON.parse(audit.details)).toEqual({ changes: { displayName: { from: 'kept', to: 'Kept URI' } } });
+
+    // "unchanged" as text is an alias name like any other, never the keep marker.
+    await expectTrpcError(
+      caller.host.update({ id: host.id, data: { alias: 'kept', reference: 'unchanged' } }),
+      'BAD_REQUEST',
+      /no such alias is imported/,
+    );
+    await caller.host.remove({ id: host.id });
+  });
+
+  it('masks the key file that ssh quotes in a failed read before the error leaves the server', async () => {
+    // Port 1 is closed: real virsh runs real ssh, which warns about the missing key file, then fails.
+    const host = await caller.host.add({
+      alias: 'quoted-key',
+      reference: 'qemu+ssh://root@127.0.0.1:1/system?keyfile=/etc/ferry/quoted_secret_key',
+    });
+    const detail = await caller.host.get({ alias: 'quoted-key' });
+    const tested = await caller.host.test({ id: host.id });
+    const fleet = await caller.fleet.list();
+    const answers = JSON.stringify({ detail, tested, fleet });
+    expect(detail.error).not.toBeNull();
+    expect(answers).not.toContain('quoted_secret_key');
+    expect(detail.errorDetail).toContain('Identity file …');
     await caller.host.remove({ id: host.id });
   });
 

@@ -7,6 +7,7 @@ import { env } from '../../env';
 import {
   addHost,
   hostFormSchema,
+  hostUpdateSchema,
   importAliases,
   PUBLIC_HOST_SELECT,
   removeHost,
@@ -66,7 +67,7 @@ export const hostRouter = createTRPCRouter({
       const info = await withDeadline(env.FERRY_HOST_TIMEOUT_MS, (signal) => collectHostInfo({ executor, signal }));
       return { host: publicHost, info, error: null, errorDetail: null };
     } catch (error) {
-      return { host: publicHost, info: null, ...describeHostError(error) };
+      return { host: publicHost, info: null, ...describeHostError(error, host.uri) };
     }
   }),
 
@@ -101,7 +102,7 @@ export const hostRouter = createTRPCRouter({
       ),
     ),
 
-  update: adminProcedure.input(z.object({ id: z.string().min(1), data: hostFormSchema })).mutation(({ ctx, input }) =>
+  update: adminProcedure.input(z.object({ id: z.string().min(1), data: hostUpdateSchema })).mutation(({ ctx, input }) =>
     auditRefusal(ctx, 'host.edit', { hostAlias: input.data.alias }, async () => {
       const host = await updateHost({ db: ctx.db, id: input.id, input: input.data, audit: auditContext(ctx) });
       executors().evict(input.id);
@@ -133,7 +134,12 @@ export const hostRouter = createTRPCRouter({
         errorDetail: null,
       };
     } catch (error) {
-      return { ok: false as const, latencyMs: performance.now() - started, output: null, ...describeHostError(error) };
+      return {
+        ok: false as const,
+        latencyMs: performance.now() - started,
+        output: null,
+        ...describeHostError(error, host.uri),
+      };
     }
   }),
 

@@ -1,4 +1,5 @@
 import type { CheckStatus } from '../../migrations/types';
+import { isTestDriverUri } from '../uri';
 
 /**
  * Whether a host can take a VM: the one rule set behind both the migrate dialog's "why is this destination
@@ -67,7 +68,7 @@ export function reachableRule(destination: RuleHost, error: string | null): Verd
 
 /** libvirt's test driver answers every read but refuses virDomainMigrate3, as source and as destination. */
 export function driverRule(source: RuleHost, destination: RuleHost): Verdict {
-  const testHost = [source, destination].find((host) => host.uri.startsWith('test:'));
+  const testHost = [source, destination].find((host) => isTestDriverUri(host.uri));
   return testHost
     ? verdict(
         'driver-migrates',
