@@ -9,7 +9,6 @@ import {
   type VmCard,
   type VmDetailCache,
 } from '../inventory/collect';
-import { maskUriSecrets } from '../libvirt/uri';
 
 export type HostSnapshot = {
   host: PublicHost;
