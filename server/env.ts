@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from './db-url';
+import { UNSAFE_URI_FEATURES } from './libvirt/uri';
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -14,6 +15,24 @@ const envSchema = z.object({
   /** Who the actor is until users and roles exist (issue: auth). */
   FERRY_DEFAULT_ACTOR: z.string().min(1).default('admin'),
   FERRY_VIRSH: z.string().default('virsh'),
+  /** `test:///<file>` hosts may only name files under this directory (demos, tests, the bench). */
+  FERRY_TEST_DRIVER_DIR: z.string().min(1).default('data/test-hosts'),
+  /** `keyfile=` must name a regular file of at most 64 KiB under this directory. */
+  FERRY_KEY_DIR: z.string().min(1).default('data/keys'),
+  /**
+   * URI features refused by default because they run programs or touch files as root (see UNSAFE_URI_FEATURES),
+   * comma-separated, e.g. "known_hosts,netcat". Only for an operator who truly needs one.
+   */
+  FERRY_ALLOW_UNSAFE_URI: z
+    .string()
+    .default('')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    )
+    .pipe(z.array(z.enum(UNSAFE_URI_FEATURES))),
 });
 
 export type Env = z.infer<typeof envSchema>;

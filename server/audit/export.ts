@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { Db } from '../db';
 import { UserError } from '../errors';
+import { describeZodError } from '../api/error-shape';
 import { csvTimestamp, type CsvValue } from './csv';
 import {
   badExportRequest,
@@ -92,7 +92,7 @@ export async function auditExportResponse(options: {
   const format = parseExportFormat(options.url.searchParams.get('format'));
   if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
   const parsed = auditFilterSchema.safeParse(auditFilterFromSearchParams(options.url.searchParams));
-  if (!parsed.success) return badExportRequest(`The filter is not valid: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) return badExportRequest(`The filter is not valid: ${describeZodError(parsed.error)}`);
   try {
     const stream = await streamAuditExport({
       db: options.db,

@@ -2,6 +2,9 @@ import type { Db } from '../db';
 import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
 import { PUBLIC_HOST_SELECT, type PublicHost } from '../hosts/service';
+import { RefusedUriError } from '../hosts/uri-policy';
+import { describeUnexpected } from '../api/error-shape';
+import { redactErrorText } from '../redact';
 import {
   collectHostInfo,
   collectVms,
@@ -52,14 +55,19 @@ export class HostTimeoutError extends Error {
   }
 }
 
+/**
+ * A host's failure as the browser sees it: one line plus the detail, both redacted (no key paths, no file contents
+ * quoted by libvirt's parse errors). Anything that is not a host failure is logged and shown only by reference.
+ */
 export function describeHostError(error: unknown): { error: string; errorDetail: string | null } {
   if (error instanceof HostTimeoutError) return { error: error.message, errorDetail: null };
+  if (error instanceof RefusedUriError) return { error: error.message, errorDetail: null };
   if (error instanceof VirshError) {
-    const detail = error.stderr.trim() || error.message;
+    const detail = redactErrorText(error.stderr.trim() || error.message);
     const firstLine = detail.split('\n').find((line) => line.trim() !== '') ?? detail;
     return { error: firstLine.replace(/^error:\s*/, ''), errorDetail: detail };
   }
-  return { error: error instanceof Error ? error.message : String(error), errorDetail: null };
+  return { error: describeUnexpected(error), errorDetail: null };
 }
 
 /**

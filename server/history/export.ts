@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { Db } from '../db';
 import { UserError } from '../errors';
+import { describeZodError } from '../api/error-shape';
 import { csvTimestamp, type CsvValue } from '../audit/csv';
 import {
   badExportRequest,
@@ -90,7 +90,7 @@ export function historyExportResponse(options: {
   const format = parseExportFormat(options.url.searchParams.get('format'));
   if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
   const parsed = historyFilterSchema.safeParse(historyFilterFromSearchParams(options.url.searchParams));
-  if (!parsed.success) return badExportRequest(`The filter is not valid: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) return badExportRequest(`The filter is not valid: ${describeZodError(parsed.error)}`);
   try {
     const stream = streamHistoryExport({
       db: options.db,

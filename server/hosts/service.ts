@@ -5,6 +5,8 @@ import { recordAudit } from '../audit/record';
 import { UserError } from '../errors';
 import { displayLibvirtUri, formatLibvirtUri, isAliasName, parseLibvirtUri, type LibvirtUri } from '../libvirt/uri';
 import { parseLibvirtConf } from '../libvirt/aliases';
+import { assertUriAllowed } from './uri-policy';
+import { describeUnsafeText } from '../text-safety';
 
 export type AuditContext = { actor: string; clientAddress: string | null };
 
@@ -49,8 +51,10 @@ export const hostFormSchema = z.object({
     .string()
     .trim()
     .max(100, 'A display name is at most 100 characters.')
-    // eslint-disable-next-line no-control-regex
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'The display name contains control characters.')
+    .superRefine((value, ctx) => {
+      const problem = describeUnsafeText(value, 'The display name');
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   executorKind: z.enum(EXECUTOR_KINDS).default('local'),
   tlsCapable: z.boolean().default(false),
@@ -74,7 +78,13 @@ export const hostFormSchema = z.object({
 export type HostFormInput = z.input<typeof hostFormSchema>;
 type HostForm = z.output<typeof hostFormSchema>;
 
-export type ResolvedReference = { uri: LibvirtUri; uriText: string; viaAlias: string | null };
+export type ResolvedReference = {
+  uri: LibvirtUri;
+  uriText: string;
+  viaAlias: string | null;
+  /** Unsafe URI features the operator enabled in server configuration that this URI uses. */
+  warnings: string[];
+};
 
 /**
  * libvirt's rule: a reference made only of alias characters is an alias name and is looked up; anything else
@@ -99,11 +109,13 @@ export async function resolveReference(
         field: 'reference',
         message: `Alias "${trimmed}" points to an invalid URI: ${parsed.error}`,
       });
-    return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: trimmed };
+    const warnings = assertUriAllowed(parsed.uri);
+    return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: trimmed, warnings };
   }
   const parsed = parseLibvirtUri(trimmed);
   if (!parsed.ok) throw new UserError({ field: 'reference', message: parsed.error });
-  return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: null };
+  const warnings = assertUriAllowed(parsed.uri);
+  return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: null, warnings };
 }
 
 function checkExecutorKind(form: HostForm, uri: LibvirtUri) {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '../../audit/record';
+import { describeZodError } from '../error-shape';
+import { redactErrorText } from '../../redact';
 import { UserError } from '../../errors';
 import { executors } from '../../fleet/executors';
 import { describeHostError, withDeadline } from '../../fleet/service';
@@ -34,7 +36,7 @@ async function auditRefusal<T>(
     return await work();
   } catch (error) {
     const message =
-      error instanceof UserError ? error.message : error instanceof z.ZodError ? z.prettifyError(error) : null;
+      error instanceof UserError ? error.message : error instanceof z.ZodError ? describeZodError(error) : null;
     if (message !== null) {
       await ctx.db.$transaction((tx) =>
         recordAudit(tx, {
@@ -83,7 +85,7 @@ export const hostRouter = createTRPCRouter({
       try {
         hostKey = await probeHostKey({ host: uri.hostname, port: uri.port ?? 22 });
       } catch (error) {
-        hostKeyError = error instanceof Error ? error.message : String(error);
+        hostKeyError = redactErrorText(error instanceof Error ? error.message : String(error));
       }
     }
     return {
