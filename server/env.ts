@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from './db-url';
 import { UNSAFE_URI_FEATURES } from './libvirt/uri';
+import { DEFAULT_ALLOWED_CIDRS } from './net/address';
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -33,6 +34,16 @@ const envSchema = z.object({
         .filter((item) => item !== ''),
     )
     .pipe(z.array(z.enum(UNSAFE_URI_FEATURES))),
+  /** Address Ferry's server binds to; 0.0.0.0 or :: exposes it (put a TLS reverse proxy in front, see README). */
+  FERRY_LISTEN: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /**
+   * CIDRs (IPv4 and IPv6) allowed to reach Ferry until an admin saves a list on the Settings page; every other
+   * address gets 403 before any other work. Default: loopback and private ranges.
+   */
+  FERRY_ALLOWED_CIDRS: z.string().default(DEFAULT_ALLOWED_CIDRS.join(',')),
+  /** Reverse proxies whose X-Forwarded-For is believed (CIDRs); from anyone else the header is ignored. */
+  FERRY_TRUSTED_PROXIES: z.string().default(''),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -15,6 +15,18 @@ export function describeUnexpected(error: unknown, where?: string): string {
   return `Something went wrong (ref ${ref}).`;
 }
 
+const MAX_MESSAGE_LENGTH = 300;
+
+/**
+ * A message that may quote the caller's input stays one line of bounded length: control characters are shown
+ * escaped (a quoted newline cannot start a second line) and a long echo is cut.
+ */
+export function clipMessage(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  const oneLine = message.replace(/[\u0000-\u001f\u007f]/g, (ch) => JSON.stringify(ch).slice(1, -1));
+  return oneLine.length > MAX_MESSAGE_LENGTH ? `${oneLine.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : oneLine;
+}
+
 function fieldLabel(path: readonly PropertyKey[]): string {
   const names = path.filter((part): part is string => typeof part === 'string');
   return names.length > 0 ? `"${names.join('.')}"` : 'The input';
@@ -24,7 +36,7 @@ function fieldLabel(path: readonly PropertyKey[]): string {
 export function describeZodError(error: ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'The input is not valid.';
-  const message = issue.message.replace(/\s+/g, ' ').trim();
+  const message = clipMessage(issue.message.replace(/\s+/g, ' ').trim());
   const sentence = /[.!?]$/.test(message) ? message : `${message}.`;
   return issue.path.length > 0 ? `${fieldLabel(issue.path)}: ${sentence}` : sentence;
 }

@@ -5,7 +5,8 @@ import { db as defaultDb, type Db } from '../db';
 import { env } from '../env';
 import { bus as defaultBus, type EventBus } from '../events/bus';
 import { UserError } from '../errors';
-import { describeUnexpected, describeZodError, findUnsendableInput } from './error-shape';
+import { clientAddressFromHeaders } from '../net/edge-headers';
+import { clipMessage, describeUnexpected, describeZodError, findUnsendableInput } from './error-shape';
 
 /**
  * Who is calling. Until users and roles land every request acts as FERRY_DEFAULT_ACTOR with role admin;
@@ -33,9 +34,8 @@ export function createContextInner(overrides: Partial<Context> = {}): Context {
 }
 
 export function createContextFromRequest(request: Request): Context {
-  const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-  const clientAddress = forwarded || request.headers.get('x-real-ip') || null;
-  return createContextInner({ clientAddress });
+  // Never X-Forwarded-For from the request itself: Ferry's server resolved the address (trusted proxies only).
+  return createContextInner({ clientAddress: clientAddressFromHeaders(request.headers) });
 }
 
 const t = initTRPC.context<Context>().create({
@@ -48,7 +48,7 @@ const t = initTRPC.context<Context>().create({
         ? describeUnexpected(error.cause ?? error, `tRPC ${path ?? '?'}`)
         : zodError
           ? describeZodError(zodError)
-          : shape.message;
+          : clipMessage(shape.message);
     return {
       ...shape,
       message,

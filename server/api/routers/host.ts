@@ -17,6 +17,7 @@ import {
   type AuditContext,
 } from '../../hosts/service';
 import { collectHostInfo } from '../../inventory/collect';
+import { judgeUri } from '../../hosts/uri-policy';
 import { displayLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
 import { probeHostKey } from '../../hypervisor/ssh-executor';
 import { adminProcedure, createTRPCRouter, viewerProcedure, type Context } from '../trpc';
@@ -65,13 +66,17 @@ export const hostRouter = createTRPCRouter({
       select: { ...PUBLIC_HOST_SELECT, uri: true },
     });
     if (!host) throw new UserError({ code: 'NOT_FOUND', message: `No host with alias "${input.alias}".` });
-    const { uri: _uri, ...publicHost } = host;
+    const { uri, ...publicHost } = host;
+    // Features the operator enabled in server configuration that this host uses: the page warns about them.
+    const parsed = parseLibvirtUri(uri);
+    const verdict = parsed.ok ? judgeUri(parsed.uri) : null;
+    const warnings = verdict?.ok ? verdict.warnings : [];
     try {
       const executor = executors().get(host);
       const info = await withDeadline(env.FERRY_HOST_TIMEOUT_MS, (signal) => collectHostInfo({ executor, signal }));
-      return { host: publicHost, info, error: null, errorDetail: null };
+      return { host: publicHost, info, warnings, error: null, errorDetail: null };
     } catch (error) {
-      return { host: publicHost, info: null, ...describeHostError(error) };
+      return { host: publicHost, info: null, warnings, ...describeHostError(error) };
     }
   }),
 
