@@ -165,7 +165,7 @@ beforeAll(async () => {
     createContextInner({ db: testDb.db, bus: createInProcessEventBus(), actor: { name: 'setup', role: 'admin' } }),
   );
   hostIds.local = (await admin.host.add({ alias: 'corpus-local', reference: 'test:///default' })).id;
-  references.ssh = `test+ssh://root@127.0.0.1:${sshd.port}/default?keyfile=${keyfile}`;
+  references.ssh = `test+ssh://${sshd.username}@127.0.0.1:${sshd.port}/default?keyfile=${keyfile}`;
   hostIds.ssh = (
     await admin.host.add({
       alias: 'corpus-ssh',
