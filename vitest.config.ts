@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export default defineConfig({
@@ -18,5 +19,10 @@ export default defineConfig({
     maxWorkers: 2,
     // vitest's default too, stated: on CI a focused test fails its file (scripts/test-all.sh passes --allowOnly=false).
     allowOnly: !process.env.CI,
+    // The URI policy's directories (server/hosts/uri-policy.ts): test-driver files live in the temp dir here.
+    env: {
+      FERRY_TEST_DRIVER_DIR: tmpdir(),
+      FERRY_KEY_DIR: fileURLToPath(new URL('./data/test-keys', import.meta.url)),
+    },
   },
 });

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { connection } from 'next/server';
 import { Ship } from 'lucide-react';
 import { Toaster } from 'sonner';
 import { TRPCReactProvider } from '@/trpc/client';
@@ -25,9 +26,12 @@ const NAV = [
   { href: '/hosts', label: 'Hosts' },
   { href: '/migrations', label: 'Migrations' },
   { href: '/audit', label: 'Audit' },
+  { href: '/settings', label: 'Settings' },
 ] as const;
 
-export default function RootLayout({ children }: { children: React.ReactNode }) {
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  // Every page renders per request so Next can put this request's CSP nonce (set by proxy.ts) on its scripts.
+  await connection();
   return (
     <html lang="en">
       <body className="min-h-screen">

@@ -1,10 +1,12 @@
 import { expect, test, type Page } from '@playwright/test';
 import { fillStable, gotoReady } from './ready';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { planTestHost, writeTestHost, testHostUri } from '../server/testing/test-host-xml';
+
+/** The server's FERRY_TEST_DRIVER_DIR, as e2e/serve.sh sets it. */
+const TEST_DRIVER_DIR = path.resolve(process.env.FERRY_TEST_DRIVER_DIR ?? 'data/e2e-test-hosts');
 
 async function addHost(page: Page, options: { alias: string; reference: string }) {
   await gotoReady(page, '/hosts');
@@ -28,7 +30,9 @@ test('the demo host (real libvirt test driver) shows its VM as a card on first s
 });
 
 test('add a host by URI: a generated 50-VM test host renders every VM with its details', async ({ page }) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-'));
+  // Under the server's FERRY_TEST_DRIVER_DIR (e2e/serve.sh): a test:/// file anywhere else is refused.
+  await mkdir(TEST_DRIVER_DIR, { recursive: true });
+  const dir = await mkdtemp(path.join(TEST_DRIVER_DIR, 'ferry-e2e-'));
   const options = { hostName: 'rack50', vmCount: 50, seed: 7, hasHostileNames: true };
   const file = await writeTestHost({ dir, ...options });
   const plan = planTestHost(options);

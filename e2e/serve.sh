@@ -9,4 +9,8 @@ db_file=${DATABASE_URL#file:}
 rm -f "$db_file" "$db_file-journal" "$db_file-wal" "$db_file-shm"
 npx prisma migrate deploy >/dev/null
 npx tsx --conditions=react-server prisma/seed.ts
-exec npx next start -p "$port" -H 127.0.0.1
+# The URI policy's directories: the lab's ssh key, and test-driver files the specs write (e2e/test-hosts.ts).
+export FERRY_KEY_DIR=${FERRY_KEY_DIR:-${FERRY_LAB_DIR:-$PWD/.lab}/keys}
+export FERRY_TEST_DRIVER_DIR=${FERRY_TEST_DRIVER_DIR:-$PWD/data/e2e-test-hosts}
+mkdir -p "$FERRY_TEST_DRIVER_DIR"
+PORT=$port FERRY_LISTEN=127.0.0.1 exec npx tsx --conditions=react-server server/net/serve.ts

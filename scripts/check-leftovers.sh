@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 WATCHED_COMM='^(virsh|qemu-system-.*|qemu-img|libvirtd|virtlogd|virtlockd|sshd|sshd-session|ssh|virt-ssh-helper|subreaper|next-server.*|chromium|chrome|headless_shell)$'
 # Processes whose name says nothing (node, bash) but whose command line does.
-WATCHED_CMDLINE='(next start|next-server|e2e/serve\.sh|e2e/lab/)'
+WATCHED_CMDLINE='(next start|next-server|server/net/serve\.ts|e2e/serve\.sh|e2e/lab/)'
 
 # "PID STARTTIME COMM CMDLINE" for every live (non-zombie) process of interest, except this script's ancestors.
 list_watched() {

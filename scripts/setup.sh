@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs Ferry on a fresh Debian machine:
-# system packages, npm dependencies, SQLite database (migrated), demo host, production build, server on :3000.
+# system packages, npm dependencies, SQLite database (migrated), demo host, production build, server on 127.0.0.1:3000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/quiet-env.sh
 bash scripts/install-system-deps.sh --runtime
 bash scripts/prepare.sh
 npx next build
-echo "Ferry is starting on http://localhost:${PORT:-3000}"
-exec npx next start -p "${PORT:-3000}"
+# Binds 127.0.0.1 unless FERRY_LISTEN says otherwise; the server enforces the IP allow-list (README).
+exec npx tsx --conditions=react-server server/net/serve.ts

@@ -1,6 +1,8 @@
 import 'server-only';
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from './db-url';
+import { UNSAFE_URI_FEATURES } from './libvirt/uri';
+import { DEFAULT_ALLOWED_CIDRS } from './net/address';
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -15,6 +17,34 @@ const envSchema = z.object({
   /** Who the actor is until users and roles exist (issue: auth). */
   FERRY_DEFAULT_ACTOR: z.string().min(1).default('admin'),
   FERRY_VIRSH: z.string().default('virsh'),
+  /** `test:///<file>` hosts may only name files under this directory (demos, tests, the bench). */
+  FERRY_TEST_DRIVER_DIR: z.string().min(1).default('data/test-hosts'),
+  /** `keyfile=` must name a regular file of at most 64 KiB under this directory. */
+  FERRY_KEY_DIR: z.string().min(1).default('data/keys'),
+  /**
+   * URI features refused by default because they run programs or touch files as root (see UNSAFE_URI_FEATURES),
+   * comma-separated, e.g. "known_hosts,netcat". Only for an operator who truly needs one.
+   */
+  FERRY_ALLOW_UNSAFE_URI: z
+    .string()
+    .default('')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    )
+    .pipe(z.array(z.enum(UNSAFE_URI_FEATURES))),
+  /** Address Ferry's server binds to; 0.0.0.0 or :: exposes it (put a TLS reverse proxy in front, see README). */
+  FERRY_LISTEN: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /**
+   * CIDRs (IPv4 and IPv6) allowed to reach Ferry until an admin saves a list on the Settings page; every other
+   * address gets 403 before any other work. Default: loopback and private ranges.
+   */
+  FERRY_ALLOWED_CIDRS: z.string().default(DEFAULT_ALLOWED_CIDRS.join(',')),
+  /** Reverse proxies whose X-Forwarded-For is believed (CIDRs); from anyone else the header is ignored. */
+  FERRY_TRUSTED_PROXIES: z.string().default(''),
 });
 
 export type Env = z.infer<typeof envSchema>;

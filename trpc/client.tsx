@@ -5,8 +5,12 @@ import { createTRPCClient, httpBatchStreamLink, httpSubscriptionLink, splitLink 
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useEffect, useState } from 'react';
 import superjson from 'superjson';
+import { config as zodConfig } from 'zod';
 import type { AppRouter } from '@/server/api/root';
 import { makeQueryClient } from './query-client';
+
+// zod 4 probes `new Function("")` to compile fast parsers; the CSP (no 'unsafe-eval') blocks and reports that probe.
+zodConfig({ jitless: true });
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 

@@ -3,6 +3,7 @@ import { fleetRouter } from './routers/fleet';
 import { historyRouter } from './routers/history';
 import { hostRouter } from './routers/host';
 import { migrationRouter } from './routers/migration';
+import { settingsRouter } from './routers/settings';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -11,6 +12,7 @@ export const appRouter = createTRPCRouter({
   migration: migrationRouter,
   audit: auditRouter,
   history: historyRouter,
+  settings: settingsRouter,
 });
 
 export type AppRouter = typeof appRouter;

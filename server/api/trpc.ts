@@ -5,6 +5,8 @@ import { db as defaultDb, type Db } from '../db';
 import { env } from '../env';
 import { bus as defaultBus, type EventBus } from '../events/bus';
 import { UserError } from '../errors';
+import { clientAddressFromHeaders } from '../net/edge-headers';
+import { clipMessage, describeUnexpected, describeZodError, findUnsendableInput } from './error-shape';
 
 /**
  * Who is calling. Until users and roles land every request acts as FERRY_DEFAULT_ACTOR with role admin;
@@ -32,20 +34,29 @@ export function createContextInner(overrides: Partial<Context> = {}): Context {
 }
 
 export function createContextFromRequest(request: Request): Context {
-  const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-  const clientAddress = forwarded || request.headers.get('x-real-ip') || null;
-  return createContextInner({ clientAddress });
+  // Never X-Forwarded-For from the request itself: Ferry's server resolved the address (trusted proxies only).
+  return createContextInner({ clientAddress: clientAddressFromHeaders(request.headers) });
 }
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, path }) {
+    const zodError = error.cause instanceof ZodError ? error.cause : null;
+    // Nothing unexpected leaves the server: Prisma's SQL, stacks and paths stay in the log under a reference.
+    const message =
+      error.code === 'INTERNAL_SERVER_ERROR'
+        ? describeUnexpected(error.cause ?? error, `tRPC ${path ?? '?'}`)
+        : zodError
+          ? describeZodError(zodError)
+          : clipMessage(shape.message);
     return {
       ...shape,
+      message,
       data: {
         ...shape.data,
+        stack: undefined,
         // Field-level messages for forms: { fieldErrors: { uri: ['…'] }, formErrors: [] }.
-        zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null,
+        zodError: zodError ? z.flattenError(zodError) : null,
         field: error.cause instanceof UserError ? error.cause.field : null,
       },
     };
@@ -65,7 +76,14 @@ const userErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-const baseProcedure = t.procedure.use(userErrors);
+/** NUL and lone surrogates are refused in every procedure's input before any schema or query sees them. */
+const unsendableInput = t.middleware(async ({ getRawInput, next }) => {
+  const problem = findUnsendableInput(await getRawInput());
+  if (problem !== null) throw new TRPCError({ code: 'BAD_REQUEST', message: problem });
+  return next();
+});
+
+const baseProcedure = t.procedure.use(userErrors).use(unsendableInput);
 
 const ROLE_RANK: Record<Actor['role'], number> = { viewer: 0, operator: 1, admin: 2 };
 

@@ -23,6 +23,7 @@ export const KNOWN_AUDIT_ACTIONS = [
   'migration.cancelled',
   'volume.create',
   'volume.delete',
+  'settings.allow-list',
 ] as const;
 
 export const AUDIT_PAGE_SIZE_DEFAULT = 50;

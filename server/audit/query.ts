@@ -17,9 +17,12 @@ export function encodeAuditCursor(row: { at: Date; id: number }): string {
   return `${row.at.getTime()}.${row.id}`;
 }
 
+/** 9999-12-31T23:59:59.999Z: the last instant the database's DateTime column can hold. */
+const LATEST_STORABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 export function decodeAuditCursor(text: string): AuditCursor {
   const match = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
-  if (!match)
+  if (!match || Number(match[1]) > LATEST_STORABLE_MS)
     throw new UserError({
       field: 'cursor',
       message: 'That page link is no longer valid; start again from the first page.',

@@ -2,6 +2,7 @@ import 'server-only';
 import type { Executor, ExecutorSource } from '../hypervisor/executor';
 import { createExecutorPool, type ExecutorPool } from '../hypervisor/pool';
 import { env } from '../env';
+import { assertStoredUriAllowed } from '../hosts/uri-policy';
 import { forgetHostDetails } from './service';
 
 type RegisteredHost = { id: string; uri: string; executorKind: string; pinnedFingerprint: string | null };
@@ -17,7 +18,9 @@ export class HostExecutors implements ExecutorSource {
     virshPath: env.FERRY_VIRSH,
   });
 
+  /** Refuses (RefusedUriError) a stored URI that the server's URI policy does not allow, before making anything. */
   get(host: RegisteredHost): Executor {
+    assertStoredUriAllowed(host.uri);
     return this.pool.get({
       id: host.id,
       uri: host.uri,

@@ -1,5 +1,6 @@
 import type { Db } from '../db';
-import { describeHostError, withDeadline } from '../hypervisor/deadline';
+import { withDeadline } from '../hypervisor/deadline';
+import { describeHostError } from '../hosts/host-errors';
 import type { ExecutorSource } from '../hypervisor/executor';
 import { PUBLIC_HOST_SELECT, type PublicHost } from '../hosts/service';
 import {

@@ -13,9 +13,10 @@ import {
   type LibvirtUri,
 } from '../libvirt/uri';
 import { parseLibvirtConf } from '../libvirt/aliases';
-import { hasControlCharacter } from '../libvirt/text-checks';
 import { ACTIVE_STATES } from '../migrations/types';
 import { plural } from '../plural';
+import { assertUriAllowed } from './uri-policy';
+import { describeUnsafeText } from '../text-safety';
 
 /** Host fields that may leave the server. `uri` is absent on purpose: it can name key files. */
 export const PUBLIC_HOST_SELECT = {
@@ -53,7 +54,10 @@ export const hostFormSchema = z.object({
     .string()
     .trim()
     .max(100, 'A display name is at most 100 characters.')
-    .refine((value) => !hasControlCharacter(value), 'The display name contains control characters.')
+    .superRefine((value, ctx) => {
+      const problem = describeUnsafeText(value, 'The display name');
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   executorKind: z.enum(EXECUTOR_KINDS).default('local'),
   tlsCapable: z.boolean().default(false),
@@ -89,7 +93,13 @@ export const hostUpdateSchema = hostFormSchema.extend({
 
 export type HostUpdateInput = z.input<typeof hostUpdateSchema>;
 
-export type ResolvedReference = { uri: LibvirtUri; uriText: string; viaAlias: string | null };
+export type ResolvedReference = {
+  uri: LibvirtUri;
+  uriText: string;
+  viaAlias: string | null;
+  /** Unsafe URI features the operator enabled in server configuration that this URI uses. */
+  warnings: string[];
+};
 
 /**
  * libvirt's rule: a reference made only of alias characters is an alias name and is looked up; anything else
@@ -114,11 +124,13 @@ export async function resolveReference(
         field: 'reference',
         message: `Alias "${trimmed}" points to an invalid URI: ${parsed.error}`,
       });
-    return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: trimmed };
+    const warnings = assertUriAllowed(parsed.uri);
+    return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: trimmed, warnings };
   }
   const parsed = parseLibvirtUri(trimmed);
   if (!parsed.ok) throw new UserError({ field: 'reference', message: parsed.error });
-  return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: null };
+  const warnings = assertUriAllowed(parsed.uri);
+  return { uri: parsed.uri, uriText: formatLibvirtUri(parsed.uri), viaAlias: null, warnings };
 }
 
 function checkExecutorKind(form: Omit<HostForm, 'reference'>, uri: LibvirtUri) {
@@ -227,7 +239,9 @@ function storedReference(host: Host): ResolvedReference {
       message: 'The stored URI no longer parses; enter the URI again to save this host.',
     });
   }
-  return { uri: parsed.uri, uriText: host.uri, viaAlias: null };
+  // Kept as stored, but still judged by today's policy: a host whose URI is now refused must be entered again.
+  const warnings = assertUriAllowed(parsed.uri);
+  return { uri: parsed.uri, uriText: host.uri, viaAlias: null, warnings };
 }
 
 function diffHost(before: Host, after: PublicHost) {

@@ -1,6 +1,6 @@
 import 'server-only';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readBoundedKeyfile } from './keyfile';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Executor, RunOptions, RunResult } from './executor';
 import { findUnsendableArgument, plainFailure } from './failure';
@@ -221,7 +221,8 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
       // added ~40 ms per command here.
       client.once('connect', () => client.setNoDelay(true));
 
-      const privateKey = options.privateKey ?? (options.keyfile === undefined ? undefined : readFile(options.keyfile));
+      const privateKey =
+        options.privateKey ?? (options.keyfile === undefined ? undefined : readBoundedKeyfile(options.keyfile));
       Promise.resolve(privateKey)
         .then((key) => {
           const config: ConnectConfig = {
@@ -245,7 +246,7 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
             plainFailure({
               kind: 'connection',
               argv,
-              message: `cannot read SSH key ${options.keyfile}: ${(error as Error).message}`,
+              message: `cannot read the SSH key file: ${(error as Error).message.replace(/'[^']*'/g, '…')}`,
               cause: error,
             }),
           );

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkUriPolicy,
   displayLibvirtUri,
   formatLibvirtUri,
   isAliasName,
   isTestDriverUri,
   maskUriSecrets,
+  isPathInside,
   LIBVIRT_DRIVERS,
   LIBVIRT_TRANSPORTS,
   parseLibvirtUri,
@@ -842,5 +844,62 @@ describe('maskUriSecrets', () => {
     const uri = 'qemu+libssh2://root@hv1/system?keyfile=/k/id&known_hosts=/k/id.known';
     expect(maskUriSecrets('read /k/id.known and /k/id', uri)).toBe('read … and …');
     expect(maskUriSecrets('/k/id', 'not a uri')).toBe('/k/id');
+  });
+});
+
+describe('checkUriPolicy refuses what runs programs or touches files', () => {
+  const policy = { testDriverDir: '/srv/ferry/test-hosts', keyDir: '/srv/ferry/keys' };
+  const judge = (text: string, extra: Partial<Parameters<typeof checkUriPolicy>[1]> = {}) => {
+    const parsed = parseLibvirtUri(text);
+    if (!parsed.ok) throw new Error(parsed.error);
+    return checkUriPolicy(parsed.uri, { ...policy, ...extra });
+  };
+
+  it.each([
+    ['qemu+ext:///system?command=/usr/bin/touch', /ext transport runs a program/],
+    ['qemu+ssh://root@hv1/system?command=/usr/bin/touch', /"command"/],
+    ['qemu+ssh://root@hv1/system?netcat=/usr/sbin/reboot', /"netcat"/],
+    ['qemu+libssh://root@hv1/system?known_hosts=/etc/cron.d/x&known_hosts_verify=auto', /known_hosts/],
+    ['qemu+libssh2://root@hv1/system?known_hosts_verify=auto', /known_hosts/],
+    ['qemu:///embed?root=/etc/cron.d', /embed/],
+    ['test:///etc/shadow', /test:\/\/\/default/],
+    ['test:///srv/ferry/test-hosts/../../../etc/shadow', /test:\/\/\/default/],
+    ['qemu+ssh://root@hv1/system?keyfile=/dev/zero', /key directory/],
+    ['qemu+ssh://root@hv1/system?keyfile=/srv/ferry/keys/../../etc/shadow', /key directory/],
+  ])('%s is refused with one sentence', (text, reason) => {
+    const result = judge(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatch(reason);
+    expect(result.error.split(/(?<=\.) /)).toHaveLength(1);
+  });
+
+  it.each([
+    'test:///default',
+    'test:///srv/ferry/test-hosts/hv1.xml',
+    'qemu+ssh://root@hv1/system?keyfile=/srv/ferry/keys/id_ed25519&no_verify=1',
+    'qemu+ssh://root@hv1/system?netcat=nc',
+    'qemu:///system',
+  ])('%s is allowed', (text) => {
+    expect(judge(text)).toEqual({ ok: true, warnings: [] });
+  });
+
+  it('refuses any keyfile when no key directory is configured', () => {
+    expect(judge('qemu+ssh://root@hv1/system?keyfile=/srv/ferry/keys/k', { keyDir: undefined }).ok).toBe(false);
+  });
+
+  it('allows an enabled feature with a warning for the host page', () => {
+    const result = judge('qemu+libssh://root@hv1/system?known_hosts=/srv/kh', { allowed: ['known_hosts'] });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.warnings[0]).toMatch(/operator enabled "known_hosts"/);
+  });
+
+  it('isPathInside needs a clean path strictly below the directory', () => {
+    expect(isPathInside('/a/b/c', '/a/b')).toBe(true);
+    expect(isPathInside('/a/b', '/a/b')).toBe(false);
+    expect(isPathInside('/a/bc', '/a/b')).toBe(false);
+    expect(isPathInside('/a/b/../c', '/a/b')).toBe(false);
+    expect(isPathInside('/a/b//c', '/a/b')).toBe(false);
+    expect(isPathInside('a/b/c', 'a/b')).toBe(false);
   });
 });

@@ -638,3 +638,101 @@ export function maskUriSecrets(text: string, uriText: string): string {
     .sort((a, b) => b.length - a.length);
   return secrets.reduce((masked, secret) => masked.split(secret).join(MASK), text);
 }
+
+/**
+ * URI features that make libvirt (running as root on the Ferry box or on a hypervisor) run a program or touch a
+ * file the URI names. An operator who truly needs one enables it in server configuration, never from a browser.
+ * - `ext`: the ext transport runs `command=` on the Ferry box.
+ * - `command`: ssh's `command=` names the ssh program libvirt runs.
+ * - `netcat`: anything but libvirt's default `nc` is run by the remote shell on the hypervisor.
+ * - `known_hosts`: libssh/libssh2 create or append to the named file (`known_hosts_verify=auto`).
+ * - `embed`: `qemu:///embed?root=/dir` creates a directory tree and runs QEMU inside virsh.
+ * - `test-path`: `test:///<path>` makes libvirt read the file and quote it in its parse error.
+ */
+export const UNSAFE_URI_FEATURES = ['ext', 'command', 'netcat', 'known_hosts', 'embed', 'test-path'] as const;
+export type UnsafeUriFeature = (typeof UNSAFE_URI_FEATURES)[number];
+
+/** libvirt's default netcat binary: what the remote shell runs when `netcat=` is absent. */
+const DEFAULT_NETCAT = 'nc';
+
+export type UriPolicy = {
+  /** Absolute directory under which `test:///<file>` may name files (demos and tests); absent: only /default. */
+  testDriverDir?: string;
+  /** Absolute directory `keyfile=` must name a file under; absent: no keyfile is accepted. */
+  keyDir?: string;
+  /** Features the operator enabled in server configuration. */
+  allowed?: readonly UnsafeUriFeature[];
+};
+
+export type UriPolicyResult = { ok: true; warnings: string[] } | { ok: false; error: string };
+
+/** `/a/b` lies strictly inside `/a`: both absolute, no `.`/`..` segments, no empty segments. */
+export function isPathInside(path: string, dir: string): boolean {
+  const clean = (text: string) =>
+    text.startsWith('/') &&
+    !text
+      .split('/')
+      .slice(1)
+      .some((s) => s === '.' || s === '..');
+  const base = dir.replace(/\/+$/, '');
+  if (!clean(path) || !clean(`${base}/`) || path.includes('//')) return false;
+  return path.startsWith(`${base}/`) && path.length > base.length + 1;
+}
+
+function unsafeFeatures(uri: LibvirtUri, policy: UriPolicy): { feature: UnsafeUriFeature; why: string }[] {
+  const found: { feature: UnsafeUriFeature; why: string }[] = [];
+  if (uri.transport === 'ext') {
+    found.push({ feature: 'ext', why: 'The ext transport runs a program on the Ferry machine as root' });
+  }
+  if (uri.params.command !== undefined && uri.transport !== 'ext') {
+    found.push({ feature: 'command', why: 'The parameter "command" makes libvirt run the program it names' });
+  }
+  if (uri.params.netcat !== undefined && uri.params.netcat !== DEFAULT_NETCAT) {
+    found.push({ feature: 'netcat', why: 'The parameter "netcat" names a program the hypervisor\'s shell runs' });
+  }
+  if (uri.params.known_hosts !== undefined || uri.params.known_hosts_verify !== undefined) {
+    found.push({
+      feature: 'known_hosts',
+      why: 'The parameters "known_hosts" and "known_hosts_verify" make libvirt create or append to a file as root',
+    });
+  }
+  if (uri.driver === 'qemu' && uri.path === '/embed') {
+    found.push({ feature: 'embed', why: 'qemu:///embed creates directories as root and runs QEMU inside Ferry' });
+  }
+  if (uri.driver === 'test' && uri.path !== '/default') {
+    const dir = policy.testDriverDir;
+    if (dir === undefined || !isPathInside(uri.path, dir)) {
+      found.push({
+        feature: 'test-path',
+        why: `A test:/// path makes libvirt read that file as root and quote it in errors; only "test:///default"${dir === undefined ? '' : ' or files under the configured test-driver directory'} may be used`,
+      });
+    }
+  }
+  return found;
+}
+
+/**
+ * What Ferry lets a URI do, on top of parseLibvirtUri's grammar: refuses parameters and transports that run
+ * programs or touch files unless the operator enabled them (then the result carries a warning for the host page),
+ * and keeps `keyfile=` under the configured key directory. The file itself is checked where files can be read.
+ */
+export function checkUriPolicy(uri: LibvirtUri, policy: UriPolicy): UriPolicyResult {
+  const allowed = policy.allowed ?? [];
+  const warnings: string[] = [];
+  for (const { feature, why } of unsafeFeatures(uri, policy)) {
+    if (!allowed.includes(feature)) {
+      return fail(`${why}, so Ferry refuses it (an operator can enable "${feature}" in server configuration).`);
+    }
+    warnings.push(`${why}; the operator enabled "${feature}" in server configuration.`);
+  }
+  const keyfile = uri.params.keyfile;
+  if (keyfile !== undefined) {
+    if (policy.keyDir === undefined) {
+      return fail('The parameter "keyfile" is refused: no key directory is configured on the server.');
+    }
+    if (!isPathInside(keyfile, policy.keyDir)) {
+      return fail('The keyfile must be a file under the key directory configured on the server.');
+    }
+  }
+  return { ok: true, warnings };
+}

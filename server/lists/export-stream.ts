@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db';
+import { describeZodError } from '../api/error-shape';
 import { UserError } from '../errors';
 import { toCsv, type CsvValue } from './csv';
 
@@ -109,7 +110,7 @@ export async function filteredExportResponse<Filter>(options: {
   const format = parseExportFormat(options.url.searchParams.get('format'));
   if (!format) return badExportRequest('Add format=csv or format=jsonl to the export link.');
   const parsed = options.parseFilter(options.url.searchParams);
-  if (!parsed.success) return badExportRequest(`The filter is not valid: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) return badExportRequest(`The filter is not valid: ${describeZodError(parsed.error)}`);
   const who = `${options.actor} from ${options.clientAddress ?? 'unknown address'}`;
   try {
     const stream = await options.stream({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeUnsendableText } from '../text-safety';
 
 /**
  * The pieces the list pages' filters share (audit log, migration history): zod fields for what a form or a
@@ -12,6 +13,7 @@ export const optionalText = (max: number) =>
     .string()
     .trim()
     .max(max, `At most ${max} characters.`)
+    .refine((value) => describeUnsendableText(value) === null, 'Contains a NUL or a broken Unicode character.')
     .optional()
     .transform((value) => (value === '' ? undefined : value));
 
@@ -24,6 +26,11 @@ export const optionalDate = z
     const date = value instanceof Date ? value : new Date(value);
     if (Number.isNaN(date.getTime())) {
       ctx.addIssue({ code: 'custom', message: 'Not a valid date and time.' });
+      return z.NEVER;
+    }
+    const year = date.getUTCFullYear();
+    if (year < 1 || year > 9999) {
+      ctx.addIssue({ code: 'custom', message: 'A date must fall between the years 1 and 9999.' });
       return z.NEVER;
     }
     return date;

@@ -7,7 +7,7 @@ import type { MigrationOptionFields } from '../libvirt/migration/options';
 import type { ListedDomain } from '../libvirt/parsers/list';
 import type { Capabilities } from '../libvirt/parsers/xml-documents';
 import { dirname, poolForPath, type PoolFacts } from '../libvirt/storage';
-import { describeHostError } from '../hypervisor/deadline';
+import { describeHostError } from '../hosts/host-errors';
 import {
   getCapabilities,
   getDiskCapacity,

@@ -1,4 +1,4 @@
-import { describeHostError } from '../hypervisor/deadline';
+import { describeHostError } from '../hosts/host-errors';
 import type { Executor } from '../hypervisor/executor';
 import { matchDomain, toDomainUuid } from '../libvirt/domain-ref';
 import { recordFinalState, type Ending } from './final-state';

@@ -2,7 +2,7 @@ import type { Db } from '../db';
 import { recordAudit, type AuditContext } from '../audit/record';
 import { UserError } from '../errors';
 import type { EventBus } from '../events/bus';
-import { describeHostError } from '../hypervisor/deadline';
+import { describeHostError } from '../hosts/host-errors';
 import type { ExecutorSource } from '../hypervisor/executor';
 import { matchDomain, toDomainUuid, type DomainRef } from '../libvirt/domain-ref';
 import { buildPostcopySwitchArgv } from '../libvirt/migration/argv';

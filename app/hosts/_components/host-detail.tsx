@@ -90,6 +90,21 @@ export function HostDetail({ alias }: { alias: string }) {
         </div>
       ) : null}
 
+      {detail.data.warnings.length > 0 ? (
+        <div
+          role="note"
+          className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900"
+          data-uri-warning
+        >
+          <p className="font-medium">This host's URI uses a feature that can run programs or touch files as root:</p>
+          <ul className="list-disc pl-5">
+            {detail.data.warnings.map((warning) => (
+              <li key={warning}>{warning}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+
       {detail.data.error ? (
         <ErrorBox title={`${host.alias} is not answering: ${detail.data.error}`}>
           {detail.data.errorDetail ? (

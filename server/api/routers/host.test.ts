@@ -1,4 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { TRPCError } from '@trpc/server';
+import { env } from '../../env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../../testing/test-db';
 import { verifyAuditChain } from '../../audit/verify';
@@ -60,13 +63,16 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
   });
 
   it('keeps key file paths out of everything the browser sees', async () => {
+    const keyfile = path.join(env.FERRY_KEY_DIR, 'secret_key');
+    mkdirSync(env.FERRY_KEY_DIR, { recursive: true });
+    writeFileSync(keyfile, 'not a real key\n', { mode: 0o600 });
     const host = await caller.host.add({
       alias: 'remote1',
-      reference: 'qemu+ssh://root@192.0.2.10/system?keyfile=/etc/ferry/secret_key',
+      reference: `qemu+ssh://root@192.0.2.10/system?keyfile=${keyfile}`,
     });
     expect(host.displayUri).not.toContain('secret_key');
     const row = await testDb.db.host.findUniqueOrThrow({ where: { alias: 'remote1' } });
-    expect(row.uri).toContain('keyfile=/etc/ferry/secret_key');
+    expect(row.uri).toContain(`keyfile=${keyfile}`);
     const audit = await testDb.db.auditEvent.findFirstOrThrow({ where: { hostAlias: 'remote1' } });
     expect(audit.details).not.toContain('secret_key');
     await caller.host.remove({ id: host.id });

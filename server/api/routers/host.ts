@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { recordAudit, type AuditContext } from '../../audit/record';
+import { describeZodError } from '../error-shape';
+import { redactErrorText } from '../../redact';
 import { UserError } from '../../errors';
 import { executors } from '../../fleet/executors';
-import { describeHostError, withDeadline } from '../../hypervisor/deadline';
+import { withDeadline } from '../../hypervisor/deadline';
+import { describeHostError } from '../../hosts/host-errors';
 import { env } from '../../env';
 import {
   addHost,
@@ -15,6 +18,7 @@ import {
   updateHost,
 } from '../../hosts/service';
 import { collectHostInfo } from '../../inventory/collect';
+import { judgeUri } from '../../hosts/uri-policy';
 import { displayLibvirtUri, isSshTransport, parseLibvirtUri } from '../../libvirt/uri';
 import { probeHostKey } from '../../hypervisor/ssh-executor';
 import { adminProcedure, createTRPCRouter, viewerProcedure, type Context } from '../trpc';
@@ -34,7 +38,7 @@ async function auditRefusal<T>(
     return await work();
   } catch (error) {
     const message =
-      error instanceof UserError ? error.message : error instanceof z.ZodError ? z.prettifyError(error) : null;
+      error instanceof UserError ? error.message : error instanceof z.ZodError ? describeZodError(error) : null;
     if (message !== null) {
       await ctx.db.$transaction((tx) =>
         recordAudit(tx, {
@@ -61,13 +65,17 @@ export const hostRouter = createTRPCRouter({
       select: { ...PUBLIC_HOST_SELECT, uri: true },
     });
     if (!host) throw new UserError({ code: 'NOT_FOUND', message: `No host with alias "${input.alias}".` });
-    const { uri: _uri, ...publicHost } = host;
+    const { uri, ...publicHost } = host;
+    // Features the operator enabled in server configuration that this host uses: the page warns about them.
+    const parsed = parseLibvirtUri(uri);
+    const verdict = parsed.ok ? judgeUri(parsed.uri) : null;
+    const warnings = verdict?.ok ? verdict.warnings : [];
     try {
       const executor = executors().get(host);
       const info = await withDeadline(env.FERRY_HOST_TIMEOUT_MS, (signal) => collectHostInfo({ executor, signal }));
-      return { host: publicHost, info, error: null, errorDetail: null };
+      return { host: publicHost, info, warnings, error: null, errorDetail: null };
     } catch (error) {
-      return { host: publicHost, info: null, ...describeHostError(error, host.uri) };
+      return { host: publicHost, info: null, warnings, ...describeHostError(error, host.uri) };
     }
   }),
 
@@ -81,7 +89,7 @@ export const hostRouter = createTRPCRouter({
       try {
         hostKey = await probeHostKey({ host: uri.hostname, port: uri.port ?? 22 });
       } catch (error) {
-        hostKeyError = error instanceof Error ? error.message : String(error);
+        hostKeyError = redactErrorText(error instanceof Error ? error.message : String(error));
       }
     }
     return {

@@ -77,7 +77,15 @@ export const migrationRouter = createTRPCRouter({
    * id) misses nothing. The subscribe → replay → stream loop lives in migrations/events.ts.
    */
   events: viewerProcedure
-    .input(z.object({ id: z.string().min(1), lastEventId: z.string().nullish() }))
+    .input(
+      z.object({
+        id: z.string().min(1),
+        lastEventId: z
+          .string()
+          .regex(/^\d{1,15}$/, 'lastEventId must be the number of an event this stream sent.')
+          .nullish(),
+      }),
+    )
     .subscription(async function* ({ ctx, input, signal }) {
       const afterId = input.lastEventId ? Number(input.lastEventId) : 0;
       for await (const event of streamMigrationEvents({

@@ -1,4 +1,4 @@
-import { describeHostError } from '../../hypervisor/deadline';
+import { describeHostError } from '../../hosts/host-errors';
 import { VirshError, type Executor } from '../../hypervisor/executor';
 import type { DomainRef, DomainUuid } from '../../libvirt/domain-ref';
 import {

@@ -1,4 +1,4 @@
-import { describeHostError } from '../../hypervisor/deadline';
+import { describeHostError } from '../../hosts/host-errors';
 import type { JobContext } from '../job-context';
 import { createVolume, deleteVolume, volumeExists } from '../host-queries';
 import type { PreflightDisk } from '../preflight';

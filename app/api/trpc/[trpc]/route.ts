@@ -10,9 +10,6 @@ function handler(request: Request) {
     req: request,
     router: appRouter,
     createContext: () => createContextFromRequest(request),
-    onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`tRPC ${path ?? '?'}:`, error);
-    },
   });
 }
 

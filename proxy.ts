@@ -1,0 +1,27 @@
+import { NextResponse, type NextRequest } from 'next/server';
+import { edgeRefusal } from './server/net/edge-headers';
+import { contentSecurityPolicy, SECURITY_HEADERS } from './server/net/security-headers';
+
+/**
+ * Runs before every page and route (Next 16's successor to middleware.ts). The IP allow-list itself is checked
+ * in Ferry's HTTP server (server/net/serve.ts), which sees the socket; here a request that bypassed it is
+ * refused, and each response gets a fresh CSP nonce and the security headers.
+ */
+export function proxy(request: NextRequest) {
+  const refusal = edgeRefusal(request.headers);
+  if (refusal !== null) return new NextResponse(`${refusal}\n`, { status: 403 });
+
+  const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64');
+  const policy = contentSecurityPolicy({ nonce, isDev: process.env.NODE_ENV === 'development' });
+  const requestHeaders = new Headers(request.headers);
+  requestHeaders.set('x-nonce', nonce);
+  requestHeaders.set('Content-Security-Policy', policy);
+  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  response.headers.set('Content-Security-Policy', policy);
+  for (const { key, value } of SECURITY_HEADERS) response.headers.set(key, value);
+  return response;
+}
+
+export const config = {
+  matcher: [{ source: '/((?!_next/static|_next/image|favicon.ico).*)' }],
+};
