@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { Ship } from 'lucide-react';
 import { Toaster } from 'sonner';
 import { TRPCReactProvider } from '@/trpc/client';
+import { UserMenu } from './_components/user-menu';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -36,6 +37,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
                   {item.label}
                 </Link>
               ))}
+              <UserMenu />
             </nav>
           </header>
           <main className="mx-auto max-w-7xl px-6 py-6">{children}</main>

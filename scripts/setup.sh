@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh --runtime
 bash scripts/prepare.sh
 npx next build
+# No default password: say how to make the first admin (nothing when one exists).
+npx tsx scripts/user.ts status
 echo "Ferry is starting on http://localhost:${PORT:-3000}"
 exec npx next start -p "${PORT:-3000}"

@@ -1,8 +1,10 @@
+import { accountRouter } from './routers/account';
 import { auditRouter } from './routers/audit';
 import { fleetRouter } from './routers/fleet';
 import { historyRouter } from './routers/history';
 import { hostRouter } from './routers/host';
 import { migrationRouter } from './routers/migration';
+import { usersRouter } from './routers/users';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -11,6 +13,8 @@ export const appRouter = createTRPCRouter({
   migration: migrationRouter,
   audit: auditRouter,
   history: historyRouter,
+  account: accountRouter,
+  users: usersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -22,6 +22,17 @@ export const KNOWN_AUDIT_ACTIONS = [
   'migration.cancelled',
   'volume.create',
   'volume.delete',
+  'auth.sign-in',
+  'auth.sign-out',
+  'auth.sign-out-everywhere',
+  'auth.session-revoke',
+  'account.password-change',
+  'user.add',
+  'user.role',
+  'user.disable',
+  'user.enable',
+  'user.reset-password',
+  'access.refused',
 ] as const;
 
 export const AUDIT_PAGE_SIZE_DEFAULT = 50;

@@ -17,6 +17,7 @@ import {
 import { collectHostInfo } from '../../inventory/collect';
 import { displayLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
 import { probeHostKey } from '../../hypervisor/ssh-executor';
+import { mayReadFingerprints, mayReadRawOutput } from '../../auth/redact';
 import { adminProcedure, createTRPCRouter, viewerProcedure, type Context } from '../trpc';
 
 function auditContext(ctx: Context): AuditContext {
@@ -53,9 +54,10 @@ async function auditRefusal<T>(
 const SSH_TRANSPORTS = new Set(['ssh', 'libssh', 'libssh2']);
 
 export const hostRouter = createTRPCRouter({
-  list: viewerProcedure.query(({ ctx }) =>
-    ctx.db.host.findMany({ select: PUBLIC_HOST_SELECT, orderBy: { alias: 'asc' } }),
-  ),
+  list: viewerProcedure.query(async ({ ctx }) => {
+    const hosts = await ctx.db.host.findMany({ select: PUBLIC_HOST_SELECT, orderBy: { alias: 'asc' } });
+    return mayReadFingerprints(ctx.actor.role) ? hosts : hosts.map((host) => ({ ...host, pinnedFingerprint: null }));
+  }),
 
   get: viewerProcedure.input(z.object({ alias: z.string().min(1).max(64) })).query(async ({ ctx, input }) => {
     const host = await ctx.db.host.findUnique({
@@ -63,13 +65,16 @@ export const hostRouter = createTRPCRouter({
       select: { ...PUBLIC_HOST_SELECT, uri: true },
     });
     if (!host) throw new UserError({ code: 'NOT_FOUND', message: `No host with alias "${input.alias}".` });
-    const { uri: _uri, ...publicHost } = host;
+    const { uri: _uri, ...rest } = host;
+    const publicHost = mayReadFingerprints(ctx.actor.role) ? rest : { ...rest, pinnedFingerprint: null };
     try {
       const executor = executors().get(host);
       const info = await withDeadline(env.FERRY_HOST_TIMEOUT_MS, (signal) => collectHostInfo({ executor, signal }));
       return { host: publicHost, info, error: null, errorDetail: null };
     } catch (error) {
-      return { host: publicHost, info: null, ...describeHostError(error) };
+      const described = describeHostError(error);
+      const errorDetail = mayReadRawOutput(ctx.actor.role) ? described.errorDetail : null;
+      return { host: publicHost, info: null, error: described.error, errorDetail };
     }
   }),
 

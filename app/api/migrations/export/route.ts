@@ -1,15 +1,14 @@
-import { createContextFromRequest } from '@/server/api/trpc';
+import { guardRoute } from '@/server/auth/route-guard';
 import { historyExportResponse } from '@/server/history/export';
 
 export const dynamic = 'force-dynamic';
 
 /** GET /api/migrations/export?format=csv|jsonl&<the history page's filter>: streamed, one keyset batch at a time. */
-export function GET(request: Request) {
-  const ctx = createContextFromRequest(request);
-  return historyExportResponse({
+export const GET = guardRoute({ access: 'viewer', requestCheck: 'download' }, (request, ctx) =>
+  historyExportResponse({
     db: ctx.db,
     url: new URL(request.url),
     actor: ctx.actor.name,
     clientAddress: ctx.clientAddress,
-  });
-}
+  }),
+);
