@@ -1,12 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * What the access layer costs per tRPC call, in-process and in one run: the same `host.list` call through the
  * real route handler (Host/Origin/custom-header checks, the session cookie resolved against SQLite, the role
  * middleware) and through fetchRequestHandler with a ready-made signed-in context (checks bypassed). The two
- * are interleaved call by call so both see the same machine load.
+ * are interleaved call by call so both see the same machine load. It runs in a child process of its own: the
+ * database client is a per-process singleton, and the other bench sections have already opened theirs.
  */
 export type AccessBenchResult = {
   calls: number;
@@ -22,14 +25,29 @@ function percentile(values: number[], p: number): number {
 }
 
 export async function benchAccess(options: { calls?: number } = {}): Promise<AccessBenchResult> {
-  const calls = options.calls ?? 2000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-access-bench-'));
-  // The modules read DATABASE_URL when first imported: point them at a scratch database first.
-  process.env.DATABASE_URL = `file:${path.join(dir, 'bench.db')}`;
-  const { applyMigrationFiles, openSqliteFile } = await import('../server/audit/sqlite-file');
-  const raw = openSqliteFile(path.join(dir, 'bench.db'));
-  applyMigrationFiles(raw);
-  raw.close();
+  try {
+    const { applyMigrationFiles, openSqliteFile } = await import('../server/audit/sqlite-file');
+    const raw = openSqliteFile(path.join(dir, 'bench.db'));
+    applyMigrationFiles(raw);
+    raw.close();
+    const output = execFileSync(
+      'npx',
+      ['tsx', fileURLToPath(import.meta.url), '--child', String(options.calls ?? 2000)],
+      {
+        env: { ...process.env, DATABASE_URL: `file:${path.join(dir, 'bench.db')}` },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    return JSON.parse(output.trim().split('\n').pop() ?? '') as AccessBenchResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The measurement itself, in a process whose DATABASE_URL is the scratch database. */
+async function measureAccess(calls: number): Promise<AccessBenchResult> {
   const { db } = await import('../server/db');
   const { addUser } = await import('../server/auth/users');
   const { signIn } = await import('../server/auth/sign-in');
@@ -100,6 +118,9 @@ export async function benchAccess(options: { calls?: number } = {}): Promise<Acc
     };
   } finally {
     await db.$disconnect();
-    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+if (process.argv[2] === '--child') {
+  console.log(JSON.stringify(await measureAccess(Number(process.argv[3]))));
 }

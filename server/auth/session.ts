@@ -14,6 +14,19 @@ export const SECURE_SESSION_COOKIE = '__Host-ferry-session';
 /** lastSeenAt is written at most this often: one UPDATE per minute per session, not one per call. */
 const TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * A resolved session is reused for one second, so a page's burst of calls costs one database read. A change in
+ * this process (sign-out, revoke, role, disable, password) clears it at once; another replica's change shows
+ * here within that second.
+ */
+const CACHE_TTL_MS = 1_000;
+const CACHE_MAX_ENTRIES = 10_000;
+const sessionCache = new Map<string, { user: SignedInUser; until: number }>();
+
+export function forgetCachedSessions(): void {
+  sessionCache.clear();
+}
+
 export type SessionPolicy = { idleMs: number; maxMs: number };
 
 export function sessionPolicy(): SessionPolicy {
@@ -73,10 +86,15 @@ export async function resolveSession(options: {
 }): Promise<SignedInUser | null> {
   const { db, token } = options;
   if (!token || token.length > 100) return null;
+  const tokenHash = hashSessionToken(token);
+  // Callers that pass their own clock (tests of the timeouts) always read the row.
+  const isLive = options.now === undefined;
+  const cached = isLive ? sessionCache.get(tokenHash) : undefined;
+  if (cached && cached.until > Date.now()) return cached.user;
   const now = options.now ?? new Date();
   const policy = options.policy ?? sessionPolicy();
   const session = await db.session.findUnique({
-    where: { tokenHash: hashSessionToken(token) },
+    where: { tokenHash },
     select: {
       id: true,
       lastSeenAt: true,
@@ -94,7 +112,12 @@ export async function resolveSession(options: {
   if (now.getTime() - session.lastSeenAt.getTime() >= TOUCH_INTERVAL_MS) {
     await db.session.updateMany({ where: { id: session.id }, data: { lastSeenAt: now } });
   }
-  return { sessionId: session.id, userId: session.user.id, name: session.user.name, role: session.user.role };
+  const user = { sessionId: session.id, userId: session.user.id, name: session.user.name, role: session.user.role };
+  if (isLive) {
+    if (sessionCache.size >= CACHE_MAX_ENTRIES) sessionCache.clear();
+    sessionCache.set(tokenHash, { user, until: Date.now() + CACHE_TTL_MS });
+  }
+  return user;
 }
 
 /** The session token from a Cookie header (either cookie name). */

@@ -1,5 +1,6 @@
 import type { RequestContext } from '../api/trpc';
 import { recordAudit } from '../audit/record';
+import { forgetCachedSessions } from './session';
 
 /** Ends the caller's session, if it has one, with an audit row. Signing out twice is not an error. */
 export async function signOut(ctx: RequestContext): Promise<void> {
@@ -17,4 +18,5 @@ export async function signOut(ctx: RequestContext): Promise<void> {
       });
     }
   });
+  forgetCachedSessions();
 }

@@ -4,6 +4,7 @@ import type { Db } from '../db';
 import { UserError } from '../errors';
 import { generatePassword, hashPassword, passwordProblem, verifyPassword } from './password';
 import { ROLES, type Role } from './roles';
+import { forgetCachedSessions } from './session';
 
 /** Who did it, for the audit row. */
 export type AuditWho = { actor: string; clientAddress: string | null };
@@ -70,11 +71,13 @@ export async function changeRole(options: { db: Db; userId: string; role: Role; 
   const user = await findUser(db, options.userId);
   if (user.role === role) return db.user.findUniqueOrThrow({ where: { id: user.id }, select: PUBLIC_USER_SELECT });
   if (role !== 'admin') await keepAnAdmin(db, user);
-  return db.$transaction(async (tx) => {
-    const updated = await tx.user.update({ where: { id: user.id }, data: { role }, select: PUBLIC_USER_SELECT });
+  const updated = await db.$transaction(async (tx) => {
+    const changed = await tx.user.update({ where: { id: user.id }, data: { role }, select: PUBLIC_USER_SELECT });
     await recordAudit(tx, { ...audit, action: 'user.role', details: { user: user.name, from: user.role, to: role } });
-    return updated;
+    return changed;
   });
+  forgetCachedSessions();
+  return updated;
 }
 
 /** Disabling signs the user out everywhere at once: their sessions are deleted with the change. */
@@ -82,7 +85,7 @@ export async function setDisabled(options: { db: Db; userId: string; disabled: b
   const { db, audit, disabled } = options;
   const user = await findUser(db, options.userId);
   if (disabled) await keepAnAdmin(db, user);
-  return db.$transaction(async (tx) => {
+  const result = await db.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id: user.id }, data: { disabled }, select: PUBLIC_USER_SELECT });
     const revoked = disabled ? (await tx.session.deleteMany({ where: { userId: user.id } })).count : 0;
     await recordAudit(tx, {
@@ -92,6 +95,8 @@ export async function setDisabled(options: { db: Db; userId: string; disabled: b
     });
     return updated;
   });
+  forgetCachedSessions();
+  return result;
 }
 
 /**
@@ -112,6 +117,7 @@ export async function resetPassword(options: { db: Db; userId: string; audit: Au
       details: { user: user.name, sessionsRevoked: revoked },
     });
   });
+  forgetCachedSessions();
   return { name: user.name, password };
 }
 
@@ -151,4 +157,5 @@ export async function changeOwnPassword(options: {
     ).count;
     await recordAudit(tx, { ...audit, action: 'account.password-change', details: { otherSessionsRevoked: revoked } });
   });
+  forgetCachedSessions();
 }

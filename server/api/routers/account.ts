@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { recordAudit } from '../../audit/record';
+import { forgetCachedSessions } from '../../auth/session';
 import { changeOwnPassword } from '../../auth/users';
 import { PASSWORD_MAX_LENGTH } from '../../auth/password';
 import { UserError } from '../../errors';
@@ -54,21 +55,25 @@ export const accountRouter = createTRPCRouter({
   /** Ends one of this user's other sessions. */
   revokeSession: viewerProcedure.input(z.object({ id: z.string().min(1).max(40) })).mutation(async ({ ctx, input }) => {
     const userId = requireUserId(ctx);
-    return ctx.db.$transaction(async (tx) => {
+    const result = await ctx.db.$transaction(async (tx) => {
       const { count } = await tx.session.deleteMany({ where: { id: input.id, userId } });
       if (count === 0) throw new UserError({ code: 'NOT_FOUND', message: 'That session has already ended.' });
       await recordAudit(tx, { ...who(ctx), action: 'auth.session-revoke', details: { session: input.id } });
       return { ok: true as const };
     });
+    forgetCachedSessions();
+    return result;
   }),
 
   /** "Sign out everywhere": every session of this user ends, this one included. */
   signOutEverywhere: viewerProcedure.mutation(async ({ ctx }) => {
     const userId = requireUserId(ctx);
-    return ctx.db.$transaction(async (tx) => {
+    const result = await ctx.db.$transaction(async (tx) => {
       const { count } = await tx.session.deleteMany({ where: { userId } });
       await recordAudit(tx, { ...who(ctx), action: 'auth.sign-out-everywhere', details: { sessionsRevoked: count } });
       return { sessionsRevoked: count };
     });
+    forgetCachedSessions();
+    return result;
   }),
 });
