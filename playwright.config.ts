@@ -4,7 +4,6 @@ const PORT = Number(process.env.E2E_PORT ?? 3100);
 
 export default defineConfig({
   testDir: './e2e',
-  testMatch: /.*\.spec\.ts/,
   // The lab has two hypervisors and migrations move real VMs: tests share that state, so run them one at a time.
   workers: 1,
   fullyParallel: false,
@@ -31,6 +30,16 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    // A fresh database has no users: the setup project makes the first admin the documented way and signs in.
+    { name: 'setup', testMatch: /auth\.setup\.ts/ },
+    {
+      name: 'chromium',
+      testMatch: /.*\.spec\.ts/,
+      dependencies: ['setup'],
+      use: { storageState: 'e2e/.auth/admin.json' },
+    },
+  ],
   webServer: {
     command: `bash e2e/serve.sh ${PORT}`,
     url: `http://127.0.0.1:${PORT}/api/health`,

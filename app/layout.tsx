@@ -5,6 +5,7 @@ import { Ship } from 'lucide-react';
 import { Toaster } from 'sonner';
 import { TRPCReactProvider } from '@/trpc/client';
 import { NavLinks } from './_components/nav';
+import { UserMenu } from './_components/user-menu';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -45,6 +46,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                 <Ship aria-hidden className="h-5 w-5" /> Ferry
               </Link>
               <NavLinks items={NAV} />
+              <UserMenu />
             </nav>
           </header>
           <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6">{children}</main>

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
 import { labHosts, lab } from '../e2e/lab-hosts';
+import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '../server/auth/request-header';
 
 /**
  * Migration benches against the two-host lab (needs `npm run lab:up` and `npx next build`):
@@ -22,6 +23,29 @@ const DB_FILE = path.join(ROOT, 'bench', 'out', 'migration-bench.db');
 
 type Trpc = { json: unknown };
 
+const BENCH_ADMIN = { name: 'bench-admin', password: 'bench admin password' };
+/** The session cookie (`ferry-session=…`) and Ferry's custom header, sent with every API call. */
+let apiHeaders: Record<string, string> = { [REQUEST_HEADER]: REQUEST_HEADER_VALUE };
+
+/** The first admin, made the documented way (`npm run user -- add`), then signed in over HTTP. */
+async function signIn(env: NodeJS.ProcessEnv): Promise<string> {
+  execFileSync('npx', ['tsx', 'scripts/user.ts', 'add', BENCH_ADMIN.name, '--role', 'admin'], {
+    cwd: ROOT,
+    env,
+    input: `${BENCH_ADMIN.password}\n`,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  const response = await fetchRetry(`${BASE}/api/auth/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...apiHeaders },
+    body: JSON.stringify(BENCH_ADMIN),
+  });
+  const cookie = response.headers.get('set-cookie')?.split(';')[0];
+  if (!response.ok || !cookie) throw new Error(`bench sign-in failed: ${response.status} ${await response.text()}`);
+  apiHeaders = { ...apiHeaders, cookie };
+  return cookie.slice(cookie.indexOf('=') + 1);
+}
+
 /** execFileSync blocks this process past the server's keep-alive timeout; a reused socket may be closed: retry once. */
 async function fetchRetry(url: string, init?: RequestInit): Promise<Response> {
   try {
@@ -34,7 +58,7 @@ async function fetchRetry(url: string, init?: RequestInit): Promise<Response> {
 async function call(pathName: string, input: unknown): Promise<unknown> {
   const response = await fetchRetry(`${BASE}/api/trpc/${pathName}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...apiHeaders },
     body: JSON.stringify({ json: input }),
   });
   const body = (await response.json()) as { result?: { data: Trpc }; error?: Trpc };
@@ -42,7 +66,7 @@ async function call(pathName: string, input: unknown): Promise<unknown> {
   return body.result.data.json;
 }
 
-async function startServer(): Promise<ChildProcess> {
+async function startServer(): Promise<{ server: ChildProcess; sessionToken: string }> {
   rmSync(DB_FILE, { force: true });
   const env = { ...process.env, DATABASE_URL: `file:${DB_FILE}`, FERRY_DEMO_URI: '', NEXT_TELEMETRY_DISABLED: '1' };
   execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
@@ -55,7 +79,7 @@ async function startServer(): Promise<ChildProcess> {
   });
   for (let i = 0; i < 120; i++) {
     try {
-      if ((await fetch(`${BASE}/api/health`)).ok) return server;
+      if ((await fetch(`${BASE}/api/health`)).ok) return { server, sessionToken: await signIn(env) };
     } catch {
       // not up yet
     }
@@ -70,7 +94,7 @@ async function startServer(): Promise<ChildProcess> {
  */
 async function waitFinal(id: string): Promise<{ state: string }> {
   const url = `${BASE}/api/trpc/migration.events?input=${encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }))}`;
-  const response = await fetchRetry(url, { headers: { accept: 'text/event-stream' } });
+  const response = await fetchRetry(url, { headers: { accept: 'text/event-stream', ...apiHeaders } });
   if (!response.body) throw new Error('no event stream');
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -110,7 +134,7 @@ export async function benchMigration(
   const runs = options.runs ?? 3;
   const { hv1, hv2 } = labHosts();
   lab('reset');
-  const server = await startServer();
+  const { server, sessionToken } = await startServer();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -134,27 +158,42 @@ export async function benchMigration(
     });
 
     // Latency: a --bandwidth 8 migration (~35 s) watched by a real browser through the SSE subscription.
-    const page = await browser.newPage();
+    const context = await browser.newContext();
+    await context.addCookies([{ name: 'ferry-session', value: sessionToken, url: BASE }]);
+    const page = await context.newPage();
     await page.goto(`${BASE}/api/health`);
     const { id } = (await call('migration.start', request({ bandwidthMiBps: 8 }))) as { id: string };
     const url = `/api/trpc/migration.events?input=${encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }))}`;
-    const latencies = (await page.evaluate(async (subscribeUrl) => {
-      return new Promise<number[]>((resolve) => {
+    // The page's own transport: SSE read through fetch, so it can carry Ferry's header (as trpc/client.tsx does).
+    const latencies = (await page.evaluate(
+      async ({ subscribeUrl, headers }) => {
         const seen: number[] = [];
-        const source = new EventSource(subscribeUrl);
-        source.onmessage = (message) => {
+        const response = await fetch(subscribeUrl, { headers: { ...headers, accept: 'text/event-stream' } });
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return seen;
           const receivedAt = Date.now();
-          const event = (
-            JSON.parse(message.data as string) as { json: { type: string; readAt?: number; state?: string } }
-          ).json;
-          if (event.type === 'progress' && event.readAt) seen.push(receivedAt - event.readAt);
-          if (event.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(event.state ?? '')) {
-            source.close();
-            resolve(seen);
+          buffer += decoder.decode(value, { stream: true });
+          let newline: number;
+          while ((newline = buffer.indexOf('\n')) >= 0) {
+            const line = buffer.slice(0, newline);
+            buffer = buffer.slice(newline + 1);
+            if (!line.startsWith('data: ')) continue;
+            const event = (JSON.parse(line.slice(6)) as { json?: { type: string; readAt?: number; state?: string } })
+              .json;
+            if (event?.type === 'progress' && event.readAt) seen.push(receivedAt - event.readAt);
+            if (event?.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(event.state ?? '')) {
+              await reader.cancel();
+              return seen;
+            }
           }
-        };
-      });
-    }, url)) as number[];
+        }
+      },
+      { subscribeUrl: url, headers: { [REQUEST_HEADER]: REQUEST_HEADER_VALUE } },
+    )) as number[];
     const final = await waitFinal(id);
     log(`latency run: ${final.state}, ${latencies.length} progress events`);
     // Only events that were live count: the replay at subscribe time was read before the browser asked.

@@ -1,3 +1,4 @@
+import { benchAccess } from './access';
 import { benchAudit } from './audit';
 import { benchSessionVsOneShot, benchSshPool } from './executors';
 import { benchFleet } from './fleet';
@@ -6,10 +7,10 @@ import { createSessionExecutor } from '../server/hypervisor/session-executor';
 import { FLEET_CONCURRENCY } from '../server/fleet/service';
 
 /**
- * `npm run bench [-- fleet ssh audit migration]`: every figure Ferry claims, printed (never asserted).
+ * `npm run bench [-- fleet ssh audit migration access]`: every figure Ferry claims, printed (never asserted).
  * Ratios compare runs made in this same invocation on this same machine.
  */
-const ALL = ['fleet', 'ssh', 'audit', 'migration'] as const;
+const ALL = ['fleet', 'ssh', 'audit', 'migration', 'access'] as const;
 const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
 const sections = wanted.length > 0 ? wanted : [...ALL];
 const log = (line: string) => console.log(`  ${line}`);
@@ -56,6 +57,16 @@ for (const section of sections) {
       );
       console.log(
         `Ferry vs bare virsh migrate, ${result.walltime.runs} alternating runs: Ferry ${result.walltime.ferryMs.map(ms).join(', ')}; bare ${result.walltime.bareMs.map(ms).join(', ')} → ratio ${result.walltime.ratio.toFixed(3)} (goal ≤ 1.05)`,
+      );
+      break;
+    }
+    case 'access': {
+      const result = await benchAccess();
+      console.log(
+        `tRPC host.list, ${result.calls} interleaved calls: with the access layer p50 ${ms(result.checked.p50Ms)}, p95 ${ms(result.checked.p95Ms)}; checks bypassed p50 ${ms(result.bypassed.p50Ms)}, p95 ${ms(result.bypassed.p95Ms)}`,
+      );
+      console.log(
+        `  added by Host/Origin/header checks, session lookup and role check: p50 ${ms(result.addedP50Ms)}, p95 ${ms(result.addedP95Ms)} (goal p95 ≤ 2 ms)`,
       );
       break;
     }

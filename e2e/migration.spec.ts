@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { API_HEADERS } from './auth';
 import { fillStable, gotoReady } from './ready';
 import { ensureHost, lab, labHosts, virsh } from './lab-hosts';
 
@@ -156,7 +157,7 @@ test('preflight blocks a name clash and a same-host move, with their reasons', a
   await expect(dialog.getByRole('radio', { name: /hv1-again/ })).toBeDisabled();
 
   // The server's preflight refuses both on its own, whatever the browser shows.
-  const hosts = (await (await page.request.get('/api/trpc/host.list')).json()) as {
+  const hosts = (await (await page.request.get('/api/trpc/host.list', { headers: API_HEADERS })).json()) as {
     result: { data: { json: { id: string; alias: string }[] } };
   };
   const idOf = (alias: string) => hosts.result.data.json.find((h) => h.alias === alias)?.id;
@@ -165,6 +166,7 @@ test('preflight blocks a name clash and a same-host move, with their reasons', a
     ['hv1-again', 'same-host', /same libvirt host/],
   ] as const) {
     const response = await page.request.post('/api/trpc/migration.preflight', {
+      headers: API_HEADERS,
       data: {
         json: {
           vmName: 'vm-off',

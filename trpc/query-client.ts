@@ -1,10 +1,18 @@
-import { defaultShouldDehydrateQuery, QueryClient } from '@tanstack/react-query';
+import { defaultShouldDehydrateQuery, MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
 import superjson from 'superjson';
 
-export function makeQueryClient() {
+/** `onError` sees every failed query and mutation (the browser uses it to send a signed-out user to sign-in). */
+export function makeQueryClient(options: { onError?: (error: unknown) => void } = {}) {
+  const onError = options.onError;
   return new QueryClient({
+    queryCache: onError ? new QueryCache({ onError }) : undefined,
+    mutationCache: onError ? new MutationCache({ onError }) : undefined,
     defaultOptions: {
-      queries: { staleTime: 5_000, retry: 1 },
+      queries: {
+        staleTime: 5_000,
+        // A refusal will not change on retry.
+        retry: (failureCount, error) => failureCount < 1 && !isAccessError(error),
+      },
       dehydrate: {
         serializeData: superjson.serialize,
         shouldDehydrateQuery: (query) => defaultShouldDehydrateQuery(query) || query.state.status === 'pending',
@@ -12,4 +20,18 @@ export function makeQueryClient() {
       hydrate: { deserializeData: superjson.deserialize },
     },
   });
+}
+
+function errorCode(error: unknown): string | undefined {
+  const data = (error as { data?: { code?: unknown } } | null)?.data;
+  return typeof data?.code === 'string' ? data.code : undefined;
+}
+
+export function isAccessError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'UNAUTHORIZED' || code === 'FORBIDDEN';
+}
+
+export function isSignedOutError(error: unknown): boolean {
+  return errorCode(error) === 'UNAUTHORIZED';
 }

@@ -1,9 +1,11 @@
+import { accountRouter } from './routers/account';
 import { auditRouter } from './routers/audit';
 import { fleetRouter } from './routers/fleet';
 import { historyRouter } from './routers/history';
 import { hostRouter } from './routers/host';
 import { migrationRouter } from './routers/migration';
 import { settingsRouter } from './routers/settings';
+import { usersRouter } from './routers/users';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -13,6 +15,8 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   history: historyRouter,
   settings: settingsRouter,
+  account: accountRouter,
+  users: usersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,67 +1,88 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z, ZodError } from 'zod';
+import { auditAccessRefusal } from '../auth/refusal';
+import { hasRole, missingRoleMessage, type Access, type Role } from '../auth/roles';
+import { readSessionToken, resolveSession } from '../auth/session';
 import { db as defaultDb, type Db } from '../db';
-import { env } from '../env';
 import { bus as defaultBus, type EventBus } from '../events/bus';
 import { UserError } from '../errors';
 import { clientAddressFromHeaders } from '../net/edge-headers';
 import { clipMessage, describeUnexpected, describeZodError, findUnsendableInput } from './error-shape';
 
-/**
- * Who is calling. Until users and roles land every request acts as FERRY_DEFAULT_ACTOR with role admin;
- * procedures already take the actor from here so that change is confined to this file.
- */
+/** Who is calling: the signed-in user. `sessionId` is null for callers made in tests and scripts. */
 export type Actor = {
   name: string;
-  role: 'viewer' | 'operator' | 'admin';
+  role: Role;
+  userId?: string;
+  sessionId?: string | null;
 };
 
-export type Context = {
+/** What every call starts with; `actor` is null for a browser that is not signed in. */
+export type RequestContext = {
   db: Db;
   bus: EventBus;
-  actor: Actor;
+  actor: Actor | null;
   clientAddress: string | null;
+  userAgent: string | null;
 };
 
-export function createContextInner(overrides: Partial<Context> = {}): Context {
+/** What a procedure that needs a role sees: the authorisation middleware has made sure someone is there. */
+export type Context = RequestContext & { actor: Actor };
+
+/** Every procedure declares what it needs; the authorisation middleware refuses one that declares nothing. */
+export type Meta = { access?: Access };
+
+export function createContextInner(overrides: Partial<RequestContext> = {}): RequestContext {
   return {
     db: overrides.db ?? defaultDb,
     bus: overrides.bus ?? defaultBus,
-    actor: overrides.actor ?? { name: env.FERRY_DEFAULT_ACTOR, role: 'admin' },
+    actor: overrides.actor ?? null,
     clientAddress: overrides.clientAddress ?? null,
+    userAgent: overrides.userAgent ?? null,
   };
 }
 
-export function createContextFromRequest(request: Request): Context {
-  // Never X-Forwarded-For from the request itself: Ferry's server resolved the address (trusted proxies only).
-  return createContextInner({ clientAddress: clientAddressFromHeaders(request.headers) });
+/** The request's context: its session cookie resolved against the database (one indexed read). */
+export async function createContextFromRequest(request: Request, options: { db?: Db } = {}): Promise<RequestContext> {
+  const db = options.db ?? defaultDb;
+  const user = await resolveSession({ db, token: readSessionToken(request.headers.get('cookie')) });
+  return createContextInner({
+    db,
+    actor: user ? { name: user.name, role: user.role, userId: user.userId, sessionId: user.sessionId } : null,
+    // Never X-Forwarded-For from the request itself: Ferry's server resolved the address (trusted proxies only).
+    clientAddress: clientAddressFromHeaders(request.headers),
+    userAgent: request.headers.get('user-agent'),
+  });
 }
 
-const t = initTRPC.context<Context>().create({
-  transformer: superjson,
-  errorFormatter({ shape, error, path }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : null;
-    // Nothing unexpected leaves the server: Prisma's SQL, stacks and paths stay in the log under a reference.
-    const message =
-      error.code === 'INTERNAL_SERVER_ERROR'
-        ? describeUnexpected(error.cause ?? error, `tRPC ${path ?? '?'}`)
-        : zodError
-          ? describeZodError(zodError)
-          : clipMessage(shape.message);
-    return {
-      ...shape,
-      message,
-      data: {
-        ...shape.data,
-        stack: undefined,
-        // Field-level messages for forms: { fieldErrors: { uri: ['…'] }, formErrors: [] }.
-        zodError: zodError ? z.flattenError(zodError) : null,
-        field: error.cause instanceof UserError ? error.cause.field : null,
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<RequestContext>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error, path }) {
+      const zodError = error.cause instanceof ZodError ? error.cause : null;
+      // Nothing unexpected leaves the server: Prisma's SQL, stacks and paths stay in the log under a reference.
+      const message =
+        error.code === 'INTERNAL_SERVER_ERROR'
+          ? describeUnexpected(error.cause ?? error, `tRPC ${path ?? '?'}`)
+          : zodError
+            ? describeZodError(zodError)
+            : clipMessage(shape.message);
+      return {
+        ...shape,
+        message,
+        data: {
+          ...shape.data,
+          stack: undefined,
+          // Field-level messages for forms: { fieldErrors: { uri: ['…'] }, formErrors: [] }.
+          zodError: zodError ? z.flattenError(zodError) : null,
+          field: error.cause instanceof UserError ? error.cause.field : null,
+        },
+      };
+    },
+  });
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -76,6 +97,31 @@ const userErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/**
+ * Deny by default, in one place for every query, mutation and subscription: a procedure without a declared
+ * access is refused; one that needs a role refuses a signed-out caller (401) and a caller without the role
+ * (403, naming the role, audited). It runs before input parsing, so a refused call learns nothing about inputs.
+ */
+const authorize = t.middleware(async ({ ctx, meta, path, next }) => {
+  const access = meta?.access;
+  if (access === 'public') return next();
+  if (!access) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: `${path} declares no role, so nobody may call it.` });
+  }
+  if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first.' });
+  if (!hasRole(ctx.actor.role, access)) {
+    await auditAccessRefusal({
+      db: ctx.db,
+      actor: ctx.actor,
+      clientAddress: ctx.clientAddress,
+      target: path,
+      needed: access,
+    });
+    throw new TRPCError({ code: 'FORBIDDEN', message: missingRoleMessage(access, ctx.actor.role) });
+  }
+  return next({ ctx: { actor: ctx.actor } });
+});
+
 /** NUL and lone surrogates are refused in every procedure's input before any schema or query sees them. */
 const unsendableInput = t.middleware(async ({ getRawInput, next }) => {
   const problem = findUnsendableInput(await getRawInput());
@@ -83,22 +129,19 @@ const unsendableInput = t.middleware(async ({ getRawInput, next }) => {
   return next();
 });
 
-const baseProcedure = t.procedure.use(userErrors).use(unsendableInput);
+/** Narrows the context type for role procedures; `authorize` has already refused a missing actor. */
+const withActor = t.middleware(({ ctx, next }) => {
+  if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first.' });
+  return next({ ctx: { actor: ctx.actor } });
+});
 
-const ROLE_RANK: Record<Actor['role'], number> = { viewer: 0, operator: 1, admin: 2 };
+const baseProcedure = t.procedure.use(authorize).use(userErrors).use(unsendableInput);
 
-function requireRole(minimum: Actor['role']) {
-  return t.middleware(({ ctx, next }) => {
-    if (ROLE_RANK[ctx.actor.role] < ROLE_RANK[minimum]) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `This needs the ${minimum} role; you are ${ctx.actor.role}.` });
-    }
-    return next();
-  });
-}
-
+/** Signed-out callers: only what the sign-in page needs. */
+export const publicProcedure = baseProcedure.meta({ access: 'public' });
 /** Reads: any signed-in role. */
-export const viewerProcedure = baseProcedure.use(requireRole('viewer'));
-/** Migrations: start, cancel. */
-export const operatorProcedure = baseProcedure.use(requireRole('operator'));
-/** Host registry and settings. */
-export const adminProcedure = baseProcedure.use(requireRole('admin'));
+export const viewerProcedure = baseProcedure.meta({ access: 'viewer' }).use(withActor);
+/** Migrations: start, cancel (later power actions and evacuations). */
+export const operatorProcedure = baseProcedure.meta({ access: 'operator' }).use(withActor);
+/** Hosts, users, settings, audit verification. */
+export const adminProcedure = baseProcedure.meta({ access: 'admin' }).use(withActor);

@@ -24,6 +24,17 @@ export const KNOWN_AUDIT_ACTIONS = [
   'volume.create',
   'volume.delete',
   'settings.allow-list',
+  'auth.sign-in',
+  'auth.sign-out',
+  'auth.sign-out-everywhere',
+  'auth.session-revoke',
+  'account.password-change',
+  'user.add',
+  'user.role',
+  'user.disable',
+  'user.enable',
+  'user.reset-password',
+  'access.refused',
 ] as const;
 
 export const AUDIT_PAGE_SIZE_DEFAULT = 50;

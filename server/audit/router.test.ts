@@ -64,7 +64,10 @@ describe('audit and history routers', () => {
     expect(await caller('viewer').audit.access()).toEqual({ actor: 'a-viewer', canVerify: false });
     expect(await caller('admin').audit.access()).toEqual({ actor: 'a-admin', canVerify: true });
     await expect(caller('operator').audit.verify()).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    expect(await caller('admin').audit.verify()).toMatchObject({ ok: true, checked: 2 });
+    // The refusal is itself an audit row, in the chain like any other.
+    const refused = await t.db.auditEvent.findFirstOrThrow({ where: { action: 'access.refused' } });
+    expect(refused).toMatchObject({ actor: 'a-operator', result: 'refused' });
+    expect(await caller('admin').audit.verify()).toMatchObject({ ok: true, checked: 3 });
   });
 
   it('serves history pages and chart data', async () => {

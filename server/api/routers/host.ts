@@ -21,6 +21,7 @@ import { collectHostInfo } from '../../inventory/collect';
 import { judgeUri } from '../../hosts/uri-policy';
 import { displayLibvirtUri, isSshTransport, parseLibvirtUri } from '../../libvirt/uri';
 import { probeHostKey } from '../../hypervisor/ssh-executor';
+import { mayReadFingerprints, mayReadRawOutput } from '../../auth/redact';
 import { adminProcedure, createTRPCRouter, viewerProcedure, type Context } from '../trpc';
 
 function auditContext(ctx: Context): AuditContext {
@@ -55,9 +56,10 @@ async function auditRefusal<T>(
 }
 
 export const hostRouter = createTRPCRouter({
-  list: viewerProcedure.query(({ ctx }) =>
-    ctx.db.host.findMany({ select: PUBLIC_HOST_SELECT, orderBy: { alias: 'asc' } }),
-  ),
+  list: viewerProcedure.query(async ({ ctx }) => {
+    const hosts = await ctx.db.host.findMany({ select: PUBLIC_HOST_SELECT, orderBy: { alias: 'asc' } });
+    return mayReadFingerprints(ctx.actor.role) ? hosts : hosts.map((host) => ({ ...host, pinnedFingerprint: null }));
+  }),
 
   get: viewerProcedure.input(z.object({ alias: z.string().min(1).max(64) })).query(async ({ ctx, input }) => {
     const host = await ctx.db.host.findUnique({
@@ -65,7 +67,8 @@ export const hostRouter = createTRPCRouter({
       select: { ...PUBLIC_HOST_SELECT, uri: true },
     });
     if (!host) throw new UserError({ code: 'NOT_FOUND', message: `No host with alias "${input.alias}".` });
-    const { uri, ...publicHost } = host;
+    const { uri, ...rest } = host;
+    const publicHost = mayReadFingerprints(ctx.actor.role) ? rest : { ...rest, pinnedFingerprint: null };
     // Features the operator enabled in server configuration that this host uses: the page warns about them.
     const parsed = parseLibvirtUri(uri);
     const verdict = parsed.ok ? judgeUri(parsed.uri) : null;
@@ -75,7 +78,9 @@ export const hostRouter = createTRPCRouter({
       const info = await withDeadline(env.FERRY_HOST_TIMEOUT_MS, (signal) => collectHostInfo({ executor, signal }));
       return { host: publicHost, info, warnings, error: null, errorDetail: null };
     } catch (error) {
-      return { host: publicHost, info: null, warnings, ...describeHostError(error, host.uri) };
+      const described = describeHostError(error, host.uri);
+      const errorDetail = mayReadRawOutput(ctx.actor.role) ? described.errorDetail : null;
+      return { host: publicHost, info: null, warnings, error: described.error, errorDetail };
     }
   }),
 

@@ -11,11 +11,17 @@ import {
   switchToPostcopy,
   type MigrationDeps,
 } from '../../migrations/service';
-import type { PreflightCheck } from '../../migrations/types';
+import type { MigrationEvent, PreflightCheck } from '../../migrations/types';
+import { mayReadRawOutput } from '../../auth/redact';
 import { createTRPCRouter, operatorProcedure, viewerProcedure, type Context } from '../trpc';
 
 function deps(ctx: Context): MigrationDeps {
   return { db: ctx.db, bus: ctx.bus, executors: executors() };
+}
+
+/** Viewers do not get virsh's stderr: libvirt quotes file contents and paths in its errors. */
+function isVisibleTo(ctx: Context, event: MigrationEvent): boolean {
+  return mayReadRawOutput(ctx.actor.role) || !(event.type === 'log' && event.stream === 'stderr');
 }
 
 function who(ctx: Context) {
@@ -44,12 +50,23 @@ export const migrationRouter = createTRPCRouter({
     if (!migration) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });
     // Everything so far, so the page renders the current state at once and subscribes from the last id.
     const events = await listMigrationEvents({ db: ctx.db, migrationId: input.id });
-    const { sourceHostId: _s, destinationHostId: _d, ownerId: _o, ...rest } = migration;
+    // Raw URIs may carry key paths: never sent. virsh's own text only to roles that act on migrations.
+    const {
+      sourceHostId: _s,
+      destinationHostId: _d,
+      ownerId: _o,
+      sourceUri: _su,
+      destinationUri: _du,
+      ...rest
+    } = migration;
+    const isRawAllowed = mayReadRawOutput(ctx.actor.role);
     return {
       ...rest,
+      rawError: isRawAllowed ? rest.rawError : null,
+      output: isRawAllowed ? rest.output : '',
       options: JSON.parse(migration.options) as Record<string, unknown>,
       checklist: JSON.parse(migration.checklist) as PreflightCheck[],
-      events,
+      events: events.filter((event) => isVisibleTo(ctx, event)),
     };
   }),
 
@@ -95,6 +112,7 @@ export const migrationRouter = createTRPCRouter({
         afterId,
         signal,
       })) {
+        if (!isVisibleTo(ctx, event)) continue;
         yield tracked(String(event.id), event);
       }
     }),

@@ -1,0 +1,33 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, type Page } from '@playwright/test';
+import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '../server/auth/request-header';
+import { gotoReady } from './ready';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The admin every spec runs as (made by auth.setup.ts the documented way, `npm run user -- add`). */
+export const E2E_ADMIN = { name: 'e2e-admin', password: 'e2e admin password 1' } as const;
+export const ADMIN_STATE = path.join(ROOT, 'e2e', '.auth', 'admin.json');
+
+/** What Ferry's pages send with every API call; a spec's direct API calls send it too. */
+export const API_HEADERS = { [REQUEST_HEADER]: REQUEST_HEADER_VALUE };
+
+/** `npm run user -- add <name> --role <role>` with the password on stdin, against the e2e server's database. */
+export function addUserWithCli(options: { name: string; role: 'viewer' | 'operator' | 'admin'; password: string }) {
+  execFileSync('npm', ['run', '-s', 'user', '--', 'add', options.name, '--role', options.role], {
+    cwd: ROOT,
+    input: `${options.password}\n`,
+    env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export async function signInWithPage(page: Page, options: { name: string; password: string }) {
+  await gotoReady(page, '/sign-in');
+  await page.getByLabel('Name').fill(options.name);
+  await page.getByLabel('Password').fill(options.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('signed-in-as')).toHaveText(options.name);
+}
