@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TRPCError } from '@trpc/server';
 import { env } from '../../env';
@@ -79,7 +79,9 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
   });
 
   it('keeps the stored URI when the edit form says "unchanged", without it ever leaving the server', async () => {
-    const uri = 'qemu+ssh://root@192.0.2.11/system?keyfile=/etc/ferry/kept_key';
+    mkdirSync(env.FERRY_KEY_DIR, { recursive: true });
+    writeFileSync(path.join(env.FERRY_KEY_DIR, 'kept_key'), 'not a real key\n', { mode: 0o600 });
+    const uri = `qemu+ssh://root@192.0.2.11/system?keyfile=${path.join(env.FERRY_KEY_DIR, 'kept_key')}`;
     const host = await caller.host.add({ alias: 'kept', reference: uri });
     await testDb.db.host.update({ where: { id: host.id }, data: { hostUuid: 'f0e1d2c3-0000-4000-8000-000000000001' } });
 
@@ -108,19 +110,26 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
     await caller.host.remove({ id: host.id });
   });
 
-  it('masks the key file that ssh quotes in a failed read before the error leaves the server', async () => {
+  it('never lets a failed read quote the key file, even after the file went missing', async () => {
     // Port 1 is closed: real virsh runs real ssh, which warns about the missing key file, then fails.
+    mkdirSync(env.FERRY_KEY_DIR, { recursive: true });
+    const keyfile = path.join(env.FERRY_KEY_DIR, 'quoted_secret_key');
+    writeFileSync(keyfile, 'not a real key\n', { mode: 0o600 });
     const host = await caller.host.add({
       alias: 'quoted-key',
-      reference: 'qemu+ssh://root@127.0.0.1:1/system?keyfile=/etc/ferry/quoted_secret_key',
+      reference: `qemu+ssh://root@127.0.0.1:1/system?keyfile=${keyfile}`,
     });
+    // The policy wants the file at registration; later it goes missing, and ssh then quotes its path.
+    rmSync(keyfile);
     const detail = await caller.host.get({ alias: 'quoted-key' });
     const tested = await caller.host.test({ id: host.id });
     const fleet = await caller.fleet.list();
     const answers = JSON.stringify({ detail, tested, fleet });
     expect(detail.error).not.toBeNull();
     expect(answers).not.toContain('quoted_secret_key');
-    expect(detail.errorDetail).toContain('Identity file …');
+    // The stored URI is judged again before any executor is made: a key file that went missing is refused with a
+    // sentence (and ssh never gets to quote its path).
+    expect(detail.error).toMatch(/keyfile/i);
     await caller.host.remove({ id: host.id });
   });
 
