@@ -51,6 +51,8 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
 /**
  * Spawns `file argv…` in its own process group (so a timeout also kills the ssh that virsh started), with
  * stdin on /dev/null and no controlling terminal, so nothing can ever wait for a password or a yes/no.
+ * Longer than most: spawn, the time limit, abort and the kill of the group share one set of handles and one
+ * settle; split apart they would pass them around.
  */
 export function runProcess(options: {
   file: string;

@@ -146,6 +146,7 @@ type Connection = { client: Client; ready: Promise<Client>; isAlive: boolean };
  * concurrent commands are channels on that connection (at most `maxChannels` at a time), and a dropped
  * connection is replaced by the next command. An SSH `exec` carries one string for the remote login shell,
  * so the argv is quoted once, by quoteForPosixShell, around REMOTE_WRAPPER.
+ * Long because it is the executor object: its methods close over the one connection and its queue.
  */
 export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
   const port = options.port ?? 22;
@@ -381,6 +382,7 @@ function raceWithSignal<T>(promise: Promise<T>, signal: AbortSignal, onAbort: ()
  * a throwing output callback) can arrive at any point, also while the channel open or the exec request is still
  * on its way: then the channel is ended the moment it exists, so the remote command is never left running
  * unattended. A channel that only arrives after the run gave up on it is ended and closed on arrival.
+ * Kept whole on purpose: every stop path and the late channel must see the same state, in one place.
  */
 function execOnChannel(options: {
   client: Client;

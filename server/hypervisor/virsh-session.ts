@@ -163,6 +163,10 @@ type Running = {
 
 type Failure = { kind: VirshError['kind']; message: string; stdout?: string; stderr?: string; cause?: unknown };
 
+/**
+ * One long-lived interactive virsh. Long because it is the session object: its methods close over the one
+ * process, its output buffer and the queue of pending markers.
+ */
 export function createVirshSession(options: VirshSessionOptions): VirshSession {
   const virshPath = options.virshPath ?? DEFAULT_VIRSH_PATH;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;

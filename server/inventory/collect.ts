@@ -234,6 +234,8 @@ async function readDisksPerDomain(
   });
 }
 
+// One VM's card from the bulk stats plus the per-VM fallbacks; a little over 80 lines because each fallback
+// (dominfo, domblklist, domblkinfo) shares the same cache check.
 async function collectOneVm(options: {
   collect: CollectOptions;
   listed: ListedDomain;

@@ -55,6 +55,7 @@ const isAlpha = (ch: string | undefined) => ch !== undefined && /^[A-Za-z]$/.tes
  * quoted strings without escapes that end at the line, """triple""" strings that may span lines, integers,
  * and [ lists ] whose items are separated by commas, may span lines and may end with a comma. `#` starts a
  * comment at the start of a statement or after a value, but not inside a list (libvirt rejects that).
+ * One hand-written scanner over that grammar, kept in one function so its states read top to bottom.
  */
 function readConf(text: string): ConfEntry[] {
   let pos = 0;

@@ -458,6 +458,7 @@ function checkTransportAndHost(transport: LibvirtTransport, authority: Authority
 /**
  * Parses and validates a libvirt connection URI; on failure `error` is one sentence naming the problem.
  * Example input: `qemu+ssh://root@10.77.77.12/system?keyfile=/root/.ssh/ferry_ed25519&no_verify=1`.
+ * Long because it checks every part in the order libvirt reads them, each with its own sentence.
  */
 export function parseLibvirtUri(input: string): ParseResult {
   if (typeof input !== 'string' || input === '') return fail('The URI is empty.');
