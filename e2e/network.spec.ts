@@ -10,7 +10,7 @@ function requestFrom(
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port: PORT, path: '/', localAddress, headers }, (response) => {
+    const request = http.get({ host: '127.0.0.1', port: PORT, path: '/sign-in', localAddress, headers }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
