@@ -1,3 +1,5 @@
+import { findControlCharacter } from './libvirt/text-checks';
+
 /**
  * Characters that make text lie about itself. Pure: the browser's forms and the server share it.
  * - Bidi controls reorder what is shown ("evil\u202Egnp.exe" displays as "evilexe.png").
@@ -6,14 +8,12 @@
  */
 const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 const ZERO_WIDTH = /[\u180E\u200B-\u200D\u2060-\u2064\uFEFF]/u;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/u;
 
 /** One sentence naming what is wrong with `text` for a field called `label`, or null when it is fine. */
 export function describeUnsafeText(text: string, label: string): string | null {
   if (!text.isWellFormed()) return `${label} contains a broken Unicode character (a lone surrogate).`;
   if (text.includes('\u0000')) return `${label} contains a NUL character.`;
-  if (CONTROL.test(text)) return `${label} contains control characters.`;
+  if (findControlCharacter(text, { includeC1: true }) !== null) return `${label} contains control characters.`;
   if (BIDI_CONTROLS.test(text)) return `${label} contains a text-direction override, which can disguise it.`;
   if (ZERO_WIDTH.test(text)) return `${label} contains an invisible zero-width character, which can disguise it.`;
   return null;
