@@ -3,7 +3,7 @@ import type { TRPCClient } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/api/root';
-import { apiNamespace } from '../server/signed-api/protocol';
+import { apiNamespace, MAX_CLOCK_SKEW_SECONDS } from '../server/signed-api/protocol';
 import { CliError, EXIT } from './errors';
 import type { Signer } from './keys';
 import { signatureHeaders } from './sign-request';
@@ -51,7 +51,10 @@ function errorFromResponse(baseUrl: URL, status: number, text: string): CliError
   return new CliError(EXIT.failed, refusalMessage(status, text));
 }
 
-/** GET /api/signed-api: `{ namespace }`. Unsigned; its failure is the first sign the URL is wrong. */
+/**
+ * GET /api/signed-api: `{ namespace, serverTime }`. Unsigned; its failure is the first sign the URL is wrong.
+ * A clock too far from the server's would get every signed request refused: say so instead.
+ */
 export async function fetchNamespace(baseUrl: URL, signal?: AbortSignal): Promise<string> {
   let response: Response;
   try {
@@ -61,11 +64,20 @@ export async function fetchNamespace(baseUrl: URL, signal?: AbortSignal): Promis
   }
   const text = await response.text();
   if (!response.ok) throw errorFromResponse(baseUrl, response.status, text);
-  let body: { namespace?: unknown; deploymentName?: unknown };
+  let body: { namespace?: unknown; deploymentName?: unknown; serverTime?: unknown };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
     throw new CliError(EXIT.failed, `${baseUrl.origin} does not look like Ferry (${NAMESPACE_PATH} is not JSON).`);
+  }
+  if (typeof body.serverTime === 'number') {
+    const skew = Math.round(Date.now() / 1000 - body.serverTime);
+    if (Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) {
+      throw new CliError(
+        EXIT.failed,
+        `This machine's clock is ${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} Ferry's; signed requests must be within ${MAX_CLOCK_SKEW_SECONDS} s. Fix the clock (NTP).`,
+      );
+    }
   }
   if (typeof body.namespace === 'string') return body.namespace;
   if (typeof body.deploymentName === 'string') return apiNamespace(body.deploymentName);
