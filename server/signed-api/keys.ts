@@ -57,6 +57,20 @@ function unsupportedTypeMessage(type: string, tokens: string[]): string {
   return `That is not an OpenSSH public key Ferry accepts; expected a line like "ssh-ed25519 AAAA… you@host" (${ACCEPTED}).`;
 }
 
+/** The type named inside the key's base64 (its first SSH `string`), or null when that does not decode. */
+function wireKeyType(base64: string): string | null {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return null;
+  const wire = Buffer.from(base64, 'base64');
+  if (wire.length < 4) return null;
+  const length = wire.readUInt32BE(0);
+  if (length > 64 || 4 + length > wire.length) return null;
+  // Shown back in a sentence: only printable ASCII survives.
+  return wire
+    .subarray(4, 4 + length)
+    .toString('latin1')
+    .replace(/[^\x21-\x7e]/g, '?');
+}
+
 /** Parses and checks a pasted OpenSSH public key line; throws a UserError (field `publicKey`) saying what is wrong. */
 export function parsePublicKeyLine(text: string): ParsedPublicKey {
   const trimmed = text.trim();
@@ -69,6 +83,10 @@ export function parsePublicKeyLine(text: string): ParsedPublicKey {
   const tokens = trimmed.split(/[ \t]+/);
   const [type = '', base64 = ''] = tokens;
   if (!isSupportedKeyType(type)) throw keyProblem(unsupportedTypeMessage(type, tokens));
+  const innerType = wireKeyType(base64);
+  if (innerType !== null && innerType !== type) {
+    throw keyProblem(`The key says "${type}" but its data is a ${innerType.slice(0, 60)} key.`);
+  }
   let key: sshpk.Key;
   try {
     key = sshpk.parseKey(`${type} ${base64}`, 'ssh');
@@ -76,8 +94,6 @@ export function parsePublicKeyLine(text: string): ParsedPublicKey {
     throw keyProblem(`That is not a valid ${type} public key: its base64 part does not decode to one.`);
   }
   const wire = key.toBuffer('rfc4253', {});
-  const innerType = wire.subarray(4, 4 + wire.readUInt32BE(0)).toString('latin1');
-  if (innerType !== type) throw keyProblem(`The key says "${type}" but its data is a ${innerType} key.`);
   if (type === 'ssh-rsa' && key.size < RSA_MIN_BITS) {
     throw keyProblem(`This RSA key has ${key.size} bits; Ferry needs at least ${RSA_MIN_BITS} (or use ed25519).`);
   }
