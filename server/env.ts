@@ -31,6 +31,14 @@ const envSchema = z.object({
   /** A session ends this long after sign-in, whatever the activity. */
   FERRY_SESSION_MAX_HOURS: z.coerce.number().int().positive().default(12),
   FERRY_VIRSH: z.string().default('virsh'),
+  /**
+   * This deployment's name in the signed API's SSHSIG namespace (`ferry-api@<name>`): a signature made for one
+   * Ferry never verifies at another. Clients learn it from GET /api/signed-api.
+   */
+  FERRY_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'FERRY_DEPLOYMENT_NAME is 1–63 letters, digits, ".", "_" or "-"')
+    .default('ferry'),
   /** `test:///<file>` hosts may only name files under this directory (demos, tests, the bench). */
   FERRY_TEST_DRIVER_DIR: z.string().min(1).default('data/test-hosts'),
   /** `keyfile=` must name a regular file of at most 64 KiB under this directory. */

@@ -1,4 +1,5 @@
 import { accountRouter } from './routers/account';
+import { apiKeysRouter } from './routers/api-keys';
 import { auditRouter } from './routers/audit';
 import { fleetRouter } from './routers/fleet';
 import { historyRouter } from './routers/history';
@@ -17,6 +18,7 @@ export const appRouter = createTRPCRouter({
   settings: settingsRouter,
   account: accountRouter,
   users: usersRouter,
+  apiKeys: apiKeysRouter,
 });
 
 export type AppRouter = typeof appRouter;

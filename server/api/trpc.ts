@@ -10,12 +10,16 @@ import { UserError } from '../errors';
 import { clientAddressFromHeaders } from '../net/edge-headers';
 import { clipMessage, describeUnexpected, describeZodError, findUnsendableInput } from './error-shape';
 
-/** Who is calling: the signed-in user. `sessionId` is null for callers made in tests and scripts. */
+/**
+ * Who is calling: the signed-in user. `sessionId` is null for callers made in tests and scripts and for signed
+ * API requests, which carry the fingerprint of the SSH key that signed them instead.
+ */
 export type Actor = {
   name: string;
   role: Role;
   userId?: string;
   sessionId?: string | null;
+  keyFingerprint?: string | null;
 };
 
 /** What every call starts with; `actor` is null for a browser that is not signed in. */

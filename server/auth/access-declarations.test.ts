@@ -16,7 +16,12 @@ const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'
 /** Procedures a signed-out browser may call: each one is a deliberate exception, listed here. */
 const PUBLIC_PROCEDURES = ['account.status'];
 /** Route handlers a signed-out browser may call, by file and method. */
-const PUBLIC_ROUTES = ['api/auth/sign-in/route.ts POST', 'api/auth/sign-out/route.ts POST', 'api/health/route.ts GET'];
+const PUBLIC_ROUTES = [
+  'api/auth/sign-in/route.ts POST',
+  'api/auth/sign-out/route.ts POST',
+  'api/health/route.ts GET',
+  'api/signed-api/route.ts GET',
+];
 
 function routeFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
