@@ -39,3 +39,76 @@ export function runCli(
     });
   });
 }
+
+export type RunningCli = {
+  child: ReturnType<typeof spawn>;
+  /** Everything printed so far. */
+  output: () => { stdout: string; stderr: string };
+  /** Resolves once stdout (or stderr) matches `pattern`; rejects after `timeoutMs` or if the process ends first. */
+  waitFor: (pattern: RegExp, options?: { timeoutMs?: number; stream?: 'stdout' | 'stderr' }) => Promise<string>;
+  /** Resolves when it has exited, with everything it printed. */
+  done: Promise<CliRun>;
+};
+
+/** Starts `ferry` and returns at once, for commands that run until something happens (migrate, watch). */
+export function startCli(args: string[], options: { env?: Record<string, string>; command?: string[] }): RunningCli {
+  const [file, ...prefix] = options.command ?? [process.execPath, FERRY_BIN];
+  const child = spawn(file as string, [...prefix, ...args], {
+    cwd: REPO_ROOT,
+    env: {
+      NODE_ENV: process.env.NODE_ENV,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      ...options.env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const listener of listeners) listener();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const listener of listeners) listener();
+  });
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code, signal) => {
+      for (const listener of listeners) listener();
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
+  return {
+    child,
+    output: () => ({ stdout, stderr }),
+    done,
+    waitFor: (pattern, waitOptions = {}) =>
+      new Promise((resolve, reject) => {
+        const text = () => (waitOptions.stream === 'stderr' ? stderr : stdout);
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(
+            new Error(
+              `no ${pattern} within ${waitOptions.timeoutMs ?? 60_000} ms; stdout: ${stdout} stderr: ${stderr}`,
+            ),
+          );
+        }, waitOptions.timeoutMs ?? 60_000);
+        const check = () => {
+          const match = pattern.exec(text());
+          if (match) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            resolve(match[0]);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            reject(new Error(`ferry ended before ${pattern}; stdout: ${stdout} stderr: ${stderr}`));
+          }
+        };
+        listeners.add(check);
+        check();
+      }),
+  };
+}
