@@ -1,5 +1,6 @@
 import { benchAccess } from './access';
 import { benchAudit } from './audit';
+import { benchCli, median } from './cli';
 import { benchSessionVsOneShot, benchSshPool } from './executors';
 import { benchFleet } from './fleet';
 import { benchMigration } from './migration';
@@ -7,10 +8,10 @@ import { createSessionExecutor } from '../server/hypervisor/session-executor';
 import { FLEET_CONCURRENCY } from '../server/fleet/service';
 
 /**
- * `npm run bench [-- fleet ssh audit migration access]`: every figure Ferry claims, printed (never asserted).
+ * `npm run bench [-- fleet ssh audit migration access cli]`: every figure Ferry claims, printed (never asserted).
  * Ratios compare runs made in this same invocation on this same machine.
  */
-const ALL = ['fleet', 'ssh', 'audit', 'migration', 'access'] as const;
+const ALL = ['fleet', 'ssh', 'audit', 'migration', 'access', 'cli'] as const;
 const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
 const sections = wanted.length > 0 ? wanted : [...ALL];
 const log = (line: string) => console.log(`  ${line}`);
@@ -67,6 +68,18 @@ for (const section of sections) {
       );
       console.log(
         `  added by Host/Origin/header checks, session lookup and role check: p50 ${ms(result.addedP50Ms)}, p95 ${ms(result.addedP95Ms)} (goal p95 ≤ 2 ms)`,
+      );
+      break;
+    }
+    case 'cli': {
+      const result = await benchCli({ log });
+      console.log(
+        `ferry vms (signed via ssh-agent, both lab hosts) vs virsh list --all over ssh to both, ${result.runs} alternating runs:`,
+      );
+      console.log(`  ferry vms: median ${ms(median(result.ferryMs))} (${result.ferryMs.map(ms).join(', ')})`);
+      console.log(`  virsh list ×2: median ${ms(median(result.virshMs))} (${result.virshMs.map(ms).join(', ')})`);
+      console.log(
+        `  → ratio ${result.ratio.toFixed(2)}; of ferry's time, process start alone (ferry --help): median ${ms(median(result.helpMs))}`,
       );
       break;
     }

@@ -5,7 +5,7 @@ import { expect, request as playwrightRequest, test, type APIRequestContext } fr
 import superjson from 'superjson';
 import { keyFileSigner } from '../cli/keys';
 import { signatureHeaders } from '../cli/sign-request';
-import { runCli, startCli, type CliRun } from '../cli/testing/run-cli';
+import { FERRY_BIN, runCli, startCli, type CliRun } from '../cli/testing/run-cli';
 import { makeKey, startSshAgent } from '../cli/testing/ssh-agent';
 import { ADMIN_STATE, API_HEADERS } from './auth';
 import { lab, labHosts, virsh } from './lab-hosts';
@@ -240,7 +240,9 @@ test.describe('migrating on the lab', () => {
   test('a failed preflight prints the failed check and starts nothing', async () => {
     const run = await ferry('cli-operator', ['migrate', 'vm-off', '--to', 'hv2']);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('  ✗ VM state fits: Live migration needs a running VM; "vm-off" is shutoff.');
+    expect(run.stdout).toContain(
+      '  ✗ VM state fits: Live migration needs a running VM; "vm-off" is shut off. Choose offline.',
+    );
     expect(run.stdout).not.toContain('Started migration');
     expect(run.stderr).toBe('Preflight failed: nothing was started.\n');
   });
@@ -277,5 +279,29 @@ test.describe('migrating on the lab', () => {
     const table = await ferry('cli-viewer', ['history', '--vm', 'vm1', '--since', '1h']);
     expect(table.stdout).toMatch(/^CREATED\s+VM\s+FROM\s+TO\s+STATE/);
     expect(table.stdout).toMatch(/vm1\s+hv1\s+hv2\s+succeeded\s+.*cli-operator/);
+  });
+
+  test('on a terminal: a live progress bar, and Ctrl-C asks before it cancels', async () => {
+    // `script` gives the CLI a real pseudo-terminal (util-linux); its -c takes one shell line, built here from
+    // this test's own constant paths only, each single-quoted.
+    const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+    const line = ['exec', process.execPath, FERRY_BIN, 'migrate', 'vm2', '--to', 'hv2', '--bandwidth', '1']
+      .map((word, index) => (index === 0 ? word : quote(word)))
+      .join(' ');
+    const env = { FERRY_URL: BASE, SSH_AUTH_SOCK: agent.socket, FERRY_KEY: 'cli-operator', TERM: 'xterm' };
+    const terminal = startCli(['-q', '-f', '-e', '-c', line, '/dev/null'], { env, command: ['script'] });
+    // The bar is redrawn in place: carriage return, the line, erase to its end (ESC [ K).
+    // eslint-disable-next-line no-control-regex
+    await terminal.waitFor(/\rvm2 hv1→hv2 \[[#.]+\] +\d+% running[^\r]*\u001b\[K/, { timeoutMs: 90_000 });
+    terminal.child.stdin?.write('\u0003');
+    await terminal.waitFor(
+      /\[c\] cancel the migration, \[d\] stop watching \(it keeps running\), \[w\] keep watching\?/,
+    );
+    terminal.child.stdin?.write('c');
+    const ended = await terminal.done;
+    terminal.child.stdin?.end();
+    expect(ended.stdout).toMatch(/Cancel requested; waiting for migration [a-z0-9]+ to stop\./);
+    expect(ended.stdout).toContain('Migration of vm2 (hv1 → hv2) was cancelled.');
+    expect(ended.code).toBe(1);
   });
 });
