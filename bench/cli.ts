@@ -48,7 +48,7 @@ async function startServer(): Promise<ChildProcess> {
     NEXT_TELEMETRY_DISABLED: '1',
   };
   execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
-  execFileSync('npx', ['tsx', 'scripts/user.ts', 'add', ADMIN.name, '--role', 'admin'], {
+  execFileSync('npx', ['tsx', '--conditions=react-server', 'scripts/user.ts', 'add', ADMIN.name, '--role', 'admin'], {
     cwd: ROOT,
     env,
     input: `${ADMIN.password}\n`,

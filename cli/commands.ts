@@ -247,9 +247,14 @@ const audit: Command = {
     const response = await api.get(`/api/audit/export?${params.toString()}`);
     if (!response.body) throw new CliError(EXIT.failed, 'Ferry sent an empty export.');
     // Chunk by chunk with backpressure: a slow pipe slows the server's keyset reads instead of filling memory.
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), ctx.io.out, {
-      end: false,
-    });
+    try {
+      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), ctx.io.out, {
+        end: false,
+      });
+    } catch (error) {
+      // `ferry audit | head` closes the pipe early: that reader has what it wanted.
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+    }
     return EXIT.ok;
   },
 };

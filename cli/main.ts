@@ -125,6 +125,10 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function main() {
+  // A reader that stops early (`ferry vms | head -1`) is not an error of ours.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) =>
+    process.exit(error.code === 'EPIPE' ? EXIT.ok : EXIT.failed),
+  );
   let code: number;
   try {
     code = await run(process.argv.slice(2));

@@ -211,7 +211,18 @@ test.describe('migrating on the lab', () => {
     }
   });
 
-  test.afterAll(() => {
+  // Each test starts from the lab's initial guests (a cancelled copy can leave a volume on hv2).
+  test.afterEach(async () => {
+    // A test that failed half-way may leave a slow migration running: stop it before the guests are reset.
+    const filter = { states: ['queued', 'preflight', 'running', 'cancelling'] };
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const { rows } = await trpc<{ rows: { id: string; state: string }[] }>('query', 'history.list', { filter });
+      if (rows.length === 0) break;
+      for (const row of rows.filter((r) => r.state !== 'cancelling')) {
+        await trpc('mutation', 'migration.cancel', { id: row.id }).catch(() => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     lab('reset');
   });
 
@@ -251,7 +262,8 @@ test.describe('migrating on the lab', () => {
     const env = { FERRY_URL: BASE, SSH_AUTH_SOCK: agent.socket, FERRY_KEY: 'cli-operator' };
     const migrating = startCli(['migrate', 'vm2', '--to', 'hv2', '--bandwidth', '1'], { env });
     const id = (await migrating.waitFor(/Started migration ([a-z0-9]+)/, { timeoutMs: 90_000 })).split(' ')[2] ?? '';
-    await migrating.waitFor(/ running/, { timeoutMs: 60_000 });
+    // The phase line, not the preflight's "No migration running".
+    await migrating.waitFor(/^\d\d:\d\d:\d\d running/m, { timeoutMs: 60_000 });
     migrating.child.kill('SIGINT');
     const interrupted = await migrating.done;
     expect(interrupted.code).toBe(130);
@@ -259,7 +271,7 @@ test.describe('migrating on the lab', () => {
 
     const watching = startCli(['watch', id], { env });
     await watching.waitFor(new RegExp(`^Watching migration ${id}: vm2 hv1→hv2$`, 'm'));
-    await watching.waitFor(/ running/);
+    await watching.waitFor(/^\d\d:\d\d:\d\d running/m);
     const cancelled = await ferry('cli-operator', ['cancel', id, '--wait']);
     expect(cancelled.stdout).toContain(`Cancel requested for migration ${id}.`);
     expect(cancelled.stdout).toContain('Migration of vm2 (hv1 → hv2) was cancelled.');
