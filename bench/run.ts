@@ -4,14 +4,15 @@ import { benchCli, median } from './cli';
 import { benchSessionVsOneShot, benchSshPool } from './executors';
 import { benchFleet } from './fleet';
 import { benchMigration } from './migration';
+import { benchSigned } from './signed';
 import { createSessionExecutor } from '../server/hypervisor/session-executor';
 import { FLEET_CONCURRENCY } from '../server/fleet/service';
 
 /**
- * `npm run bench [-- fleet ssh audit migration access cli]`: every figure Ferry claims, printed (never asserted).
+ * `npm run bench [-- fleet ssh audit migration access signed cli]`: every figure Ferry claims, printed (never asserted).
  * Ratios compare runs made in this same invocation on this same machine.
  */
-const ALL = ['fleet', 'ssh', 'audit', 'migration', 'access', 'cli'] as const;
+const ALL = ['fleet', 'ssh', 'audit', 'migration', 'access', 'signed', 'cli'] as const;
 const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
 const sections = wanted.length > 0 ? wanted : [...ALL];
 const log = (line: string) => console.log(`  ${line}`);
@@ -68,6 +69,19 @@ for (const section of sections) {
       );
       console.log(
         `  added by Host/Origin/header checks, session lookup and role check: p50 ${ms(result.addedP50Ms)}, p95 ${ms(result.addedP95Ms)} (goal p95 ≤ 2 ms)`,
+      );
+      break;
+    }
+    case 'signed': {
+      const { rows, auditCommit } = await benchSigned();
+      console.log('signed API request check per key type, in-process (1000 signatures; 100 whole requests):');
+      for (const row of rows) {
+        console.log(
+          `  ${row.keyType.padEnd(24)} SSHSIG verify p50 ${ms(row.verify.p50Ms)}, p95 ${ms(row.verify.p95Ms)} (goal p95 ≤ 1 ms); bare node:crypto verify p50 ${ms(row.bare.p50Ms)}, p95 ${ms(row.bare.p95Ms)}; whole authentication (key lookup, verify, nonce + audit row committed to SQLite) p50 ${ms(row.full.p50Ms)}, p95 ${ms(row.full.p95Ms)}`,
+        );
+      }
+      console.log(
+        `  for comparison, one audit row committed alone on the same SQLite file: p50 ${ms(auditCommit.p50Ms)}, p95 ${ms(auditCommit.p95Ms)}`,
       );
       break;
     }

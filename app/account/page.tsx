@@ -6,6 +6,7 @@ import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { formatTime } from '../_lib/format';
 import { toFieldErrors } from '../_lib/trpc-errors';
+import { MyApiKeys } from '../_components/api-keys';
 import { Button, ErrorBox, Field, TextInput } from '../_components/ui';
 
 function ChangePassword() {
@@ -153,6 +154,16 @@ export default function AccountPage() {
           <Sessions />
         </section>
       </div>
+      <section className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" aria-labelledby="api-keys-heading">
+        <h2 id="api-keys-heading" className="mb-1 text-lg font-semibold">
+          API keys
+        </h2>
+        <p className="mb-3 text-sm text-slate-600">
+          SSH keys that sign requests of the <code className="font-mono">ferry</code> command-line client for you, with
+          your role. Only the public key is stored.
+        </p>
+        <MyApiKeys />
+      </section>
     </div>
   );
 }

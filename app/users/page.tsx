@@ -6,6 +6,7 @@ import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { ROLES, type Role } from '@/server/auth/roles';
 import { toFieldErrors } from '../_lib/trpc-errors';
+import { UserApiKeys } from '../_components/api-keys';
 import { Button, ErrorBox, Field, TextInput } from '../_components/ui';
 
 const SELECT_CLASSES = 'rounded-md border border-slate-300 bg-white px-2 py-1 text-sm shadow-sm';
@@ -79,6 +80,7 @@ export default function UsersPage() {
   const queryClient = useQueryClient();
   const users = useQuery(trpc.users.list.queryOptions());
   const [issued, setIssued] = useState<{ name: string; password: string } | null>(null);
+  const [keysOf, setKeysOf] = useState<{ id: string; name: string } | null>(null);
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
   const onError = (error: { message: string }) => toast.error(error.message);
   const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSuccess: refresh, onError }));
@@ -115,6 +117,7 @@ export default function UsersPage() {
                 <th className="px-3 py-2 font-medium">Role</th>
                 <th className="px-3 py-2 font-medium">Status</th>
                 <th className="px-3 py-2 font-medium">Sessions</th>
+                <th className="px-3 py-2 font-medium">API keys</th>
                 <th className="px-3 py-2" />
               </tr>
             </thead>
@@ -141,6 +144,16 @@ export default function UsersPage() {
                     {user.disabled ? 'disabled' : 'enabled'}
                   </td>
                   <td className="px-3 py-2">{user.sessions}</td>
+                  <td className="px-3 py-2">
+                    <Button
+                      variant="ghost"
+                      aria-label={`API keys of ${user.name}`}
+                      aria-pressed={keysOf?.id === user.id}
+                      onClick={() => setKeysOf(keysOf?.id === user.id ? null : { id: user.id, name: user.name })}
+                    >
+                      {user.apiKeys}
+                    </Button>
+                  </td>
                   <td className="space-x-1 px-3 py-2 text-right whitespace-nowrap">
                     <Button onClick={() => setDisabled.mutate({ id: user.id, disabled: !user.disabled })}>
                       {user.disabled ? 'Enable' : 'Disable'}
@@ -151,6 +164,17 @@ export default function UsersPage() {
               ))}
             </tbody>
           </table>
+        ) : null}
+        {keysOf ? (
+          <section
+            className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+            aria-labelledby="user-keys-heading"
+          >
+            <h2 id="user-keys-heading" className="mb-3 text-lg font-semibold">
+              API keys of {keysOf.name}
+            </h2>
+            <UserApiKeys key={keysOf.id} userId={keysOf.id} userName={keysOf.name} />
+          </section>
         ) : null}
       </section>
       <section className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm lg:col-span-2">

@@ -35,6 +35,9 @@ export const KNOWN_AUDIT_ACTIONS = [
   'user.enable',
   'user.reset-password',
   'access.refused',
+  'apikey.add',
+  'apikey.remove',
+  'api.request',
 ] as const;
 
 export const AUDIT_PAGE_SIZE_DEFAULT = 50;

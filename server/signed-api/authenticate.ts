@@ -81,9 +81,24 @@ async function pruneNonces(db: Db, now: Date): Promise<void> {
 async function readBody(request: Request): Promise<Uint8Array | null> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_SIGNED_BODY_BYTES) return null;
-  if (request.body === null) return new Uint8Array();
-  const bytes = new Uint8Array(await request.clone().arrayBuffer());
-  return bytes.length > MAX_SIGNED_BODY_BYTES ? null : bytes;
+  const body = request.clone().body;
+  if (body === null) return new Uint8Array();
+  // Read chunk by chunk, so a chunked body without Content-Length is cut off at the limit, not buffered whole.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_SIGNED_BODY_BYTES) {
+      // Not awaited: a tee branch's cancel settles only once the other branch (the handler's) is cancelled too.
+      reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }
 
 type Headers4 = { fingerprint: string; timestamp: number; nonce: string; signature: Buffer };

@@ -120,12 +120,15 @@ function checkComment(comment: string): string {
   return value;
 }
 
-export async function listApiKeys(options: { db: Db; userId: string }) {
-  return options.db.apiKey.findMany({
+/** One user's keys, oldest first; `isExpired` by the server's clock, which is the one that refuses them. */
+export async function listApiKeys(options: { db: Db; userId: string; now?: Date }) {
+  const now = (options.now ?? new Date()).getTime();
+  const keys = await options.db.apiKey.findMany({
     where: { userId: options.userId },
     select: PUBLIC_KEY_SELECT,
     orderBy: { createdAt: 'asc' },
   });
+  return keys.map((key) => ({ ...key, isExpired: key.expiresAt !== null && key.expiresAt.getTime() <= now }));
 }
 
 /** Registers a key for a user; the comment defaults to the key line's own. Audited as `apikey.add`. */

@@ -27,7 +27,14 @@ export const usersRouter = createTRPCRouter({
       _count: { _all: true },
     });
     const counts = new Map(active.map((row) => [row.userId, row._count._all]));
-    return users.map((user) => ({ ...user, sessions: counts.get(user.id) ?? 0, isYou: user.name === ctx.actor.name }));
+    const keys = await ctx.db.apiKey.groupBy({ by: ['userId'], _count: { _all: true } });
+    const keyCounts = new Map(keys.map((row) => [row.userId, row._count._all]));
+    return users.map((user) => ({
+      ...user,
+      sessions: counts.get(user.id) ?? 0,
+      apiKeys: keyCounts.get(user.id) ?? 0,
+      isYou: user.name === ctx.actor.name,
+    }));
   }),
 
   add: adminProcedure
