@@ -31,7 +31,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ferry without a server', () => {
   it('runs as `npx ferry` from the checkout (npm exec finds the project’s own bin)', async () => {
-    const run = await runCli(['--help'], { command: ['npx', '--no-install', 'ferry'] });
+    const run = await runCli(['--help'], {
+      command: ['npx', '--no-install', 'ferry'],
+      env: { NPM_CONFIG_UPDATE_NOTIFIER: 'false' },
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Usage: ferry <command> [options]');
