@@ -9,8 +9,8 @@ import { createSessionExecutor } from '../server/hypervisor/session-executor';
 import { FLEET_CONCURRENCY } from '../server/fleet/service';
 
 /**
- * `npm run bench [-- fleet ssh audit migration access signed cli]`: every figure Ferry claims, printed (never asserted).
- * Ratios compare runs made in this same invocation on this same machine.
+ * `npm run bench [-- fleet ssh audit migration access signed cli]`: every figure Ferry claims, printed (never
+ * asserted). Ratios compare runs made in this same invocation on this same machine.
  */
 const ALL = ['fleet', 'ssh', 'audit', 'migration', 'access', 'signed', 'cli'] as const;
 const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
