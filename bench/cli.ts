@@ -112,8 +112,9 @@ export async function benchCli(options: { runs?: number; log?: (line: string) =>
   const { hv1, hv2 } = labHosts();
   lab('reset');
   const agent = await startSshAgent();
-  const server = await startServer();
+  let server: ChildProcess | null = null;
   try {
+    server = await startServer();
     const keyFile = makeKey({ dir: agent.dir, name: 'bench', args: ['-t', 'ed25519'] });
     agent.add(keyFile);
     await prepare(readFileSync(`${keyFile}.pub`, 'utf8'));
@@ -150,7 +151,7 @@ export async function benchCli(options: { runs?: number; log?: (line: string) =>
     result.ratio = median(result.ferryMs) / median(result.virshMs);
     return result;
   } finally {
-    stopServer(server);
+    if (server) stopServer(server);
     await agent.stop();
   }
 }
