@@ -8,6 +8,7 @@ import {
   timeoutAbortAfterSeconds,
 } from '../../libvirt/migration/argv';
 import { estimateEta, parseDomJobInfo, type DomJobInfo } from '../../libvirt/migration/jobinfo';
+import { peerToPeerRule } from '../../libvirt/migration/peer-to-peer';
 import { createMigrateOutputParser, type FinalOutcome } from '../../libvirt/migration/progress';
 import { formatLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
 import type { JobContext } from '../job-context';
@@ -39,12 +40,16 @@ export type MigrateRun = {
 };
 
 /**
- * For a source using the ssh executor, virsh runs ON the source host: the destination URI must not point at
- * key files that only exist on the Ferry box, so those parameters are dropped and the host's own ssh
- * configuration applies.
+ * For a source using the ssh executor, virsh runs ON the source host, and with --p2p the source's libvirtd opens
+ * the destination URI: either way it must not point at key files that only exist on the Ferry box, so those
+ * parameters are dropped and the source host's own ssh configuration applies.
  */
-export function destinationUriFor(options: { sourceExecutorKind: string; destinationUri: string }): string {
-  if (options.sourceExecutorKind !== 'ssh') return options.destinationUri;
+export function destinationUriFor(options: {
+  sourceExecutorKind: string;
+  destinationUri: string;
+  peerToPeer?: boolean;
+}): string {
+  if (options.sourceExecutorKind !== 'ssh' && options.peerToPeer !== true) return options.destinationUri;
   const parsed = parseLibvirtUri(options.destinationUri);
   if (!parsed.ok) return options.destinationUri;
   const params = Object.fromEntries(
@@ -53,13 +58,21 @@ export function destinationUriFor(options: { sourceExecutorKind: string; destina
   return formatLibvirtUri({ ...parsed.uri, params });
 }
 
+/** Whether this job runs peer-to-peer: wherever the transport allows (peer-to-peer.ts), or tunnelled. */
+export function isPeerToPeer(job: LoadedJob): boolean {
+  return job.options.tunnelled || peerToPeerRule({ source: job.source, destination: job.destination }).possible;
+}
+
 /** The `virsh migrate` argv for this job: the VM by its UUID, the destination as the source host reaches it. */
 export function migrateArgvFor(job: LoadedJob, vm: DomainRef): string[] {
+  const peerToPeer = isPeerToPeer(job);
   return buildMigrateArgv({
     domain: vm.uuid,
+    peerToPeer,
     destinationUri: destinationUriFor({
       sourceExecutorKind: job.source.executorKind,
       destinationUri: job.destination.uri,
+      peerToPeer,
     }),
     options: job.options,
     migrateUri:
