@@ -20,7 +20,9 @@ import type { LoadedJob } from './load';
  * cut it.
  */
 const MIGRATE_TIME_LIMIT_MS = 7 * 24 * 3600_000;
-const DEFAULT_POLL_INTERVAL_MS = 500;
+export const DEFAULT_POLL_INTERVAL_MS = 500;
+/** The default of FERRY_CANCEL_GRACE_MS (env.ts). */
+export const DEFAULT_CANCEL_GRACE_MS = 15_000;
 const LOCAL_ONLY_PARAMS = ['keyfile', 'known_hosts', 'pkipath', 'known_hosts_verify'];
 /** domjobinfo samples kept for the ETA (about 20 s at the default interval). */
 const SAMPLE_WINDOW = 40;
@@ -32,6 +34,11 @@ export type MigrateRun = {
   transportError: string | null;
   /** Ferry aborted the job because `timeoutAction: 'abort'` ran out. */
   timedOut: boolean;
+  /**
+   * virsh did not end within the cancel grace period after domjobabort, so Ferry killed it (its process group, or
+   * the remote one through the ssh channel). Its exit code then says nothing: the hosts decide how it ended.
+   */
+  killedAfterGrace: boolean;
   abortAfterSeconds: number | null;
   outcome: FinalOutcome;
   /** The last domjobinfo samples from the source (oldest first). */
@@ -91,7 +98,7 @@ export async function runMigrate(
   ctx: JobContext,
   job: LoadedJob,
   vm: DomainRef,
-  options: { pollIntervalMs?: number } = {},
+  options: { pollIntervalMs?: number; cancelGraceMs?: number } = {},
 ): Promise<MigrateRun> {
   const argv = migrateArgvFor(job, vm);
   await ctx.emit({
@@ -104,8 +111,13 @@ export async function runMigrate(
   const stats = createJobStats(ctx);
   const running = createRunningFlag();
   const aborter = createAborter({ executor: job.src, domain: vm.uuid, isRunning: running.isRunning });
-  const stopCancel = ctx.cancel.onRequest(aborter.start);
-  const timeout = startAbortTimer(ctx, timeoutAbortAfterSeconds(job.options), aborter.start);
+  const killer = createGraceKiller(ctx, options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS);
+  const abort = () => {
+    aborter.start();
+    killer.arm();
+  };
+  const stopCancel = ctx.cancel.onRequest(abort);
+  const timeout = startAbortTimer(ctx, timeoutAbortAfterSeconds(job.options), abort);
   const poller = pollJobInfo({
     executor: job.src,
     domain: vm.uuid,
@@ -113,7 +125,7 @@ export async function runMigrate(
     running,
     onSample: stats.add,
   });
-  const ended = await runToExit(job.src, argv, {
+  const ended = await runToExit(job.src, argv, killer.signal, {
     onStderr: (chunk) => {
       ctx.transcript.push(chunk);
       progress(parser.pushStderr(chunk));
@@ -126,11 +138,13 @@ export async function runMigrate(
   running.stop();
   stopCancel();
   aborter.stop();
+  killer.stop();
   timeout.stop();
   await poller;
   return {
     ...ended,
     timedOut: timeout.fired,
+    killedAfterGrace: killer.fired,
     abortAfterSeconds: timeout.seconds,
     outcome: parser.finish(ended.exitCode),
     samples: stats.samples,
@@ -141,10 +155,11 @@ export async function runMigrate(
 async function runToExit(
   src: Executor,
   argv: string[],
+  signal: AbortSignal,
   streams: { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void },
 ): Promise<{ exitCode: number; transportError: string | null }> {
   try {
-    await src.run(argv, { timeoutMs: MIGRATE_TIME_LIMIT_MS, ...streams });
+    await src.run(argv, { timeoutMs: MIGRATE_TIME_LIMIT_MS, signal, ...streams });
     return { exitCode: 0, transportError: null };
   } catch (error) {
     if (error instanceof VirshError && error.kind === 'exit')
@@ -169,7 +184,8 @@ function progressSink(ctx: JobContext) {
   };
 }
 
-function createJobStats(ctx: JobContext) {
+/** Keeps the last domjobinfo samples (for the ETA and the totals) and publishes each as a `jobinfo` event. */
+export function createJobStats(ctx: JobContext) {
   const samples: DomJobInfo[] = [];
   let peak = 0;
   return {
@@ -205,7 +221,7 @@ function createRunningFlag(): RunningFlag {
  * domjobabort on the source until virsh migrate exits: a cancel can land before libvirt has created the job
  * ("no job is active"), so one attempt is not enough.
  */
-function createAborter(options: { executor: Executor; domain: DomainUuid; isRunning: () => boolean }) {
+export function createAborter(options: { executor: Executor; domain: DomainUuid; isRunning: () => boolean }) {
   let timer: NodeJS.Timeout | undefined;
   const attempt = () => {
     if (!options.isRunning()) return;
@@ -219,6 +235,37 @@ function createAborter(options: { executor: Executor; domain: DomainUuid; isRunn
     stop() {
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * A cancel always ends: virsh migrate was seen wedged after its job had already gone (virsh 9.0, fast-failing
+ * migrations), and domjobabort cannot end a client that waits for nothing. So once the grace period after the
+ * first domjobabort has passed, the signal stops the virsh process (the executor kills its process group, or
+ * ends the ssh channel, whose wrapper kills the remote group).
+ */
+function createGraceKiller(ctx: JobContext, graceMs: number) {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let fired = false;
+  return {
+    signal: controller.signal,
+    get fired() {
+      return fired;
+    },
+    arm() {
+      if (timer !== undefined) return;
+      timer = setTimeout(() => {
+        fired = true;
+        void ctx.emit({
+          type: 'log',
+          stream: 'ferry',
+          text: `virsh did not end within ${graceMs / 1000} s of domjobabort: stopping it; the hosts will say how the job ended.\n`,
+        });
+        controller.abort();
+      }, graceMs);
+    },
+    stop: () => clearTimeout(timer),
   };
 }
 
