@@ -287,4 +287,21 @@ describe('ssh executor stopping and reconnecting', () => {
     expect((await expectVirshError(running)).kind).toBe('aborted');
     await waitFor(() => !pids.some(isProcessAlive), { what: 'the command and its child to be killed' });
   });
+
+  it('a remote virsh dies with its wrapper shell, even when the watcher is gone too (setpriv --pdeathsig)', async () => {
+    const executor = open();
+    const token = String(100_000 + Math.floor(Math.random() * 800_000));
+    const failed = expectVirshError(executor.run(['event', '--all', '--loop', '--timeout', token]));
+    await waitFor(async () => (await processesWithArgument(token, { program: 'virsh' })).length > 0, {
+      what: 'the remote virsh to start',
+    });
+    const [virsh] = await processesWithArgument(token, { program: 'virsh' });
+    // The wrapper shell and its watcher subshell carry virsh's argv as "$@"; kill -9 them both, as if the session
+    // had been torn down without an EOF. Nothing is left to kill virsh but the kernel.
+    const shells = (await processesWithArgument(token)).filter((pid) => pid !== virsh);
+    expect(shells.length).toBeGreaterThan(0);
+    for (const pid of shells) process.kill(pid, 'SIGKILL');
+    await waitFor(() => !isProcessAlive(virsh as number), { what: 'the orphaned remote virsh to be killed' });
+    expect((await failed).exitCode).toBe(137);
+  });
 });
