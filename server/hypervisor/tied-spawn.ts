@@ -41,7 +41,7 @@ function resolveExecutable(file: string): string | null {
   return null;
 }
 
-/** `file argv…` wrapped so it dies with this process; unchanged when it cannot be (then spawn reports a missing file). */
+/** `file argv…` wrapped so it dies with this process; unchanged when it cannot be (spawn reports a missing file). */
 export function tiedToThisProcess(file: string, argv: readonly string[]): { file: string; argv: string[] } {
   const wrapper = findSetpriv();
   const resolved = wrapper === null ? null : resolveExecutable(file);
