@@ -124,14 +124,33 @@ function percentile(values: number[], p: number): number {
 
 export type MigrationBenchResult = {
   latency: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
-  walltime: { runs: number; ferryMs: number[]; bareMs: number[]; ratio: number };
+  walltime: {
+    runs: number;
+    ferryMs: number[];
+    bareMs: number[];
+    ratio: number;
+    /** Mean of Ferry − bare per run pair: Ferry's fixed cost around the same `virsh migrate --p2p`. */
+    overheadMs: number;
+    /** Mean over Ferry's runs, from its own events: request → `running` (preflight), `running` → final. */
+    phases: { beforeRunningMs: number; runningToFinalMs: number };
+  };
 };
+
+type MigrationRow = { createdAt: string; events: { type: string; state?: string; at: string }[] };
+
+/** Ferry's phases of one run, from the timestamps of its persisted events. */
+function phasesOf(row: MigrationRow, startedAt: number): { beforeRunningMs: number; runningToFinalMs: number } {
+  const at = (state: string) => Date.parse(row.events.find((e) => e.type === 'state' && e.state === state)?.at ?? '');
+  const running = at('running');
+  const final = Date.parse(row.events.findLast((e) => e.type === 'state')?.at ?? '');
+  return { beforeRunningMs: running - startedAt, runningToFinalMs: final - running };
+}
 
 export async function benchMigration(
   options: { runs?: number; log?: (line: string) => void } = {},
 ): Promise<MigrationBenchResult> {
   const log = options.log ?? (() => {});
-  const runs = options.runs ?? 3;
+  const runs = options.runs ?? 5;
   const { hv1, hv2 } = labHosts();
   lab('reset');
   const { server, sessionToken } = await startServer();
@@ -202,6 +221,7 @@ export async function benchMigration(
     // Wall time, alternating bare virsh and Ferry on the same guest and options, guest reset between runs.
     const ferryMs: number[] = [];
     const bareMs: number[] = [];
+    const phases: { beforeRunningMs: number; runningToFinalMs: number }[] = [];
     for (let run = 0; run < runs; run++) {
       lab('reset');
       let started = performance.now();
@@ -211,6 +231,8 @@ export async function benchMigration(
           '-c',
           hv1.uri,
           'migrate',
+          // Ferry runs peer-to-peer wherever the transport allows (the lab's does): the same for the baseline.
+          '--p2p',
           '--live',
           '--persistent',
           '--undefinesource',
@@ -226,10 +248,12 @@ export async function benchMigration(
       bareMs.push(performance.now() - started);
       lab('reset');
       started = performance.now();
+      const startedAtEpoch = Date.now();
       const started2 = (await call('migration.start', request({}))) as { id: string };
       const result = await waitFinal(started2.id);
       if (result.state !== 'succeeded') throw new Error(`Ferry migration ${started2.id} ended ${result.state}`);
       ferryMs.push(performance.now() - started);
+      phases.push(phasesOf((await call('migration.get', { id: started2.id })) as MigrationRow, startedAtEpoch));
       log(`run ${run + 1}: bare ${bareMs[run]?.toFixed(0)} ms, Ferry ${ferryMs[run]?.toFixed(0)} ms`);
     }
     lab('reset');
@@ -241,7 +265,17 @@ export async function benchMigration(
         p95Ms: percentile(live, 95),
         maxMs: Math.max(...live),
       },
-      walltime: { runs, ferryMs, bareMs, ratio: sum(ferryMs) / sum(bareMs) },
+      walltime: {
+        runs,
+        ferryMs,
+        bareMs,
+        ratio: sum(ferryMs) / sum(bareMs),
+        overheadMs: (sum(ferryMs) - sum(bareMs)) / runs,
+        phases: {
+          beforeRunningMs: sum(phases.map((p) => p.beforeRunningMs)) / runs,
+          runningToFinalMs: sum(phases.map((p) => p.runningToFinalMs)) / runs,
+        },
+      },
     };
   } finally {
     await browser.close();
