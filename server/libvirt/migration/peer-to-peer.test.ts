@@ -13,6 +13,11 @@ describe('peerToPeerRule', () => {
     });
   });
 
+  it('reads display URIs, whose secret values are masked', () => {
+    expect(rule('qemu+ssh://root@10.77.77.12/system?keyfile=\u2026')).toMatchObject({ possible: true });
+    expect(rule('qemu+ssh://root@hv2/system?socket=\u2026')).toMatchObject({ possible: false });
+  });
+
   it('says why p2p is impossible', () => {
     expect(rule('test:///default')).toEqual({ possible: false, reason: 'the libvirt test driver cannot migrate' });
     expect(rule('qemu:///system').reason).toBe("hv2's URI names no host, so hv1's libvirtd would connect to itself");

@@ -22,7 +22,9 @@ export function peerToPeerRule(options: {
   const { source, destination } = options;
   if (isTestDriverUri(source.uri) || isTestDriverUri(destination.uri))
     return { possible: false, reason: 'the libvirt test driver cannot migrate' };
-  const parsed = parseLibvirtUri(destination.uri);
+  // The dialog has display URIs, whose secret values read `…` (uri.ts); only the host and whether a socket is
+  // named matter here, so a masked value is read as any other.
+  const parsed = parseLibvirtUri(destination.uri.replaceAll('\u2026', '/masked'));
   if (!parsed.ok) return { possible: false, reason: `${destination.alias}'s URI cannot be read` };
   const { uri } = parsed;
   if (uri.hostname === undefined || uri.hostname === '')
