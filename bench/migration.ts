@@ -67,11 +67,22 @@ async function call(pathName: string, input: unknown): Promise<unknown> {
 }
 
 async function startServer(): Promise<{ server: ChildProcess; sessionToken: string }> {
-  rmSync(DB_FILE, { force: true });
-  const env = { ...process.env, DATABASE_URL: `file:${DB_FILE}`, FERRY_DEMO_URI: '', NEXT_TELEMETRY_DISABLED: '1' };
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${DB_FILE}${suffix}`, { force: true });
+  const env = {
+    ...process.env,
+    DATABASE_URL: `file:${DB_FILE}`,
+    FERRY_DEMO_URI: '',
+    NEXT_TELEMETRY_DISABLED: '1',
+    PORT: String(PORT),
+    FERRY_LISTEN: '127.0.0.1',
+    // The lab's URIs name its key file, which the URI policy accepts only under FERRY_KEY_DIR.
+    FERRY_KEY_DIR: process.env.FERRY_KEY_DIR ?? path.join(process.env.FERRY_LAB_DIR ?? path.join(ROOT, '.lab'), 'keys'),
+  };
   execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
   const logFile = openSync(path.join(ROOT, 'bench', 'out', 'migration-bench-server.log'), 'w');
-  const server = spawn('npx', ['next', 'start', '-p', String(PORT), '-H', '127.0.0.1'], {
+  // Ferry's own server (server/net/serve.ts), as `npm start` runs it: Next alone refuses requests that did not
+  // pass its allow-list edge.
+  const server = spawn(process.execPath, ['--import', 'tsx', '--conditions=react-server', 'server/net/serve.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', logFile, logFile],
