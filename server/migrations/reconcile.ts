@@ -20,12 +20,18 @@ export const STALE_HEARTBEAT_MS = env.FERRY_STALE_HEARTBEAT_MS;
 
 export type ReconcileResult = { closed: string[]; resumed: string[] };
 
+/**
+ * The states in which a job may have started something on a host. A `queued` job has not (preflight is its first
+ * host contact): it is the queue's to start, after a restart too, so the reconciler leaves it alone.
+ */
+const WATCHED_STATES = ACTIVE_STATES.filter((state) => state !== 'queued');
+
 type Orphan = Awaited<ReturnType<typeof findOrphans>>[number];
 
 async function findOrphans(deps: RunnerDeps, stale: Date) {
   return deps.db.migration.findMany({
     where: {
-      state: { in: [...ACTIVE_STATES] },
+      state: { in: [...WATCHED_STATES] },
       OR: [{ ownerId: null }, { ownerId: { not: PROCESS_OWNER_ID } }],
       AND: [{ OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: stale } }] }],
       createdAt: { lt: stale },

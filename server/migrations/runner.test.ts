@@ -480,6 +480,8 @@ describe('migration runner', () => {
     const alive = await testDb.db.migration.create({
       data: { ...base, vmName: 'vm3', state: 'running', ownerId: 'other-live-replica', heartbeatAt: new Date() },
     });
+    // Queued: nothing started on a host yet; the queue starts it, the reconciler leaves it alone.
+    const queued = await testDb.db.migration.create({ data: { ...base, vmName: 'vm3', state: 'queued' } });
 
     const { closed, resumed } = await reconcileOrphanedMigrations(deps());
     expect(closed.sort()).toEqual([arrived.id, stuck.id].sort());
@@ -493,6 +495,7 @@ describe('migration runner', () => {
     expect(cancelled).toMatchObject({ state: 'cancelled', errorCode: 'cancelled' });
     expect(cancelled.errorMessage).toContain('hv1: running');
     expect((await testDb.db.migration.findUniqueOrThrow({ where: { id: alive.id } })).state).toBe('running');
+    expect((await testDb.db.migration.findUniqueOrThrow({ where: { id: queued.id } })).state).toBe('queued');
     const audit = await testDb.db.auditEvent.findMany({
       where: { migrationId: { in: [arrived.id, stuck.id] } },
       orderBy: { id: 'asc' },
