@@ -96,6 +96,8 @@ async function startServer(): Promise<{ server: ChildProcess; sessionToken: stri
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  // Not left behind holding the port (and the next run's start) when it never answered.
+  if (server.pid) process.kill(-server.pid, 'SIGKILL');
   throw new Error('Ferry did not start for the bench');
 }
 
