@@ -29,12 +29,16 @@ let apiHeaders: Record<string, string> = { [REQUEST_HEADER]: REQUEST_HEADER_VALU
 
 /** The first admin, made the documented way (`npm run user -- add`), then signed in over HTTP. */
 async function signIn(env: NodeJS.ProcessEnv): Promise<string> {
-  execFileSync('npx', ['tsx', 'scripts/user.ts', 'add', BENCH_ADMIN.name, '--role', 'admin'], {
-    cwd: ROOT,
-    env,
-    input: `${BENCH_ADMIN.password}\n`,
-    stdio: ['pipe', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    'npx',
+    ['tsx', '--conditions=react-server', 'scripts/user.ts', 'add', BENCH_ADMIN.name, '--role', 'admin'],
+    {
+      cwd: ROOT,
+      env,
+      input: `${BENCH_ADMIN.password}\n`,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    },
+  );
   const response = await fetchRetry(`${BASE}/api/auth/sign-in`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...apiHeaders },
