@@ -70,6 +70,15 @@ async function call(pathName: string, input: unknown): Promise<unknown> {
   return body.result.data.json;
 }
 
+/** A tRPC query: GET with the input in the URL (a POST reaches mutations only). */
+async function query(pathName: string, input: unknown): Promise<unknown> {
+  const url = `${BASE}/api/trpc/${pathName}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const response = await fetchRetry(url, { headers: apiHeaders });
+  const body = (await response.json()) as { result?: { data: Trpc }; error?: Trpc };
+  if (!body.result) throw new Error(`${pathName}: ${JSON.stringify(body.error)}`);
+  return body.result.data.json;
+}
+
 async function startServer(): Promise<{ server: ChildProcess; sessionToken: string }> {
   for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${DB_FILE}${suffix}`, { force: true });
   const env = {
@@ -270,7 +279,7 @@ export async function benchMigration(
       const result = await waitFinal(started2.id);
       if (result.state !== 'succeeded') throw new Error(`Ferry migration ${started2.id} ended ${result.state}`);
       ferryMs.push(performance.now() - started);
-      phases.push(phasesOf((await call('migration.get', { id: started2.id })) as MigrationRow, startedAtEpoch));
+      phases.push(phasesOf((await query('migration.get', { id: started2.id })) as MigrationRow, startedAtEpoch));
       log(`run ${run + 1}: bare ${bareMs[run]?.toFixed(0)} ms, Ferry ${ferryMs[run]?.toFixed(0)} ms`);
     }
     lab('reset');
