@@ -29,12 +29,16 @@ let apiHeaders: Record<string, string> = { [REQUEST_HEADER]: REQUEST_HEADER_VALU
 
 /** The first admin, made the documented way (`npm run user -- add`), then signed in over HTTP. */
 async function signIn(env: NodeJS.ProcessEnv): Promise<string> {
-  execFileSync('npx', ['tsx', 'scripts/user.ts', 'add', BENCH_ADMIN.name, '--role', 'admin'], {
-    cwd: ROOT,
-    env,
-    input: `${BENCH_ADMIN.password}\n`,
-    stdio: ['pipe', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    'npx',
+    ['tsx', '--conditions=react-server', 'scripts/user.ts', 'add', BENCH_ADMIN.name, '--role', 'admin'],
+    {
+      cwd: ROOT,
+      env,
+      input: `${BENCH_ADMIN.password}\n`,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    },
+  );
   const response = await fetchRetry(`${BASE}/api/auth/sign-in`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...apiHeaders },
@@ -66,12 +70,32 @@ async function call(pathName: string, input: unknown): Promise<unknown> {
   return body.result.data.json;
 }
 
+/** A tRPC query: GET with the input in the URL (a POST reaches mutations only). */
+async function query(pathName: string, input: unknown): Promise<unknown> {
+  const url = `${BASE}/api/trpc/${pathName}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const response = await fetchRetry(url, { headers: apiHeaders });
+  const body = (await response.json()) as { result?: { data: Trpc }; error?: Trpc };
+  if (!body.result) throw new Error(`${pathName}: ${JSON.stringify(body.error)}`);
+  return body.result.data.json;
+}
+
 async function startServer(): Promise<{ server: ChildProcess; sessionToken: string }> {
-  rmSync(DB_FILE, { force: true });
-  const env = { ...process.env, DATABASE_URL: `file:${DB_FILE}`, FERRY_DEMO_URI: '', NEXT_TELEMETRY_DISABLED: '1' };
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${DB_FILE}${suffix}`, { force: true });
+  const env = {
+    ...process.env,
+    DATABASE_URL: `file:${DB_FILE}`,
+    FERRY_DEMO_URI: '',
+    NEXT_TELEMETRY_DISABLED: '1',
+    PORT: String(PORT),
+    FERRY_LISTEN: '127.0.0.1',
+    // The lab's URIs name its key file, which the URI policy accepts only under FERRY_KEY_DIR.
+    FERRY_KEY_DIR: process.env.FERRY_KEY_DIR ?? path.join(process.env.FERRY_LAB_DIR ?? path.join(ROOT, '.lab'), 'keys'),
+  };
   execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
   const logFile = openSync(path.join(ROOT, 'bench', 'out', 'migration-bench-server.log'), 'w');
-  const server = spawn('npx', ['next', 'start', '-p', String(PORT), '-H', '127.0.0.1'], {
+  // Ferry's own server (server/net/serve.ts), as `npm start` runs it: Next alone refuses requests that did not
+  // pass its allow-list edge.
+  const server = spawn(process.execPath, ['--import', 'tsx', '--conditions=react-server', 'server/net/serve.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', logFile, logFile],
@@ -85,6 +109,8 @@ async function startServer(): Promise<{ server: ChildProcess; sessionToken: stri
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  // Not left behind holding the port (and the next run's start) when it never answered.
+  if (server.pid) process.kill(-server.pid, 'SIGKILL');
   throw new Error('Ferry did not start for the bench');
 }
 
@@ -124,14 +150,33 @@ function percentile(values: number[], p: number): number {
 
 export type MigrationBenchResult = {
   latency: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
-  walltime: { runs: number; ferryMs: number[]; bareMs: number[]; ratio: number };
+  walltime: {
+    runs: number;
+    ferryMs: number[];
+    bareMs: number[];
+    ratio: number;
+    /** Mean of Ferry − bare per run pair: Ferry's fixed cost around the same `virsh migrate --p2p`. */
+    overheadMs: number;
+    /** Mean over Ferry's runs, from its own events: request → `running` (preflight), `running` → final. */
+    phases: { beforeRunningMs: number; runningToFinalMs: number };
+  };
 };
+
+type MigrationRow = { createdAt: string; events: { type: string; state?: string; at: string }[] };
+
+/** Ferry's phases of one run, from the timestamps of its persisted events. */
+function phasesOf(row: MigrationRow, startedAt: number): { beforeRunningMs: number; runningToFinalMs: number } {
+  const at = (state: string) => Date.parse(row.events.find((e) => e.type === 'state' && e.state === state)?.at ?? '');
+  const running = at('running');
+  const final = Date.parse(row.events.findLast((e) => e.type === 'state')?.at ?? '');
+  return { beforeRunningMs: running - startedAt, runningToFinalMs: final - running };
+}
 
 export async function benchMigration(
   options: { runs?: number; log?: (line: string) => void } = {},
 ): Promise<MigrationBenchResult> {
   const log = options.log ?? (() => {});
-  const runs = options.runs ?? 3;
+  const runs = options.runs ?? 5;
   const { hv1, hv2 } = labHosts();
   lab('reset');
   const { server, sessionToken } = await startServer();
@@ -202,6 +247,7 @@ export async function benchMigration(
     // Wall time, alternating bare virsh and Ferry on the same guest and options, guest reset between runs.
     const ferryMs: number[] = [];
     const bareMs: number[] = [];
+    const phases: { beforeRunningMs: number; runningToFinalMs: number }[] = [];
     for (let run = 0; run < runs; run++) {
       lab('reset');
       let started = performance.now();
@@ -211,6 +257,8 @@ export async function benchMigration(
           '-c',
           hv1.uri,
           'migrate',
+          // Ferry runs peer-to-peer wherever the transport allows (the lab's does): the same for the baseline.
+          '--p2p',
           '--live',
           '--persistent',
           '--undefinesource',
@@ -226,10 +274,12 @@ export async function benchMigration(
       bareMs.push(performance.now() - started);
       lab('reset');
       started = performance.now();
+      const startedAtEpoch = Date.now();
       const started2 = (await call('migration.start', request({}))) as { id: string };
       const result = await waitFinal(started2.id);
       if (result.state !== 'succeeded') throw new Error(`Ferry migration ${started2.id} ended ${result.state}`);
       ferryMs.push(performance.now() - started);
+      phases.push(phasesOf((await query('migration.get', { id: started2.id })) as MigrationRow, startedAtEpoch));
       log(`run ${run + 1}: bare ${bareMs[run]?.toFixed(0)} ms, Ferry ${ferryMs[run]?.toFixed(0)} ms`);
     }
     lab('reset');
@@ -241,7 +291,17 @@ export async function benchMigration(
         p95Ms: percentile(live, 95),
         maxMs: Math.max(...live),
       },
-      walltime: { runs, ferryMs, bareMs, ratio: sum(ferryMs) / sum(bareMs) },
+      walltime: {
+        runs,
+        ferryMs,
+        bareMs,
+        ratio: sum(ferryMs) / sum(bareMs),
+        overheadMs: (sum(ferryMs) - sum(bareMs)) / runs,
+        phases: {
+          beforeRunningMs: sum(phases.map((p) => p.beforeRunningMs)) / runs,
+          runningToFinalMs: sum(phases.map((p) => p.runningToFinalMs)) / runs,
+        },
+      },
     };
   } finally {
     await browser.close();

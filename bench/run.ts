@@ -60,6 +60,9 @@ for (const section of sections) {
       console.log(
         `Ferry vs bare virsh migrate, ${result.walltime.runs} alternating runs: Ferry ${result.walltime.ferryMs.map(ms).join(', ')}; bare ${result.walltime.bareMs.map(ms).join(', ')} → ratio ${result.walltime.ratio.toFixed(3)} (goal ≤ 1.05)`,
       );
+      console.log(
+        `  fixed overhead of Ferry around the same virsh migrate --p2p: ${ms(result.walltime.overheadMs)} per migration (mean); Ferry's phases: request → running ${ms(result.walltime.phases.beforeRunningMs)}, running → verified final ${ms(result.walltime.phases.runningToFinalMs)}`,
+      );
       break;
     }
     case 'access': {

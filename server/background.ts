@@ -6,17 +6,28 @@ import { plural } from './plural';
 
 let started = false;
 
-/** Work that belongs to the server process, not to a request: closing migrations whose runner died. */
+/**
+ * Work that belongs to the server process, not to a request: re-attaching migrations whose watcher died (a
+ * restart, another replica gone), at start and on every tick.
+ */
 export function startBackgroundWork() {
   if (started) return;
   started = true;
-  const sweep = () =>
+  let running = false;
+  const sweep = () => {
+    // A slow host must not let two sweeps overlap; the claim would stop a double re-attach, not the double work.
+    if (running) return;
+    running = true;
     reconcileOrphanedMigrations({ db, bus, executors: executors() })
-      .then((closed) => {
+      .then(({ closed, resumed }) => {
+        if (resumed.length > 0)
+          console.log(`re-attached ${plural(resumed.length, 'running migration')}: ${resumed.join(', ')}`);
         if (closed.length > 0)
           console.log(`reconciled ${plural(closed.length, 'interrupted migration')}: ${closed.join(', ')}`);
       })
-      .catch((error: unknown) => console.error('migration reconcile failed', error));
-  void sweep();
+      .catch((error: unknown) => console.error('migration reconcile failed', error))
+      .finally(() => (running = false));
+  };
+  sweep();
   setInterval(sweep, STALE_HEARTBEAT_MS).unref();
 }

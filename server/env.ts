@@ -67,6 +67,13 @@ const envSchema = z.object({
   FERRY_ALLOWED_CIDRS: z.string().default(DEFAULT_ALLOWED_CIDRS.join(',')),
   /** Reverse proxies whose X-Forwarded-For is believed (CIDRs); from anyone else the header is ignored. */
   FERRY_TRUSTED_PROXIES: z.string().default(''),
+  /** After domjobabort, how long a cancelled `virsh migrate` may take to end before Ferry kills it. */
+  FERRY_CANCEL_GRACE_MS: z.coerce.number().int().positive().default(15_000),
+  /**
+   * A job whose owner wrote no heartbeat (every 5 s) for this long is re-attached by another process or after a
+   * restart; also how often the reconcile tick runs.
+   */
+  FERRY_STALE_HEARTBEAT_MS: z.coerce.number().int().min(6_000).default(30_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

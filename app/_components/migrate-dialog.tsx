@@ -19,6 +19,7 @@ import {
   type StorageMode,
   type TimeoutAction,
 } from '@/server/libvirt/migration/options';
+import { peerToPeerRule } from '@/server/libvirt/migration/peer-to-peer';
 import { isTestDriverUri } from '@/server/libvirt/uri';
 import { plural } from '@/server/plural';
 import { useTRPC } from '@/trpc/client';
@@ -146,6 +147,13 @@ export function MigrateDialog({
   const { fields, form: formError } = toFieldErrors(start.error ?? preflight.error);
   const needsUnsafeConfirm = form.unsafe || (form.mode === 'offline' && form.undefineSource);
   const plainTcp = !form.tls && !form.tunnelled;
+  // The runner asks the same rule with the full URIs; display URIs keep host and socket, which is all it reads.
+  const peerToPeer = destination
+    ? peerToPeerRule({
+        source: { alias: target.host.alias, uri: target.host.displayUri },
+        destination: { alias: destination.alias, uri: destination.displayUri },
+      })
+    : null;
 
   function set<K extends keyof FormState>(key: K, value: FormState[K]) {
     setForm((previous) => ({ ...previous, [key]: value }));
@@ -294,6 +302,22 @@ export function MigrateDialog({
               </ul>
             ) : null}
 
+            {peerToPeer && !form.tunnelled ? (
+              <p
+                role="note"
+                data-testid="p2p-note"
+                data-p2p={peerToPeer.possible ? 'yes' : 'no'}
+                className={
+                  peerToPeer.possible
+                    ? 'text-slate-600'
+                    : 'rounded-md border border-amber-200 bg-amber-50 p-2 text-amber-900'
+                }
+              >
+                {peerToPeer.possible
+                  ? `Peer-to-peer: ${peerToPeer.reason}.`
+                  : `Not peer-to-peer: ${peerToPeer.reason}; this migration stops if Ferry stops.`}
+              </p>
+            ) : null}
             {plainTcp ? (
               <p className="rounded-md border border-amber-200 bg-amber-50 p-2 text-amber-900" role="note">
                 Memory and disk data will travel unencrypted over plain TCP

@@ -80,6 +80,7 @@ const STATE_CLASSES: Record<string, string> = {
   succeeded: 'bg-emerald-100 text-emerald-800',
   failed: 'bg-rose-100 text-rose-800',
   cancelled: 'bg-slate-200 text-slate-700',
+  unknown: 'bg-amber-100 text-amber-900',
   running_job: 'bg-sky-100 text-sky-800',
 };
 

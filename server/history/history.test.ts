@@ -193,6 +193,7 @@ describe('migration history', () => {
       succeeded: inWindow.filter((row) => row.state === 'succeeded').length,
       failed: inWindow.filter((row) => row.state === 'failed').length,
       cancelled: inWindow.filter((row) => row.state === 'cancelled').length,
+      unknown: inWindow.filter((row) => row.state === 'unknown').length,
       other: inWindow.filter((row) => row.state === 'running').length,
     });
     const day0 = stats.perDay[0];

@@ -21,7 +21,15 @@ export const DURATION_BUCKETS = [
   { label: '≥ 30 min', belowMs: null },
 ] as const;
 
-export type DayOutcomes = { day: string; succeeded: number; failed: number; cancelled: number; other: number };
+export type DayOutcomes = {
+  day: string;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Lost jobs whose outcome the hosts did not establish (reconcile.ts). */
+  unknown: number;
+  other: number;
+};
 
 export type HistoryStats = {
   window: { from: Date; to: Date; isDefault: boolean };
@@ -39,6 +47,7 @@ function outcomeOf(state: string): Outcome {
     case 'succeeded':
     case 'failed':
     case 'cancelled':
+    case 'unknown':
       return state;
     default:
       return 'other';
@@ -112,11 +121,11 @@ export async function migrationStats(options: { db: Db; filter: HistoryFilter; n
   const days = new Map<string, DayOutcomes>();
   for (let t = Date.parse(utcDay(window.from)); t < window.to.getTime(); t += DAY_MS) {
     const day = utcDay(new Date(t));
-    days.set(day, { day, succeeded: 0, failed: 0, cancelled: 0, other: 0 });
+    days.set(day, { day, succeeded: 0, failed: 0, cancelled: 0, unknown: 0, other: 0 });
   }
-  const totals = { succeeded: 0, failed: 0, cancelled: 0, other: 0 };
+  const totals = { succeeded: 0, failed: 0, cancelled: 0, unknown: 0, other: 0 };
   for (const row of byDay) {
-    const entry = days.get(row.day) ?? { day: row.day, succeeded: 0, failed: 0, cancelled: 0, other: 0 };
+    const entry = days.get(row.day) ?? { day: row.day, succeeded: 0, failed: 0, cancelled: 0, unknown: 0, other: 0 };
     const outcome = outcomeOf(row.state);
     entry[outcome] += Number(row.n);
     totals[outcome] += Number(row.n);

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestSshd } from '../testing/sshd';
 import { createLocalExecutor } from './local-executor';
@@ -126,4 +129,45 @@ describe('createLocalExecutor stopping commands', () => {
     expect(error.kind).toBe('aborted');
     await expect(hanging.readPids()).rejects.toThrow(/ENOENT/);
   });
+});
+
+/** PIDs of the processes whose parent is `parent` and whose program is `virsh`. */
+function virshChildrenOf(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const argv0 = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      if (ppid === parent && argv0.endsWith('virsh')) found.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+describe('no virsh outlives the Ferry process', () => {
+  const holder = fileURLToPath(new URL('./testdata/hold-virsh.ts', import.meta.url));
+  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+    it(`a one-shot virsh and a virsh session die when Ferry gets ${signal}`, async () => {
+      const token = String(100_000 + Math.floor(Math.random() * 800_000));
+      const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=react-server', holder, token], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      cleanups.push(async () => {
+        child.kill('SIGKILL');
+      });
+      const pid = child.pid as number;
+      await waitFor(() => virshChildrenOf(pid).length === 2, {
+        what: 'both virsh processes to start',
+        timeoutMs: 20_000,
+      });
+      const virshes = virshChildrenOf(pid);
+      process.kill(pid, signal);
+      await waitFor(() => !virshes.some(isProcessAlive), { what: `every virsh to die after ${signal} of Ferry` });
+      expect(virshes.filter(isProcessAlive)).toEqual([]);
+    }, 30_000);
+  }
 });

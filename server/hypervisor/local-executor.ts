@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { Executor, RunOptions, RunResult } from './executor';
 import { findUnsendableArgument, plainFailure } from './failure';
 import { createOutputCollector, settleRun, watchStop, type StopReason } from './run-output';
+import { tiedToThisProcess } from './tied-spawn';
 
 export const DEFAULT_VIRSH_PATH = 'virsh';
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -50,7 +51,8 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
 
 /**
  * Spawns `file argv…` in its own process group (so a timeout also kills the ssh that virsh started), with
- * stdin on /dev/null and no controlling terminal, so nothing can ever wait for a password or a yes/no.
+ * stdin on /dev/null and no controlling terminal, so nothing can ever wait for a password or a yes/no; tied to
+ * Ferry's life (tied-spawn.ts), so a virsh never outlives a Ferry killed with -9.
  * Longer than most: spawn, the time limit, abort and the kill of the group share one set of handles and one
  * settle; split apart they would pass them around.
  */
@@ -82,7 +84,8 @@ export function runProcess(options: {
   }
 
   return new Promise<RunResult>((resolve, reject) => {
-    const child = spawn(options.file, options.argv, {
+    const tied = tiedToThisProcess(options.file, options.argv);
+    const child = spawn(tied.file, tied.argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       env: options.env ?? virshEnvironment(),

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -287,4 +287,55 @@ describe('ssh executor stopping and reconnecting', () => {
     expect((await expectVirshError(running)).kind).toBe('aborted');
     await waitFor(() => !pids.some(isProcessAlive), { what: 'the command and its child to be killed' });
   });
+
+  it('a remote virsh dies with its wrapper shell, even when the watcher is gone too (setpriv --pdeathsig)', async () => {
+    const executor = open();
+    const token = String(100_000 + Math.floor(Math.random() * 800_000));
+    const failed = expectVirshError(executor.run(['event', '--all', '--loop', '--timeout', token]));
+    await waitFor(async () => (await processesWithArgument(token, { program: 'virsh' })).length > 0, {
+      what: 'the remote virsh to start',
+    });
+    const [virsh] = await processesWithArgument(token, { program: 'virsh' });
+    // The wrapper shell and its watcher subshell carry virsh's argv as "$@"; kill -9 them both, as if the session
+    // had been torn down without an EOF. Nothing is left to kill virsh but the kernel.
+    const shells = (await processesWithArgument(token)).filter((pid) => pid !== virsh);
+    expect(shells.length).toBeGreaterThan(0);
+    for (const pid of shells) process.kill(pid, 'SIGKILL');
+    await waitFor(() => !isProcessAlive(virsh as number), { what: 'the orphaned remote virsh to be killed' });
+    expect((await failed).exitCode).toBe(137);
+  });
+
+  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+    it(`the remote virsh dies when the Ferry process that started it gets ${signal}`, async () => {
+      const token = String(100_000 + Math.floor(Math.random() * 800_000));
+      const options: SshExecutorOptions = {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.username,
+        keyfile: sshd.clientKeyPath,
+        pinnedFingerprint: sshd.hostKeyFingerprint,
+        remoteUri: 'test:///default',
+      };
+      const holder = new URL('./testdata/hold-remote-virsh.ts', import.meta.url).pathname;
+      const ferry = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=react-server', holder, JSON.stringify(options), token],
+        { stdio: 'ignore' },
+      );
+      try {
+        await waitFor(async () => (await processesWithArgument(token, { program: 'virsh' })).length > 0, {
+          what: 'the remote virsh to start',
+          timeoutMs: 20_000,
+        });
+        ferry.kill(signal);
+        // The host's process table: nothing of the session is left (sshd's marker finds re-parented ones too).
+        await waitFor(async () => (await processesWithArgument(token)).length === 0, {
+          what: `the remote virsh to die after ${signal} of Ferry`,
+        });
+        await sshd.expectNoSessionProcesses();
+      } finally {
+        ferry.kill('SIGKILL');
+      }
+    }, 30_000);
+  }
 });

@@ -34,19 +34,31 @@ const CHANNEL_OPEN_RETRY_PAUSE_MS = 20;
  * An SSH "signal" request cannot do this: OpenSSH refuses it for root sessions (sshd 9.2 logs "session
  * signalling requires privilege separation"), and without a pty, closing the channel leaves the command running.
  * The locale is pinned here rather than by an SSH env request, which sshd drops unless AcceptEnv lists it.
+ * Where util-linux `setpriv` exists, virsh is also tied to this shell (`--pdeathsig KILL`), and the shell to
+ * sshd's session process (REMOTE_TIE): a virsh once outlived an aborted command, re-parented to init and
+ * ignoring SIGTERM; now if the watcher or the shell is gone, the kernel kills what they leave.
  */
 export const REMOTE_WRAPPER = [
   'LC_ALL=C.UTF-8; export LC_ALL',
   'exec 3<&0',
   '{ read -r _ <&3; kill -KILL 0; } >/dev/null 2>&1 &',
   'watcher=$!',
-  '"$@" </dev/null 3<&- &',
+  'tie=',
+  'command -v setpriv >/dev/null 2>&1 && tie="setpriv --pdeathsig KILL --"',
+  '$tie "$@" </dev/null 3<&- &',
   'pid=$!',
   'exec 3<&-',
   'wait "$pid"; status=$?',
   'kill "$watcher" 2>/dev/null',
   'exit "$status"',
 ].join('\n');
+
+/**
+ * Runs first, as `sh -c <this> ferry-tie sh -c <REMOTE_WRAPPER> …`: re-execs into the wrapper through setpriv, so
+ * the wrapper shell dies with sshd's session process (the connection), even when nothing reads its stdin.
+ */
+export const REMOTE_TIE =
+  'if command -v setpriv >/dev/null 2>&1; then exec setpriv --pdeathsig KILL -- "$@"; fi; exec "$@"';
 
 /** OpenSSH's fingerprint format (`ssh-keygen -l -E sha256`): `SHA256:` + base64 of SHA-256, no padding. */
 export function fingerprintOfHostKey(keyBlob: Buffer): string {
@@ -288,7 +300,17 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
     if (isClosed) throw plainFailure({ kind: 'connection', argv, message: 'executor is closed' });
     const unsendable = findUnsendableArgument(virshArgv);
     if (unsendable !== null) throw plainFailure({ kind: 'spawn', argv, message: `refused to run: ${unsendable}` });
-    const command = quoteForPosixShell(['sh', '-c', REMOTE_WRAPPER, 'ferry-virsh', ...virshArgv]);
+    const command = quoteForPosixShell([
+      'sh',
+      '-c',
+      REMOTE_TIE,
+      'ferry-tie',
+      'sh',
+      '-c',
+      REMOTE_WRAPPER,
+      'ferry-virsh',
+      ...virshArgv,
+    ]);
     const timeoutMs = runOptions.timeoutMs ?? defaultTimeoutMs;
     const { signal } = runOptions;
     const abortedError = () => plainFailure({ kind: 'aborted', argv, message: 'aborted', cause: signal?.reason });

@@ -6,6 +6,7 @@ import type { RunResult, VirshError } from './executor';
 import { exitFailure, plainFailure, summarizeStderr } from './failure';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS, virshEnvironment } from './local-executor';
 import { findLineUnsafeArgument, quoteForVirshLine } from './virsh-line';
+import { tiedToThisProcess } from './tied-spawn';
 
 /**
  * One long-lived interactive `virsh -c <uri>` per host, so a warm refresh pays neither a process start nor a
@@ -88,7 +89,9 @@ export function startLocalSessionProcess(options: {
   virshPath: string;
   handlers: SessionProcessHandlers;
 }): SessionProcess {
-  const child = spawn(options.virshPath, ['-c', options.uri], {
+  // Tied to Ferry's life (tied-spawn.ts): a long-lived session must not outlive a Ferry killed with -9.
+  const tied = tiedToThisProcess(options.virshPath, ['-c', options.uri]);
+  const child = spawn(tied.file, tied.argv, {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
     env: virshEnvironment(SESSION_ENV),

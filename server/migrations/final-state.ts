@@ -33,8 +33,8 @@ export type FinalStateInput = {
 const bigint = (value: number | null | undefined) => (value != null && value > 0 ? BigInt(Math.round(value)) : null);
 
 /**
- * The one place a migration reaches a final state (succeeded, failed, cancelled; an interrupted job is failed
- * with errorCode 'interrupted'), for the runner and the restart reconciler alike. In one transaction it closes
+ * The one place a migration reaches a final state (succeeded, failed, cancelled, unknown; an interrupted job is
+ * failed with errorCode 'interrupted'), for the runner and the restart reconciler alike. In one transaction it closes
  * the row, only if it is still active (so two closers cannot both win), and appends the audit row; then it
  * publishes the result and the final state. This is the hook for anything that must see every ending (metrics).
  * Returns false when the row was already closed, and then writes nothing.
@@ -72,7 +72,8 @@ export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: F
     await recordAudit(tx, {
       actor: input.actor ?? row.actor,
       action: `migration.${summary.state}`,
-      result: summary.state === 'failed' ? 'failed' : 'ok',
+      // An unknown ending is not known to be ok; the audit row must not read as a success.
+      result: summary.state === 'failed' || summary.state === 'unknown' ? 'failed' : 'ok',
       hostAlias: row.sourceAlias,
       vmName: row.vmName,
       migrationId: row.id,

@@ -32,6 +32,8 @@ const completedOnDestination = (
     stdout: string;
   }
 ).stdout;
+const reattach = (name: string) =>
+  (JSON.parse(readFileSync(new URL(`reattach/${name}.json`, FIXTURES), 'utf8')) as { stdout: string }).stdout;
 const failure = (name: string) =>
   JSON.parse(readFileSync(new URL(`failures/${name}.json`, FIXTURES), 'utf8')) as { stderr: string };
 
@@ -65,6 +67,10 @@ class FakeHost implements Executor {
   migrate: MigrateScript | null = null;
   private abort: (() => void) | null = null;
   private jobInfoIndex = 0;
+  /** A job the source libvirtd runs with no virsh client (p2p after a restart): domjobinfo answers, in order. */
+  sourceJob: { outputs: string[]; onDone: () => void } | null = null;
+  /** virsh migrate that never ends by itself and shrugs off domjobabort (seen with virsh 9.0); only a kill ends it. */
+  wedged = false;
 
   constructor(uuid: string, domains: [string, string][], volumes: string[]) {
     this.state = { uuid, domains: new Map(domains), volumes: new Set(volumes), calls: [] };
@@ -117,10 +123,18 @@ class FakeHost implements Executor {
         return ok('Total:       4194304 KiB\n');
       case 'domjobinfo': {
         if (args.includes('--completed')) return ok(completedOnDestination);
+        if (this.sourceJob) {
+          const next = this.sourceJob.outputs.shift();
+          if (next !== undefined) return ok(next);
+          this.sourceJob.onDone();
+          this.sourceJob = null;
+        }
+        if (this.abort === null) return ok('Job type:         None        \n\n');
         const sample = jobInfoSamples[Math.min(this.jobInfoIndex++, jobInfoSamples.length - 1)];
         return ok(sample?.stdout ?? 'Job type:         None        \n');
       }
       case 'domjobabort':
+        if (this.wedged) return ok('\n');
         if (!this.abort) return fail(args, 'error: Requested operation is not valid: no job is active on the domain\n');
         this.abort();
         return ok('\n');
@@ -132,6 +146,14 @@ class FakeHost implements Executor {
   }
 
   private runMigrate(args: readonly string[], options: RunOptions): Promise<RunResult> {
+    if (this.wedged)
+      return new Promise((_, reject) => {
+        this.abort = () => undefined;
+        options.signal?.addEventListener('abort', () => {
+          this.abort = null;
+          reject(new VirshError({ kind: 'aborted', message: 'aborted', argv: args }));
+        });
+      });
     const script = this.migrate;
     if (!script) throw new Error('no migrate script');
     return new Promise((resolve, reject) => {
@@ -192,7 +214,7 @@ const HV2 = 'qemu+ssh://root@hv2/system';
 async function waitForFinal(id: string): Promise<MigrationEvent[]> {
   for (let i = 0; i < 400; i++) {
     const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
-    if (['succeeded', 'failed', 'cancelled'].includes(row.state)) {
+    if (['succeeded', 'failed', 'cancelled', 'unknown'].includes(row.state)) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       return listMigrationEvents({ db: testDb.db, migrationId: id });
     }
@@ -458,25 +480,131 @@ describe('migration runner', () => {
     const alive = await testDb.db.migration.create({
       data: { ...base, vmName: 'vm3', state: 'running', ownerId: 'other-live-replica', heartbeatAt: new Date() },
     });
+    // Queued: nothing started on a host yet; the queue starts it, the reconciler leaves it alone.
+    const queued = await testDb.db.migration.create({ data: { ...base, vmName: 'vm3', state: 'queued' } });
 
-    const closed = await reconcileOrphanedMigrations(deps());
+    const { closed, resumed } = await reconcileOrphanedMigrations(deps());
     expect(closed.sort()).toEqual([arrived.id, stuck.id].sort());
+    expect(resumed).toEqual([]);
     expect(await testDb.db.migration.findUniqueOrThrow({ where: { id: arrived.id } })).toMatchObject({
       state: 'succeeded',
       errorCode: null,
     });
-    const failed = await testDb.db.migration.findUniqueOrThrow({ where: { id: stuck.id } });
-    expect(failed).toMatchObject({ state: 'failed', errorCode: 'interrupted' });
-    expect(failed.errorMessage).toContain('hv1: running');
+    // A cancel was asked for, and the VM stayed where it was: that is what cancelled means.
+    const cancelled = await testDb.db.migration.findUniqueOrThrow({ where: { id: stuck.id } });
+    expect(cancelled).toMatchObject({ state: 'cancelled', errorCode: 'cancelled' });
+    expect(cancelled.errorMessage).toContain('hv1: running');
     expect((await testDb.db.migration.findUniqueOrThrow({ where: { id: alive.id } })).state).toBe('running');
+    expect((await testDb.db.migration.findUniqueOrThrow({ where: { id: queued.id } })).state).toBe('queued');
     const audit = await testDb.db.auditEvent.findMany({
       where: { migrationId: { in: [arrived.id, stuck.id] } },
       orderBy: { id: 'asc' },
     });
     expect(audit.map((a) => `${a.action}:${a.actor}`).sort()).toEqual([
-      'migration.failed:system',
+      'migration.cancelled:system',
       'migration.succeeded:system',
     ]);
-    expect(await reconcileOrphanedMigrations(deps())).toEqual([]);
+    expect(await reconcileOrphanedMigrations(deps())).toEqual({ closed: [], resumed: [] });
+  });
+
+  it('re-attaches a migration the source still runs after a restart, streams it under the same id, and records success', async () => {
+    const old = new Date(Date.now() - 120_000);
+    dst.state.domains.set('vm1', 'paused (migrating)');
+    // What hv1 answered on the lab after kill -9 of the p2p virsh client: the job goes on.
+    src.sourceJob = {
+      outputs: [reattach('p2p-running.domjobinfo-source'), reattach('p2p-client-killed.domjobinfo-source')],
+      onDone: () => {
+        src.state.domains.delete('vm1');
+        dst.state.domains.set('vm1', 'running (migrated)');
+      },
+    };
+    const migration = await testDb.db.migration.create({
+      data: {
+        sourceHostId,
+        destinationHostId,
+        sourceAlias: 'hv1',
+        sourceUri: HV1,
+        destinationAlias: 'hv2',
+        destinationUri: HV2,
+        options: JSON.stringify(opts()),
+        actor: 'bob',
+        createdAt: old,
+        vmName: 'vm1',
+        vmUuid: UUIDS.vm1,
+        state: 'running',
+        percent: 3,
+        ownerId: 'dead-process',
+        heartbeatAt: old,
+      },
+    });
+
+    const first = await reconcileOrphanedMigrations(deps());
+    expect(first).toEqual({ closed: [], resumed: [migration.id] });
+    // Claimed: a second sweep (or replica) leaves it to its new owner.
+    expect(await reconcileOrphanedMigrations(deps())).toEqual({ closed: [], resumed: [] });
+    const events = await waitForFinal(migration.id);
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e.percent] : []));
+    expect(progress.slice(0, 2)).toEqual([6, 25]);
+    expect(events.filter((e) => e.type === 'jobinfo').length).toBeGreaterThanOrEqual(2);
+    const row = await testDb.db.migration.findUniqueOrThrow({ where: { id: migration.id } });
+    expect(row).toMatchObject({ state: 'succeeded', errorCode: null, downtimeMs: 26, percent: 100 });
+    const result = events.find((e) => e.type === 'result');
+    expect(result?.type === 'result' && result.verification).toEqual([
+      'hv1: no such domain',
+      'hv2: running (migrated)',
+    ]);
+  });
+
+  it('ends a lost job unknown, with what each host said, when the hosts do not establish the outcome', async () => {
+    const old = new Date(Date.now() - 120_000);
+    dst.state.domains.set('vm1', 'running');
+    const migration = await testDb.db.migration.create({
+      data: {
+        sourceHostId,
+        destinationHostId,
+        sourceAlias: 'hv1',
+        sourceUri: HV1,
+        destinationAlias: 'hv2',
+        destinationUri: HV2,
+        options: '{}',
+        actor: 'bob',
+        createdAt: old,
+        vmName: 'vm1',
+        vmUuid: UUIDS.vm1,
+        state: 'running',
+        ownerId: 'dead-process',
+        heartbeatAt: old,
+      },
+    });
+    expect(await reconcileOrphanedMigrations(deps())).toEqual({ closed: [migration.id], resumed: [] });
+    const row = await testDb.db.migration.findUniqueOrThrow({ where: { id: migration.id } });
+    expect(row).toMatchObject({ state: 'unknown', errorCode: 'unknown' });
+    expect(row.errorMessage).toContain('hv1: running, hv2: running');
+    const audit = await testDb.db.auditEvent.findFirstOrThrow({ where: { migrationId: migration.id } });
+    expect(audit).toMatchObject({ action: 'migration.unknown', actor: 'system', result: 'failed' });
+  });
+
+  it("a cancel of a wedged virsh migrate ends within the grace period, cancelled, with the hosts' truth", async () => {
+    src.wedged = true;
+    // The service hands its deps to the runner as they are, so the grace period reaches it this way too.
+    const withGrace = { ...deps(), cancelGraceMs: 300 };
+    const { id } = await startMigration(withGrace, who, {
+      vmName: 'vm1',
+      sourceHostId,
+      destinationHostId,
+      options: opts(),
+    });
+    for (let i = 0; i < 200; i++) {
+      if ((await testDb.db.migration.findUniqueOrThrow({ where: { id } })).state === 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const cancelledAt = Date.now();
+    await cancelMigration(deps(), who, id);
+    const events = await waitForFinal(id);
+    expect(Date.now() - cancelledAt).toBeLessThan(3_000);
+    expect(src.state.calls.filter((call) => call[0] === 'domjobabort').length).toBeGreaterThanOrEqual(1);
+    const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({ state: 'cancelled', errorCode: 'cancelled' });
+    expect(events.some((e) => e.type === 'log' && e.text.includes('did not end within 0.3 s'))).toBe(true);
   });
 });

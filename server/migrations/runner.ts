@@ -1,15 +1,20 @@
 import 'server-only';
 import type { Db } from '../db';
+import { env } from '../env';
 import type { EventBus } from '../events/bus';
 import type { ExecutorSource } from '../hypervisor/executor';
 import type { Ending } from './final-state';
 import { openJobContext, type JobContext } from './job-context';
 import { loadJob } from './job/load';
-import { runMigrate } from './job/migrate';
+import { DEFAULT_POLL_INTERVAL_MS, isPeerToPeer, runMigrate, type MigrateRun } from './job/migrate';
+import { askHosts, endingOf, settle, watchSourceJob } from './job/reattach';
 import { preflightPhase } from './job/preflight-phase';
 import { deleteSourceVolumes, precreateVolumes, removeLeftovers } from './job/volumes';
 import { classifyRun, locateAfterFailure, notSucceeded, succeeded, verifyArrival } from './job/verify';
 import type { MigrationState } from './types';
+import type { DomainRef } from '../libvirt/domain-ref';
+import { decideReattach } from '../libvirt/migration/reattach';
+import type { LoadedJob } from './job/load';
 
 export type RunnerDeps = {
   db: Db;
@@ -17,6 +22,8 @@ export type RunnerDeps = {
   executors: ExecutorSource;
   /** How often `virsh domjobinfo` is polled on the source while virsh migrate runs. */
   pollIntervalMs?: number;
+  /** After domjobabort, how long virsh may take to end before Ferry kills it (FERRY_CANCEL_GRACE_MS). */
+  cancelGraceMs?: number;
 };
 
 /**
@@ -68,7 +75,10 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
 
   const created = job.options.precreateVolumes ? await precreateVolumes(ctx, job, facts.disks) : [];
   await ctx.setState('running', { startedAt: new Date() });
-  const run = await runMigrate(ctx, job, vm, { pollIntervalMs: deps.pollIntervalMs });
+  const run = await runMigrate(ctx, job, vm, {
+    pollIntervalMs: deps.pollIntervalMs,
+    cancelGraceMs: deps.cancelGraceMs ?? env.FERRY_CANCEL_GRACE_MS,
+  });
 
   if (run.exitCode === 0) {
     const arrival = await verifyArrival(job, vm);
@@ -84,6 +94,10 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
     });
   }
 
+  // virsh was killed, or lost its connection: its exit code says nothing, and a p2p job may still run.
+  if (run.killedAfterGrace || (run.transportError !== null && isPeerToPeer(job)))
+    return await askAfterLostClient(ctx, deps, { job, vm, run });
+
   // Failed or cancelled: find out where the VM is, and undo what this migration left on the destination.
   const classified = classifyRun(run, ctx.cancel.requested);
   const { sourceState, destinationState } = await locateAfterFailure(job, vm);
@@ -94,4 +108,45 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
   if (destinationState === null)
     verification.push(...(await removeLeftovers(ctx, job, { disks: facts.disks, created })));
   return notSucceeded({ job, vm, classified, cancelled: ctx.cancel.requested, sourceState, verification });
+}
+
+/**
+ * virsh ended without telling how the migration did (killed after the cancel grace, or its connection dropped):
+ * the hosts say. A p2p job that still runs on the source is watched to its end, as after a restart; the ending is
+ * the decision table's (reattach.ts), never virsh's exit code.
+ */
+async function askAfterLostClient(
+  ctx: JobContext,
+  deps: RunnerDeps,
+  { job, vm, run }: { job: LoadedJob; vm: DomainRef; run: MigrateRun },
+): Promise<Ending> {
+  const names = {
+    vmName: vm.name,
+    sourceAlias: job.source.alias,
+    destinationAlias: job.destination.alias,
+    why: run.killedAfterGrace ? ('cancel' as const) : ('restart' as const),
+  };
+  const decide = async () =>
+    decideReattach({
+      ...(await askHosts({ src: job.src, dst: job.dst, uuid: vm.uuid })),
+      options: job.options,
+      cancelRequested: ctx.cancel.requested,
+    });
+  let decision = await decide();
+  if (decision.action === 'resume' && !run.killedAfterGrace) {
+    await ctx.emit({
+      type: 'log',
+      stream: 'ferry',
+      text: `virsh lost its connection, but ${job.source.alias} still runs the migration: watching it.\n`,
+    });
+    await watchSourceJob(ctx, {
+      src: job.src,
+      vm,
+      first: decision.job,
+      pollIntervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      cancelGraceMs: deps.cancelGraceMs ?? env.FERRY_CANCEL_GRACE_MS,
+    });
+    decision = await decide();
+  }
+  return endingOf(settle(decision), names);
 }

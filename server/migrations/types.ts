@@ -6,11 +6,16 @@ export const MIGRATION_STATES = [
   'succeeded',
   'failed',
   'cancelled',
+  'unknown',
 ] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 export const ACTIVE_STATES: readonly MigrationState[] = ['queued', 'preflight', 'running', 'cancelling'];
-export const FINAL_STATES: readonly MigrationState[] = ['succeeded', 'failed', 'cancelled'];
+/**
+ * `unknown`: Ferry lost the job (a restart) and the hosts' answers did not establish how it ended; the result says
+ * what each host said. Never a guess dressed up as succeeded or failed.
+ */
+export const FINAL_STATES: readonly MigrationState[] = ['succeeded', 'failed', 'cancelled', 'unknown'];
 
 export function isFinalState(state: string): boolean {
   return (FINAL_STATES as readonly string[]).includes(state);
@@ -44,7 +49,7 @@ export type JobSample = {
 };
 
 export type MigrationResultSummary = {
-  state: 'succeeded' | 'failed' | 'cancelled';
+  state: 'succeeded' | 'failed' | 'cancelled' | 'unknown';
   errorCode: string | null;
   errorTitle: string | null;
   message: string | null;

@@ -11,6 +11,7 @@ const OUTCOMES = [
   { key: 'succeeded', label: 'succeeded', color: '#10b981' },
   { key: 'failed', label: 'failed', color: '#f43f5e' },
   { key: 'cancelled', label: 'cancelled', color: '#94a3b8' },
+  { key: 'unknown', label: 'unknown', color: '#f59e0b' },
   { key: 'other', label: 'in progress', color: '#38bdf8' },
 ] as const;
 
@@ -50,7 +51,7 @@ function NoData({ children }: { children: React.ReactNode }) {
 }
 
 export function PerDayChart({ days, subtitle }: { days: DayOutcomes[]; subtitle: string }) {
-  const totals = days.map((day) => day.succeeded + day.failed + day.cancelled + day.other);
+  const totals = days.map((day) => day.succeeded + day.failed + day.cancelled + day.unknown + day.other);
   const max = niceMax(Math.max(0, ...totals));
   const sum = totals.reduce((a, b) => a + b, 0);
   const labelEvery = Math.max(1, Math.ceil(days.length / 6));

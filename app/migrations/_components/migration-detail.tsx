@@ -188,7 +188,9 @@ function ResultBox({ result }: { result: NonNullable<MigrationView['result']> })
       ? 'border-emerald-200 bg-emerald-50 text-emerald-900'
       : result.state === 'cancelled'
         ? 'border-slate-200 bg-slate-50 text-slate-800'
-        : 'border-rose-200 bg-rose-50 text-rose-900';
+        : result.state === 'unknown'
+          ? 'border-amber-300 bg-amber-50 text-amber-950'
+          : 'border-rose-200 bg-rose-50 text-rose-900';
   return (
     <section
       role="status"

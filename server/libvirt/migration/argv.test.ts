@@ -136,6 +136,30 @@ describe('buildMigrateArgv, common cases', () => {
     ]);
   });
 
+  it('peer-to-peer adds --p2p once, also when tunnelled', () => {
+    const p2p = buildMigrateArgv({ domain: VM1, destinationUri: DEST, options: options(), peerToPeer: true });
+    expect(p2p).toEqual([
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--copy-storage-all',
+      '--verbose',
+      '--p2p',
+      '--domain',
+      VM1,
+      '--desturi',
+      DEST,
+    ]);
+    const tunnelled = buildMigrateArgv({
+      domain: VM1,
+      destinationUri: DEST,
+      options: options({ tunnelled: true, storage: 'shared' }),
+      peerToPeer: true,
+    });
+    expect(tunnelled.filter((arg) => arg === '--p2p')).toHaveLength(1);
+  });
+
   it('offline over shared storage with confirmation', () => {
     expect(
       buildMigrateArgv({

@@ -32,6 +32,8 @@ export type BuildMigrateArgvOptions = {
   options: MigrationOptions;
   /** QEMU's data connection, e.g. `tcp://10.77.77.12`, when the hostname in destinationUri is not the right network. */
   migrateUri?: string;
+  /** `--p2p`: the source's libvirtd drives the migration (peer-to-peer.ts says when it can); tunnelled implies it. */
+  peerToPeer?: boolean;
 };
 
 /**
@@ -41,7 +43,13 @@ export type BuildMigrateArgvOptions = {
  *     ['migrate', '--live', '--persistent', '--undefinesource', '--copy-storage-all', '--verbose',
  *      '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001', '--desturi', 'qemu+ssh://root@10.77.77.12/system']
  */
-export function buildMigrateArgv({ domain, destinationUri, options, migrateUri }: BuildMigrateArgvOptions): string[] {
+export function buildMigrateArgv({
+  domain,
+  destinationUri,
+  options,
+  migrateUri,
+  peerToPeer = false,
+}: BuildMigrateArgvOptions): string[] {
   requireDomain(domain);
   requireArgValue({ what: 'destination URI', value: destinationUri });
   if (migrateUri !== undefined) requireArgValue({ what: 'migrate URI', value: migrateUri });
@@ -53,6 +61,7 @@ export function buildMigrateArgv({ domain, destinationUri, options, migrateUri }
   // Always: the progress parser reads the `\rMigration: [ 45 %]` lines that only --verbose prints.
   argv.push('--verbose');
   if (options.tunnelled) argv.push('--p2p', '--tunnelled');
+  else if (peerToPeer) argv.push('--p2p');
   if (options.tls) argv.push('--tls');
   if (options.compressed) argv.push('--compressed');
   if (options.autoConverge) argv.push('--auto-converge');

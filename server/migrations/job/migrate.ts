@@ -8,6 +8,7 @@ import {
   timeoutAbortAfterSeconds,
 } from '../../libvirt/migration/argv';
 import { estimateEta, parseDomJobInfo, type DomJobInfo } from '../../libvirt/migration/jobinfo';
+import { peerToPeerRule } from '../../libvirt/migration/peer-to-peer';
 import { createMigrateOutputParser, type FinalOutcome } from '../../libvirt/migration/progress';
 import { formatLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
 import type { JobContext } from '../job-context';
@@ -19,7 +20,9 @@ import type { LoadedJob } from './load';
  * cut it.
  */
 const MIGRATE_TIME_LIMIT_MS = 7 * 24 * 3600_000;
-const DEFAULT_POLL_INTERVAL_MS = 500;
+export const DEFAULT_POLL_INTERVAL_MS = 500;
+/** The default of FERRY_CANCEL_GRACE_MS (env.ts). */
+export const DEFAULT_CANCEL_GRACE_MS = 15_000;
 const LOCAL_ONLY_PARAMS = ['keyfile', 'known_hosts', 'pkipath', 'known_hosts_verify'];
 /** domjobinfo samples kept for the ETA (about 20 s at the default interval). */
 const SAMPLE_WINDOW = 40;
@@ -31,6 +34,11 @@ export type MigrateRun = {
   transportError: string | null;
   /** Ferry aborted the job because `timeoutAction: 'abort'` ran out. */
   timedOut: boolean;
+  /**
+   * virsh did not end within the cancel grace period after domjobabort, so Ferry killed it (its process group, or
+   * the remote one through the ssh channel). Its exit code then says nothing: the hosts decide how it ended.
+   */
+  killedAfterGrace: boolean;
   abortAfterSeconds: number | null;
   outcome: FinalOutcome;
   /** The last domjobinfo samples from the source (oldest first). */
@@ -39,12 +47,16 @@ export type MigrateRun = {
 };
 
 /**
- * For a source using the ssh executor, virsh runs ON the source host: the destination URI must not point at
- * key files that only exist on the Ferry box, so those parameters are dropped and the host's own ssh
- * configuration applies.
+ * For a source using the ssh executor, virsh runs ON the source host, and with --p2p the source's libvirtd opens
+ * the destination URI: either way it must not point at key files that only exist on the Ferry box, so those
+ * parameters are dropped and the source host's own ssh configuration applies.
  */
-export function destinationUriFor(options: { sourceExecutorKind: string; destinationUri: string }): string {
-  if (options.sourceExecutorKind !== 'ssh') return options.destinationUri;
+export function destinationUriFor(options: {
+  sourceExecutorKind: string;
+  destinationUri: string;
+  peerToPeer?: boolean;
+}): string {
+  if (options.sourceExecutorKind !== 'ssh' && options.peerToPeer !== true) return options.destinationUri;
   const parsed = parseLibvirtUri(options.destinationUri);
   if (!parsed.ok) return options.destinationUri;
   const params = Object.fromEntries(
@@ -53,13 +65,21 @@ export function destinationUriFor(options: { sourceExecutorKind: string; destina
   return formatLibvirtUri({ ...parsed.uri, params });
 }
 
+/** Whether this job runs peer-to-peer: wherever the transport allows (peer-to-peer.ts), or tunnelled. */
+export function isPeerToPeer(job: LoadedJob): boolean {
+  return job.options.tunnelled || peerToPeerRule({ source: job.source, destination: job.destination }).possible;
+}
+
 /** The `virsh migrate` argv for this job: the VM by its UUID, the destination as the source host reaches it. */
 export function migrateArgvFor(job: LoadedJob, vm: DomainRef): string[] {
+  const peerToPeer = isPeerToPeer(job);
   return buildMigrateArgv({
     domain: vm.uuid,
+    peerToPeer,
     destinationUri: destinationUriFor({
       sourceExecutorKind: job.source.executorKind,
       destinationUri: job.destination.uri,
+      peerToPeer,
     }),
     options: job.options,
     migrateUri:
@@ -78,7 +98,7 @@ export async function runMigrate(
   ctx: JobContext,
   job: LoadedJob,
   vm: DomainRef,
-  options: { pollIntervalMs?: number } = {},
+  options: { pollIntervalMs?: number; cancelGraceMs?: number } = {},
 ): Promise<MigrateRun> {
   const argv = migrateArgvFor(job, vm);
   await ctx.emit({
@@ -91,8 +111,13 @@ export async function runMigrate(
   const stats = createJobStats(ctx);
   const running = createRunningFlag();
   const aborter = createAborter({ executor: job.src, domain: vm.uuid, isRunning: running.isRunning });
-  const stopCancel = ctx.cancel.onRequest(aborter.start);
-  const timeout = startAbortTimer(ctx, timeoutAbortAfterSeconds(job.options), aborter.start);
+  const killer = createGraceKiller(ctx, options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS);
+  const abort = () => {
+    aborter.start();
+    killer.arm();
+  };
+  const stopCancel = ctx.cancel.onRequest(abort);
+  const timeout = startAbortTimer(ctx, timeoutAbortAfterSeconds(job.options), abort);
   const poller = pollJobInfo({
     executor: job.src,
     domain: vm.uuid,
@@ -100,7 +125,7 @@ export async function runMigrate(
     running,
     onSample: stats.add,
   });
-  const ended = await runToExit(job.src, argv, {
+  const ended = await runToExit(job.src, argv, killer.signal, {
     onStderr: (chunk) => {
       ctx.transcript.push(chunk);
       progress(parser.pushStderr(chunk));
@@ -113,11 +138,13 @@ export async function runMigrate(
   running.stop();
   stopCancel();
   aborter.stop();
+  killer.stop();
   timeout.stop();
   await poller;
   return {
     ...ended,
     timedOut: timeout.fired,
+    killedAfterGrace: killer.fired,
     abortAfterSeconds: timeout.seconds,
     outcome: parser.finish(ended.exitCode),
     samples: stats.samples,
@@ -128,10 +155,11 @@ export async function runMigrate(
 async function runToExit(
   src: Executor,
   argv: string[],
+  signal: AbortSignal,
   streams: { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void },
 ): Promise<{ exitCode: number; transportError: string | null }> {
   try {
-    await src.run(argv, { timeoutMs: MIGRATE_TIME_LIMIT_MS, ...streams });
+    await src.run(argv, { timeoutMs: MIGRATE_TIME_LIMIT_MS, signal, ...streams });
     return { exitCode: 0, transportError: null };
   } catch (error) {
     if (error instanceof VirshError && error.kind === 'exit')
@@ -156,7 +184,8 @@ function progressSink(ctx: JobContext) {
   };
 }
 
-function createJobStats(ctx: JobContext) {
+/** Keeps the last domjobinfo samples (for the ETA and the totals) and publishes each as a `jobinfo` event. */
+export function createJobStats(ctx: JobContext) {
   const samples: DomJobInfo[] = [];
   let peak = 0;
   return {
@@ -192,7 +221,7 @@ function createRunningFlag(): RunningFlag {
  * domjobabort on the source until virsh migrate exits: a cancel can land before libvirt has created the job
  * ("no job is active"), so one attempt is not enough.
  */
-function createAborter(options: { executor: Executor; domain: DomainUuid; isRunning: () => boolean }) {
+export function createAborter(options: { executor: Executor; domain: DomainUuid; isRunning: () => boolean }) {
   let timer: NodeJS.Timeout | undefined;
   const attempt = () => {
     if (!options.isRunning()) return;
@@ -206,6 +235,37 @@ function createAborter(options: { executor: Executor; domain: DomainUuid; isRunn
     stop() {
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * A cancel always ends: virsh migrate was seen wedged after its job had already gone (virsh 9.0, fast-failing
+ * migrations), and domjobabort cannot end a client that waits for nothing. So once the grace period after the
+ * first domjobabort has passed, the signal stops the virsh process (the executor kills its process group, or
+ * ends the ssh channel, whose wrapper kills the remote group).
+ */
+function createGraceKiller(ctx: JobContext, graceMs: number) {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let fired = false;
+  return {
+    signal: controller.signal,
+    get fired() {
+      return fired;
+    },
+    arm() {
+      if (timer !== undefined) return;
+      timer = setTimeout(() => {
+        fired = true;
+        void ctx.emit({
+          type: 'log',
+          stream: 'ferry',
+          text: `virsh did not end within ${graceMs / 1000} s of domjobabort: stopping it; the hosts will say how the job ended.\n`,
+        });
+        controller.abort();
+      }, graceMs);
+    },
+    stop: () => clearTimeout(timer),
   };
 }
 

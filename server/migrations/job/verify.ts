@@ -116,8 +116,11 @@ export function classifyRun(run: MigrateRun, cancelRequested: boolean): Classifi
 export async function locateAfterFailure(job: LoadedJob, vm: DomainRef) {
   const stateOn = (executor: Executor, unreachable: string) =>
     getDomainState({ executor }, vm.uuid).catch(() => unreachable);
-  const sourceState = await stateOn(job.src, 'unknown (source unreachable)');
-  const destinationState = await stateOn(job.dst, 'unknown (destination unreachable)');
+  // Two hosts, two independent questions: asked at once.
+  const [sourceState, destinationState] = await Promise.all([
+    stateOn(job.src, 'unknown (source unreachable)'),
+    stateOn(job.dst, 'unknown (destination unreachable)'),
+  ]);
   return { sourceState, destinationState };
 }
 
