@@ -15,11 +15,20 @@ export const ADMIN_STATE = path.join(ROOT, 'e2e', '.auth', 'admin.json');
 export const API_HEADERS = { [REQUEST_HEADER]: REQUEST_HEADER_VALUE };
 
 /** `npm run user -- add <name> --role <role>` with the password on stdin, against the e2e server's database. */
-export function addUserWithCli(options: { name: string; role: 'viewer' | 'operator' | 'admin'; password: string }) {
+export function addUserWithCli(options: {
+  name: string;
+  role: 'viewer' | 'operator' | 'admin';
+  password: string;
+  /** Another server's database (e2e/server-process.ts); the Playwright server's by default. */
+  databaseUrl?: string;
+}) {
   execFileSync('npm', ['run', '-s', 'user', '--', 'add', options.name, '--role', options.role], {
     cwd: ROOT,
     input: `${options.password}\n`,
-    env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db' },
+    env: {
+      ...process.env,
+      DATABASE_URL: options.databaseUrl ?? process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db',
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
