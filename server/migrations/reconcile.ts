@@ -5,7 +5,7 @@ import { recordFinalState, type Ending } from './final-state';
 import { getDomainState, listDomains } from './host-queries';
 import { PROCESS_OWNER_ID } from './owner';
 import type { RunnerDeps } from './runner';
-import { ACTIVE_STATES } from './types';
+import { SLOT_STATES } from './types';
 
 /** A job whose owner has not written a heartbeat for this long is treated as orphaned. */
 export const STALE_HEARTBEAT_MS = 30_000;
@@ -22,7 +22,8 @@ export async function reconcileOrphanedMigrations(deps: RunnerDeps, options: { n
   const stale = new Date(now.getTime() - STALE_HEARTBEAT_MS);
   const orphans = await deps.db.migration.findMany({
     where: {
-      state: { in: [...ACTIVE_STATES] },
+      // Queued jobs have no owner by design: they wait for the scheduler, not for recovery.
+      state: { in: [...SLOT_STATES] },
       OR: [{ ownerId: null }, { ownerId: { not: PROCESS_OWNER_ID } }],
       AND: [{ OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: stale } }] }],
       createdAt: { lt: stale },

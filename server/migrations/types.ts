@@ -10,6 +10,11 @@ export const MIGRATION_STATES = [
 export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 export const ACTIVE_STATES: readonly MigrationState[] = ['queued', 'preflight', 'running', 'cancelling'];
+/**
+ * The states of a job that holds a slot of its hosts' limits: claimed from the queue and not ended. A queued job
+ * holds none, and no process owns it yet (restart recovery leaves it to the scheduler).
+ */
+export const SLOT_STATES: readonly MigrationState[] = ['preflight', 'running', 'cancelling'];
 export const FINAL_STATES: readonly MigrationState[] = ['succeeded', 'failed', 'cancelled'];
 
 export function isFinalState(state: string): boolean {
