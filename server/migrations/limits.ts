@@ -58,7 +58,13 @@ export async function saveHostLimits(options: { db: Db; hostId: string; limits: 
     const after = await tx.host.update({
       where: { id: hostId },
       data: limits,
-      select: { id: true, alias: true, maxOutgoingMigrations: true, maxIncomingMigrations: true, bandwidthCapMiBps: true },
+      select: {
+        id: true,
+        alias: true,
+        maxOutgoingMigrations: true,
+        maxIncomingMigrations: true,
+        bandwidthCapMiBps: true,
+      },
     });
     const { alias: _alias, ...from } = before;
     await recordAudit(tx, {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { describeWaitReason, planQueue, type HostLimits, type QueuedJob } from './queue-plan';
 
-const host = (id: string, maxOutgoing = 2, maxIncoming = 2): HostLimits => ({ id, alias: id, maxOutgoing, maxIncoming });
+const host = (id: string, maxOutgoing = 2, maxIncoming = 2): HostLimits => ({
+  id,
+  alias: id,
+  maxOutgoing,
+  maxIncoming,
+});
 const HOSTS = [host('hv1'), host('hv2'), host('hv3')];
 let clock = 0;
 const job = (id: string, from: string | null, to: string | null): QueuedJob => ({
@@ -23,9 +28,7 @@ describe('planQueue', () => {
     expect(plan.waiting).toEqual([
       { id: 'c', position: 1, reason: { kind: 'outgoing', hostAlias: 'hv1', inUse: 2, limit: 2 } },
     ]);
-    expect(describeWaitReason(plan.waiting[0]!.reason)).toBe(
-      'waiting for a free outgoing slot on hv1 (2 of 2 in use)',
-    );
+    expect(describeWaitReason(plan.waiting[0]!.reason)).toBe('waiting for a free outgoing slot on hv1 (2 of 2 in use)');
   });
 
   it('counts jobs already holding slots, outgoing and incoming separately', () => {
@@ -63,11 +66,7 @@ describe('planQueue', () => {
     const early = job('z-early', 'hv1', 'hv2');
     const same = new Date(early.createdAt.getTime() + 5000);
     const plan = planQueue({
-      queued: [
-        { ...job('m', 'hv1', 'hv2'), createdAt: same },
-        { ...job('k', 'hv1', 'hv2'), createdAt: same },
-        early,
-      ],
+      queued: [{ ...job('m', 'hv1', 'hv2'), createdAt: same }, { ...job('k', 'hv1', 'hv2'), createdAt: same }, early],
       holders: [],
       hosts: [host('hv1', 1, 1), host('hv2')],
       fleetLimit: 10,

@@ -89,7 +89,11 @@ export async function claimQueuedJob(
 ): Promise<boolean> {
   const slot = Prisma.join(SLOT_STATES.map((state) => Prisma.sql`${state}`));
   const now = options.now ?? new Date();
-  const hostFree = (column: 'sourceHostId' | 'destinationHostId', limit: 'maxOutgoingMigrations' | 'maxIncomingMigrations', hostId: string | null) =>
+  const hostFree = (
+    column: 'sourceHostId' | 'destinationHostId',
+    limit: 'maxOutgoingMigrations' | 'maxIncomingMigrations',
+    hostId: string | null,
+  ) =>
     hostId === null
       ? Prisma.sql`1 = 1`
       : Prisma.sql`(SELECT COUNT(*) FROM "Migration" WHERE "state" IN (${slot}) AND ${Prisma.raw(`"${column}"`)} = ${hostId})

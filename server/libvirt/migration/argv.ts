@@ -121,6 +121,7 @@ export const UNLIMITED_MIGRATION_SPEED_MIBPS = 8_796_093_022_207;
 /** `virsh migrate-setspeed`: changes the bandwidth limit of a migration while it runs (MiB/s). */
 export function buildSetSpeedArgv(domain: DomainUuid, mibps: number): string[] {
   requireDomain(domain);
-  if (!Number.isSafeInteger(mibps) || mibps < 1) throw new Error(`a speed must be a positive whole MiB/s, got ${mibps}`);
+  if (!Number.isSafeInteger(mibps) || mibps < 1)
+    throw new Error(`a speed must be a positive whole MiB/s, got ${mibps}`);
   return ['migrate-setspeed', '--domain', domain, '--bandwidth', String(mibps)];
 }
