@@ -21,6 +21,7 @@ import {
 } from '@/server/libvirt/migration/options';
 import { isTestDriverUri } from '@/server/libvirt/uri';
 import { plural } from '@/server/plural';
+import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import type { HostSnapshotView, VmView } from './fleet-view';
@@ -137,7 +138,10 @@ export function MigrateDialog({
   const preflight = useMutation(trpc.migration.preflight.mutationOptions());
   const start = useMutation(
     trpc.migration.start.mutationOptions({
-      onSuccess: ({ id }) => {
+      onSuccess: ({ id, existing, queuePosition }) => {
+        if (existing) toast.info(`${target.vm.name} is already being migrated there; showing that migration.`);
+        else if (queuePosition)
+          toast.info(`Queued: ${queuePosition === 1 ? 'next' : `position ${queuePosition}`} in line.`);
         onClose();
         router.push(`/migrations/${id}`);
       },
