@@ -8,7 +8,7 @@ import { readFleetLimit } from './limits';
 import { PROCESS_OWNER_ID } from './owner';
 import { describeWaitReason, planQueue, type QueuePlan, type QueuedJob } from './queue-plan';
 import { runMigration, type RunnerDeps } from './runner';
-import { SLOT_STATES } from './types';
+import { migrationChannel, SLOT_STATES } from './types';
 
 /**
  * The queue's one moving part: starts queued migrations when their hosts have free slots (queue-plan.ts
@@ -151,11 +151,51 @@ async function schedulePass(deps: RunnerDeps): Promise<void> {
   // Shares first, so a job starts with its --bandwidth already known (job/load.ts applies the row's share).
   await applyBandwidthShares(deps);
   for (const id of claimed) {
+    const stopWatching = reapplyShareOnceCopying(deps, id);
     void runMigration(deps, id)
       .catch((error: unknown) => console.error(`migration ${id} runner crashed`, error))
-      .finally(() => void kickScheduler(deps));
+      .finally(() => {
+        stopWatching();
+        void kickScheduler(deps);
+      });
   }
 }
+
+/**
+ * A job reads its share when it loads, then spends a moment in preflight. If another job ended meanwhile, its
+ * share grew while it could not be told (migrate-setspeed needs a migration to exist, and a later --bandwidth
+ * would overwrite it): once the copy runs (its first progress event), the current share is applied if it moved.
+ */
+function reapplyShareOnceCopying(deps: RunnerDeps, id: string): () => void {
+  let startShare: number | null | undefined;
+  void deps.db.migration
+    .findUnique({ where: { id }, select: { bandwidthShareMiBps: true } })
+    .then((row) => (startShare = row?.bandwidthShareMiBps ?? null))
+    .catch(() => undefined);
+  const unsubscribe = deps.bus.subscribe(migrationChannel(id), (event) => {
+    if (event.type !== 'progress' && event.type !== 'jobinfo') return;
+    unsubscribe();
+    void (async () => {
+      const row = await deps.db.migration.findUnique({ where: { id }, select: SHARE_ROW_SELECT });
+      if (!row || row.state !== 'running' || row.bandwidthShareMiBps === startShare) return;
+      await setSpeed(deps, row, row.bandwidthShareMiBps, parseOptions(row.options).bandwidthMiBps ?? null);
+    })().catch((error: unknown) => console.error(`bandwidth share for migration ${id} not applied`, error));
+  });
+  return unsubscribe;
+}
+
+const SHARE_ROW_SELECT = {
+  id: true,
+  state: true,
+  vmUuid: true,
+  options: true,
+  sourceHostId: true,
+  destinationHostId: true,
+  bandwidthShareMiBps: true,
+  sourceHost: true,
+} satisfies Prisma.MigrationSelect;
+
+type ShareRow = Prisma.MigrationGetPayload<{ select: typeof SHARE_ROW_SELECT }>;
 
 /**
  * Recomputes every running job's share of its hosts' bandwidth caps; stores each changed share and, for a
@@ -164,19 +204,7 @@ async function schedulePass(deps: RunnerDeps): Promise<void> {
  */
 export async function applyBandwidthShares(deps: RunnerDeps): Promise<void> {
   const [rows, hosts] = await Promise.all([
-    deps.db.migration.findMany({
-      where: { state: { in: [...SLOT_STATES] } },
-      select: {
-        id: true,
-        state: true,
-        vmUuid: true,
-        options: true,
-        sourceHostId: true,
-        destinationHostId: true,
-        bandwidthShareMiBps: true,
-        sourceHost: true,
-      },
-    }),
+    deps.db.migration.findMany({ where: { state: { in: [...SLOT_STATES] } }, select: SHARE_ROW_SELECT }),
     deps.db.host.findMany({ select: { id: true, bandwidthCapMiBps: true } }),
   ]);
   const live = rows.flatMap((row) => {
@@ -199,29 +227,34 @@ export async function applyBandwidthShares(deps: RunnerDeps): Promise<void> {
     const capped = share !== null && share !== requestedMiBps ? share : null;
     if (capped === row.bandwidthShareMiBps) continue;
     await deps.db.migration.update({ where: { id: row.id }, data: { bandwidthShareMiBps: capped } });
-    if (row.state !== 'running' || !row.vmUuid || !row.sourceHost) continue;
-    const speed = capped ?? requestedMiBps ?? UNLIMITED_MIGRATION_SPEED_MIBPS;
-    try {
-      await deps.executors
-        .get(row.sourceHost)
-        .run(buildSetSpeedArgv(toDomainUuid(row.vmUuid), speed), { timeoutMs: 10_000 });
-      await appendMigrationEvent({
-        db: deps.db,
-        bus: deps.bus,
-        migrationId: row.id,
-        payload: {
-          type: 'log',
-          stream: 'ferry',
-          text:
-            capped === null
-              ? `Bandwidth cap lifted: ${requestedMiBps === null ? 'no limit' : `${requestedMiBps} MiB/s as requested`}.\n`
-              : `Bandwidth share now ${capped} MiB/s (the hosts' caps are shared by their running migrations).\n`,
-        },
-      });
-    } catch (error) {
-      // The job may have ended in the meantime; its next share is applied on the next pass.
-      console.error(`migrate-setspeed for migration ${row.id} failed`, error);
-    }
+    if (row.state === 'running') await setSpeed(deps, row, capped, requestedMiBps);
+  }
+}
+
+/** `virsh migrate-setspeed` on the source for a job that is copying, with a line in its log. */
+async function setSpeed(deps: RunnerDeps, row: ShareRow, capped: number | null, requestedMiBps: number | null) {
+  if (!row.vmUuid || !row.sourceHost) return;
+  const speed = capped ?? requestedMiBps ?? UNLIMITED_MIGRATION_SPEED_MIBPS;
+  try {
+    await deps.executors
+      .get(row.sourceHost)
+      .run(buildSetSpeedArgv(toDomainUuid(row.vmUuid), speed), { timeoutMs: 10_000 });
+    await appendMigrationEvent({
+      db: deps.db,
+      bus: deps.bus,
+      migrationId: row.id,
+      payload: {
+        type: 'log',
+        stream: 'ferry',
+        text:
+          capped === null
+            ? `Bandwidth cap lifted: ${requestedMiBps === null ? 'no limit' : `${requestedMiBps} MiB/s as requested`}.\n`
+            : `Bandwidth share now ${capped} MiB/s (the hosts' caps are shared by their running migrations).\n`,
+      },
+    });
+  } catch (error) {
+    // The job may have ended in the meantime; its next share is applied on the next pass.
+    console.error(`migrate-setspeed for migration ${row.id} failed`, error);
   }
 }
 
