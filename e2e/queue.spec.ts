@@ -27,12 +27,17 @@ test.afterEach(() => {
 });
 
 async function startFromDialog(page: Page, vm: string) {
-  await gotoReady(page, '/');
-  await page.getByLabel('Auto-refresh').selectOption('0');
-  const card = page.locator(`section[data-host="hv1"] li[data-vm="${vm}"]`);
-  await expect(card).toContainText('running', { timeout: 30_000 });
-  await card.getByRole('button', { name: `Migrate ${vm}` }).click();
   const dialog = page.getByRole('dialog');
+  // While two TCG guests arrive on hv2, reading it can take longer than the 8 s host timeout on a busy
+  // machine; the dialog then (rightly) disables it as a destination. A fresh page reads the fleet again.
+  await expect(async () => {
+    await gotoReady(page, '/');
+    await page.getByLabel('Auto-refresh').selectOption('0');
+    const card = page.locator(`section[data-host="hv1"] li[data-vm="${vm}"]`);
+    await expect(card).toContainText('running', { timeout: 30_000 });
+    await card.getByRole('button', { name: `Migrate ${vm}` }).click();
+    await expect(dialog.getByRole('radio', { name: /hv2/ })).toBeEnabled({ timeout: 1_000 });
+  }).toPass({ timeout: 120_000 });
   await dialog.getByRole('radio', { name: /hv2/ }).check();
   await dialog.getByRole('button', { name: 'Run preflight' }).click();
   await expect(dialog.getByRole('list', { name: 'Preflight checklist' })).toBeVisible({ timeout: 30_000 });
