@@ -98,13 +98,17 @@ test('hv1 allows 2 outgoing: the third migration waits with its position, starts
   await expect(queue).toContainText('waiting for a free outgoing slot on hv1 (2 of 2 in use)');
   await expect(queue).toHaveAttribute('data-queue-position', '1');
 
-  await gotoReady(page, '/');
-  await page.getByLabel('Auto-refresh').selectOption('0');
-  const card = page.locator('section[data-host="hv1"] li[data-vm="vm4"]');
-  await expect(card.locator('[data-vm-job="queued"]')).toHaveText('Queued for hv2, 1st in line');
-  await expect(page.locator('section[data-host="hv1"] li[data-vm="vm1"] [data-vm-job]')).toContainText(
-    'Migrating to hv2',
-  );
+  await expect(async () => {
+    await gotoReady(page, '/');
+    await page.getByLabel('Auto-refresh').selectOption('0');
+    const card = page.locator('section[data-host="hv1"] li[data-vm="vm4"]');
+    await expect(card.locator('[data-vm-job="queued"]')).toHaveText('Queued for hv2, 1st in line', {
+      timeout: 20_000,
+    });
+    await expect(page.locator('section[data-host="hv1"] li[data-vm="vm1"] [data-vm-job]')).toContainText(
+      'Migrating to hv2',
+    );
+  }).toPass({ timeout: 60_000 });
   await gotoReady(page, '/migrations');
   await expect(page.locator(`tr[data-migration-row="${third}"]`)).toContainText('#1 in queue');
 
