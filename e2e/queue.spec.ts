@@ -87,12 +87,27 @@ test('hv1 allows 2 outgoing: the third migration waits with its position, starts
   await expect(limits).toContainText('At most 2 migrations leave hv1 and 2 arrive at once');
   await expect(limits).toContainText('share 6 MiB/s');
 
+  // vm1 from the dialog; vm2 and vm4 right after through the same API call the dialog makes, so the third start
+  // is sure to find both of hv1's outgoing slots taken (a busy lab can take a minute to render a dialog).
   const first = await startFromDialog(page, 'vm1');
-  const second = await startFromDialog(page, 'vm2');
+  const hosts = await call<{ id: string; alias: string }[]>(page.request, 'host.list');
+  const idOf = (alias: string) => hosts.find((host) => host.alias === alias)?.id;
+  const startApi = (vmName: string) =>
+    call<{ id: string; queuePosition: number | null }>(page.request, 'migration.start', {
+      vmName,
+      sourceHostId: idOf('hv1'),
+      destinationHostId: idOf('hv2'),
+      options: {},
+    });
+  const secondStart = await startApi('vm2');
+  const thirdStart = await startApi('vm4');
+  const second = secondStart.id;
+  const third = thirdStart.id;
+  expect([secondStart.queuePosition, thirdStart.queuePosition]).toEqual([null, 1]);
   // vm1 started alone with all 6 MiB/s; now it shares them with vm2: libvirt on hv1 reports 3 for vm1.
   await expect.poll(() => virsh(hv1, 'migrate-getspeed', '--domain', 'vm1').out, { timeout: 30_000 }).toBe('3');
-  const third = await startFromDialog(page, 'vm4');
 
+  await gotoReady(page, `/migrations/${third}`);
   const queue = page.getByRole('status', { name: 'Queue' });
   await expect(queue).toContainText('Queued · position 1');
   await expect(queue).toContainText('waiting for a free outgoing slot on hv1 (2 of 2 in use)');
