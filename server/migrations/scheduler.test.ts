@@ -6,7 +6,7 @@ import { migrationOptionsSchema } from '../libvirt/migration/options';
 import { toSqliteTimestamp } from '../audit/sqlite-file';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { hostLimitsSchema, readFleetLimit, saveFleetLimit, saveHostLimits } from './limits';
-import { claimQueuedJob, describeQueue, kickScheduler } from './scheduler';
+import { applyBandwidthShares, claimQueuedJob, describeQueue, kickScheduler } from './scheduler';
 import { cancelMigration, startMigration } from './service';
 
 /**
@@ -214,6 +214,50 @@ describe('scheduler', () => {
       );
     expect(() => insert('running')).toThrow(/UNIQUE constraint failed/);
     expect(() => insert('succeeded')).not.toThrow();
+  });
+});
+
+describe('bandwidth shares', () => {
+  it('splits a host’s cap among its running jobs, stores each share and tells libvirt for those copying', async () => {
+    const setspeed: string[][] = [];
+    const recording: Executor = {
+      description: 'recording test host',
+      close: async () => {},
+      async run(args) {
+        setspeed.push([...args]);
+        return { stdout: '', stderr: '', exitCode: 0 };
+      },
+    };
+    const withRecorder = { ...deps(), executors: { get: () => recording } };
+    await testDb.db.host.update({ where: { id: hv1 }, data: { bandwidthCapMiBps: 10 } });
+    const a = await queuedRow(1);
+    const b = await queuedRow(2, hv1, hv3);
+    await testDb.db.migration.update({ where: { id: a.id }, data: { state: 'running' } });
+    await testDb.db.migration.update({ where: { id: b.id }, data: { state: 'preflight' } });
+
+    await applyBandwidthShares(withRecorder);
+    const share = async (id: string) =>
+      (await testDb.db.migration.findUniqueOrThrow({ where: { id } })).bandwidthShareMiBps;
+    expect([await share(a.id), await share(b.id)]).toEqual([5, 5]);
+    // Only the job that is copying is told now; the one in preflight starts with --bandwidth 5 (job/load.ts).
+    expect(setspeed).toEqual([['migrate-setspeed', '--domain', UUID(1), '--bandwidth', '5']]);
+
+    // b ends: a gets the whole cap back.
+    await testDb.db.migration.update({ where: { id: b.id }, data: { state: 'failed' } });
+    await applyBandwidthShares(withRecorder);
+    expect(await share(a.id)).toBe(10);
+    expect(setspeed.at(-1)).toEqual(['migrate-setspeed', '--domain', UUID(1), '--bandwidth', '10']);
+    const log = await testDb.db.migrationEvent.findMany({ where: { migrationId: a.id, type: 'log' } });
+    expect(log.map((e) => (JSON.parse(e.data) as { text: string }).text)).toEqual([
+      "Bandwidth share now 5 MiB/s (the hosts' caps are shared by their running migrations).\n",
+      "Bandwidth share now 10 MiB/s (the hosts' caps are shared by their running migrations).\n",
+    ]);
+
+    // The cap is lifted: libvirt's "no limit" value, and nothing is stored.
+    await testDb.db.host.update({ where: { id: hv1 }, data: { bandwidthCapMiBps: null } });
+    await applyBandwidthShares(withRecorder);
+    expect(await share(a.id)).toBeNull();
+    expect(setspeed.at(-1)).toEqual(['migrate-setspeed', '--domain', UUID(1), '--bandwidth', '8796093022207']);
   });
 });
 
