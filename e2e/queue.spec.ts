@@ -67,88 +67,6 @@ async function migrationRow(request: APIRequestContext, id: string) {
   return ((await response.json()) as Trpc).result.data.json as Row & { output: string };
 }
 
-test('hv1 allows 2 outgoing: the third migration waits with its position, starts by itself, all three arrive', async ({
-  page,
-}) => {
-  test.setTimeout(360_000);
-
-  // The limits on hv1's page: a bad value is refused with its reason; 2 outgoing and a 6 MiB/s shared cap saved.
-  await gotoReady(page, '/hosts/hv1');
-  const limits = page.getByRole('region', { name: 'Migration limits' });
-  await fillStable(limits.getByLabel('Outgoing at once'), '0');
-  await limits.getByRole('button', { name: 'Save limits' }).click();
-  await expect(limits.locator('[data-field-error="limit-out"]')).toHaveText(
-    'Outgoing migrations must be at least 1 (0 would queue every migration forever).',
-  );
-  await fillStable(limits.getByLabel('Outgoing at once'), '2');
-  // Slow enough that the third start, the fleet page and the history are all seen while two copies run.
-  await fillStable(limits.getByLabel('Bandwidth cap (MiB/s)'), '6');
-  await limits.getByRole('button', { name: 'Save limits' }).click();
-  await expect(limits).toContainText('At most 2 migrations leave hv1 and 2 arrive at once');
-  await expect(limits).toContainText('share 6 MiB/s');
-
-  // vm1 from the dialog; vm2 and vm4 right after through the same API call the dialog makes, so the third start
-  // is sure to find both of hv1's outgoing slots taken (a busy lab can take a minute to render a dialog).
-  const first = await startFromDialog(page, 'vm1');
-  const hosts = await call<{ id: string; alias: string }[]>(page.request, 'host.list');
-  const idOf = (alias: string) => hosts.find((host) => host.alias === alias)?.id;
-  const startApi = (vmName: string) =>
-    call<{ id: string; queuePosition: number | null }>(page.request, 'migration.start', {
-      vmName,
-      sourceHostId: idOf('hv1'),
-      destinationHostId: idOf('hv2'),
-      options: {},
-    });
-  const secondStart = await startApi('vm2');
-  const thirdStart = await startApi('vm4');
-  const second = secondStart.id;
-  const third = thirdStart.id;
-  expect([secondStart.queuePosition, thirdStart.queuePosition]).toEqual([null, 1]);
-  // vm1 started alone with all 6 MiB/s; now it shares them with vm2: libvirt on hv1 reports 3 for vm1.
-  await expect.poll(() => virsh(hv1, 'migrate-getspeed', '--domain', 'vm1').out, { timeout: 30_000 }).toBe('3');
-
-  await gotoReady(page, `/migrations/${third}`);
-  const queue = page.getByRole('status', { name: 'Queue' });
-  await expect(queue).toContainText('Queued · position 1');
-  await expect(queue).toContainText('waiting for a free outgoing slot on hv1 (2 of 2 in use)');
-  await expect(queue).toHaveAttribute('data-queue-position', '1');
-
-  await expect(async () => {
-    await gotoReady(page, '/');
-    await page.getByLabel('Auto-refresh').selectOption('0');
-    const card = page.locator('section[data-host="hv1"] li[data-vm="vm4"]');
-    await expect(card.locator('[data-vm-job="queued"]')).toHaveText('Queued for hv2, 1st in line', {
-      timeout: 20_000,
-    });
-    await expect(page.locator('section[data-host="hv1"] li[data-vm="vm1"] [data-vm-job]')).toContainText(
-      'Migrating to hv2',
-    );
-  }).toPass({ timeout: 60_000 });
-  await gotoReady(page, '/migrations');
-  await expect(page.locator(`tr[data-migration-row="${third}"]`)).toContainText('#1 in queue');
-
-  // It starts by itself once vm1 or vm2 is done, and arrives.
-  await gotoReady(page, `/migrations/${third}`);
-  await expect(page.getByRole('status', { name: 'Queue' })).toHaveCount(0, { timeout: 120_000 });
-  await expect(page.locator('section[aria-label="Result"]')).toHaveAttribute('data-result', 'succeeded', {
-    timeout: 200_000,
-  });
-
-  for (const id of [first, second, third]) expect((await migrationRow(page.request, id)).state).toBe('succeeded');
-  for (const vm of ['vm1', 'vm2', 'vm4']) {
-    expect(virsh(hv2, 'domstate', vm)).toEqual({ ok: true, out: 'running' });
-    expect(virsh(hv1, 'domstate', vm).ok).toBe(false);
-  }
-  // Each ran with its share of the cap: vm2 started beside vm1 with 3 MiB/s.
-  await gotoReady(page, `/migrations/${second}`);
-  await expect(page.getByTestId('log')).toContainText('--bandwidth 3');
-
-  await gotoReady(page, '/hosts/hv1');
-  await fillStable(limits.getByLabel('Bandwidth cap (MiB/s)'), '');
-  await limits.getByRole('button', { name: 'Save limits' }).click();
-  await expect(limits).toContainText('No bandwidth cap.');
-});
-
 test('two clicks on one VM make one migration; the second start points to the first', async ({ page }) => {
   const hosts = await call<{ id: string; alias: string }[]>(page.request, 'host.list');
   const idOf = (alias: string) => hosts.find((host) => host.alias === alias)?.id;
@@ -235,4 +153,86 @@ test('queued migrations survive a restart of Ferry and both run afterwards', asy
   } finally {
     await server.stop();
   }
+});
+
+test('hv1 allows 2 outgoing: the third migration waits with its position, starts by itself, all three arrive', async ({
+  page,
+}) => {
+  test.setTimeout(360_000);
+
+  // The limits on hv1's page: a bad value is refused with its reason; 2 outgoing and a 6 MiB/s shared cap saved.
+  await gotoReady(page, '/hosts/hv1');
+  const limits = page.getByRole('region', { name: 'Migration limits' });
+  await fillStable(limits.getByLabel('Outgoing at once'), '0');
+  await limits.getByRole('button', { name: 'Save limits' }).click();
+  await expect(limits.locator('[data-field-error="limit-out"]')).toHaveText(
+    'Outgoing migrations must be at least 1 (0 would queue every migration forever).',
+  );
+  await fillStable(limits.getByLabel('Outgoing at once'), '2');
+  // Slow enough that the third start, the fleet page and the history are all seen while two copies run.
+  await fillStable(limits.getByLabel('Bandwidth cap (MiB/s)'), '6');
+  await limits.getByRole('button', { name: 'Save limits' }).click();
+  await expect(limits).toContainText('At most 2 migrations leave hv1 and 2 arrive at once');
+  await expect(limits).toContainText('share 6 MiB/s');
+
+  // vm1 from the dialog; vm2 and vm4 right after through the same API call the dialog makes, so the third start
+  // is sure to find both of hv1's outgoing slots taken (a busy lab can take a minute to render a dialog).
+  const first = await startFromDialog(page, 'vm1');
+  const hosts = await call<{ id: string; alias: string }[]>(page.request, 'host.list');
+  const idOf = (alias: string) => hosts.find((host) => host.alias === alias)?.id;
+  const startApi = (vmName: string) =>
+    call<{ id: string; queuePosition: number | null }>(page.request, 'migration.start', {
+      vmName,
+      sourceHostId: idOf('hv1'),
+      destinationHostId: idOf('hv2'),
+      options: {},
+    });
+  const secondStart = await startApi('vm2');
+  const thirdStart = await startApi('vm4');
+  const second = secondStart.id;
+  const third = thirdStart.id;
+  expect([secondStart.queuePosition, thirdStart.queuePosition]).toEqual([null, 1]);
+  // vm1 started alone with all 6 MiB/s; now it shares them with vm2: libvirt on hv1 reports 3 for vm1.
+  await expect.poll(() => virsh(hv1, 'migrate-getspeed', '--domain', 'vm1').out, { timeout: 30_000 }).toBe('3');
+
+  await gotoReady(page, `/migrations/${third}`);
+  const queue = page.getByRole('status', { name: 'Queue' });
+  await expect(queue).toContainText('Queued · position 1');
+  await expect(queue).toContainText('waiting for a free outgoing slot on hv1 (2 of 2 in use)');
+  await expect(queue).toHaveAttribute('data-queue-position', '1');
+
+  await expect(async () => {
+    await gotoReady(page, '/');
+    await page.getByLabel('Auto-refresh').selectOption('0');
+    const card = page.locator('section[data-host="hv1"] li[data-vm="vm4"]');
+    await expect(card.locator('[data-vm-job="queued"]')).toHaveText('Queued for hv2, 1st in line', {
+      timeout: 20_000,
+    });
+    await expect(page.locator('section[data-host="hv1"] li[data-vm="vm1"] [data-vm-job]')).toContainText(
+      'Migrating to hv2',
+    );
+  }).toPass({ timeout: 60_000 });
+  await gotoReady(page, '/migrations');
+  await expect(page.locator(`tr[data-migration-row="${third}"]`)).toContainText('#1 in queue');
+
+  // It starts by itself once vm1 or vm2 is done, and arrives.
+  await gotoReady(page, `/migrations/${third}`);
+  await expect(page.getByRole('status', { name: 'Queue' })).toHaveCount(0, { timeout: 120_000 });
+  await expect(page.locator('section[aria-label="Result"]')).toHaveAttribute('data-result', 'succeeded', {
+    timeout: 200_000,
+  });
+
+  for (const id of [first, second, third]) expect((await migrationRow(page.request, id)).state).toBe('succeeded');
+  for (const vm of ['vm1', 'vm2', 'vm4']) {
+    expect(virsh(hv2, 'domstate', vm)).toEqual({ ok: true, out: 'running' });
+    expect(virsh(hv1, 'domstate', vm).ok).toBe(false);
+  }
+  // Each ran with its share of the cap: vm2 started beside vm1 with 3 MiB/s.
+  await gotoReady(page, `/migrations/${second}`);
+  await expect(page.getByTestId('log')).toContainText('--bandwidth 3');
+
+  await gotoReady(page, '/hosts/hv1');
+  await fillStable(limits.getByLabel('Bandwidth cap (MiB/s)'), '');
+  await limits.getByRole('button', { name: 'Save limits' }).click();
+  await expect(limits).toContainText('No bandwidth cap.');
 });
