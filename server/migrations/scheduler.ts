@@ -156,6 +156,7 @@ async function schedulePass(deps: RunnerDeps): Promise<void> {
       .catch((error: unknown) => console.error(`migration ${id} runner crashed`, error))
       .finally(() => {
         stopWatching();
+        applied.delete(id);
         void kickScheduler(deps);
       });
   }
@@ -177,7 +178,8 @@ function reapplyShareOnceCopying(deps: RunnerDeps, id: string): () => void {
     unsubscribe();
     void (async () => {
       const row = await deps.db.migration.findUnique({ where: { id }, select: SHARE_ROW_SELECT });
-      if (!row || row.state !== 'running' || row.bandwidthShareMiBps === startShare) return;
+      const known = applied.has(id) ? applied.get(id) : startShare;
+      if (!row || row.state !== 'running' || row.bandwidthShareMiBps === known) return;
       await setSpeed(deps, row, row.bandwidthShareMiBps, parseOptions(row.options).bandwidthMiBps ?? null);
     })().catch((error: unknown) => console.error(`bandwidth share for migration ${id} not applied`, error));
   });
@@ -231,9 +233,13 @@ export async function applyBandwidthShares(deps: RunnerDeps): Promise<void> {
   }
 }
 
+/** The share last given to libvirt per job in this process, so the once-copying check does not repeat it. */
+const applied = new Map<string, number | null>();
+
 /** `virsh migrate-setspeed` on the source for a job that is copying, with a line in its log. */
 async function setSpeed(deps: RunnerDeps, row: ShareRow, capped: number | null, requestedMiBps: number | null) {
   if (!row.vmUuid || !row.sourceHost) return;
+  applied.set(row.id, capped);
   const speed = capped ?? requestedMiBps ?? UNLIMITED_MIGRATION_SPEED_MIBPS;
   try {
     await deps.executors
