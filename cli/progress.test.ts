@@ -172,4 +172,23 @@ describe('resultLines', () => {
       '  ✓ vm1 runs on hv2',
     ]);
   });
+
+  it('reports an unknown ending with what the hosts said, never as success', () => {
+    const view = applyEvents(running(), [
+      event({
+        type: 'result',
+        state: 'unknown',
+        errorCode: 'unknown',
+        errorTitle: null,
+        message: 'hv1: vm1 is paused (migrating); hv2: did not answer.',
+        nextStep: 'Look at both hosts before retrying.',
+        verification: [],
+      }),
+    ]);
+    expect(resultLines({ view, ...base })).toEqual([
+      'Migration of vm1 (hv1 → hv2) ended unknown: the hosts did not say how it ended.',
+      '  hv1: vm1 is paused (migrating); hv2: did not answer.',
+      '  Next step: Look at both hosts before retrying.',
+    ]);
+  });
 });

@@ -109,6 +109,13 @@ export function resultLines(options: {
       if (result.nextStep) lines.push(`  Next step: ${result.nextStep}`);
       return lines;
     }
+    case 'unknown': {
+      // Ferry lost the job and the hosts did not establish how it ended: say so, with what each host said.
+      const lines = [`Migration of ${options.vmName} (${route}) ended unknown: the hosts did not say how it ended.`];
+      if (result.message) lines.push(`  ${result.message}`);
+      if (result.nextStep) lines.push(`  Next step: ${result.nextStep}`);
+      return lines;
+    }
     default: {
       const exhaustive: never = result.state;
       return [`${options.vmName}: ${String(exhaustive)}`];

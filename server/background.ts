@@ -2,13 +2,15 @@ import { db } from './db';
 import { bus } from './events/bus';
 import { executors } from './fleet/executors';
 import { reconcileOrphanedMigrations, STALE_HEARTBEAT_MS } from './migrations/reconcile';
+import { kickScheduler } from './migrations/scheduler';
 import { plural } from './plural';
 
 let started = false;
 
 /**
  * Work that belongs to the server process, not to a request: re-attaching migrations whose watcher died (a
- * restart, another replica gone), at start and on every tick.
+ * restart, another replica gone), then starting queued ones (queued jobs are rows, so they survive a restart; a
+ * slot a dead runner held frees here). At start and on every tick.
  */
 export function startBackgroundWork() {
   if (started) return;
@@ -26,6 +28,8 @@ export function startBackgroundWork() {
           console.log(`reconciled ${plural(closed.length, 'interrupted migration')}: ${closed.join(', ')}`);
       })
       .catch((error: unknown) => console.error('migration reconcile failed', error))
+      .then(() => kickScheduler({ db, bus, executors: executors() }))
+      .catch((error: unknown) => console.error('migration scheduler failed', error))
       .finally(() => (running = false));
   };
   sweep();

@@ -8,6 +8,7 @@ import type { AppRouter } from '@/server/api/root';
 import { useTRPC } from '@/trpc/client';
 import { plural } from '@/server/plural';
 import { formatBytes, formatTime } from '../_lib/format';
+import { ordinal, useActiveMigrations, type ActiveMigration } from '../_lib/use-active-migrations';
 import { MigrateDialog, type MigrateTarget } from './migrate-dialog';
 import { Badge, Button, ErrorBox } from './ui';
 
@@ -28,6 +29,7 @@ export function FleetView() {
   const fleet = useQuery({ ...trpc.fleet.list.queryOptions(), refetchInterval: intervalMs || false });
   const [target, setTarget] = useState<MigrateTarget | null>(null);
   const onMigrate = (vm: VmView, host: HostSnapshotView['host']) => setTarget({ vm, host });
+  const active = useActiveMigrations();
 
   return (
     <div className="space-y-6">
@@ -73,7 +75,12 @@ export function FleetView() {
       ) : null}
 
       {fleet.data?.map((snapshot) => (
-        <HostSection key={snapshot.host.id} snapshot={snapshot} onMigrate={onMigrate} />
+        <HostSection
+          key={snapshot.host.id}
+          snapshot={snapshot}
+          onMigrate={onMigrate}
+          active={active.data?.filter((job) => job.sourceAlias === snapshot.host.alias) ?? []}
+        />
       ))}
       {target && fleet.data ? (
         <MigrateDialog target={target} fleet={fleet.data} onClose={() => setTarget(null)} />
@@ -85,9 +92,12 @@ export function FleetView() {
 function HostSection({
   snapshot,
   onMigrate,
+  active = [],
 }: {
   snapshot: HostSnapshotView;
   onMigrate?: (vm: VmView, host: HostSnapshotView['host']) => void;
+  /** Unfinished migrations leaving this host. */
+  active?: ActiveMigration[];
 }) {
   const { host } = snapshot;
   return (
@@ -123,6 +133,7 @@ function HostSection({
             <VmCardView
               key={vm.uuid || vm.name}
               vm={vm}
+              job={active.find((job) => job.vmUuid === vm.uuid)}
               onMigrate={onMigrate ? () => onMigrate(vm, host) : undefined}
             />
           ))}
@@ -132,7 +143,7 @@ function HostSection({
   );
 }
 
-function VmCardView({ vm, onMigrate }: { vm: VmView; onMigrate?: () => void }) {
+function VmCardView({ vm, job, onMigrate }: { vm: VmView; job?: ActiveMigration; onMigrate?: () => void }) {
   return (
     <li data-vm={vm.name} aria-label={`VM ${vm.name}`} className="flex flex-col rounded-md border border-slate-200 p-3">
       <div className="flex items-start gap-2">
@@ -160,6 +171,7 @@ function VmCardView({ vm, onMigrate }: { vm: VmView; onMigrate?: () => void }) {
       ) : (
         <p className="mt-2 text-xs text-slate-400">No disks</p>
       )}
+      {job ? <JobLine job={job} /> : null}
       {onMigrate ? (
         <div className="mt-3">
           <Button onClick={onMigrate} aria-label={`Migrate ${vm.name}`}>
@@ -168,5 +180,26 @@ function VmCardView({ vm, onMigrate }: { vm: VmView; onMigrate?: () => void }) {
         </div>
       ) : null}
     </li>
+  );
+}
+
+/** The VM's unfinished migration on its card: where it is going and, while queued, its place in the queue. */
+function JobLine({ job }: { job: ActiveMigration }) {
+  const text =
+    job.state === 'queued'
+      ? job.queue && job.queue.position > 0
+        ? `Queued for ${job.destinationAlias}, ${ordinal(job.queue.position)} in line`
+        : `Starting migration to ${job.destinationAlias}`
+      : `Migrating to ${job.destinationAlias}: ${job.state}${job.state === 'running' ? ` ${job.percent}%` : ''}`;
+  return (
+    <Link
+      href={`/migrations/${encodeURIComponent(job.id)}`}
+      data-vm-job={job.state}
+      data-queue-position={job.queue?.position ?? ''}
+      title={job.queue?.waitingFor}
+      className="mt-2 block text-xs font-medium text-sky-800 hover:underline"
+    >
+      {text}
+    </Link>
   );
 }

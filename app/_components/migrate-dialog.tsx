@@ -22,6 +22,7 @@ import {
 import { peerToPeerRule } from '@/server/libvirt/migration/peer-to-peer';
 import { isTestDriverUri } from '@/server/libvirt/uri';
 import { plural } from '@/server/plural';
+import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import type { HostSnapshotView, VmView } from './fleet-view';
@@ -138,7 +139,10 @@ export function MigrateDialog({
   const preflight = useMutation(trpc.migration.preflight.mutationOptions());
   const start = useMutation(
     trpc.migration.start.mutationOptions({
-      onSuccess: ({ id }) => {
+      onSuccess: ({ id, existing, queuePosition }) => {
+        if (existing) toast.info(`${target.vm.name} is already being migrated there; showing that migration.`);
+        else if (queuePosition)
+          toast.info(`Queued: ${queuePosition === 1 ? 'next' : `position ${queuePosition}`} in line.`);
         onClose();
         router.push(`/migrations/${id}`);
       },

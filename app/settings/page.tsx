@@ -6,6 +6,7 @@ import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import { Button, ErrorBox } from '../_components/ui';
+import { FleetLimitSection } from './_components/fleet-limit';
 
 export default function SettingsPage() {
   const trpc = useTRPC();
@@ -79,6 +80,7 @@ export default function SettingsPage() {
           Save allow-list
         </Button>
       </section>
+      <FleetLimitSection />
     </div>
   );
 }

@@ -66,14 +66,16 @@ libssh_uri() { echo "qemu+libssh://root@$(host_ip "$1")/system?keyfile=$KEY&know
 display_uri() { echo "qemu+ssh://root@$(host_ip "$1")/system"; }
 fingerprint() { ssh-keygen -l -E sha256 -f "$LAB_DIR/keys/$1/ssh_host_ed25519_key.pub" | awk '{print $2}'; }
 
-# Guests: name, uuid, host, initial state. vm3 exists only with --vm-on-hv2.
-VM_NAMES=(vm1 vm2 vm-off vm3)
+# Guests: name, uuid, host, initial state. vm3 exists only with --vm-on-hv2. vm4 is hv1's third running guest
+# (per-host limit tests need three migrations from one host).
+VM_NAMES=(vm1 vm2 vm-off vm3 vm4)
 vm_uuid() {
   case $1 in
     vm1) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a1" ;;
     vm2) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a2" ;;
     vm-off) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a0" ;;
     vm3) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a3" ;;
+    vm4) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a4" ;;
   esac
 }
 vm_home() { case $1 in vm3) echo hv2 ;; *) echo hv1 ;; esac; }

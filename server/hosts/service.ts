@@ -29,6 +29,9 @@ export const PUBLIC_HOST_SELECT = {
   tlsCapable: true,
   migrationAddress: true,
   hostUuid: true,
+  maxOutgoingMigrations: true,
+  maxIncomingMigrations: true,
+  bandwidthCapMiBps: true,
   createdAt: true,
   updatedAt: true,
 } satisfies Prisma.HostSelect;

@@ -2,7 +2,7 @@ import type { Db } from '../db';
 import { recordAudit } from '../audit/record';
 import type { EventBus } from '../events/bus';
 import { appendMigrationEvent } from './events';
-import { ACTIVE_STATES, type MigrationResultSummary } from './types';
+import { ACTIVE_STATES, type MigrationResultSummary, type MigrationState } from './types';
 
 /** What the run measured; absent for a migration that never started copying (or that Ferry lost track of). */
 export type RunTotals = {
@@ -27,6 +27,8 @@ export type FinalStateInput = {
   output?: string;
   /** Extra audit details, e.g. why a reconciler closed the job. */
   auditDetails?: Record<string, unknown>;
+  /** Close the row only from these states (default: any active one); a queued job's cancel passes ['queued']. */
+  fromStates?: readonly MigrationState[];
   now?: Date;
 };
 
@@ -42,14 +44,15 @@ const bigint = (value: number | null | undefined) => (value != null && value > 0
 export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: FinalStateInput): Promise<boolean> {
   const { summary, totals } = input.ending;
   const endedAt = input.now ?? new Date();
+  const fromStates = input.fromStates ?? ACTIVE_STATES;
   const closed = await deps.db.$transaction(async (tx) => {
     const row = await tx.migration.findUnique({ where: { id: input.migrationId } });
-    if (!row || !(ACTIVE_STATES as readonly string[]).includes(row.state)) return false;
+    if (!row || !(fromStates as readonly string[]).includes(row.state)) return false;
     const durationMs = Math.max(0, endedAt.getTime() - (row.startedAt ?? row.createdAt).getTime());
     const copied = (totals?.memoryBytes ?? 0) + (totals?.diskBytes ?? 0);
     const output = input.output ?? row.output;
     const result = await tx.migration.updateMany({
-      where: { id: input.migrationId, state: { in: [...ACTIVE_STATES] } },
+      where: { id: input.migrationId, state: { in: [...fromStates] } },
       data: {
         state: summary.state,
         endedAt,

@@ -13,25 +13,20 @@ import { DEFAULT_POLL_INTERVAL_MS } from './job/migrate';
 import { askHosts, completedOnDestination, endingOf, settle, watchSourceJob } from './job/reattach';
 import { PROCESS_OWNER_ID } from './owner';
 import type { RunnerDeps } from './runner';
-import { ACTIVE_STATES } from './types';
+import { SLOT_STATES } from './types';
 
 /** A job whose owner has not written a heartbeat for this long is treated as orphaned (FERRY_STALE_HEARTBEAT_MS). */
 export const STALE_HEARTBEAT_MS = env.FERRY_STALE_HEARTBEAT_MS;
 
 export type ReconcileResult = { closed: string[]; resumed: string[] };
 
-/**
- * The states in which a job may have started something on a host. A `queued` job has not (preflight is its first
- * host contact): it is the queue's to start, after a restart too, so the reconciler leaves it alone.
- */
-const WATCHED_STATES = ACTIVE_STATES.filter((state) => state !== 'queued');
-
 type Orphan = Awaited<ReturnType<typeof findOrphans>>[number];
 
 async function findOrphans(deps: RunnerDeps, stale: Date) {
   return deps.db.migration.findMany({
     where: {
-      state: { in: [...WATCHED_STATES] },
+      // Queued jobs have no owner by design: they wait for the scheduler, not for recovery.
+      state: { in: [...SLOT_STATES] },
       OR: [{ ownerId: null }, { ownerId: { not: PROCESS_OWNER_ID } }],
       AND: [{ OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: stale } }] }],
       createdAt: { lt: stale },
@@ -78,7 +73,7 @@ async function claim(deps: RunnerDeps, migration: Orphan, now: Date): Promise<bo
   const claimed = await deps.db.migration.updateMany({
     where: {
       id: migration.id,
-      state: { in: [...ACTIVE_STATES] },
+      state: { in: [...SLOT_STATES] },
       ownerId: migration.ownerId,
       heartbeatAt: migration.heartbeatAt,
     },

@@ -1,3 +1,4 @@
+import { Prisma } from '@prisma/client';
 import type { Db } from '../db';
 import { recordAudit, type AuditContext } from '../audit/record';
 import { UserError } from '../errors';
@@ -12,7 +13,8 @@ import { appendMigrationEvent } from './events';
 import { listDomains } from './host-queries';
 import { runPreflight, type PreflightHost, type PreflightReport } from './preflight';
 import type { MigrationRequest } from './request';
-import { runMigration } from './runner';
+import { recordFinalState } from './final-state';
+import { describeQueue, kickScheduler, readQueueState, wouldWait } from './scheduler';
 import { ACTIVE_STATES, isFinalState, migrationControlChannel } from './types';
 
 export type MigrationDeps = { db: Db; bus: EventBus; executors: ExecutorSource };
@@ -112,67 +114,164 @@ export async function preflightMigration(
   return report;
 }
 
-/** Records the migration and its audit row, then runs it outside the request. Returns at once with the id. */
-export async function startMigration(
-  deps: MigrationDeps,
-  who: AuditContext,
-  request: Request,
-): Promise<{ id: string }> {
+export type StartResult = {
+  id: string;
+  /** true when this request found the VM's migration already under way and returns that one. */
+  existing: boolean;
+  /** 1 for the next to start; null when the job is not waiting in the queue. */
+  queuePosition: number | null;
+};
+
+/**
+ * Records the migration (queued) and its audit row, then lets the scheduler start it when its hosts have a
+ * free slot, outside the request. Returns at once with the id.
+ *
+ * One unfinished job per VM: a second start of the same VM (a double click, a second user) gets the job that
+ * runs already when it goes the same way, and a refusal naming it otherwise. The check inside the transaction
+ * gives the sentence; the partial unique index Migration_one_active_per_vm is what holds when two requests
+ * (or two Ferry processes) check at the same instant: the second insert fails and is answered like the check.
+ */
+export async function startMigration(deps: MigrationDeps, who: AuditContext, request: Request): Promise<StartResult> {
   const { source, destination } = await loadHosts(deps.db, request);
   const { options } = request;
   const vm = await identifyVm(deps, source, request);
-  const migration = await deps.db.$transaction(async (tx) => {
-    const active = await tx.migration.findFirst({
-      where: { vmName: request.vmName, sourceAlias: source.alias, state: { in: [...ACTIVE_STATES] } },
-      select: { id: true },
+  const running = await findActiveJob(deps.db, vm.uuid);
+  if (running) return answerExisting(running, { source, destination, vmName: request.vmName });
+
+  // A job that would wait is checked now: an impossible migration is refused at once, not after its turn.
+  // (One that starts at once is checked by the runner a moment later; checking twice would only cost time.)
+  const queue = await readQueueState(deps.db);
+  if (wouldWait(queue, { sourceHostId: source.id, destinationHostId: destination.id })) {
+    const report = await runPreflight({
+      db: deps.db,
+      vm: { name: request.vmName, uuid: vm.uuid },
+      migration: options,
+      source: preflightHost(deps, source),
+      destination: preflightHost(deps, destination),
     });
-    if (active)
+    if (!report.ok)
       throw new UserError({
-        code: 'CONFLICT',
-        message: `"${request.vmName}" is already being migrated (migration ${active.id}).`,
+        code: 'PRECONDITION_FAILED',
+        message: `Not queued, preflight failed: ${report.checks
+          .filter((c) => c.status === 'fail')
+          .map((c) => `${c.label}: ${c.reason}`)
+          .join(' ')}`,
       });
-    const created = await tx.migration.create({
-      data: {
+  }
+
+  let migration;
+  try {
+    migration = await deps.db.$transaction(async (tx) => {
+      const active = await tx.migration.findFirst({
+        where: { vmUuid: vm.uuid, state: { in: [...ACTIVE_STATES] } },
+        select: { id: true },
+      });
+      if (active) return null;
+      const created = await tx.migration.create({
+        data: {
+          vmName: request.vmName,
+          vmUuid: vm.uuid,
+          sourceHostId: source.id,
+          destinationHostId: destination.id,
+          sourceAlias: source.alias,
+          sourceUri: source.displayUri,
+          destinationAlias: destination.alias,
+          destinationUri: destination.displayUri,
+          options: JSON.stringify(options),
+          actor: who.actor,
+          state: 'queued',
+        },
+      });
+      await recordAudit(tx, {
+        ...who,
+        action: 'migration.start',
+        hostAlias: source.alias,
         vmName: request.vmName,
-        vmUuid: vm.uuid,
-        sourceHostId: source.id,
-        destinationHostId: destination.id,
-        sourceAlias: source.alias,
-        sourceUri: source.displayUri,
-        destinationAlias: destination.alias,
-        destinationUri: destination.displayUri,
-        options: JSON.stringify(options),
-        actor: who.actor,
-        state: 'queued',
-      },
+        migrationId: created.id,
+        details: { destination: destination.alias, vmUuid: vm.uuid, options },
+      });
+      return created;
     });
-    await recordAudit(tx, {
-      ...who,
-      action: 'migration.start',
-      hostAlias: source.alias,
-      vmName: request.vmName,
-      migrationId: created.id,
-      details: { destination: destination.alias, vmUuid: vm.uuid, options },
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    migration = null;
+  }
+  if (!migration) {
+    const winner = await findActiveJob(deps.db, vm.uuid);
+    if (winner) return answerExisting(winner, { source, destination, vmName: request.vmName });
+    throw new UserError({
+      code: 'CONFLICT',
+      message: `"${request.vmName}" was being migrated a moment ago; look at the migrations list and start again.`,
     });
-    return created;
-  });
+  }
   await appendMigrationEvent({
     db: deps.db,
     bus: deps.bus,
     migrationId: migration.id,
     payload: { type: 'state', state: 'queued' },
   });
-  void runMigration(deps, migration.id).catch((error: unknown) =>
-    console.error(`migration ${migration.id} runner crashed`, error),
-  );
-  return { id: migration.id };
+  await kickScheduler(deps);
+  const position = (await describeQueue(deps.db)).get(migration.id)?.position;
+  return { id: migration.id, existing: false, queuePosition: position ? position : null };
 }
+
+type ActiveJob = { id: string; state: string; sourceHostId: string | null; destinationHostId: string | null };
+
+function findActiveJob(db: Db, vmUuid: string): Promise<ActiveJob | null> {
+  return db.migration.findFirst({
+    where: { vmUuid, state: { in: [...ACTIVE_STATES] } },
+    select: { id: true, state: true, sourceHostId: true, destinationHostId: true },
+  });
+}
+
+async function answerExisting(
+  job: ActiveJob,
+  request: { source: RegisteredHost; destination: RegisteredHost; vmName: string },
+): Promise<StartResult> {
+  if (job.sourceHostId === request.source.id && job.destinationHostId === request.destination.id)
+    return { id: job.id, existing: true, queuePosition: null };
+  throw new UserError({
+    code: 'CONFLICT',
+    message: `"${request.vmName}" is already being migrated (migration ${job.id}, ${job.state}); one migration per VM at a time.`,
+  });
+}
+
+/** Prisma's P2002 (unique constraint), from the one-active-job-per-VM index. */
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+const CANCELLED_WHILE_QUEUED = (actor: string) => ({
+  summary: {
+    state: 'cancelled' as const,
+    errorCode: 'cancelled',
+    errorTitle: 'Cancelled',
+    message: `Cancelled by ${actor} while queued; Ferry had not touched either host.`,
+    nextStep: null,
+    verification: [],
+  },
+});
 
 export async function cancelMigration(
   deps: MigrationDeps,
   who: AuditContext,
   id: string,
 ): Promise<{ id: string; state: string }> {
+  const queued = await deps.db.migration.findUnique({ where: { id }, select: { state: true } });
+  if (queued?.state === 'queued') {
+    // Closed only if still queued: a scheduler that claimed it a moment ago wins, and the cancel below applies.
+    const closed = await recordFinalState(deps, {
+      migrationId: id,
+      ending: CANCELLED_WHILE_QUEUED(who.actor),
+      actor: who.actor,
+      fromStates: ['queued'],
+      auditDetails: { whileQueued: true, clientAddress: who.clientAddress },
+    });
+    if (closed) {
+      void kickScheduler(deps);
+      return { id, state: 'cancelled' };
+    }
+  }
   const migration = await deps.db.$transaction(async (tx) => {
     const current = await tx.migration.findUnique({ where: { id } });
     if (!current) throw new UserError({ code: 'NOT_FOUND', message: 'No such migration.' });

@@ -12,6 +12,11 @@ export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 export const ACTIVE_STATES: readonly MigrationState[] = ['queued', 'preflight', 'running', 'cancelling'];
 /**
+ * The states of a job that holds a slot of its hosts' limits: claimed from the queue and not ended. A queued job
+ * holds none, and no process owns it yet (restart recovery leaves it to the scheduler).
+ */
+export const SLOT_STATES: readonly MigrationState[] = ['preflight', 'running', 'cancelling'];
+/**
  * `unknown`: Ferry lost the job (a restart) and the hosts' answers did not establish how it ended; the result says
  * what each host said. Never a guess dressed up as succeeded or failed.
  */

@@ -7,6 +7,7 @@ import { useTRPC } from '@/trpc/client';
 import { formatBytes, formatDuration, formatRate, formatTime } from '../../_lib/format';
 import type { MigrationView } from '../../_lib/migration-view';
 import { useMigrationLive, type LiveConnection } from '../../_lib/use-migration-live';
+import { describeQueued, useActiveMigrations } from '../../_lib/use-active-migrations';
 import { Badge, Button, ErrorBox } from '../../_components/ui';
 
 const CONNECTION_TEXT: Partial<Record<LiveConnection, string>> = {
@@ -18,6 +19,8 @@ const CONNECTION_TEXT: Partial<Record<LiveConnection, string>> = {
 export function MigrationDetail({ id }: { id: string }) {
   const trpc = useTRPC();
   const { migration, view: current, isLive: live, connection } = useMigrationLive(id);
+  const active = useActiveMigrations();
+  const queued = current.state === 'queued' ? active.data?.find((job) => job.id === id) : undefined;
 
   const cancel = useMutation(trpc.migration.cancel.mutationOptions({ onError: (error) => toast.error(error.message) }));
   const postcopy = useMutation(
@@ -64,6 +67,24 @@ export function MigrationDetail({ id }: { id: string }) {
           ) : null}
         </div>
       </div>
+
+      {current.state === 'queued' ? (
+        <section
+          role="status"
+          aria-label="Queue"
+          data-queue-position={queued?.queue?.position ?? ''}
+          className="rounded-lg border border-sky-200 bg-sky-50 p-4 text-sm text-sky-900"
+        >
+          <p className="font-semibold">
+            Queued
+            {queued?.queue && queued.queue.position > 0 ? ` · position ${queued.queue.position}` : ''}
+          </p>
+          <p className="mt-1">
+            {queued ? `This migration is ${describeQueued(queued.queue)}.` : 'Looking up its place in the queue…'} It
+            starts by itself when a slot frees; Cancel removes it from the queue without touching either host.
+          </p>
+        </section>
+      ) : null}
 
       <section aria-label="Progress" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
         <div

@@ -18,6 +18,8 @@ import {
   updateHost,
 } from '../../hosts/service';
 import { collectHostInfo } from '../../inventory/collect';
+import { hostLimitsSchema, saveHostLimits } from '../../migrations/limits';
+import { kickScheduler } from '../../migrations/scheduler';
 import { judgeUri } from '../../hosts/uri-policy';
 import { displayLibvirtUri, isSshTransport, parseLibvirtUri } from '../../libvirt/uri';
 import { probeHostKey } from '../../hypervisor/ssh-executor';
@@ -120,6 +122,16 @@ export const hostRouter = createTRPCRouter({
       const host = await updateHost({ db: ctx.db, id: input.id, input: input.data, audit: auditContext(ctx) });
       executors().evict(input.id);
       return host;
+    }),
+  ),
+
+  /** Per-host migration limits and bandwidth cap; a raised limit may start queued jobs at once. */
+  setLimits: adminProcedure.input(hostLimitsSchema.extend({ id: z.string().min(1) })).mutation(({ ctx, input }) =>
+    auditRefusal(ctx, 'host.limits', {}, async () => {
+      const { id, ...limits } = input;
+      const saved = await saveHostLimits({ db: ctx.db, hostId: id, limits, who: auditContext(ctx) });
+      await kickScheduler({ db: ctx.db, bus: ctx.bus, executors: executors() });
+      return saved;
     }),
   ),
 

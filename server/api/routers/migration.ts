@@ -11,7 +11,8 @@ import {
   switchToPostcopy,
   type MigrationDeps,
 } from '../../migrations/service';
-import type { MigrationEvent, PreflightCheck } from '../../migrations/types';
+import { describeQueue } from '../../migrations/scheduler';
+import { ACTIVE_STATES, type MigrationEvent, type PreflightCheck } from '../../migrations/types';
 import { mayReadRawOutput } from '../../auth/redact';
 import { createTRPCRouter, operatorProcedure, viewerProcedure, type Context } from '../trpc';
 
@@ -60,14 +61,41 @@ export const migrationRouter = createTRPCRouter({
       ...rest
     } = migration;
     const isRawAllowed = mayReadRawOutput(ctx.actor.role);
+    const queue = migration.state === 'queued' ? ((await describeQueue(ctx.db)).get(migration.id) ?? null) : null;
     return {
       ...rest,
+      queue,
       rawError: isRawAllowed ? rest.rawError : null,
       output: isRawAllowed ? rest.output : '',
       options: JSON.parse(migration.options) as Record<string, unknown>,
       checklist: JSON.parse(migration.checklist) as PreflightCheck[],
       events: events.filter((event) => isVisibleTo(ctx, event)),
     };
+  }),
+
+  /**
+   * Every unfinished migration with, for a queued one, its place in the queue and what it waits for: the
+   * fleet's VM cards, the history list and the migration page show them.
+   */
+  active: viewerProcedure.query(async ({ ctx }) => {
+    const [rows, queue] = await Promise.all([
+      ctx.db.migration.findMany({
+        where: { state: { in: [...ACTIVE_STATES] } },
+        orderBy: { createdAt: 'asc' },
+        select: {
+          id: true,
+          vmName: true,
+          vmUuid: true,
+          sourceAlias: true,
+          destinationAlias: true,
+          state: true,
+          percent: true,
+          bandwidthShareMiBps: true,
+        },
+      }),
+      describeQueue(ctx.db),
+    ]);
+    return rows.map((row) => ({ ...row, queue: queue.get(row.id) ?? null }));
   }),
 
   /** Migrations of one VM, newest first (the VM card links to its last one). */

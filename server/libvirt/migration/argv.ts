@@ -120,3 +120,17 @@ function requireArgValue({ what, value }: { what: string; value: string }): void
   if (value === '') throw new Error(`${what} is empty`);
   if (hasNul(value)) throw new Error(`${what} contains a NUL byte, which argv cannot carry`);
 }
+
+/**
+ * What libvirt 9.0's QEMU driver takes as "no limit" for migrate-setspeed: QEMU_DOMAIN_MIG_BANDWIDTH_MAX, the
+ * largest MiB/s whose byte count fits QEMU's int64 (`virsh migrate-getspeed` prints it for a fresh domain).
+ */
+export const UNLIMITED_MIGRATION_SPEED_MIBPS = 8_796_093_022_207;
+
+/** `virsh migrate-setspeed`: changes the bandwidth limit of a migration while it runs (MiB/s). */
+export function buildSetSpeedArgv(domain: DomainUuid, mibps: number): string[] {
+  requireDomain(domain);
+  if (!Number.isSafeInteger(mibps) || mibps < 1)
+    throw new Error(`a speed must be a positive whole MiB/s, got ${mibps}`);
+  return ['migrate-setspeed', '--domain', domain, '--bandwidth', String(mibps)];
+}

@@ -38,13 +38,19 @@ export async function loadJob(deps: { db: Db; executors: ExecutorSource }, migra
       ending: refused('stored-options', options.error.issues.map((issue) => issue.message).join(' ')),
     };
   }
+  // The scheduler's share of the hosts' bandwidth caps (scheduler.ts), never more than the job asked for.
+  const share = row.bandwidthShareMiBps;
+  const withShare =
+    share !== null && options.data.mode === 'live' && share < (options.data.bandwidthMiBps ?? Infinity)
+      ? { ...options.data, bandwidthMiBps: share }
+      : options.data;
   return {
     ok: true,
     job: {
       id: row.id,
       actor: row.actor,
       vm: { name: row.vmName, uuid: row.vmUuid },
-      options: options.data,
+      options: withShare,
       source: row.sourceHost,
       destination: row.destinationHost,
       src: deps.executors.get(row.sourceHost),
