@@ -6,6 +6,7 @@ import { hostRouter } from './routers/host';
 import { migrationRouter } from './routers/migration';
 import { settingsRouter } from './routers/settings';
 import { usersRouter } from './routers/users';
+import { volumesRouter } from './routers/volumes';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -17,6 +18,7 @@ export const appRouter = createTRPCRouter({
   settings: settingsRouter,
   account: accountRouter,
   users: usersRouter,
+  volumes: volumesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -6,6 +6,7 @@ import { getDomainState, listDomains } from './host-queries';
 import { PROCESS_OWNER_ID } from './owner';
 import type { RunnerDeps } from './runner';
 import { ACTIVE_STATES } from './types';
+import { settleFinishedJobVolumes } from '../volumes/service';
 
 /** A job whose owner has not written a heartbeat for this long is treated as orphaned. */
 export const STALE_HEARTBEAT_MS = 30_000;
@@ -59,6 +60,8 @@ export async function reconcileOrphanedMigrations(deps: RunnerDeps, options: { n
     });
     if (done) closed.push(migration.id);
   }
+  // The volumes of jobs that ended unwatched (these, or a runner that crashed) are cleaned up or named now.
+  await settleFinishedJobVolumes(deps).catch((error: unknown) => console.error('volume ledger sweep failed', error));
   return closed;
 }
 

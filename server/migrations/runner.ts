@@ -7,7 +7,7 @@ import { openJobContext, type JobContext } from './job-context';
 import { loadJob } from './job/load';
 import { runMigrate } from './job/migrate';
 import { preflightPhase } from './job/preflight-phase';
-import { deleteSourceVolumes, precreateVolumes, removeLeftovers } from './job/volumes';
+import { prepareVolumes, settleVolumes } from './job/volumes';
 import { classifyRun, locateAfterFailure, notSucceeded, succeeded, verifyArrival } from './job/verify';
 import type { MigrationState } from './types';
 
@@ -66,15 +66,14 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
   if (!checked.ok) return checked.ending;
   const { vm, facts } = checked;
 
-  const created = job.options.precreateVolumes ? await precreateVolumes(ctx, job, facts.disks) : [];
+  await prepareVolumes(ctx, job, facts.disks);
   await ctx.setState('running', { startedAt: new Date() });
   const run = await runMigrate(ctx, job, vm, { pollIntervalMs: deps.pollIntervalMs });
 
   if (run.exitCode === 0) {
     const arrival = await verifyArrival(job, vm);
     if (!arrival.ok) return arrival.ending;
-    const copied = job.options.deleteSourceVolumes && job.options.storage !== 'shared';
-    const deleted = copied ? await deleteSourceVolumes(ctx, job, facts.disks) : [];
+    const deleted = await settleVolumes(ctx, job, 'succeeded');
     return succeeded({
       job,
       vm,
@@ -91,7 +90,6 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
     `${job.source.alias}: ${sourceState ?? 'no such domain'}`,
     `${job.destination.alias}: ${destinationState ?? 'no such domain'}`,
   ];
-  if (destinationState === null)
-    verification.push(...(await removeLeftovers(ctx, job, { disks: facts.disks, created })));
+  verification.push(...(await settleVolumes(ctx, job, 'not-succeeded')));
   return notSucceeded({ job, vm, classified, cancelled: ctx.cancel.requested, sourceState, verification });
 }

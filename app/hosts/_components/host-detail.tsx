@@ -7,6 +7,7 @@ import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { formatBytes } from '../../_lib/format';
 import { HostForm } from './host-form';
+import { LeftoverVolumes } from './leftover-volumes';
 import { Button, ErrorBox } from '../../_components/ui';
 
 export function HostDetail({ alias }: { alias: string }) {
@@ -129,6 +130,8 @@ export function HostDetail({ alias }: { alias: string }) {
         <Fact label="Migration address" value={host.migrationAddress} />
         <Fact label="Native TLS" value={host.tlsCapable ? 'yes' : 'no'} />
       </dl>
+
+      <LeftoverVolumes alias={host.alias} />
     </div>
   );
 }
