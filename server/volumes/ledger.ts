@@ -61,10 +61,17 @@ export async function inspectVolume(call: Call, volume: { path: string; pool: st
     try {
       await run(['pool-refresh', '--', volume.pool]);
     } catch (error) {
-      const described = describeHostError(error).error;
+      const described = describeHostError(error);
+      // virsh says "Failed to refresh pool X" first and why on the last line ("… is not active").
+      const why =
+        described.errorDetail
+          ?.trim()
+          .split('\n')
+          .pop()
+          ?.replace(/^error:\s*/, '') ?? described.error;
       if (error instanceof VirshError && error.kind === 'exit')
-        return { kind: 'pool-error', pool: volume.pool, error: described };
-      return { kind: 'unreachable', error: described };
+        return { kind: 'pool-error', pool: volume.pool, error: why };
+      return { kind: 'unreachable', error: described.error };
     }
   }
   let capacityBytes: number;

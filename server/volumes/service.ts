@@ -175,6 +175,9 @@ export async function removeLeftover(
     actor: who.actor,
     keepAs: 'leftover',
   });
+  const migration = row.migrationId
+    ? await deps.db.migration.findUnique({ where: { id: row.migrationId }, select: { vmName: true } })
+    : null;
   const audit = (result: 'ok' | 'refused' | 'failed', details: Record<string, unknown>) =>
     deps.db.$transaction((tx) =>
       recordAudit(tx, {
@@ -182,6 +185,7 @@ export async function removeLeftover(
         action: 'volume.delete',
         result,
         hostAlias: row.hostAlias,
+        vmName: migration?.vmName ?? null,
         migrationId: row.migrationId,
         details: { path: row.path, role: row.role, reason: 'leftover removed by an operator', ...details },
       }),
