@@ -19,7 +19,7 @@ import {
   volumeExists,
 } from './host-queries';
 import { plural } from '../plural';
-import { findLeftoversAt } from '../volumes/service';
+import { closeVanishedLeftovers, findLeftoversAt } from '../volumes/service';
 import { describeForeignVolume } from '../volumes/story';
 import { ACTIVE_STATES, type PreflightCheck } from './types';
 
@@ -238,6 +238,10 @@ async function storageCheck(options: {
       Promise.all([getDiskCapacity(src, vm.uuid, disk.target), volumeExists(dst, disk.sourcePath as string)]),
     ),
   );
+  await closeVanishedLeftovers(input.db, {
+    hostId: input.destination.id,
+    paths: disks.filter((_, index) => !sizes[index]?.[1]).map((disk) => disk.sourcePath as string),
+  });
   const recorded = await findLeftoversAt(input.db, {
     hostId: input.destination.id,
     paths: disks.filter((_, index) => sizes[index]?.[1]).map((disk) => disk.sourcePath as string),

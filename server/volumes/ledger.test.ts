@@ -8,7 +8,13 @@ import { UserError } from '../errors';
 import { createInProcessEventBus } from '../events/bus';
 import { reconcileOrphanedMigrations } from '../migrations/reconcile';
 import { recordPendingVolumes, settleMigrationVolumes, type LedgerHost } from './ledger';
-import { findLeftoversAt, listLeftovers, removeLeftover, settleFinishedJobVolumes } from './service';
+import {
+  closeVanishedLeftovers,
+  findLeftoversAt,
+  listLeftovers,
+  removeLeftover,
+  settleFinishedJobVolumes,
+} from './service';
 
 /**
  * The ledger against real virsh on the libvirt test driver (one long-lived session keeps the driver's state
@@ -295,6 +301,20 @@ describe('leftovers: named, listed, removed by an operator', () => {
     const audit = await testDb.db.auditEvent.findFirstOrThrow({ where: { migrationId: job.id, actor: 'olga' } });
     expect(audit).toMatchObject({ action: 'volume.delete', result: 'ok', hostAlias: 'hv2', vmName: 'vm1' });
     await expect(removeLeftover(deps, who, row.id)).rejects.toThrow(/is not a leftover \(it is removed\)/);
+  });
+
+  it('closes a leftover the host no longer has (deleted outside Ferry), never a pending one', async () => {
+    const { row } = await leftover('z.qcow2', { recorded: MIB, actual: MIB });
+    const running = await migration('running');
+    await recordPendingVolumes(testDb.db, running.id, [
+      { host: hv2, pool: POOL, path: at('z.qcow2'), capacityBytes: MIB, role: 'copy-target' },
+    ]);
+    await closeVanishedLeftovers(testDb.db, { hostId: hv2.id, paths: [at('z.qcow2')] });
+    expect(await testDb.db.volumeRecord.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({
+      status: 'removed',
+      removedHow: 'gone',
+    });
+    expect((await rowsOf(running.id))[0]).toMatchObject({ status: 'pending' });
   });
 
   it('refuses a volume that is no longer the one recorded, keeps it, and audits the refusal', async () => {

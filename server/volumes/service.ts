@@ -148,6 +148,18 @@ export async function findLeftoversAt(
 }
 
 /**
+ * Closes recorded leftovers that the host just said are not there any more (deleted outside Ferry), so the host
+ * page stops listing them. Preflight calls it with the destination paths it found absent after a pool refresh.
+ */
+export async function closeVanishedLeftovers(db: Db, options: { hostId: string; paths: readonly string[] }) {
+  if (options.paths.length === 0) return;
+  await db.volumeRecord.updateMany({
+    where: { hostId: options.hostId, status: 'leftover', path: { in: [...options.paths] } },
+    data: { status: 'removed', removedAt: new Date(), removedHow: 'gone' },
+  });
+}
+
+/**
  * An operator's one-click remove of a recorded leftover. Ferry looks at the host first and deletes only when the
  * volume is still the one it recorded (same path, same capacity) and no defined domain uses it; otherwise it
  * refuses with the reason and the volume stays listed. Every attempt is audited.
