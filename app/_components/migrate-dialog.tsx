@@ -28,6 +28,7 @@ import { toFieldErrors } from '../_lib/trpc-errors';
 import type { HostSnapshotView, VmView } from './fleet-view';
 import { TestDriverNote } from './test-driver-note';
 import { Button, ErrorBox } from './ui';
+import { PreflightLeftovers } from './remove-leftover-button';
 
 export type MigrateTarget = { vm: VmView; host: HostSnapshotView['host'] };
 
@@ -360,6 +361,9 @@ export function MigrateDialog({
                   </li>
                 ))}
               </ul>
+            ) : null}
+            {preflight.data ? (
+              <PreflightLeftovers disks={preflight.data.facts.disks} onRemoved={() => preflight.mutate(request)} />
             ) : null}
           </div>
 

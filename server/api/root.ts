@@ -7,6 +7,7 @@ import { hostRouter } from './routers/host';
 import { migrationRouter } from './routers/migration';
 import { settingsRouter } from './routers/settings';
 import { usersRouter } from './routers/users';
+import { volumesRouter } from './routers/volumes';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -19,6 +20,7 @@ export const appRouter = createTRPCRouter({
   account: accountRouter,
   users: usersRouter,
   apiKeys: apiKeysRouter,
+  volumes: volumesRouter,
 });
 
 export type AppRouter = typeof appRouter;

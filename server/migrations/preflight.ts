@@ -19,6 +19,8 @@ import {
   volumeExists,
 } from './host-queries';
 import { plural } from '../plural';
+import { closeVanishedLeftovers, findLeftoversAt } from '../volumes/service';
+import { describeForeignVolume } from '../volumes/story';
 import { ACTIVE_STATES, type PreflightCheck } from './types';
 
 /** `uri`: the registered (display) URI; only its scheme is read, to spot the test driver. */
@@ -31,6 +33,8 @@ export type PreflightDisk = {
   format: string | null;
   pool: string | null;
   existsOnDestination: boolean;
+  /** A volume already at this path on the destination that Ferry recorded as its own leftover (removable). */
+  leftover: { id: string; name: string; hostAlias: string } | null;
 };
 
 export type PreflightFacts = {
@@ -234,10 +238,19 @@ async function storageCheck(options: {
       Promise.all([getDiskCapacity(src, vm.uuid, disk.target), volumeExists(dst, disk.sourcePath as string)]),
     ),
   );
+  await closeVanishedLeftovers(input.db, {
+    hostId: input.destination.id,
+    paths: disks.filter((_, index) => !sizes[index]?.[1]).map((disk) => disk.sourcePath as string),
+  });
+  const recorded = await findLeftoversAt(input.db, {
+    hostId: input.destination.id,
+    paths: disks.filter((_, index) => sizes[index]?.[1]).map((disk) => disk.sourcePath as string),
+  });
   for (const [index, disk] of disks.entries()) {
     const diskPath = disk.sourcePath as string;
     const pool = poolForPath(facts.destinationPools, diskPath);
     const [capacityBytes, existsOnDestination] = sizes[index] as [number | null, boolean];
+    const leftover = existsOnDestination ? recorded.get(diskPath) : undefined;
     facts.disks.push({
       target: disk.target,
       path: diskPath,
@@ -245,12 +258,13 @@ async function storageCheck(options: {
       format: disk.format,
       pool: pool?.name ?? null,
       existsOnDestination,
+      leftover: leftover ? { id: leftover.id, name: leftover.name, hostAlias: leftover.hostAlias } : null,
     });
     if (!pool) problems.push(`no active pool on ${destination} has target ${dirname(diskPath)} (for ${disk.target})`);
     else
       needPerPool.set(pool.name, (needPerPool.get(pool.name) ?? 0) + (existsOnDestination ? 0 : (capacityBytes ?? 0)));
     if (existsOnDestination && !input.migration.precreateVolumes)
-      problems.push(`${diskPath} already exists on ${destination}`);
+      problems.push(leftover ? leftover.story : describeForeignVolume({ path: diskPath, hostAlias: destination }));
   }
   for (const [poolName, needed] of needPerPool) {
     const pool = facts.destinationPools.find((candidate) => candidate.name === poolName);

@@ -14,6 +14,7 @@ import { askHosts, completedOnDestination, endingOf, settle, watchSourceJob } fr
 import { PROCESS_OWNER_ID } from './owner';
 import type { RunnerDeps } from './runner';
 import { SLOT_STATES } from './types';
+import { settleFinishedJobVolumes } from '../volumes/service';
 
 /** A job whose owner has not written a heartbeat for this long is treated as orphaned (FERRY_STALE_HEARTBEAT_MS). */
 export const STALE_HEARTBEAT_MS = env.FERRY_STALE_HEARTBEAT_MS;
@@ -66,6 +67,8 @@ export async function reconcileOrphanedMigrations(
       }
     }),
   );
+  // The volumes of jobs that ended unwatched (these, or a runner that crashed) are cleaned up or named now.
+  await settleFinishedJobVolumes(deps).catch((error: unknown) => console.error('volume ledger sweep failed', error));
   return result;
 }
 

@@ -111,7 +111,9 @@ class FakeHost implements Executor {
         );
       case 'vol-info':
         return this.state.volumes.has(args[args.length - 1] ?? '')
-          ? ok('Name: vm1.qcow2\n')
+          ? ok(
+              'Name:           vm1.qcow2\nType:           file\nCapacity:       268435456 bytes\nAllocation:     1000000 bytes\n',
+            )
           : fail(
               args,
               `error: failed to get vol '${args[args.length - 1]}'\nerror: Storage volume not found: no storage vol with matching path\n`,

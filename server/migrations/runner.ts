@@ -9,7 +9,7 @@ import { loadJob } from './job/load';
 import { DEFAULT_POLL_INTERVAL_MS, isPeerToPeer, runMigrate, type MigrateRun } from './job/migrate';
 import { askHosts, endingOf, settle, watchSourceJob } from './job/reattach';
 import { preflightPhase } from './job/preflight-phase';
-import { deleteSourceVolumes, precreateVolumes, removeLeftovers } from './job/volumes';
+import { prepareVolumes, settleVolumes } from './job/volumes';
 import { classifyRun, locateAfterFailure, notSucceeded, succeeded, verifyArrival } from './job/verify';
 import type { MigrationState } from './types';
 import type { DomainRef } from '../libvirt/domain-ref';
@@ -73,7 +73,7 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
   if (!checked.ok) return checked.ending;
   const { vm, facts } = checked;
 
-  const created = job.options.precreateVolumes ? await precreateVolumes(ctx, job, facts.disks) : [];
+  await prepareVolumes(ctx, job, facts.disks);
   await ctx.setState('running', { startedAt: new Date() });
   const run = await runMigrate(ctx, job, vm, {
     pollIntervalMs: deps.pollIntervalMs,
@@ -83,8 +83,7 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
   if (run.exitCode === 0) {
     const arrival = await verifyArrival(job, vm);
     if (!arrival.ok) return arrival.ending;
-    const copied = job.options.deleteSourceVolumes && job.options.storage !== 'shared';
-    const deleted = copied ? await deleteSourceVolumes(ctx, job, facts.disks) : [];
+    const deleted = await settleVolumes(ctx, job, 'succeeded');
     return succeeded({
       job,
       vm,
@@ -105,8 +104,7 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
     `${job.source.alias}: ${sourceState ?? 'no such domain'}`,
     `${job.destination.alias}: ${destinationState ?? 'no such domain'}`,
   ];
-  if (destinationState === null)
-    verification.push(...(await removeLeftovers(ctx, job, { disks: facts.disks, created })));
+  verification.push(...(await settleVolumes(ctx, job, 'not-succeeded')));
   return notSucceeded({ job, vm, classified, cancelled: ctx.cancel.requested, sourceState, verification });
 }
 

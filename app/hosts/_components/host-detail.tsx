@@ -8,6 +8,7 @@ import { useTRPC } from '@/trpc/client';
 import { formatBytes } from '../../_lib/format';
 import { HostForm } from './host-form';
 import { HostLimits } from './host-limits';
+import { LeftoverVolumes } from './leftover-volumes';
 import { Button, ErrorBox } from '../../_components/ui';
 
 export function HostDetail({ alias }: { alias: string }) {
@@ -132,6 +133,7 @@ export function HostDetail({ alias }: { alias: string }) {
       </dl>
 
       <HostLimits host={host} />
+      <LeftoverVolumes alias={host.alias} />
     </div>
   );
 }

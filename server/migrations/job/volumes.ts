@@ -1,88 +1,65 @@
-import { describeHostError } from '../../hosts/host-errors';
 import type { JobContext } from '../job-context';
-import { createVolume, deleteVolume, volumeExists } from '../host-queries';
+import { createVolume } from '../host-queries';
 import type { PreflightDisk } from '../preflight';
+import { recordPendingVolumes, settleMigrationVolumes, type PlannedVolume } from '../../volumes/ledger';
 import type { LoadedJob } from './load';
 
 /**
- * Phase 3, pre-create volumes (opt-in): an empty volume of the right size and format on the destination for
- * each copied disk it lacks. Returns the paths it created, so clean-up after a failure removes exactly those.
+ * Phase 3, volumes: records in the ledger every volume this migration may leave on a host (the destination
+ * copies it will create or libvirt will create for it, and the source copies), before any of them can exist,
+ * so even a Ferry killed mid-copy knows what to clean up. Then, opt-in, pre-creates an empty volume of the right
+ * size and format on the destination for each copied disk it lacks. Returns the paths it created.
  */
-export async function precreateVolumes(ctx: JobContext, job: LoadedJob, disks: readonly PreflightDisk[]) {
-  const created: string[] = [];
+export async function prepareVolumes(ctx: JobContext, job: LoadedJob, disks: readonly PreflightDisk[]) {
+  const planned: PlannedVolume[] = [];
   for (const disk of disks) {
-    if (disk.existsOnDestination || !disk.pool || disk.capacityBytes === null) continue;
-    const name = disk.path.slice(disk.path.lastIndexOf('/') + 1);
+    planned.push({ host: job.source, pool: null, path: disk.path, capacityBytes: disk.capacityBytes, role: 'source' });
+    if (disk.existsOnDestination) continue;
+    const role =
+      job.options.precreateVolumes && disk.pool && disk.capacityBytes !== null ? 'precreated' : 'copy-target';
+    planned.push({ host: job.destination, pool: disk.pool, path: disk.path, capacityBytes: disk.capacityBytes, role });
+  }
+  await recordPendingVolumes(ctx.db, ctx.migrationId, planned);
+
+  const created: string[] = [];
+  for (const volume of planned) {
+    if (volume.role !== 'precreated' || !volume.pool || volume.capacityBytes === null) continue;
+    const disk = disks.find((candidate) => candidate.path === volume.path);
+    const name = volume.path.slice(volume.path.lastIndexOf('/') + 1);
     await createVolume(
       { executor: job.dst },
-      { pool: disk.pool, name, capacityBytes: disk.capacityBytes, format: disk.format },
+      { pool: volume.pool, name, capacityBytes: volume.capacityBytes, format: disk?.format ?? null },
     );
-    created.push(disk.path);
+    created.push(volume.path);
     await ctx.audit({
       action: 'volume.create',
       hostAlias: job.destination.alias,
       vmName: job.vm.name,
-      details: { path: disk.path, pool: disk.pool, capacityBytes: disk.capacityBytes, format: disk.format },
+      details: { path: volume.path, pool: volume.pool, capacityBytes: volume.capacityBytes, format: disk?.format },
     });
     await ctx.emit({
       type: 'log',
       stream: 'ferry',
-      text: `Created ${disk.path} (${disk.capacityBytes} bytes) in pool ${disk.pool} on ${job.destination.alias}.\n`,
+      text: `Created ${volume.path} (${volume.capacityBytes} bytes) in pool ${volume.pool} on ${job.destination.alias}.\n`,
     });
   }
   return created;
 }
 
 /**
- * Clean-up after a verified success (opt-in): delete the copied disks on the source. Returns one note per disk
- * for the verification list; a disk that cannot be deleted is reported, not fatal (the VM already moved).
+ * Settles this migration's recorded volumes once the run is over: after a success the destination copies are the
+ * VM's disks and the source copies are deleted (opt-in) or kept as leftovers; after a failure or a cancel the
+ * destination copies are deleted unless a domain there uses them. One note per volume acted on.
  */
-export async function deleteSourceVolumes(ctx: JobContext, job: LoadedJob, disks: readonly PreflightDisk[]) {
-  const notes: string[] = [];
-  for (const disk of disks) {
-    try {
-      await deleteVolume({ executor: job.src }, disk.path);
-      notes.push(`deleted ${disk.path} on ${job.source.alias}`);
-      await ctx.audit({
-        action: 'volume.delete',
-        hostAlias: job.source.alias,
-        vmName: job.vm.name,
-        details: { path: disk.path, reason: 'source volume after successful migration' },
-      });
-    } catch (error) {
-      notes.push(`could not delete ${disk.path} on ${job.source.alias}: ${describeHostError(error).error}`);
-    }
-  }
-  return notes;
-}
-
-/**
- * Clean-up after a failure, when the VM is not defined on the destination: disks that did not exist there before
- * this migration and exist now are leftovers of the aborted copy (or volumes Ferry pre-created): delete them.
- */
-export async function removeLeftovers(
-  ctx: JobContext,
-  job: LoadedJob,
-  options: { disks: readonly PreflightDisk[]; created: readonly string[] },
-): Promise<string[]> {
-  const notes: string[] = [];
-  const dst = { executor: job.dst };
-  for (const disk of options.disks) {
-    if (disk.existsOnDestination && !options.created.includes(disk.path)) continue;
-    try {
-      if (disk.pool) await job.dst.run(['pool-refresh', '--', disk.pool], { timeoutMs: 10_000 }).catch(() => undefined);
-      if (!(await volumeExists(dst, disk.path))) continue;
-      await deleteVolume(dst, disk.path);
-      notes.push(`removed leftover ${disk.path} on ${job.destination.alias}`);
-      await ctx.audit({
-        action: 'volume.delete',
-        hostAlias: job.destination.alias,
-        vmName: job.vm.name,
-        details: { path: disk.path, reason: 'leftover of a migration that did not complete' },
-      });
-    } catch (error) {
-      notes.push(`could not remove ${disk.path} on ${job.destination.alias}: ${describeHostError(error).error}`);
-    }
-  }
-  return notes;
+export async function settleVolumes(ctx: JobContext, job: LoadedJob, outcome: 'succeeded' | 'not-succeeded') {
+  return settleMigrationVolumes({
+    db: ctx.db,
+    migrationId: ctx.migrationId,
+    outcome,
+    deleteSource: job.options.deleteSourceVolumes && job.options.storage !== 'shared',
+    executorFor: async (hostId) =>
+      hostId === job.source.id ? job.src : hostId === job.destination.id ? job.dst : null,
+    actor: job.actor,
+    audit: (entry) => ctx.audit({ action: 'volume.delete', vmName: job.vm.name, ...entry }),
+  });
 }
