@@ -54,6 +54,7 @@ function preflightHost(deps: MigrationDeps, host: RegisteredHost): PreflightHost
     alias: host.alias,
     uri: host.displayUri,
     hostUuid: host.hostUuid,
+    tlsCapable: host.tlsCapable,
     executor: deps.executors.get(host),
   };
 }
