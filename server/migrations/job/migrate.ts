@@ -9,7 +9,7 @@ import {
 } from '../../libvirt/migration/argv';
 import { estimateEta, parseDomJobInfo, type DomJobInfo } from '../../libvirt/migration/jobinfo';
 import { createMigrateOutputParser, type FinalOutcome } from '../../libvirt/migration/progress';
-import { formatLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
+import { destinationOpener, destinationUriFor } from '../../libvirt/migration/destination-uri';
 import type { JobContext } from '../job-context';
 import type { JobSample } from '../types';
 import type { LoadedJob } from './load';
@@ -20,7 +20,6 @@ import type { LoadedJob } from './load';
  */
 const MIGRATE_TIME_LIMIT_MS = 7 * 24 * 3600_000;
 const DEFAULT_POLL_INTERVAL_MS = 500;
-const LOCAL_ONLY_PARAMS = ['keyfile', 'known_hosts', 'pkipath', 'known_hosts_verify'];
 /** domjobinfo samples kept for the ETA (about 20 s at the default interval). */
 const SAMPLE_WINDOW = 40;
 
@@ -38,28 +37,14 @@ export type MigrateRun = {
   peakBandwidthBps: number;
 };
 
-/**
- * For a source using the ssh executor, virsh runs ON the source host: the destination URI must not point at
- * key files that only exist on the Ferry box, so those parameters are dropped and the host's own ssh
- * configuration applies.
- */
-export function destinationUriFor(options: { sourceExecutorKind: string; destinationUri: string }): string {
-  if (options.sourceExecutorKind !== 'ssh') return options.destinationUri;
-  const parsed = parseLibvirtUri(options.destinationUri);
-  if (!parsed.ok) return options.destinationUri;
-  const params = Object.fromEntries(
-    Object.entries(parsed.uri.params).filter(([key]) => !LOCAL_ONLY_PARAMS.includes(key)),
-  );
-  return formatLibvirtUri({ ...parsed.uri, params });
-}
-
 /** The `virsh migrate` argv for this job: the VM by its UUID, the destination as the source host reaches it. */
 export function migrateArgvFor(job: LoadedJob, vm: DomainRef): string[] {
   return buildMigrateArgv({
     domain: vm.uuid,
+    // With the ssh executor virsh runs on the source; with --p2p the source's libvirtd opens the URI.
     destinationUri: destinationUriFor({
-      sourceExecutorKind: job.source.executorKind,
-      destinationUri: job.destination.uri,
+      uri: job.destination.uri,
+      opener: destinationOpener({ sourceExecutorKind: job.source.executorKind, isPeerToPeer: job.options.tunnelled }),
     }),
     options: job.options,
     migrateUri:
