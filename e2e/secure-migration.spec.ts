@@ -116,6 +116,11 @@ test('the dialog says which host is not TLS-capable and falls back to plain TCP;
 
   // Forcing TLS towards the host that is not capable is allowed, with the warning preflight repeats.
   await dialog.getByRole('radio', { name: /plain2/ }).check();
+  await expect(dialog.getByLabel('Native TLS (--tls)')).not.toBeChecked();
+  await dialog.getByLabel('Native TLS (--tls)').check();
+  // The admin chose the transport: another destination no longer changes it.
+  await dialog.getByRole('radio', { name: /sec2/ }).check();
+  await dialog.getByRole('radio', { name: /plain2/ }).check();
   await expect(dialog.getByLabel('Native TLS (--tls)')).toBeChecked();
   await expect(note).toContainText('plain2 is not TLS-capable: QEMU there may have no migration certificates');
   await dialog.getByRole('button', { name: 'Run preflight' }).click();

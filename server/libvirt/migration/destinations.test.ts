@@ -121,10 +121,13 @@ describe('encryption (CloudStack: both TLS-capable → native TLS, otherwise pla
 
   it('judges a tunnel by the transport of the destination URI the source libvirtd opens', () => {
     const tunnel = { tls: false, tunnelled: true };
-    const overTls = { ...hv2, uri: 'qemu+tls://10.77.77.12/system' };
+    // Rules see display URIs: masked values (…) do not parse again, the scheme still tells the transport.
+    const overTls = { ...hv2, uri: 'qemu+tls://10.77.77.12/system?pkipath=…' };
     const overTcp = { ...hv2, uri: 'qemu+tcp://10.77.77.12/system' };
     expect(encryptionRule({ source: hv1, destination: overTls, migration: tunnel }).reason).toContain('TLS connection');
     expect(encryptionRule({ source: hv1, destination: hv2, migration: tunnel }).reason).toContain('SSH connection');
+    const implied = { ...hv2, uri: 'qemu://10.77.77.12/system' };
+    expect(encryptionRule({ source: hv1, destination: implied, migration: tunnel }).status).toBe('pass');
     expect(encryptionRule({ source: hv1, destination: overTcp, migration: tunnel })).toMatchObject({
       status: 'warn',
       short: 'tunnel not encrypted',

@@ -1,5 +1,5 @@
 import type { CheckStatus } from '../../migrations/types';
-import { isSshTransport, isTestDriverUri, parseLibvirtUri } from '../uri';
+import { isSshTransport, isTestDriverUri, LIBVIRT_TRANSPORTS, type LibvirtTransport } from '../uri';
 
 /**
  * Whether a host can take a VM: the one rule set behind both the migrate dialog's "why is this destination
@@ -131,8 +131,7 @@ export function encryptionRule(options: {
   const notCapable = [source, destination].filter((host) => host.tlsCapable !== true).map((host) => host.alias);
   const notCapableText = `${notCapable.join(' and ')} ${notCapable.length > 1 ? 'are' : 'is'} not TLS-capable`;
   if (migration.tunnelled) {
-    const parsed = parseLibvirtUri(destination.uri);
-    const transport = parsed.ok ? parsed.uri.transport : null;
+    const transport = transportOf(destination.uri);
     if (transport === 'tls' || (transport !== null && isSshTransport(transport)))
       return verdict(
         'encryption',
@@ -173,6 +172,18 @@ export function encryptionRule(options: {
         `${notCapableText}, so memory and disk data will travel unencrypted over plain TCP; choose tunnelled to encrypt them.`,
         `${notCapableText}: plain TCP`,
       );
+}
+
+/**
+ * The transport a URI names or implies, read from its scheme and authority only: rules get display URIs, whose
+ * masked values (`pkipath=…`) would not parse again. `qemu+tls://h/system` → tls, `qemu://h/system` → tls
+ * (a hostname implies it), `qemu:///system` → unix.
+ */
+function transportOf(uri: string): LibvirtTransport | null {
+  const match = /^[A-Za-z0-9]+(?:\+([a-z0-9]+))?:\/\/([^/?]*)/.exec(uri.trim());
+  if (match === null) return null;
+  if (match[1] !== undefined) return LIBVIRT_TRANSPORTS.find((transport) => transport === match[1]) ?? null;
+  return match[2] ? 'tls' : 'unix';
 }
 
 /** The first rule that refuses, in the order the dialog explains them. */
