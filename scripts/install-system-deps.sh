@@ -34,7 +34,8 @@ fi
 
 packages=(libvirt-clients openssh-client)
 if [[ $mode == --test ]]; then
-  packages+=(libvirt-daemon-system qemu-system-x86 qemu-utils openssh-server iproute2 chromium util-linux procps gcc libc6-dev)
+  packages+=(libvirt-daemon-system qemu-system-x86 qemu-utils openssh-server iproute2 chromium util-linux procps gcc libc6-dev
+    binutils openssl)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -46,7 +46,8 @@ step "unit and integration" npx vitest run --allowOnly=false --reporter=default 
 # Only for an interrupted run: the "lab down" step below is the teardown that is reported and checked.
 cleanup_lab() { bash e2e/lab/lab.sh down >/dev/null 2>&1 || true; }
 trap cleanup_lab EXIT
-step "lab up" bash e2e/lab/lab.sh up
+# --secure: TLS, the shared pool and its guests for e2e/secure-migration.spec.ts (e2e/lab/tls.sh).
+step "lab up" bash e2e/lab/lab.sh up --secure
 smoke() { bash e2e/lab-smoke/smoke.sh | tee "$reports/smoke.txt"; }
 step "lab smoke" smoke
 step build npx next build

@@ -6,6 +6,7 @@ import { useRouter } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import {
   driverRule,
+  encryptionRule,
   firstRefusal,
   nameFreeRule,
   reachableRule,
@@ -46,7 +47,13 @@ const CHECK_ICON = { pass: '✓', warn: '!', fail: '✗' } as const;
 const CHECK_CLASS = { pass: 'text-emerald-700', warn: 'text-amber-700', fail: 'text-rose-700' } as const;
 
 function ruleHost(host: HostSnapshotView['host']): RuleHost {
-  return { id: host.id, alias: host.alias, uri: host.displayUri, hostUuid: host.hostUuid };
+  return {
+    id: host.id,
+    alias: host.alias,
+    uri: host.displayUri,
+    hostUuid: host.hostUuid,
+    tlsCapable: host.tlsCapable,
+  };
 }
 
 /**
@@ -108,6 +115,15 @@ export function MigrateDialog({
     };
   });
   const destination = fleet.find((s) => s.host.id === form.destinationHostId)?.host;
+  // CloudStack's rule: native TLS when both hosts are TLS-capable, until the admin chooses the transport himself.
+  const [isEncryptionChosen, setEncryptionChosen] = useState(false);
+  const encryption = destination
+    ? encryptionRule({
+        source: ruleHost(target.host),
+        destination: ruleHost(destination),
+        migration: { tls: form.tls, tunnelled: form.tunnelled },
+      })
+    : null;
 
   const options: MigrationOptionsInput = {
     mode: form.mode,
@@ -151,7 +167,6 @@ export function MigrateDialog({
   );
   const { fields, form: formError } = toFieldErrors(start.error ?? preflight.error);
   const needsUnsafeConfirm = form.unsafe || (form.mode === 'offline' && form.undefineSource);
-  const plainTcp = !form.tls && !form.tunnelled;
   // The runner asks the same rule with the full URIs; display URIs keep host and socket, which is all it reads.
   const peerToPeer = destination
     ? peerToPeerRule({
@@ -163,6 +178,20 @@ export function MigrateDialog({
   function set<K extends keyof FormState>(key: K, value: FormState[K]) {
     setForm((previous) => ({ ...previous, [key]: value }));
     preflight.reset();
+  }
+
+  function chooseDestination(host: HostSnapshotView['host']) {
+    setForm((previous) => ({
+      ...previous,
+      destinationHostId: host.id,
+      tls: isEncryptionChosen ? previous.tls : host.tlsCapable && target.host.tlsCapable,
+    }));
+    preflight.reset();
+  }
+
+  function chooseEncryption(key: 'tls' | 'tunnelled', value: boolean) {
+    setEncryptionChosen(true);
+    set(key, value);
   }
 
   return (
@@ -192,7 +221,7 @@ export function MigrateDialog({
                       value={snapshot.host.id}
                       disabled={reason !== null}
                       checked={form.destinationHostId === snapshot.host.id}
-                      onChange={() => set('destinationHostId', snapshot.host.id)}
+                      onChange={() => chooseDestination(snapshot.host)}
                     />
                     <span className="font-medium">{snapshot.host.alias}</span>
                     <span className="text-xs">{reason ?? snapshot.host.displayUri}</span>
@@ -247,9 +276,9 @@ export function MigrateDialog({
               <Check
                 label="Tunnelled (--p2p --tunnelled)"
                 checked={form.tunnelled}
-                onChange={(v) => set('tunnelled', v)}
+                onChange={(v) => chooseEncryption('tunnelled', v)}
               />
-              <Check label="Native TLS (--tls)" checked={form.tls} onChange={(v) => set('tls', v)} />
+              <Check label="Native TLS (--tls)" checked={form.tls} onChange={(v) => chooseEncryption('tls', v)} />
               <Check label="Compressed" checked={form.compressed} onChange={(v) => set('compressed', v)} />
               <Check label="Auto-converge" checked={form.autoConverge} onChange={(v) => set('autoConverge', v)} />
               <Check label="Allow post-copy" checked={form.postcopy} onChange={(v) => set('postcopy', v)} />
@@ -323,11 +352,21 @@ export function MigrateDialog({
                   : `Not peer-to-peer: ${peerToPeer.reason}; this migration stops if Ferry stops.`}
               </p>
             ) : null}
-            {plainTcp ? (
-              <p className="rounded-md border border-amber-200 bg-amber-50 p-2 text-amber-900" role="note">
-                Memory and disk data will travel unencrypted over plain TCP
-                {destination?.migrationAddress ? ` to ${destination.migrationAddress}` : ''}. Choose native TLS or
-                tunnelled to encrypt it.
+            {encryption ? (
+              <p
+                role="note"
+                aria-label="Encryption"
+                data-status={encryption.status}
+                className={
+                  encryption.status === 'pass'
+                    ? 'rounded-md border border-emerald-200 bg-emerald-50 p-2 text-emerald-900'
+                    : 'rounded-md border border-amber-200 bg-amber-50 p-2 text-amber-900'
+                }
+              >
+                {encryption.reason}
+                {!form.tls && !form.tunnelled && destination?.migrationAddress
+                  ? ` (QEMU connects to ${destination?.migrationAddress}.)`
+                  : ''}
               </p>
             ) : null}
             {needsUnsafeConfirm ? (

@@ -14,9 +14,10 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
 
-# gcc + libc6-dev: lab.sh compiles its subreaper (subreaper.c) on first up.
+# gcc + libc6-dev: lab.sh compiles its subreaper (subreaper.c) on first up; binutils (as, ld) assembles
+# vm-busy's boot sector and openssl makes the lab CA and certificates (up --secure, e2e/lab/tls.sh).
 PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openssh-server openssh-client
-  iproute2 util-linux procps gcc libc6-dev)
+  iproute2 util-linux procps gcc libc6-dev binutils openssl)
 
 install_packages() {
   local missing=() package
@@ -53,5 +54,6 @@ esac
 
 install_packages
 cd "$REPO_DIR"
-bash "$SCRIPT_DIR/lab.sh" up
+# --secure: TLS, the shared pool and its guests, for e2e/secure-migration.spec.ts.
+bash "$SCRIPT_DIR/lab.sh" up --secure
 bash "$REPO_DIR/e2e/lab-smoke/smoke.sh"

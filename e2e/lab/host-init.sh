@@ -30,7 +30,10 @@ start_daemons() {
   alive "$HOSTDIR/virtlogd.pid" virtlogd || /usr/sbin/virtlogd -d -p "$HOSTDIR/virtlogd.pid"
   # Pinned to one core: the CPUID differs between this VM's cores, and a libvirtd that sees a different
   # CPU than its capabilities cache re-probes QEMU (~8 s) on start. Guests still get every core.
-  alive "$HOSTDIR/libvirtd.pid" libvirtd || taskset -c 0 /usr/sbin/libvirtd -d -p "$HOSTDIR/libvirtd.pid"
+  # --listen only for a `lab.sh up --secure` host (e2e/lab/tls.sh): libvirtd then serves TLS on 16514.
+  local listen=()
+  [[ -e $HOSTDIR/listen-tls ]] && listen=(--listen)
+  alive "$HOSTDIR/libvirtd.pid" libvirtd || taskset -c 0 /usr/sbin/libvirtd -d "${listen[@]}" -p "$HOSTDIR/libvirtd.pid"
   alive "$HOSTDIR/sshd.pid" sshd || /usr/sbin/sshd -f "$HOSTDIR/sshd/sshd_config" -E "$HOSTDIR/log-libvirt/sshd.log"
 }
 
@@ -66,6 +69,13 @@ bind "$HOSTDIR/hosts" /etc/hosts
 bind "$HOSTDIR/resolv.conf" /etc/resolv.conf
 if [[ -e $HOSTDIR/shadow ]]; then
   bind "$HOSTDIR/shadow" /etc/shadow
+fi
+# `up --secure` (e2e/lab/tls.sh): this host's certificates as /etc/pki, and the directory both hosts share.
+if [[ -d $HOSTDIR/pki ]]; then
+  bind "$HOSTDIR/pki" /etc/pki
+fi
+if [[ -d $HOSTDIR/var-lib-libvirt/shared ]]; then
+  bind "$(dirname "$HOSTDIR")/shared" /var/lib/libvirt/shared
 fi
 
 hostname "$ALIAS"

@@ -2,7 +2,10 @@
 # Ferry's two-hypervisor lab: hv1 and hv2, each in its own network/mount/UTS namespace on a lab-only
 # bridge, each with its own sshd, virtlogd and libvirtd, reached from this machine by qemu+ssh.
 #
-#   lab.sh up [--register] [--disk-size SIZE] [--vm-on-hv2]   bring it up (a no-op if already up)
+#   lab.sh up [--register] [--disk-size SIZE] [--vm-on-hv2] [--secure]
+#                                                             bring it up (a no-op if already up); --secure adds
+#                                                             TLS (CA, libvirtd on 16514, QEMU migration TLS),
+#                                                             a shared pool and vm-shared (e2e/lab/tls.sh)
 #   lab.sh down [--purge]                                     stop everything it started, remove it all
 #   lab.sh status                                             exit 0 when every piece is alive
 #   lab.sh reset                                              guests back to their initial hosts/states
@@ -11,9 +14,10 @@
 #   lab.sh stop hv1|hv2 libvirtd|sshd|virtlogd                stop one daemon (tests of a host that is down)
 #   lab.sh heal                                               start every stopped daemon again
 #   lab.sh leftovers                                          list what is left of a lab; exit 1 if anything
+#   lab.sh tls-rogue hv1|hv2 [on|off]                         that host's client certs from an untrusted CA
 #
 # Environment: FERRY_LAB_DIR (state dir, default <repo>/.lab), FERRY_LAB_NET (first three octets of the
-# lab /24, default 10.77.77), FERRY_LAB_DISK_SIZE (default 256M), FERRY_LAB_VM_ON_HV2=1.
+# lab /24, default 10.77.77), FERRY_LAB_DISK_SIZE (default 256M), FERRY_LAB_VM_ON_HV2=1, FERRY_LAB_SECURE=1.
 # Needs root. See e2e/lab/README.md.
 set -Eeuo pipefail
 trap 'echo "lab: failed at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND" >&2' ERR
@@ -67,8 +71,8 @@ display_uri() { echo "qemu+ssh://root@$(host_ip "$1")/system"; }
 fingerprint() { ssh-keygen -l -E sha256 -f "$LAB_DIR/keys/$1/ssh_host_ed25519_key.pub" | awk '{print $2}'; }
 
 # Guests: name, uuid, host, initial state. vm3 exists only with --vm-on-hv2. vm4 is hv1's third running guest
-# (per-host limit tests need three migrations from one host).
-VM_NAMES=(vm1 vm2 vm-off vm3 vm4)
+# (per-host limit tests need three migrations from one host). vm-shared and vm-busy live in the shared pool.
+VM_NAMES=(vm1 vm2 vm-off vm3 vm4 vm-shared vm-busy)
 vm_uuid() {
   case $1 in
     vm1) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a1" ;;
@@ -76,11 +80,19 @@ vm_uuid() {
     vm-off) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a0" ;;
     vm3) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a3" ;;
     vm4) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a4" ;;
+    vm-shared) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a5" ;;
+    vm-busy) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a6" ;;
   esac
 }
 vm_home() { case $1 in vm3) echo hv2 ;; *) echo hv1 ;; esac; }
-vm_initial_state() { case $1 in vm-off) echo "shut off" ;; *) echo running ;; esac; }
-vm_enabled() { [[ $1 != vm3 || ${VM_ON_HV2:-0} == 1 ]]; }
+vm_initial_state() { case $1 in vm-off | vm-busy) echo "shut off" ;; *) echo running ;; esac; }
+vm_enabled() {
+  case $1 in
+    vm3) [[ ${VM_ON_HV2:-0} == 1 ]] ;;
+    vm-shared | vm-busy) [[ ${SECURE:-0} == 1 ]] ;;
+    *) return 0 ;;
+  esac
+}
 # The guests whose initial home is HOST, one per line.
 vms_on() {
   local name
@@ -99,6 +111,9 @@ die() {
   echo "lab: $*" >&2
   exit 1
 }
+
+# shellcheck source=e2e/lab/tls.sh
+source "$SCRIPT_DIR/tls.sh"
 
 require_root() { [[ $EUID -eq 0 ]] || die "needs root (network namespaces, bridges, mounts)"; }
 
@@ -392,6 +407,7 @@ prepare_host_dir() {
   set_conf_key "$dir/etc-libvirt/qemu.conf" migration_host "\"$ip\""
   set_conf_key "$dir/etc-libvirt/libvirtd.conf" host_uuid "\"$(host_uuid "$host")\""
   set_conf_key "$dir/etc-libvirt/libvirtd.conf" log_outputs '"3:file:/var/log/libvirt/libvirtd.log"'
+  if secure_enabled; then secure_prepare_host "$host"; fi
 
   cat >"$dir/hosts" <<EOF
 127.0.0.1 localhost
@@ -489,8 +505,8 @@ vm_xml() {
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$IMAGES/$name.qcow2'/>
+      <driver name='qemu' type='qcow2' cache='$(vm_disk_cache "$name")'/>
+      <source file='$(vm_disk_path "$name")'/>
       <target dev='vda' bus='virtio'/>
     </disk>
     <controller type='usb' model='none'/>
@@ -520,7 +536,7 @@ vol_names() { lvirsh "$1" vol-list default | awk 'NF {print $1}'; }
 create_vm() {
   local host=$1 name=$2 dir
   dir=$(host_dir "$host")
-  lvirsh "$host" vol-create-as default "$name.qcow2" "$DISK_SIZE" --format qcow2 >/dev/null
+  ensure_vm_disk "$host" "$name"
   vm_xml "$name" >"$dir/xml/$name.xml"
   lvirsh "$host" define "$dir/xml/$name.xml" >/dev/null
   if [[ $(vm_initial_state "$name") == running ]]; then
@@ -531,6 +547,7 @@ create_vm() {
 provision_host() {
   local host=$1 name
   ensure_pool "$host"
+  if secure_enabled; then ensure_shared_pool "$host"; fi
   for name in $(vms_on "$host"); do
     create_vm "$host" "$name"
   done
@@ -588,11 +605,12 @@ load_state() {
   [[ -f $STATE ]] && source "$STATE"
   DISK_SIZE=${DISK_SIZE:-${FERRY_LAB_DISK_SIZE:-256M}}
   VM_ON_HV2=${VM_ON_HV2:-${FERRY_LAB_VM_ON_HV2:-0}}
+  SECURE=${SECURE:-${FERRY_LAB_SECURE:-0}}
 }
 
 cmd_up() {
   local register=0
-  local want_disk=${FERRY_LAB_DISK_SIZE:-} want_hv2=${FERRY_LAB_VM_ON_HV2:-}
+  local want_disk=${FERRY_LAB_DISK_SIZE:-} want_hv2=${FERRY_LAB_VM_ON_HV2:-} want_secure=${FERRY_LAB_SECURE:-}
   while (($# > 0)); do
     case $1 in
       --register) register=1 ;;
@@ -601,6 +619,7 @@ cmd_up() {
         shift
         ;;
       --vm-on-hv2) want_hv2=1 ;;
+      --secure) want_secure=1 ;;
       *) die "up: unknown option $1" ;;
     esac
     shift
@@ -615,8 +634,9 @@ cmd_up() {
   fi
   if lab_is_up; then
     load_state
-    if [[ -n $want_disk && $want_disk != "$DISK_SIZE" ]] || [[ -n $want_hv2 && $want_hv2 != "$VM_ON_HV2" ]]; then
-      echo "lab: already up with disk size $DISK_SIZE, vm on hv2: $VM_ON_HV2; run 'lab.sh down' first to change them" >&2
+    if [[ -n $want_disk && $want_disk != "$DISK_SIZE" ]] || [[ -n $want_hv2 && $want_hv2 != "$VM_ON_HV2" ]] ||
+      [[ -n $want_secure && $want_secure != "$SECURE" ]]; then
+      echo "lab: already up with disk size $DISK_SIZE, vm on hv2: $VM_ON_HV2, secure: $SECURE; run 'lab.sh down' first to change them" >&2
     fi
     log "already up: nothing to do"
     print_summary
@@ -626,6 +646,7 @@ cmd_up() {
 
   DISK_SIZE=${want_disk:-256M}
   VM_ON_HV2=${want_hv2:-0}
+  SECURE=${want_secure:-0}
   validate_config
   check_bridge_owner
   if lab_has_remnants; then
@@ -640,7 +661,11 @@ cmd_up() {
   log "keys and subreaper ready"
   setup_network
   log "network: bridge $BRIDGE $BRIDGE_IP/24, namespaces $(netns_name hv1) $(netns_name hv2)"
-  printf 'NET_PREFIX=%q\nDISK_SIZE=%q\nVM_ON_HV2=%q\n' "$NET_PREFIX" "$DISK_SIZE" "$VM_ON_HV2" >"$STATE"
+  printf 'NET_PREFIX=%q\nDISK_SIZE=%q\nVM_ON_HV2=%q\nSECURE=%q\n' "$NET_PREFIX" "$DISK_SIZE" "$VM_ON_HV2" "$SECURE" >"$STATE"
+  if secure_enabled; then
+    secure_prepare
+    log "secure: lab CA, Ferry's client certificate, shared directory"
+  fi
 
   local host
   for host in "${HOSTS[@]}"; do
@@ -674,6 +699,11 @@ cmd_up() {
     wait "$pid" || die "a host is not reachable by its qemu+ssh URI"
   done
   log "both hosts answer over qemu+ssh and qemu+libssh, host keys checked"
+  if secure_enabled; then
+    secure_patch_hosts_json
+    secure_check
+    log "secure: both hosts answer over qemu+tls (Ferry's certificate and each other's)"
+  fi
   date -u +%FT%TZ >"$UP_COMPLETE"
   print_summary
   ((register)) && register_hosts
@@ -715,6 +745,7 @@ teardown() {
     done
     rm -f "$UP_COMPLETE" "$STATE" "$KNOWN_HOSTS" "$LAB_DIR/hosts.json"
   fi
+  secure_teardown
 }
 
 # Prints one line per piece of a lab still on this machine, whoever started it: a ferrylab network namespace,
@@ -756,6 +787,7 @@ list_leftovers() {
   for name in "$STATE" "$UP_COMPLETE" "$CLIENT_KNOWN_HOSTS_ADDED" "$(host_dir hv1)" "$(host_dir hv2)"; do
     [[ -e $name ]] && echo "lab: runtime state $name" && found=1
   done
+  secure_leftovers || found=1
   return $((found == 0 ? 0 : 1))
 }
 
@@ -837,10 +869,11 @@ reset_host() {
   done
 
   ensure_pool "$host"
+  if secure_enabled; then ensure_shared_pool "$host"; fi
   local vol
   for vol in $(vol_names "$host"); do
     name=${vol%.qcow2}
-    if [[ -z ${wanted[$name]:-} || $vol != "$name.qcow2" ]]; then
+    if [[ -z ${wanted[$name]:-} || $vol != "$name.qcow2" || $(vm_pool "$name") != default ]]; then
       lvirsh "$host" vol-delete "$vol" --pool default >/dev/null
     fi
   done
@@ -848,9 +881,7 @@ reset_host() {
   for name in "${!wanted[@]}"; do
     want=$(vm_initial_state "$name")
     if ! lvirsh "$host" dominfo "$name" >/dev/null 2>&1; then
-      if ! lvirsh "$host" vol-info "$name.qcow2" --pool default >/dev/null 2>&1; then
-        lvirsh "$host" vol-create-as default "$name.qcow2" "$DISK_SIZE" --format qcow2 >/dev/null
-      fi
+      ensure_vm_disk "$host" "$name"
       vm_xml "$name" >"$dir/xml/$name.xml"
       lvirsh "$host" define "$dir/xml/$name.xml" >/dev/null
     fi
@@ -877,7 +908,7 @@ verify_initial_state() {
     expected=$(for name in $(vms_on "$host"); do echo "$name $(vm_initial_state "$name")"; done | sort)
     actual=$(for name in $(lvirsh "$host" list --all --name); do echo "$name $(lvirsh "$host" domstate "$name")"; done | sort)
     [[ $expected == "$actual" ]] || die "reset: $host has [$actual], expected [$expected]"
-    expected=$(for name in $(vms_on "$host"); do echo "$name.qcow2"; done | sort)
+    expected=$(for name in $(vms_on "$host"); do if [[ $(vm_pool "$name") == default ]]; then echo "$name.qcow2"; fi; done | sort)
     actual=$(vol_names "$host" | sort)
     [[ $expected == "$actual" ]] || die "reset: $host volumes [$actual], expected [$expected]"
   done
@@ -901,6 +932,7 @@ cmd_reset() {
     wait "$pid" || die "reset failed (see output above)"
   done
   verify_initial_state
+  secure_reset
   log "reset: guests back in their initial places and states"
 }
 
@@ -970,8 +1002,9 @@ main() {
     heal) cmd_heal ;;
     uris) cmd_uris ;;
     leftovers) list_leftovers || exit 1 ;;
+    tls-rogue) cmd_tls_rogue "$@" ;;
     *)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       [[ -z $cmd || $cmd == help || $cmd == -h || $cmd == --help ]] || exit 2
       ;;
   esac

@@ -2,7 +2,14 @@ import type { Db } from '../db';
 import type { Executor } from '../hypervisor/executor';
 import { matchDomain, type DomainRef } from '../libvirt/domain-ref';
 import type { DomainFacts } from '../libvirt/domain-xml';
-import { driverRule, nameFreeRule, reachableRule, sameHostRule, type Verdict } from '../libvirt/migration/destinations';
+import {
+  driverRule,
+  encryptionRule,
+  nameFreeRule,
+  reachableRule,
+  sameHostRule,
+  type Verdict,
+} from '../libvirt/migration/destinations';
 import type { MigrationOptionFields } from '../libvirt/migration/options';
 import type { ListedDomain } from '../libvirt/parsers/list';
 import type { Capabilities } from '../libvirt/parsers/xml-documents';
@@ -24,7 +31,15 @@ import { describeForeignVolume } from '../volumes/story';
 import { ACTIVE_STATES, type PreflightCheck } from './types';
 
 /** `uri`: the registered (display) URI; only its scheme is read, to spot the test driver. */
-export type PreflightHost = { id: string; alias: string; uri: string; hostUuid: string | null; executor: Executor };
+export type PreflightHost = {
+  id: string;
+  alias: string;
+  uri: string;
+  hostUuid: string | null;
+  /** The host's "native TLS capable" setting, for the encryption check. */
+  tlsCapable?: boolean;
+  executor: Executor;
+};
 
 export type PreflightDisk = {
   target: string;
@@ -122,6 +137,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
     ),
   );
   checks.push(fromVerdict(driverRule(source, destination)));
+  checks.push(fromVerdict(encryptionRule({ source, destination, migration: input.migration })));
 
   const match = matchDomain(sourceDomains.value, input.vm, source.alias);
   if (!match.ok) {

@@ -4,9 +4,10 @@ import { recordAudit, type AuditContext } from '../audit/record';
 import { UserError } from '../errors';
 import type { EventBus } from '../events/bus';
 import { describeHostError } from '../hosts/host-errors';
-import type { ExecutorSource } from '../hypervisor/executor';
+import { VirshError, type ExecutorSource } from '../hypervisor/executor';
 import { matchDomain, toDomainUuid, type DomainRef } from '../libvirt/domain-ref';
 import { buildPostcopySwitchArgv } from '../libvirt/migration/argv';
+import { classifyVirshError } from '../libvirt/migration/errors';
 import { migrationOptionsSchema } from '../libvirt/migration/options';
 import { hasControlCharacter } from '../libvirt/text-checks';
 import { appendMigrationEvent } from './events';
@@ -56,6 +57,7 @@ function preflightHost(deps: MigrationDeps, host: RegisteredHost): PreflightHost
     alias: host.alias,
     uri: host.displayUri,
     hostUuid: host.hostUuid,
+    tlsCapable: host.tlsCapable,
     executor: deps.executors.get(host),
   };
 }
@@ -314,9 +316,21 @@ export async function switchToPostcopy(deps: MigrationDeps, who: AuditContext, i
     });
   if (migration.state !== 'running' || !migration.sourceHost || !migration.vmUuid)
     throw new UserError({ code: 'PRECONDITION_FAILED', message: `The migration is ${migration.state}, not running.` });
-  await deps.executors
-    .get(migration.sourceHost)
-    .run(buildPostcopySwitchArgv(toDomainUuid(migration.vmUuid)), { timeoutMs: 30_000 });
+  try {
+    await deps.executors
+      .get(migration.sourceHost)
+      .run(buildPostcopySwitchArgv(toDomainUuid(migration.vmUuid)), { timeoutMs: 30_000 });
+  } catch (error) {
+    // libvirt refuses while disks are still being copied; say so in words rather than an internal error.
+    if (error instanceof VirshError && error.kind === 'exit') {
+      const classified = classifyVirshError(error.stderr);
+      throw new UserError({
+        code: 'PRECONDITION_FAILED',
+        message: `${classified.title}: ${classified.cause} ${classified.nextStep}`,
+      });
+    }
+    throw error;
+  }
   await deps.db.$transaction((tx) =>
     recordAudit(tx, {
       ...who,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matchDomain } from '../domain-ref';
-import { driverRule, firstRefusal, nameFreeRule, reachableRule, sameHostRule } from './destinations';
+import { driverRule, encryptionRule, firstRefusal, nameFreeRule, reachableRule, sameHostRule } from './destinations';
 
 const hv1 = {
   id: 'a',
@@ -83,5 +83,54 @@ describe('matchDomain', () => {
     });
     expect(matchDomain(listed, { name: '1' }, 'hv1')).toMatchObject({ ok: true, domain: { uuid: listed[1]?.uuid } });
     expect(matchDomain(listed, { name: 'ALPHA' }, 'hv1')).toMatchObject({ ok: false, reason: 'missing' });
+  });
+});
+
+describe('encryption (CloudStack: both TLS-capable → native TLS, otherwise plain TCP with a warning)', () => {
+  const tls1 = { ...hv1, tlsCapable: true };
+  const tls2 = { ...hv2, tlsCapable: true };
+  const plain = { tls: false, tunnelled: false };
+
+  it('passes native TLS between two TLS-capable hosts', () => {
+    const result = encryptionRule({ source: tls1, destination: tls2, migration: { tls: true, tunnelled: false } });
+    expect(result).toMatchObject({ id: 'encryption', status: 'pass', short: null });
+    expect(result.reason).toContain('Native TLS');
+  });
+
+  it('names the host that is not TLS-capable when the migration goes over plain TCP', () => {
+    const result = encryptionRule({ source: tls1, destination: hv2, migration: plain });
+    expect(result).toMatchObject({ status: 'warn', short: 'hv2 is not TLS-capable: plain TCP' });
+    expect(result.reason).toMatch(/^hv2 is not TLS-capable, so memory and disk data will travel unencrypted/);
+    expect(encryptionRule({ source: hv1, destination: hv2, migration: plain }).reason).toMatch(
+      /^hv1 and hv2 are not TLS-capable/,
+    );
+  });
+
+  it('warns that --tls would fail where a host is not TLS-capable', () => {
+    const result = encryptionRule({ source: tls1, destination: hv2, migration: { tls: true, tunnelled: false } });
+    expect(result.status).toBe('warn');
+    expect(result.reason).toContain('migrate_tls_x509_cert_dir');
+  });
+
+  it('warns about plain TCP when both hosts could do TLS', () => {
+    expect(encryptionRule({ source: tls1, destination: tls2, migration: plain })).toMatchObject({
+      status: 'warn',
+      short: 'plain TCP although both hosts are TLS-capable',
+    });
+  });
+
+  it('judges a tunnel by the transport of the destination URI the source libvirtd opens', () => {
+    const tunnel = { tls: false, tunnelled: true };
+    // Rules see display URIs: masked values (…) do not parse again, the scheme still tells the transport.
+    const overTls = { ...hv2, uri: 'qemu+tls://10.77.77.12/system?pkipath=…' };
+    const overTcp = { ...hv2, uri: 'qemu+tcp://10.77.77.12/system' };
+    expect(encryptionRule({ source: hv1, destination: overTls, migration: tunnel }).reason).toContain('TLS connection');
+    expect(encryptionRule({ source: hv1, destination: hv2, migration: tunnel }).reason).toContain('SSH connection');
+    const implied = { ...hv2, uri: 'qemu://10.77.77.12/system' };
+    expect(encryptionRule({ source: hv1, destination: implied, migration: tunnel }).status).toBe('pass');
+    expect(encryptionRule({ source: hv1, destination: overTcp, migration: tunnel })).toMatchObject({
+      status: 'warn',
+      short: 'tunnel not encrypted',
+    });
   });
 });

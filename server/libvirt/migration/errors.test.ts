@@ -52,6 +52,41 @@ const EXPECTED: Record<string, { code: MigrationErrorCode; side?: 'source' | 'de
   'not-running': { code: 'not-running', mentions: [/shut off or paused/] },
   'same-host': { code: 'same-host', mentions: [/f3e7a1b0-0a11-4c1b-9e00-000000000011/] },
   'source-port-closed': { code: 'unreachable', side: 'source', mentions: [/10\.77\.77\.11 port 2222/] },
+  // The secure lab (lab.sh up --secure; e2e/lab/capture-tls-fixtures.sh).
+  'tls-dest-untrusted-nbd': {
+    code: 'tls-untrusted',
+    side: 'destination',
+    mentions: [/destination does not trust the source's TLS certificate/, /QEMU's client certificate/],
+  },
+  'tls-dest-untrusted-memory': {
+    code: 'tls-untrusted',
+    side: 'destination',
+    mentions: [/destination does not trust/, /ca-cert\.pem/],
+  },
+  'tls-dest-untrusted-p2p': {
+    code: 'tls-untrusted',
+    side: 'destination',
+    mentions: [/destination does not trust/, /source's libvirtd connected \(peer-to-peer\)/],
+  },
+  'tls-client-untrusted': {
+    code: 'tls-untrusted',
+    side: 'source',
+    mentions: [/host does not trust Ferry's TLS certificate/, /pkipath/],
+  },
+  'tls-server-untrusted': {
+    code: 'tls-untrusted',
+    side: 'source',
+    mentions: [/Ferry does not trust the host's TLS certificate/],
+  },
+  'tls-own-cert-invalid': {
+    code: 'tls-misconfigured',
+    mentions: [/\/etc\/pki\/libvirt\/clientcert\.pem/, /\/etc\/pki\/CA\/cacert\.pem/, /known issuer\)/],
+  },
+  'tls-no-credentials': {
+    code: 'tls-misconfigured',
+    mentions: [/not set up for TLS migration/, /\/etc\/pki\/qemu\/ca-cert\.pem/, /not TLS-capable/],
+  },
+  'postcopy-switch-too-early': { code: 'postcopy-too-early', mentions: [/disks are still being copied/] },
 };
 
 function expectUseful(result: ClassifiedVirshError, stderr: string): void {

@@ -19,6 +19,8 @@ export const MIGRATION_ERROR_CODES = [
   'unreachable',
   'auth',
   'host-key',
+  'tls-untrusted',
+  'tls-misconfigured',
   'libvirtd-down',
   'same-host',
   'name-clash',
@@ -29,6 +31,7 @@ export const MIGRATION_ERROR_CODES = [
   'job-running',
   'no-such-domain',
   'no-active-job',
+  'postcopy-too-early',
   'aborted',
   'timeout',
   'bad-uri',
@@ -110,6 +113,75 @@ const RULES: readonly Rule[] = [
           ? "Verify the destination's host key fingerprint out of band, then record it in the known_hosts of whoever opens the destination URI: the machine running virsh (Ferry), or the source's libvirtd for a peer-to-peer/tunnelled migration."
           : "Verify the source host's key fingerprint out of band, then record it in Ferry's known_hosts for that host.",
     }),
+  },
+  // TLS before 'auth': libvirt words a certificate its peer does not trust as "authentication failed: Failed to
+  // verify peer's certificate", which is no login problem. Captured with `lab.sh up --secure` and
+  // e2e/lab/capture-tls-fixtures.sh (fixtures/migration/failures/tls-*.json).
+  {
+    code: 'tls-untrusted',
+    hasSide: true,
+    pattern:
+      /Unable to read TLS confirmation|Cannot (?:read from|write to) TLS channel|Failed to verify peer's certificate/,
+    describe: (match, { side }) => {
+      if (match[0] === "Failed to verify peer's certificate")
+        return side === 'source'
+          ? {
+              title: "Ferry does not trust the host's TLS certificate",
+              cause:
+                "The host's libvirtd presented a server certificate that is not signed by a CA in Ferry's CA file (cacert.pem under the URI's pkipath, or /etc/pki/CA/cacert.pem), or that does not name the host's address.",
+              nextStep:
+                "Put the CA that signed the host's /etc/pki/libvirt/servercert.pem into Ferry's cacert.pem, or re-issue the server certificate with the host's name and IP in its subjectAltName.",
+            }
+          : {
+              title: "The source does not trust the destination's TLS certificate",
+              cause:
+                "The destination's libvirtd presented a server certificate the source does not accept: not signed by a CA in the source's /etc/pki/CA/cacert.pem, or not naming the destination's address.",
+              nextStep:
+                "Issue the destination's server certificate from the CA the source trusts, with the destination's name and IP in its subjectAltName.",
+            };
+      if (match[0] === 'Unable to read TLS confirmation')
+        return side === 'source'
+          ? {
+              title: "The host does not trust Ferry's TLS certificate",
+              cause:
+                "The host's libvirtd cut the TLS handshake: Ferry's client certificate (clientcert.pem under the URI's pkipath) is not signed by a CA in the host's /etc/pki/CA/cacert.pem, or its name is not in tls_allowed_dn_list.",
+              nextStep:
+                "Issue Ferry's client certificate from the CA the host trusts (or add Ferry's CA to the host's cacert.pem) and retry.",
+            }
+          : {
+              title: "The destination does not trust the source's TLS certificate",
+              cause:
+                "The destination's libvirtd cut the TLS handshake when the source's libvirtd connected (peer-to-peer): the source's client certificate (/etc/pki/libvirt/clientcert.pem) is not signed by a CA the destination trusts (/etc/pki/CA/cacert.pem), or its name is not in tls_allowed_dn_list.",
+              nextStep:
+                "Issue the source's libvirt client certificate from the CA the destination trusts, or add the source's CA to the destination's cacert.pem.",
+            };
+      return {
+        title: "The destination does not trust the source's TLS certificate",
+        cause:
+          "The destination's QEMU cut the encrypted migration connection during the TLS handshake: the source QEMU's client certificate (client-cert.pem in migrate_tls_x509_cert_dir, /etc/pki/qemu by default) is not signed by a CA in the destination's ca-cert.pem. The VM keeps running on the source.",
+        nextStep:
+          "Issue the source's QEMU client certificate from the CA the destination trusts (or add that CA to the destination's ca-cert.pem), or migrate without native TLS.",
+      };
+    },
+  },
+  {
+    code: 'tls-misconfigured',
+    hasSide: false,
+    pattern:
+      /Our own certificate (\S+) failed validation against (\S+): ([^\n]*?)\.?$|Unable to access credentials (\S+): ([^\n]*)/m,
+    describe: (match) =>
+      match[1] !== undefined
+        ? {
+            title: 'A host cannot use its own TLS certificate',
+            cause: `${match[1]} is not valid against the CA file next to it, ${match[2]} (${match[3] ?? 'no reason given'}): libvirt refuses to present it. The path is as the host that opened the connection sees it.`,
+            nextStep: `Install a certificate signed by the CA in ${match[2]} (or that CA's certificate), then retry.`,
+          }
+        : {
+            title: 'A host is not set up for TLS migration',
+            cause: `QEMU found no TLS credentials at ${match[4] ?? 'its certificate directory'} (${match[5] ?? 'no detail'}): that host has no migration certificates, so it is not TLS-capable.`,
+            nextStep:
+              'Install ca-cert.pem, server-cert.pem/-key.pem and client-cert.pem/-key.pem in the directory named by migrate_tls_x509_cert_dir (qemu.conf) on both hosts, or migrate without native TLS and untick "Native TLS migration capable" for that host.',
+          },
   },
   {
     code: 'auth',
@@ -256,6 +328,17 @@ const RULES: readonly Rule[] = [
       title: 'No migration is running',
       cause: 'There is no job to cancel or inspect: the migration has already finished, failed or not started yet.',
       nextStep: 'Refresh the migration to see its final state.',
+    }),
+  },
+  {
+    code: 'postcopy-too-early',
+    hasSide: false,
+    pattern: /post-copy can only be started while outgoing migration is in progress/,
+    describe: () => ({
+      title: 'Too early (or too late) for post-copy',
+      cause:
+        'libvirt switches to post-copy only while the memory of the VM is being sent; while the disks are still being copied, or once the migration has ended, there is nothing to switch.',
+      nextStep: 'Wait until the disk copy is done and the memory phase shows on the progress, then switch again.',
     }),
   },
   {

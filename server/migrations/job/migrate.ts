@@ -10,7 +10,7 @@ import {
 import { estimateEta, parseDomJobInfo, type DomJobInfo } from '../../libvirt/migration/jobinfo';
 import { peerToPeerRule } from '../../libvirt/migration/peer-to-peer';
 import { createMigrateOutputParser, type FinalOutcome } from '../../libvirt/migration/progress';
-import { formatLibvirtUri, parseLibvirtUri } from '../../libvirt/uri';
+import { destinationOpener, destinationUriFor } from '../../libvirt/migration/destination-uri';
 import type { JobContext } from '../job-context';
 import type { JobSample } from '../types';
 import type { LoadedJob } from './load';
@@ -23,7 +23,6 @@ const MIGRATE_TIME_LIMIT_MS = 7 * 24 * 3600_000;
 export const DEFAULT_POLL_INTERVAL_MS = 500;
 /** The default of FERRY_CANCEL_GRACE_MS (env.ts). */
 export const DEFAULT_CANCEL_GRACE_MS = 15_000;
-const LOCAL_ONLY_PARAMS = ['keyfile', 'known_hosts', 'pkipath', 'known_hosts_verify'];
 /** domjobinfo samples kept for the ETA (about 20 s at the default interval). */
 const SAMPLE_WINDOW = 40;
 
@@ -46,25 +45,6 @@ export type MigrateRun = {
   peakBandwidthBps: number;
 };
 
-/**
- * For a source using the ssh executor, virsh runs ON the source host, and with --p2p the source's libvirtd opens
- * the destination URI: either way it must not point at key files that only exist on the Ferry box, so those
- * parameters are dropped and the source host's own ssh configuration applies.
- */
-export function destinationUriFor(options: {
-  sourceExecutorKind: string;
-  destinationUri: string;
-  peerToPeer?: boolean;
-}): string {
-  if (options.sourceExecutorKind !== 'ssh' && options.peerToPeer !== true) return options.destinationUri;
-  const parsed = parseLibvirtUri(options.destinationUri);
-  if (!parsed.ok) return options.destinationUri;
-  const params = Object.fromEntries(
-    Object.entries(parsed.uri.params).filter(([key]) => !LOCAL_ONLY_PARAMS.includes(key)),
-  );
-  return formatLibvirtUri({ ...parsed.uri, params });
-}
-
 /** Whether this job runs peer-to-peer: wherever the transport allows (peer-to-peer.ts), or tunnelled. */
 export function isPeerToPeer(job: LoadedJob): boolean {
   return job.options.tunnelled || peerToPeerRule({ source: job.source, destination: job.destination }).possible;
@@ -76,10 +56,10 @@ export function migrateArgvFor(job: LoadedJob, vm: DomainRef): string[] {
   return buildMigrateArgv({
     domain: vm.uuid,
     peerToPeer,
+    // With the ssh executor virsh runs on the source; with --p2p the source's libvirtd opens the URI.
     destinationUri: destinationUriFor({
-      sourceExecutorKind: job.source.executorKind,
-      destinationUri: job.destination.uri,
-      peerToPeer,
+      uri: job.destination.uri,
+      opener: destinationOpener({ sourceExecutorKind: job.source.executorKind, isPeerToPeer: peerToPeer }),
     }),
     options: job.options,
     migrateUri:

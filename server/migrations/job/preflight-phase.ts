@@ -18,6 +18,7 @@ export async function preflightPhase(ctx: JobContext, job: LoadedJob): Promise<C
     alias: h.alias,
     uri: h.displayUri,
     hostUuid: h.hostUuid,
+    tlsCapable: h.tlsCapable,
     executor,
   });
   const report = await runPreflight({
