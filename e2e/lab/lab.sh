@@ -667,6 +667,10 @@ cmd_up() {
     log "secure: lab CA, Ferry's client certificate, shared directory"
   fi
 
+  # Each host's own root ~/.ssh is bind-mounted over /root/.ssh (host-init.sh), so the mount point must exist
+  # before the hosts start; `up` creates root's known_hosts there below anyway, so nothing else is touched.
+  mkdir -p -m 0700 /root/.ssh
+
   local host
   for host in "${HOSTS[@]}"; do
     prepare_host_dir "$host"
