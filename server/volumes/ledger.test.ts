@@ -199,6 +199,36 @@ describe('settleMigrationVolumes', () => {
   });
 });
 
+describe('recordPendingVolumes', () => {
+  it('closes an older open record of the same path on the same host as replaced, and no other', async () => {
+    const earlier = await migration('succeeded');
+    await recordPendingVolumes(testDb.db, earlier.id, [
+      { host: hv1, pool: null, path: at('back.qcow2'), capacityBytes: MIB, role: 'source' },
+      { host: hv2, pool: POOL, path: at('back.qcow2'), capacityBytes: MIB, role: 'copy-target' },
+    ]);
+    await settle(earlier.id, 'succeeded'); // the source copy on hv1 is kept (a leftover), hv2's is the VM's disk
+    expect((await rowsOf(earlier.id)).map((row) => [row.hostAlias, row.status])).toEqual([
+      ['hv2', 'in-use'],
+      ['hv1', 'leftover'],
+    ]);
+
+    // The VM comes back to hv1 (its old copy removed outside Ferry) and leaves again: hv1's path is a new file.
+    const later = await migration('running');
+    await recordPendingVolumes(testDb.db, later.id, [
+      { host: hv1, pool: null, path: at('back.qcow2'), capacityBytes: MIB, role: 'source' },
+    ]);
+
+    const rows = await rowsOf(earlier.id);
+    expect(rows.find((row) => row.hostAlias === 'hv1')).toMatchObject({
+      status: 'removed',
+      removedHow: 'replaced',
+      removedBy: 'system',
+    });
+    expect(rows.find((row) => row.hostAlias === 'hv2')).toMatchObject({ status: 'in-use' });
+    expect(await rowsOf(later.id)).toEqual([expect.objectContaining({ hostAlias: 'hv1', status: 'pending' })]);
+  });
+});
+
 describe('the sweep after a restart', () => {
   it('cleans up the copy of a job the reconciler closed as interrupted, and leaves a running job alone', async () => {
     const interrupted = await migration('failed', 'interrupted');
@@ -306,11 +336,11 @@ describe('leftovers: named, listed, removed by an operator', () => {
   });
 
   it('closes a leftover the host no longer has (deleted outside Ferry), never a pending one', async () => {
-    const { row } = await leftover('z.qcow2', { recorded: MIB, actual: MIB });
     const running = await migration('running');
     await recordPendingVolumes(testDb.db, running.id, [
       { host: hv2, pool: POOL, path: at('z.qcow2'), capacityBytes: MIB, role: 'copy-target' },
     ]);
+    const { row } = await leftover('z.qcow2', { recorded: MIB, actual: MIB });
     await closeVanishedLeftovers(testDb.db, { hostId: hv2.id, paths: [at('z.qcow2')] });
     expect(await testDb.db.volumeRecord.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({
       status: 'removed',

@@ -27,22 +27,36 @@ export type PlannedVolume = {
   role: VolumeRole;
 };
 
-/** Records volumes a migration is about to create or copy into (status `pending`). */
+/**
+ * Records volumes a migration is about to create or copy into (status `pending`). A path holds one file: an older
+ * open record of the same path on the same host (a kept source copy or a disk that was later replaced outside
+ * Ferry, then the VM came back) tells a story that is over, so it is closed as `replaced` in the same
+ * transaction, and preflight and the host page name the newest one only.
+ */
 export async function recordPendingVolumes(db: Db, migrationId: string, volumes: readonly PlannedVolume[]) {
   if (volumes.length === 0) return;
-  await db.volumeRecord.createMany({
-    data: volumes.map((volume) => ({
-      hostId: volume.host.id,
-      hostAlias: volume.host.alias,
-      pool: volume.pool,
-      name: basename(volume.path),
-      path: volume.path,
-      capacityBytes: volume.capacityBytes === null ? null : BigInt(volume.capacityBytes),
-      role: volume.role,
-      status: 'pending',
-      migrationId,
-    })),
-  });
+  const now = new Date();
+  await db.$transaction([
+    ...volumes.map((volume) =>
+      db.volumeRecord.updateMany({
+        where: { hostId: volume.host.id, path: volume.path, status: { in: ['leftover', 'in-use'] } },
+        data: { status: 'removed', removedAt: now, removedHow: 'replaced', removedBy: 'system' },
+      }),
+    ),
+    db.volumeRecord.createMany({
+      data: volumes.map((volume) => ({
+        hostId: volume.host.id,
+        hostAlias: volume.host.alias,
+        pool: volume.pool,
+        name: basename(volume.path),
+        path: volume.path,
+        capacityBytes: volume.capacityBytes === null ? null : BigInt(volume.capacityBytes),
+        role: volume.role,
+        status: 'pending',
+        migrationId,
+      })),
+    }),
+  ]);
 }
 
 /**
