@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from '@playwright/test';
+import type { Browser, Page } from '@playwright/test';
 import { fillStable, gotoReady } from './ready';
 
 export type LabHost = {
@@ -53,4 +53,14 @@ export async function ensureHost(page: Page, options: { alias: string; uri: stri
   await fillStable(page.getByLabel('libvirt URI or imported alias'), options.uri);
   await page.getByRole('button', { name: 'Add host' }).click();
   await page.locator(`tr[data-host-row="${options.alias}"]`).waitFor();
+}
+
+/** A spec's start on the lab: its guests back home (`lab.sh reset`), and hv1 and hv2 registered in Ferry. */
+export async function registerLabHosts(browser: Browser) {
+  const { hv1, hv2 } = labHosts();
+  lab('reset');
+  const page = await browser.newPage();
+  await ensureHost(page, { alias: 'hv1', uri: hv1.uri });
+  await ensureHost(page, { alias: 'hv2', uri: hv2.uri });
+  await page.close();
 }

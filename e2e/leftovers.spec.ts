@@ -1,6 +1,6 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { gotoReady } from './ready';
-import { ensureHost, lab, labHosts, virsh, type LabHost } from './lab-hosts';
+import { lab, labHosts, registerLabHosts, virsh, type LabHost } from './lab-hosts';
 
 /**
  * Issue #10, "no leftovers", on the two-host lab: a volume Ferry leaves behind (the source copy a default
@@ -15,13 +15,7 @@ test.describe.configure({ mode: 'serial' });
 // Two or three lab migrations per test, on a machine other test runs share.
 test.setTimeout(300_000);
 
-test.beforeAll(async ({ browser }) => {
-  lab('reset');
-  const page = await browser.newPage();
-  await ensureHost(page, { alias: 'hv1', uri: hv1.uri });
-  await ensureHost(page, { alias: 'hv2', uri: hv2.uri });
-  await page.close();
-});
+test.beforeAll(async ({ browser }) => registerLabHosts(browser));
 
 test.afterEach(() => {
   virsh(hv2, 'pool-start', 'default');

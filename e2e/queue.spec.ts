@@ -1,6 +1,6 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { API_HEADERS } from './auth';
-import { ensureHost, lab, labHosts, virsh } from './lab-hosts';
+import { ensureHost, lab, labHosts, registerLabHosts, virsh } from './lab-hosts';
 import { fillStable, gotoReady } from './ready';
 import { createServerProcess } from './server-process';
 
@@ -13,13 +13,7 @@ const { hv1, hv2 } = labHosts();
 
 test.describe.configure({ mode: 'serial' });
 
-test.beforeAll(async ({ browser }) => {
-  lab('reset');
-  const page = await browser.newPage();
-  await ensureHost(page, { alias: 'hv1', uri: hv1.uri });
-  await ensureHost(page, { alias: 'hv2', uri: hv2.uri });
-  await page.close();
-});
+test.beforeAll(async ({ browser }) => registerLabHosts(browser));
 
 test.afterEach(() => {
   lab('heal');
