@@ -64,7 +64,7 @@ function vmUuid(): string {
   return virsh(hv1, 'domuuid', 'vm1').out.trim();
 }
 
-async function startMigration(page: Page, bandwidth: number) {
+async function startMigration(page: Page, bandwidth: number, options: { deleteSource?: boolean } = {}) {
   await gotoReady(page, '/');
   await page.getByLabel('Auto-refresh').selectOption('0');
   const card = page.locator('section[data-host="hv1"] li[data-vm="vm1"]');
@@ -76,6 +76,7 @@ async function startMigration(page: Page, bandwidth: number) {
   await expect(dialog.getByTestId('p2p-note')).toHaveAttribute('data-p2p', 'yes');
   await expect(dialog.getByTestId('p2p-note')).toContainText("hv1's libvirtd drives the migration");
   await dialog.getByLabel('Bandwidth limit (MiB/s)').fill(String(bandwidth));
+  if (options.deleteSource) await dialog.getByLabel('Delete source volumes after success').check();
   await dialog.getByRole('button', { name: 'Run preflight' }).click();
   await expect(dialog.getByRole('list', { name: 'Preflight checklist' })).toBeVisible({ timeout: 30_000 });
   await expect(dialog.locator('[data-status="fail"]')).toHaveCount(0);
@@ -98,7 +99,7 @@ test('kill -9 of Ferry mid-migration: after a restart the same page shows the li
   const uuid = vmUuid();
 
   // 256 MiB at 3 MiB/s: about 85 s, long enough to kill, restart and re-attach in the middle.
-  const url = await startMigration(page, 3);
+  const url = await startMigration(page, 3, { deleteSource: true });
   await expect.poll(() => percentOf(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
   const migrateClient = processesNaming(uuid).filter((line) => line.includes(' migrate '));
   expect(migrateClient, 'the virsh migrate client runs on this machine').toHaveLength(1);
@@ -123,9 +124,13 @@ test('kill -9 of Ferry mid-migration: after a restart the same page shows the li
   await expect(result).toContainText('vm1 runs on hv2');
   await expect(result).toContainText('hv1: no such domain');
   await expect(result).toContainText('hv2: running (migrated)');
+  // The re-attached job settles its volumes with its own options: the source disk it was asked to delete is gone.
+  await expect(result).toContainText('deleted /var/lib/libvirt/images/vm1.qcow2 on hv1');
   // Verified on both hosts, not only in Ferry's words.
   expect(virsh(hv2, 'domstate', 'vm1')).toEqual({ ok: true, out: 'running' });
   expect(virsh(hv1, 'domstate', 'vm1').ok).toBe(false);
+  virsh(hv1, 'pool-refresh', 'default');
+  expect(virsh(hv1, 'vol-list', 'default').out).not.toContain('vm1.qcow2');
 
   await ferry.stop();
   expect(processesNaming(uuid)).toEqual([]);

@@ -8,6 +8,7 @@ import { decideReattach, type ReattachDecision } from '../libvirt/migration/reat
 import { recordFinalState, type Ending, type RunTotals } from './final-state';
 import { listDomains } from './host-queries';
 import { openJobContext } from './job-context';
+import { settleVolumesAfter } from './job/volumes';
 import { loadJob } from './job/load';
 import { DEFAULT_POLL_INTERVAL_MS } from './job/migrate';
 import { askHosts, completedOnDestination, endingOf, settle, watchSourceJob } from './job/reattach';
@@ -209,6 +210,8 @@ async function resumeMigration(
       destinationAlias: job.destination.alias,
       why: 'restart',
     });
+    // Ferry watched this job to its end: its volumes are settled with its own options ("delete source volumes").
+    ending.summary.verification.push(...(await settleVolumesAfter(ctx, job, decision.state)));
     const last = watched.samples[watched.samples.length - 1];
     const totals: RunTotals = {
       memoryBytes: completed?.memory?.processedBytes ?? last?.memory?.processedBytes ?? null,

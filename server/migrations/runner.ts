@@ -9,7 +9,7 @@ import { loadJob } from './job/load';
 import { DEFAULT_POLL_INTERVAL_MS, isPeerToPeer, runMigrate, type MigrateRun } from './job/migrate';
 import { askHosts, endingOf, settle, watchSourceJob } from './job/reattach';
 import { preflightPhase } from './job/preflight-phase';
-import { prepareVolumes, settleVolumes } from './job/volumes';
+import { prepareVolumes, settleVolumes, settleVolumesAfter } from './job/volumes';
 import { classifyRun, locateAfterFailure, notSucceeded, succeeded, verifyArrival } from './job/verify';
 import type { MigrationState } from './types';
 import type { DomainRef } from '../libvirt/domain-ref';
@@ -146,5 +146,7 @@ async function askAfterLostClient(
     });
     decision = await decide();
   }
-  return endingOf(settle(decision), names);
+  const ending = endingOf(settle(decision), names);
+  ending.summary.verification.push(...(await settleVolumesAfter(ctx, job, ending.summary.state)));
+  return ending;
 }

@@ -63,3 +63,17 @@ export async function settleVolumes(ctx: JobContext, job: LoadedJob, outcome: 's
     audit: (entry) => ctx.audit({ action: 'volume.delete', vmName: job.vm.name, ...entry }),
   });
 }
+
+/**
+ * After an ending the hosts established (a re-attached job, or one whose virsh client was lost), the volumes are
+ * settled as the runner settles them, with the job's own options. An unknown ending leaves them to the sweep,
+ * which keeps and names the source copies and deletes no disk a domain uses.
+ */
+export async function settleVolumesAfter(
+  ctx: JobContext,
+  job: LoadedJob,
+  state: 'succeeded' | 'failed' | 'cancelled' | 'unknown',
+): Promise<string[]> {
+  if (state === 'unknown') return [];
+  return settleVolumes(ctx, job, state === 'succeeded' ? 'succeeded' : 'not-succeeded');
+}
