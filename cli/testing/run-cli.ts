@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,25 +9,34 @@ export const FERRY_BIN = path.join(REPO_ROOT, 'cli', 'ferry.mjs');
 export type CliRun = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
 /**
- * Runs the real `ferry` bin as its own process (`node cli/ferry.mjs …`, what `npx ferry` runs) with exactly
- * the environment given plus PATH/HOME, so a developer's own FERRY_URL or agent never leaks into a test.
+ * Spawns the real `ferry` bin (`node cli/ferry.mjs …`, what `npx ferry` runs) with exactly the environment given
+ * plus PATH/HOME, so a developer's own FERRY_URL or agent never leaks into a test.
  */
+function spawnFerry(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; command?: string[]; stdin: 'ignore' | 'pipe' },
+): ChildProcessByStdio<Writable | null, Readable, Readable> {
+  const [file, ...prefix] = options.command ?? [process.execPath, FERRY_BIN];
+  // stdout and stderr are always pipes; stdin is a pipe only for commands a test talks to (Ctrl-C prompts).
+  return spawn(file as string, [...prefix, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: {
+      NODE_ENV: process.env.NODE_ENV,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      ...options.env,
+    },
+    stdio: [options.stdin, 'pipe', 'pipe'],
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+}
+
+/** Runs `ferry` to its end and returns its exit and everything it printed. */
 export function runCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; command?: string[] } = {},
 ): Promise<CliRun> {
-  const [file, ...prefix] = options.command ?? [process.execPath, FERRY_BIN];
   return new Promise((resolve, reject) => {
-    const child = spawn(file as string, [...prefix, ...args], {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: {
-        NODE_ENV: process.env.NODE_ENV,
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/root',
-        ...options.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnFerry(args, { ...options, stdin: 'ignore' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -52,17 +62,7 @@ export type RunningCli = {
 
 /** Starts `ferry` and returns at once, for commands that run until something happens (migrate, watch). */
 export function startCli(args: string[], options: { env?: Record<string, string>; command?: string[] }): RunningCli {
-  const [file, ...prefix] = options.command ?? [process.execPath, FERRY_BIN];
-  const child = spawn(file as string, [...prefix, ...args], {
-    cwd: REPO_ROOT,
-    env: {
-      NODE_ENV: process.env.NODE_ENV,
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
-      ...options.env,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawnFerry(args, { ...options, stdin: 'pipe' });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
