@@ -1,4 +1,5 @@
 import type { JobContext } from '../job-context';
+import { basename } from '../../libvirt/storage';
 import { createVolume } from '../host-queries';
 import type { PreflightDisk } from '../preflight';
 import { recordPendingVolumes, settleMigrationVolumes, type PlannedVolume } from '../../volumes/ledger';
@@ -25,7 +26,7 @@ export async function prepareVolumes(ctx: JobContext, job: LoadedJob, disks: rea
   for (const volume of planned) {
     if (volume.role !== 'precreated' || !volume.pool || volume.capacityBytes === null) continue;
     const disk = disks.find((candidate) => candidate.path === volume.path);
-    const name = volume.path.slice(volume.path.lastIndexOf('/') + 1);
+    const name = basename(volume.path);
     await createVolume(
       { executor: job.dst },
       { pool: volume.pool, name, capacityBytes: volume.capacityBytes, format: disk?.format ?? null },
