@@ -38,10 +38,17 @@ let expiringKeyExpiresAt: Date;
 
 async function trpc<T>(kind: 'query' | 'mutation', procedure: string, input?: unknown): Promise<T> {
   const serialized = superjson.serialize(input);
+  const get = () =>
+    admin.get(`/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(serialized))}`, {
+      headers: API_HEADERS,
+    });
+  // The admin context's keep-alive socket idles while a `ferry migrate` runs, and the server may close it just as
+  // the next request goes out (ECONNRESET). A query is safe to send again, once; a mutation never is.
   const response =
     kind === 'query'
-      ? await admin.get(`/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(serialized))}`, {
-          headers: API_HEADERS,
+      ? await get().catch((error: unknown) => {
+          if (!/ECONNRESET|socket hang up/.test(String(error))) throw error;
+          return get();
         })
       : await admin.post(`/api/trpc/${procedure}`, { headers: API_HEADERS, data: serialized });
   const body = (await response.json()) as { result?: { data: never }; error?: unknown };
