@@ -13,4 +13,7 @@ npx tsx --conditions=react-server prisma/seed.ts
 export FERRY_KEY_DIR=${FERRY_KEY_DIR:-${FERRY_LAB_DIR:-$PWD/.lab}/keys}
 export FERRY_TEST_DRIVER_DIR=${FERRY_TEST_DRIVER_DIR:-$PWD/data/e2e-test-hosts}
 mkdir -p "$FERRY_TEST_DRIVER_DIR"
+# The server's JSON log lines also go to a file of their own, fresh per run: e2e/observability.spec.ts reads it.
+export FERRY_LOG_FILE=${FERRY_LOG_FILE:-$PWD/data/e2e-server-$port.log}
+rm -f "$FERRY_LOG_FILE"
 PORT=$port FERRY_LISTEN=127.0.0.1 exec npx tsx --conditions=react-server server/net/serve.ts

@@ -36,6 +36,9 @@ packages=(libvirt-clients openssh-client)
 if [[ $mode == --test ]]; then
   packages+=(libvirt-daemon-system qemu-system-x86 qemu-utils openssh-server iproute2 chromium util-linux procps gcc libc6-dev
     binutils openssl)
+  # promtool (`promtool check metrics` lints /metrics in the tests) ships only in Debian's prometheus package. On a
+  # systemd machine that package also enables a Prometheus server on :9090; `systemctl disable --now prometheus`.
+  packages+=(prometheus)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ZodError } from 'zod';
+import { logUnexpected } from '../observability/logger';
 import { describeUnsendableText } from '../text-safety';
 
 /**
@@ -11,7 +12,7 @@ import { describeUnsendableText } from '../text-safety';
 /** Logs the error under a fresh reference and returns the sentence the client sees. */
 export function describeUnexpected(error: unknown, where?: string): string {
   const ref = randomBytes(4).toString('hex');
-  console.error(`[ref ${ref}]${where ? ` ${where}:` : ''}`, error);
+  logUnexpected({ ref, where, error });
   return `Something went wrong (ref ${ref}).`;
 }
 

@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z, ZodError } from 'zod';
+import { anchorAfterAdminAction } from '../audit/anchors';
 import { auditAccessRefusal } from '../auth/refusal';
 import { hasRole, missingRoleMessage, type Access, type Role } from '../auth/roles';
 import { readSessionToken, resolveSession } from '../auth/session';
@@ -139,6 +140,13 @@ const withActor = t.middleware(({ ctx, next }) => {
   return next({ ctx: { actor: ctx.actor } });
 });
 
+/** An admin change that went through has its audit row committed: log the chain head (server/audit/anchors.ts). */
+const anchorAdminActions = t.middleware(async ({ ctx, type, next }) => {
+  const result = await next();
+  if (result.ok && type === 'mutation') anchorAfterAdminAction(ctx.db);
+  return result;
+});
+
 const baseProcedure = t.procedure.use(authorize).use(userErrors).use(unsendableInput);
 
 /** Signed-out callers: only what the sign-in page needs. */
@@ -148,4 +156,4 @@ export const viewerProcedure = baseProcedure.meta({ access: 'viewer' }).use(with
 /** Migrations: start, cancel (later power actions and evacuations). */
 export const operatorProcedure = baseProcedure.meta({ access: 'operator' }).use(withActor);
 /** Hosts, users, settings, audit verification. */
-export const adminProcedure = baseProcedure.meta({ access: 'admin' }).use(withActor);
+export const adminProcedure = baseProcedure.meta({ access: 'admin' }).use(withActor).use(anchorAdminActions);

@@ -29,7 +29,7 @@ type Handler<A extends RouteAccess> = (
   ctx: A extends Role ? Context : RequestContext,
 ) => Response | Promise<Response>;
 
-const ROUTE_ACCESS = Symbol.for('ferry.routeAccess');
+export const ROUTE_ACCESS = Symbol.for('ferry.routeAccess');
 
 export type GuardedHandler = ((request: Request) => Promise<Response>) & { [ROUTE_ACCESS]?: RouteAccess };
 

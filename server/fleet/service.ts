@@ -3,6 +3,7 @@ import { withDeadline } from '../hypervisor/deadline';
 import { describeHostError } from '../hosts/host-errors';
 import type { ExecutorSource } from '../hypervisor/executor';
 import { PUBLIC_HOST_SELECT, type PublicHost } from '../hosts/service';
+import { observeHostRead } from '../observability/metrics';
 import {
   collectHostInfo,
   collectVms,
@@ -64,23 +65,19 @@ async function snapshotHost(options: {
         publicHost.hostUuid = info.hostUuid;
       }
     }
-    return {
-      host: publicHost,
-      status: 'ok',
-      error: null,
-      errorDetail: null,
-      vms,
-      refreshedAt: new Date(),
-      durationMs: performance.now() - started,
-    };
+    const durationMs = performance.now() - started;
+    observeHostRead({ hostAlias: host.alias, ok: true, durationMs });
+    return { host: publicHost, status: 'ok', error: null, errorDetail: null, vms, refreshedAt: new Date(), durationMs };
   } catch (error) {
+    const durationMs = performance.now() - started;
+    observeHostRead({ hostAlias: host.alias, ok: false, durationMs });
     return {
       host: publicHost,
       status: 'error',
       ...describeHostError(error, host.uri),
       vms: [],
       refreshedAt: new Date(),
-      durationMs: performance.now() - started,
+      durationMs,
     };
   }
 }

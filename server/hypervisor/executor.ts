@@ -1,3 +1,5 @@
+import { countVirshError } from '../observability/metrics';
+
 /**
  * The one interface through which Ferry talks to a hypervisor. Every implementation takes virsh arguments
  * as an argv array (never a shell string) and runs `virsh -c <uri> <args…>` somewhere: on the Ferry box
@@ -41,6 +43,8 @@ export class VirshError extends Error {
     cause?: unknown;
   }) {
     super(options.message, { cause: options.cause });
+    // Every failed virsh run becomes exactly one VirshError, so counting here counts each failure once.
+    countVirshError(options.kind);
     this.name = 'VirshError';
     this.kind = options.kind;
     this.argv = options.argv;

@@ -1,6 +1,7 @@
 import type { Db } from '../db';
 import type { EventBus } from '../events/bus';
 import { replayThenStream } from '../events/stream';
+import { logMigrationState } from '../observability/logger';
 import {
   isFinalState,
   MIGRATIONS_CHANNEL,
@@ -23,6 +24,14 @@ export async function appendMigrationEvent(options: {
     data: { migrationId: options.migrationId, type: options.payload.type, data: JSON.stringify(options.payload) },
   });
   const event = toEvent(row);
+  if (options.payload.type === 'state') {
+    // Every state change of every job is appended here (and only here), so this is its one log line.
+    logMigrationState({
+      migrationId: options.migrationId,
+      state: options.payload.state,
+      message: options.payload.message,
+    });
+  }
   options.bus.publish(migrationChannel(options.migrationId), event);
   if (options.payload.type === 'state' || options.payload.type === 'result') {
     options.bus.publish(MIGRATIONS_CHANNEL, { migrationId: options.migrationId, type: options.payload.type });

@@ -1,6 +1,7 @@
 import type { Db } from '../db';
 import { recordAudit } from '../audit/record';
 import type { EventBus } from '../events/bus';
+import { observeMigrationEnd, type MigrationEndSample } from '../observability/metrics';
 import { appendMigrationEvent } from './events';
 import { ACTIVE_STATES, type MigrationResultSummary, type MigrationState } from './types';
 
@@ -45,6 +46,7 @@ export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: F
   const { summary, totals } = input.ending;
   const endedAt = input.now ?? new Date();
   const fromStates = input.fromStates ?? ACTIVE_STATES;
+  let sample: MigrationEndSample | null = null;
   const closed = await deps.db.$transaction(async (tx) => {
     const row = await tx.migration.findUnique({ where: { id: input.migrationId } });
     if (!row || !(fromStates as readonly string[]).includes(row.state)) return false;
@@ -72,6 +74,14 @@ export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: F
       },
     });
     if (result.count === 0) return false;
+    sample = {
+      result: summary.state,
+      mode: migrationMode(row.options),
+      durationMs,
+      downtimeMs: totals?.downtimeMs ?? null,
+      memoryBytes: totals?.memoryBytes ?? null,
+      diskBytes: totals?.diskBytes ?? null,
+    };
     await recordAudit(tx, {
       actor: input.actor ?? row.actor,
       action: `migration.${summary.state}`,
@@ -92,6 +102,7 @@ export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: F
     return true;
   });
   if (!closed) return false;
+  if (sample) observeMigrationEnd(sample);
   await appendMigrationEvent({ ...deps, migrationId: input.migrationId, payload: { type: 'result', ...summary } });
   await appendMigrationEvent({
     ...deps,
@@ -99,4 +110,14 @@ export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: F
     payload: { type: 'state', state: summary.state },
   });
   return true;
+}
+
+/** The metrics' `mode` label from the stored options JSON: live or offline (live is the default), never free text. */
+function migrationMode(options: string): string {
+  try {
+    const mode = (JSON.parse(options) as { mode?: unknown }).mode;
+    return mode === 'offline' ? 'offline' : 'live';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage } from 'node:http';
 import next from 'next';
 import { db } from '../db';
 import { env } from '../env';
+import { startAuditAnchors } from '../audit/anchors';
+import { logger } from '../observability/logger';
+import { logRequest } from '../observability/request-log';
 import { isAddressIn, resolveClientAddress } from './address';
 import { configuredTrustedProxies, currentAllowList } from './allow-list';
 import { CLIENT_ADDRESS_HEADER, EDGE_TOKEN_ENV, EDGE_TOKEN_HEADER } from './edge-headers';
@@ -31,7 +34,14 @@ const app = next({ dev: false, hostname: env.FERRY_LISTEN, port: env.PORT, dir: 
 const handle = app.getRequestHandler();
 await app.prepare();
 
+/** Prometheus scrapes /metrics by default; the route lives under /api with the other route handlers. */
+function rewriteMetricsPath(request: IncomingMessage): void {
+  if (request.url === '/metrics' || request.url?.startsWith('/metrics?')) request.url = `/api${request.url}`;
+}
+
 const server = createServer((request, response) => {
+  const requestId = logRequest(request, response);
+  rewriteMetricsPath(request);
   admit(request)
     .then(({ client, allowed }) => {
       if (!allowed) {
@@ -50,19 +60,20 @@ const server = createServer((request, response) => {
       return handle(request, response);
     })
     .catch((error: unknown) => {
-      console.error('Ferry HTTP edge:', error);
+      logger().error({ event: 'http.edge-error', requestId, err: error }, 'Ferry HTTP edge failed');
       if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       response.end('Something went wrong.\n');
     });
 });
+const stopAnchors = startAuditAnchors({ db });
 server.listen(env.PORT, env.FERRY_LISTEN, () => {
-  console.log(
-    `Ferry is listening on http://${env.FERRY_LISTEN.includes(':') ? `[${env.FERRY_LISTEN}]` : env.FERRY_LISTEN}:${env.PORT}`,
-  );
+  const address = `http://${env.FERRY_LISTEN.includes(':') ? `[${env.FERRY_LISTEN}]` : env.FERRY_LISTEN}:${env.PORT}`;
+  logger().info({ event: 'listening', address }, `Ferry is listening on ${address}`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    stopAnchors();
     server.close();
     void app.close().finally(() => process.exit(0));
   });
