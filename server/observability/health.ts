@@ -14,45 +14,48 @@ export type HealthReport = {
 
 const DATABASE_TIMEOUT_MS = 2000;
 
-async function databaseAnswers(db: Db): Promise<boolean> {
+/**
+ * The host list is the database check: a real table read (`SELECT 1` answers even when SQLite could not open the
+ * file), bounded in time so a locked or stalled database reads as down instead of hanging the probe.
+ */
+async function listHostAliases(db: Db): Promise<string[] | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error('database did not answer in time')), DATABASE_TIMEOUT_MS);
   });
   try {
-    await Promise.race([db.$queryRaw`SELECT 1`, timeout]);
-    return true;
+    const hosts = await Promise.race([
+      db.host.findMany({ select: { alias: true }, orderBy: { alias: 'asc' } }),
+      timeout,
+    ]);
+    return hosts.map((host) => host.alias);
   } catch (error) {
     logger().warn({ event: 'health.database-down', err: error }, 'health: the database does not answer');
-    return false;
+    return null;
   } finally {
     clearTimeout(timer);
   }
 }
 
 export async function readHealth(db: Db): Promise<HealthReport> {
-  if (!(await databaseAnswers(db))) {
+  const aliases = await listHostAliases(db);
+  const reported = readEventStreams();
+  if (aliases === null) {
     // Without the database there is no host list; the streams alone are still worth showing.
-    const streams = readEventStreams() ?? [];
     return {
       ok: false,
       database: 'down',
-      hosts: streams.map((s) => ({ alias: s.hostAlias, eventStream: { up: s.up, state: s.state } })),
+      hosts: (reported ?? []).map((s) => ({ alias: s.hostAlias, eventStream: { up: s.up, state: s.state } })),
     };
   }
-  const hosts = await db.host.findMany({ select: { alias: true }, orderBy: { alias: 'asc' } });
-  const reported = readEventStreams();
   const streams = new Map((reported ?? []).map((s) => [s.hostAlias, s]));
-  const known = reported !== null;
   return {
     ok: true,
     database: 'up',
-    hosts: hosts.map(({ alias }) => {
+    hosts: aliases.map((alias) => {
       const stream = streams.get(alias);
-      return {
-        alias,
-        eventStream: stream ? { up: stream.up, state: stream.state } : known ? { up: false, state: 'none' } : null,
-      };
+      const eventStream = stream ? { up: stream.up, state: stream.state } : { up: false, state: 'none' };
+      return { alias, eventStream: reported === null ? null : eventStream };
     }),
   };
 }
