@@ -16,4 +16,6 @@ mkdir -p "$FERRY_TEST_DRIVER_DIR"
 # The server's JSON log lines also go to a file of their own, fresh per run: e2e/observability.spec.ts reads it.
 export FERRY_LOG_FILE=${FERRY_LOG_FILE:-$PWD/data/e2e-server-$port.log}
 rm -f "$FERRY_LOG_FILE"
+# Every request is a line in that file; Playwright's output shows only the server's warnings and errors.
+export FERRY_LOG_CONSOLE_LEVEL=${FERRY_LOG_CONSOLE_LEVEL:-warn}
 PORT=$port FERRY_LISTEN=127.0.0.1 exec npx tsx --conditions=react-server server/net/serve.ts

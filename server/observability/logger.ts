@@ -25,7 +25,8 @@ function createLogger(): Logger {
   const wantsPretty =
     settings.FERRY_LOG_PRETTY === '1' || (settings.FERRY_LOG_PRETTY === '' && settings.NODE_ENV === 'development');
   const console = (wantsPretty ? prettyStream() : null) ?? pino.destination({ dest: 1, sync: true });
-  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: console }];
+  const consoleLevel = settings.FERRY_LOG_CONSOLE_LEVEL || settings.LOG_LEVEL;
+  const streams: pino.StreamEntry[] = consoleLevel === 'silent' ? [] : [{ level: consoleLevel, stream: console }];
   if (settings.FERRY_LOG_FILE !== '') {
     streams.push({
       level: 'trace',

@@ -8,6 +8,8 @@ const settingsSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also append every log line (JSON) to this file: for tests and for a log shipper that tails a file. */
   FERRY_LOG_FILE: z.string().default(''),
+  /** The lowest level also written to stdout (default: LOG_LEVEL); the e2e server keeps stdout to warnings. */
+  FERRY_LOG_CONSOLE_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', '']).default(''),
   /** Pretty, coloured log lines instead of JSON (default: on under `next dev` only). */
   FERRY_LOG_PRETTY: z.enum(['0', '1', '']).default(''),
   /** A bearer token that may read /metrics without a session (Prometheus). Empty: only signed-in viewers. */
