@@ -3,6 +3,7 @@ import { bus } from './events/bus';
 import { executors } from './fleet/executors';
 import { reconcileOrphanedMigrations, STALE_HEARTBEAT_MS } from './migrations/reconcile';
 import { kickScheduler } from './migrations/scheduler';
+import { logJobError } from './observability/logger';
 import { plural } from './plural';
 
 let started = false;
@@ -27,9 +28,9 @@ export function startBackgroundWork() {
         if (closed.length > 0)
           console.log(`reconciled ${plural(closed.length, 'interrupted migration')}: ${closed.join(', ')}`);
       })
-      .catch((error: unknown) => console.error('migration reconcile failed', error))
+      .catch((error: unknown) => logJobError({ what: 'migration reconcile failed', error }))
       .then(() => kickScheduler({ db, bus, executors: executors() }))
-      .catch((error: unknown) => console.error('migration scheduler failed', error))
+      .catch((error: unknown) => logJobError({ what: 'migration scheduler failed', error }))
       .finally(() => (running = false));
   };
   sweep();

@@ -4,6 +4,7 @@ import type { EventBus } from '../events/bus';
 import { appendMigrationEvent } from './events';
 import { recordFinalState, type Ending } from './final-state';
 import { migrationControlChannel, type MigrationEventPayload, type MigrationState } from './types';
+import { logJobError } from '../observability/logger';
 
 const HEARTBEAT_MS = 5_000;
 
@@ -46,7 +47,7 @@ export function openJobContext(options: {
   const emit = (payload: MigrationEventPayload) => {
     chain = chain
       .then(() => appendMigrationEvent({ db, bus, migrationId, payload }))
-      .catch((error: unknown) => console.error('migration event write failed', error));
+      .catch((error: unknown) => logJobError({ migrationId, what: 'event write failed', error }));
     return chain.then(() => undefined);
   };
   const cancel = createCancelSwitch(options.cancelled);

@@ -16,6 +16,7 @@ import { PROCESS_OWNER_ID } from './owner';
 import type { RunnerDeps } from './runner';
 import { SLOT_STATES } from './types';
 import { settleFinishedJobVolumes } from '../volumes/service';
+import { logJobError } from '../observability/logger';
 
 /** A job whose owner has not written a heartbeat for this long is treated as orphaned (FERRY_STALE_HEARTBEAT_MS). */
 export const STALE_HEARTBEAT_MS = env.FERRY_STALE_HEARTBEAT_MS;
@@ -61,7 +62,7 @@ export async function reconcileOrphanedMigrations(
         if (outcome !== null) result[outcome].push(migration.id);
       } catch (error) {
         // Released, so the next tick (of this or another process) tries again.
-        console.error(`re-attaching migration ${migration.id} failed`, error);
+        logJobError({ migrationId: migration.id, what: 're-attaching failed', error });
         await deps.db.migration
           .updateMany({ where: { id: migration.id, ownerId: PROCESS_OWNER_ID }, data: { ownerId: null } })
           .catch(() => undefined);
@@ -69,7 +70,9 @@ export async function reconcileOrphanedMigrations(
     }),
   );
   // The volumes of jobs that ended unwatched (these, or a runner that crashed) are cleaned up or named now.
-  await settleFinishedJobVolumes(deps).catch((error: unknown) => console.error('volume ledger sweep failed', error));
+  await settleFinishedJobVolumes(deps).catch((error: unknown) =>
+    logJobError({ what: 'volume ledger sweep failed', error }),
+  );
   return result;
 }
 
@@ -112,7 +115,7 @@ async function reconcileOne(deps: RunnerDeps, migration: Orphan, now: Date): Pro
       migrationId: migration.id,
       vm: { name: migration.vmName, uuid },
       first: decision.job,
-    }).catch((error: unknown) => console.error(`re-attached migration ${migration.id} failed`, error));
+    }).catch((error: unknown) => logJobError({ migrationId: migration.id, what: 're-attached job failed', error }));
     return 'resumed';
   }
   const closed = await recordFinalState(deps, {

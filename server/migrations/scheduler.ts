@@ -9,6 +9,7 @@ import { PROCESS_OWNER_ID } from './owner';
 import { describeWaitReason, planQueue, type QueuePlan, type QueuedJob } from './queue-plan';
 import { runMigration, type RunnerDeps } from './runner';
 import { migrationChannel, SLOT_STATES } from './types';
+import { logJobError } from '../observability/logger';
 
 /**
  * The queue's one moving part: starts queued migrations when their hosts have free slots (queue-plan.ts
@@ -135,7 +136,7 @@ export function kickScheduler(deps: RunnerDeps): Promise<void> {
       state.running = null;
     }
   };
-  state.running = loop().catch((error: unknown) => console.error('migration scheduler pass failed', error));
+  state.running = loop().catch((error: unknown) => logJobError({ what: 'scheduler pass failed', error }));
   return state.running;
 }
 
@@ -153,7 +154,7 @@ async function schedulePass(deps: RunnerDeps): Promise<void> {
   for (const id of claimed) {
     const stopWatching = reapplyShareOnceCopying(deps, id);
     void runMigration(deps, id)
-      .catch((error: unknown) => console.error(`migration ${id} runner crashed`, error))
+      .catch((error: unknown) => logJobError({ migrationId: id, what: 'runner crashed', error }))
       .finally(() => {
         stopWatching();
         applied.delete(id);
@@ -181,7 +182,7 @@ function reapplyShareOnceCopying(deps: RunnerDeps, id: string): () => void {
       const known = applied.has(id) ? applied.get(id) : startShare;
       if (!row || row.state !== 'running' || row.bandwidthShareMiBps === known) return;
       await setSpeed(deps, row, row.bandwidthShareMiBps, parseOptions(row.options).bandwidthMiBps ?? null);
-    })().catch((error: unknown) => console.error(`bandwidth share for migration ${id} not applied`, error));
+    })().catch((error: unknown) => logJobError({ migrationId: id, what: 'bandwidth share not applied', error }));
   });
   return unsubscribe;
 }
@@ -260,7 +261,7 @@ async function setSpeed(deps: RunnerDeps, row: ShareRow, capped: number | null, 
     });
   } catch (error) {
     // The job may have ended in the meantime; its next share is applied on the next pass.
-    console.error(`migrate-setspeed for migration ${row.id} failed`, error);
+    logJobError({ migrationId: row.id, what: 'migrate-setspeed failed', error });
   }
 }
 

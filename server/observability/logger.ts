@@ -72,3 +72,11 @@ export function logUnexpected(entry: { ref: string; where?: string; error: unkno
     `unexpected error (ref ${entry.ref})`,
   );
 }
+
+/** A background failure around a job (its runner, its event writes, its bandwidth share), under its id. */
+export function logJobError(entry: { migrationId?: string; what: string; error: unknown }): void {
+  logger().error(
+    { event: 'migration.error', migrationId: entry.migrationId, what: entry.what, err: entry.error },
+    entry.migrationId ? `migration ${entry.migrationId}: ${entry.what}` : entry.what,
+  );
+}
