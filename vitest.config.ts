@@ -19,8 +19,10 @@ export default defineConfig({
     maxWorkers: 2,
     // vitest's default too, stated: on CI a focused test fails its file (scripts/test-all.sh passes --allowOnly=false).
     allowOnly: !process.env.CI,
-    // The URI policy's directories (server/hosts/uri-policy.ts): test-driver files live in the temp dir here.
     env: {
+      // Ferry's JSON log lines (server/observability/logger.ts): only warnings and errors on the test output.
+      FERRY_LOG_CONSOLE_LEVEL: 'warn',
+      // The URI policy's directories (server/hosts/uri-policy.ts): test-driver files live in the temp dir here.
       FERRY_TEST_DRIVER_DIR: tmpdir(),
       FERRY_KEY_DIR: fileURLToPath(new URL('./data/test-keys', import.meta.url)),
     },
