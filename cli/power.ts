@@ -32,29 +32,22 @@ async function ask(ctx: CommandContext, question: string): Promise<boolean> {
 }
 
 async function findVm(api: Api, name: string, hostAlias: string | undefined) {
-  const fleet = await api.trpc.fleet.list.query();
-  const snapshots = hostAlias === undefined ? fleet : fleet.filter((snapshot) => snapshot.host.alias === hostAlias);
-  if (hostAlias !== undefined && snapshots.length === 0) {
+  const found = await api.trpc.power.locate.query({ vmName: name, hostAlias });
+  if (hostAlias !== undefined && found.hostCount === 0) {
     throw new CliError(EXIT.failed, `No host "${printable(hostAlias)}" is registered (ferry hosts lists them).`);
   }
-  const holders = snapshots.flatMap((snapshot) =>
-    snapshot.vms.filter((vm) => vm.name === name).map((vm) => ({ host: snapshot.host, vm })),
-  );
-  if (holders.length === 0) {
-    const silent = snapshots.filter((snapshot) => snapshot.status === 'error').map((snapshot) => snapshot.host.alias);
+  if (found.matches.length === 0) {
     const where = hostAlias === undefined ? 'No host has' : `${printable(hostAlias)} has no`;
-    throw new CliError(
-      EXIT.failed,
-      `${where} VM named "${printable(name)}"${silent.length ? ` (not answering: ${silent.join(', ')})` : ''}.`,
-    );
+    const silent = found.unreachable.length ? ` (not answering: ${found.unreachable.join(', ')})` : '';
+    throw new CliError(EXIT.failed, `${where} VM named "${printable(name)}"${silent}.`);
   }
-  if (holders.length > 1) {
+  if (found.matches.length > 1) {
     throw new CliError(
       EXIT.usage,
-      `"${printable(name)}" exists on ${holders.map((h) => h.host.alias).join(' and ')}: say which with --host.`,
+      `"${printable(name)}" exists on ${found.matches.map((m) => m.hostAlias).join(' and ')}: say which with --host.`,
     );
   }
-  return holders[0] as (typeof holders)[number];
+  return found.matches[0] as (typeof found.matches)[number];
 }
 
 async function waitForShutdown(api: Api, id: string): Promise<PowerView> {
@@ -98,17 +91,18 @@ function powerCommand(action: PowerAction): Command {
         throw new CliError(EXIT.usage, `${action} asks first; without a terminal pass --yes.`);
       }
       const api = await ctx.api();
-      const { host, vm } = await findVm(api, name, hostAlias);
-      const where = `${printable(vm.name)} on ${host.alias}`;
+      const vm = await findVm(api, name, hostAlias);
+      const host = { id: vm.hostId, alias: vm.hostAlias };
+      const where = `${printable(vm.vmName)} on ${host.alias}`;
       if (destructive && ctx.values.yes !== true && !(await ask(ctx, `${label} ${where}?`))) {
         ctx.io.err.write('Nothing was done.\n');
         return EXIT.failed;
       }
 
       const act = (next: PowerAction) =>
-        api.trpc.power.act.mutate({ hostId: host.id, vmName: vm.name, vmUuid: vm.uuid, action: next });
+        api.trpc.power.act.mutate({ hostId: host.id, vmName: vm.vmName, vmUuid: vm.vmUuid, action: next });
       const report = (result: Record<string, unknown>, code: number) => {
-        if (ctx.isJson) write(ctx, json({ vm: vm.name, host: host.alias, action, ...result }));
+        if (ctx.isJson) write(ctx, json({ vm: vm.vmName, host: host.alias, action, ...result }));
         return code;
       };
 
@@ -143,7 +137,7 @@ function powerCommand(action: PowerAction): Command {
         }
         if (!ctx.isJson) {
           ctx.io.err.write(
-            `${printable(message)}\nForce it off with: ferry poweroff ${printable(vm.name)} --host ${host.alias} --yes\n`,
+            `${printable(message)}\nForce it off with: ferry poweroff ${printable(vm.vmName)} --host ${host.alias} --yes\n`,
           );
         }
         return report({ state: 'timed-out', message, id: result.id }, EXIT.failed);

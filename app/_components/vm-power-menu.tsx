@@ -90,6 +90,20 @@ export function VmPowerMenu({ host, vm }: VmPowerTarget) {
       onMutate: () => setError(null),
       onSuccess: async (result) => {
         if (result.state !== 'pending') toast.success(result.message);
+        // The state the host reported right after the action, on the card at once; the refetch then confirms it.
+        const vmState = result.vmState;
+        if (vmState) {
+          queryClient.setQueryData(trpc.fleet.list.queryKey(), (fleet) =>
+            fleet?.map((snapshot) =>
+              snapshot.host.id !== hostId
+                ? snapshot
+                : {
+                    ...snapshot,
+                    vms: snapshot.vms.map((row) => (row.uuid === vm.uuid ? { ...row, state: vmState } : row)),
+                  },
+            ),
+          );
+        }
         await refreshCards();
       },
       onError: async (failure) => {

@@ -7,6 +7,7 @@ import {
   dismissPowerAction,
   getPowerAction,
   listOpenPowerActions,
+  locateVm,
   requestPowerAction,
   type PowerDeps,
 } from './service';
@@ -40,6 +41,11 @@ export const powerRouter = createTRPCRouter({
 
   /** One action's state, settled against the host first when it is a pending shutdown. */
   get: viewerProcedure.input(id).query(({ ctx, input }) => getPowerAction(deps(ctx), input.id)),
+
+  /** The hosts that have a VM of this name, with its UUID there (the CLI's way from a name to host + UUID). */
+  locate: viewerProcedure
+    .input(z.object({ vmName: z.string().min(1).max(255), hostAlias: z.string().min(1).max(64).optional() }))
+    .query(({ ctx, input }) => locateVm(deps(ctx), { ...input, timeoutMs: env.FERRY_HOST_TIMEOUT_MS })),
 
   dismiss: operatorProcedure.input(id).mutation(({ ctx, input }) => dismissPowerAction(deps(ctx), who(ctx), input.id)),
 });

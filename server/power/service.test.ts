@@ -14,7 +14,7 @@ import { parseListUuidName } from '../libvirt/parsers/list';
 import { startTestSshd, type TestSshd } from '../testing/sshd';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { powerRouter } from './router';
-import { listOpenPowerActions, requestPowerAction, settlePowerAction, type PowerDeps } from './service';
+import { listOpenPowerActions, locateVm, requestPowerAction, settlePowerAction, type PowerDeps } from './service';
 
 /**
  * Real virsh against the libvirt test driver. A `session` host keeps one interactive virsh, so the test
@@ -255,6 +255,25 @@ describe('over a real sshd (ssh executor)', () => {
     );
     expect((await requestPowerAction(deps, who, { ...vm, action: 'suspend' })).state).toBe('succeeded');
     await sshd.expectNoSessionProcesses();
+  });
+});
+
+describe('locateVm (the CLI names a VM, Ferry finds its host and UUID)', () => {
+  it('finds every host with a VM of that name, or the one asked for', async () => {
+    const uuid = await uuidOf(hosts.demo.id, 'test');
+    const everywhere = await locateVm(deps, { vmName: 'test', timeoutMs: 15_000 });
+    expect(everywhere.matches.map((match) => match.hostAlias)).toEqual(['demo', 'remote']);
+    expect(everywhere.unreachable).toEqual([]);
+    expect(await locateVm(deps, { vmName: 'test', hostAlias: 'demo', timeoutMs: 15_000 })).toEqual({
+      hostCount: 1,
+      matches: [{ hostId: hosts.demo.id, hostAlias: 'demo', vmName: 'test', vmUuid: uuid }],
+      unreachable: [],
+    });
+    expect(await locateVm(deps, { vmName: '--help', hostAlias: 'nowhere', timeoutMs: 15_000 })).toEqual({
+      hostCount: 0,
+      matches: [],
+      unreachable: [],
+    });
   });
 });
 

@@ -333,3 +333,33 @@ export async function dismissPowerAction(deps: PowerDeps, who: AuditContext, id:
     throw new UserError({ code: 'NOT_FOUND', message: 'Nothing to dismiss (it is still pending, or gone).' });
   return { id, dismissedBy: who.actor };
 }
+
+/**
+ * Which hosts have a VM of this name, and its UUID there: one `list --all --uuid --name` per host (all at once),
+ * not the fleet's full read. The CLI names a VM the way people do; the action then goes by host and UUID.
+ */
+export async function locateVm(deps: PowerDeps, input: { vmName: string; hostAlias?: string; timeoutMs: number }) {
+  const hosts = await deps.db.host.findMany({
+    where: input.hostAlias === undefined ? {} : { alias: input.hostAlias },
+    orderBy: { alias: 'asc' },
+  });
+  const answers = await Promise.all(
+    hosts.map(async (host) => {
+      try {
+        const listed = await listDomains({ executor: deps.executors.get(host), timeoutMs: input.timeoutMs });
+        return { host, listed, error: null };
+      } catch (error) {
+        return { host, listed: [], error: describeHostError(error, host.uri).error };
+      }
+    }),
+  );
+  return {
+    hostCount: hosts.length,
+    matches: answers.flatMap(({ host, listed }) =>
+      listed
+        .filter((domain) => domain.name === input.vmName)
+        .map((domain) => ({ hostId: host.id, hostAlias: host.alias, vmName: domain.name, vmUuid: domain.uuid })),
+    ),
+    unreachable: answers.filter((answer) => answer.error !== null).map((answer) => answer.host.alias),
+  };
+}
