@@ -110,6 +110,12 @@ describe('power actions on a real virsh (test:///default, one session)', () => {
     expect(suspended).toMatchObject({ actor: 'olga', hostAlias: 'demo', vmName: 'test', result: 'ok' });
     expect(JSON.parse(suspended?.details ?? '{}')).toMatchObject({ vmUuid: vm.vmUuid, outcome: 'paused' });
     expect((await auditRows('power.poweroff'))[0]?.result).toBe('ok');
+
+    // libvirt accepts an ACPI reboot at once and cannot say when the guest restarts: Ferry claims no more.
+    expect(await requestPowerAction(deps, who, { ...vm, action: 'reboot' })).toMatchObject({
+      state: 'succeeded',
+      message: 'Reboot requested (ACPI): "test" restarts when its guest reacts.',
+    });
   });
 
   it('refuses what the state makes meaningless, before virsh runs, and audits the refusal', async () => {

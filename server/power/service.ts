@@ -190,7 +190,11 @@ export async function requestPowerAction(
   }
   // The state right after: a start that libvirt accepted may still have crashed at once.
   const after = await readState(executor, host, vm).catch(() => expectedState(action));
-  const message = `${capitalise(ACTION_WORDS[action])}: "${vm.name}" is now ${after === 'shutoff' ? 'shut off' : after}.`;
+  // An ACPI reboot is a request like a shutdown, but libvirt cannot tell when (or whether) the guest restarted.
+  const message =
+    action === 'reboot'
+      ? `Reboot requested (ACPI): "${vm.name}" restarts when its guest reacts.`
+      : `${capitalise(ACTION_WORDS[action])}: "${vm.name}" is now ${after === 'shutoff' ? 'shut off' : after}.`;
   const created = await db.powerAction.create({
     data: { ...row, state: 'succeeded', message, finishedAt: new Date(), dismissed: true },
   });
