@@ -47,5 +47,7 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: 'pipe',
     stderr: 'pipe',
+    // e2e/power.spec.ts: the lab's tiny guests ignore ACPI; a short timeout gets to the force-off offer quickly.
+    env: { FERRY_SHUTDOWN_TIMEOUT_MS: process.env.FERRY_SHUTDOWN_TIMEOUT_MS ?? '4000' },
   },
 });

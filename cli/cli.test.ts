@@ -63,6 +63,11 @@ describe('ferry without a server', () => {
       [['audit', '--format', 'xml'], /--format is csv or jsonl/],
       [['cancel'], /Usage: ferry cancel <migration-id>/],
       [['hosts'], /Set FERRY_URL/],
+      [['start'], /Usage: ferry start <vm>/],
+      // Destructive power actions ask first; with no terminal to ask on, a script must say --yes.
+      [['shutdown', 'vm1'], /shutdown asks first; without a terminal pass --yes/],
+      [['poweroff', 'vm1', '--json'], /poweroff asks first/],
+      [['suspend', 'vm1', '--yes'], /Unknown option '--yes'/],
     ];
     for (const [args, pattern] of cases) {
       const run = await runCli(args, { env: {} });

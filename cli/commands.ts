@@ -5,6 +5,7 @@ import { VM_STATES } from '../server/libvirt/parsers/vm-state';
 import type { Api } from './api';
 import { CliError, EXIT } from './errors';
 import { json, printable, table } from './output';
+import { POWER_COMMANDS } from './power';
 import { parseSince } from './since';
 import { watchMigration, type WatchIo } from './watch';
 
@@ -438,4 +439,13 @@ const cancel: Command = {
   },
 };
 
-export const COMMANDS: Record<string, Command> = { hosts, vms, history, audit, migrate, watch, cancel };
+export const COMMANDS: Record<string, Command> = {
+  hosts,
+  vms,
+  history,
+  audit,
+  migrate,
+  watch,
+  cancel,
+  ...POWER_COMMANDS,
+};

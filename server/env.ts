@@ -74,6 +74,8 @@ const envSchema = z.object({
    * restart; also how often the reconcile tick runs.
    */
   FERRY_STALE_HEARTBEAT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  /** How long an ACPI shutdown may take before Ferry reports the guest ignored it and offers a force off. */
+  FERRY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

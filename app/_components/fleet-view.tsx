@@ -11,6 +11,7 @@ import { formatBytes, formatTime } from '../_lib/format';
 import { ordinal, useActiveMigrations, type ActiveMigration } from '../_lib/use-active-migrations';
 import { MigrateDialog, type MigrateTarget } from './migrate-dialog';
 import { Badge, Button, ErrorBox } from './ui';
+import { VmPowerMenu } from './vm-power-menu';
 
 type FleetOutput = inferRouterOutputs<AppRouter>['fleet']['list'];
 export type HostSnapshotView = FleetOutput[number];
@@ -133,6 +134,7 @@ function HostSection({
             <VmCardView
               key={vm.uuid || vm.name}
               vm={vm}
+              host={host}
               job={active.find((job) => job.vmUuid === vm.uuid)}
               onMigrate={onMigrate ? () => onMigrate(vm, host) : undefined}
             />
@@ -143,7 +145,17 @@ function HostSection({
   );
 }
 
-function VmCardView({ vm, job, onMigrate }: { vm: VmView; job?: ActiveMigration; onMigrate?: () => void }) {
+function VmCardView({
+  vm,
+  host,
+  job,
+  onMigrate,
+}: {
+  vm: VmView;
+  host: HostSnapshotView['host'];
+  job?: ActiveMigration;
+  onMigrate?: () => void;
+}) {
   return (
     <li data-vm={vm.name} aria-label={`VM ${vm.name}`} className="flex flex-col rounded-md border border-slate-200 p-3">
       <div className="flex items-start gap-2">
@@ -172,6 +184,7 @@ function VmCardView({ vm, job, onMigrate }: { vm: VmView; job?: ActiveMigration;
         <p className="mt-2 text-xs text-slate-400">No disks</p>
       )}
       {job ? <JobLine job={job} /> : null}
+      <VmPowerMenu host={host} vm={vm} />
       {onMigrate ? (
         <div className="mt-3">
           <Button onClick={onMigrate} aria-label={`Migrate ${vm.name}`}>

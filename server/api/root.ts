@@ -5,6 +5,7 @@ import { fleetRouter } from './routers/fleet';
 import { historyRouter } from './routers/history';
 import { hostRouter } from './routers/host';
 import { migrationRouter } from './routers/migration';
+import { powerRouter } from '../power/router';
 import { settingsRouter } from './routers/settings';
 import { usersRouter } from './routers/users';
 import { volumesRouter } from './routers/volumes';
@@ -21,6 +22,7 @@ export const appRouter = createTRPCRouter({
   users: usersRouter,
   apiKeys: apiKeysRouter,
   volumes: volumesRouter,
+  power: powerRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -55,6 +55,9 @@ describe('every entry point declares the role it needs (deny by default)', () =>
     expect(needs('users.resetPassword')).toBe('admin');
     expect(needs('audit.verify')).toBe('admin');
     expect(needs('migration.events')).toBe('viewer');
+    expect(needs('power.act')).toBe('operator');
+    expect(needs('power.dismiss')).toBe('operator');
+    expect(needs('power.open')).toBe('viewer');
   });
 
   it('every route handler under app/api is made by guardRoute with a declared access', async () => {
