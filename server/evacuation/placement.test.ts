@@ -191,7 +191,7 @@ describe('placeVms', () => {
     const plan = placeVms({
       source,
       hosts,
-      vms: [vm('gpu', { blockers: ['a PCI device is passed through (hostdev)'] }), vm('off', { state: 'shut off' })],
+      vms: [vm('gpu', { blockers: ['a PCI device is passed through (hostdev)'] }), vm('off', { state: 'shutoff' })],
     });
     expect(plan[0]).toMatchObject({ kind: 'unmovable', reasons: ['a PCI device is passed through (hostdev)'] });
     expect(plan[1]?.reasons[0]).toMatch(/^it is shut off/);

@@ -223,7 +223,7 @@ function vmBlockers(vm: PlacementVm): string[] {
   const blockers = [...vm.blockers];
   if (!LIVE_STATES.has(vm.state))
     blockers.push(
-      `it is ${vm.state}: an evacuation moves running guests live; a stopped guest's disks cannot be copied offline`,
+      `it is ${vm.state === 'shutoff' ? 'shut off' : vm.state}: an evacuation moves running guests live; a stopped guest's disks cannot be copied offline`,
     );
   return blockers;
 }
