@@ -21,7 +21,7 @@ const BIG_HOST_XML = `<node>
     <capacity>107374182400</capacity><allocation>0</allocation><available>107374182400</available>
     <target><path>/guest</path></target>
   </pool>
-  <domain type='test'><name>other</name><memory>1048576</memory><os><type>hvm</type></os></domain>
+  <domain type='test'><name>other</name><uuid>5e000000-0000-4000-8000-0000000000b1</uuid><vcpu>3</vcpu><memory>1048576</memory><os><type>hvm</type></os></domain>
 </node>
 `;
 
@@ -76,7 +76,9 @@ describe('gathering placement facts with real virsh', () => {
     );
     const [twin, big, gone] = hosts;
     expect(twin).toMatchObject({ error: null, cpus: 16, domainNames: ['test'], freeMemoryBytes: 6144 * 1024 });
-    expect(big).toMatchObject({ error: null, cpus: 4, domainNames: ['other'], committedVcpus: expect.any(Number) });
+    expect(big).toMatchObject({ error: null, cpus: 4, domainNames: ['other'], committedVcpus: 3 });
+    // No NUMA cells: freecell says 0 KiB, so free memory is the node's 16 GiB less its running guest's 1 GiB.
+    expect(big?.freeMemoryBytes).toBe(15 * 2 ** 30);
     expect(big?.pools).toEqual([{ name: 'guest', targetPath: '/guest', availableBytes: 107374182400 }]);
     expect(big?.existingPaths).toEqual([]);
     expect(gone?.error).toEqual(expect.any(String));
@@ -86,7 +88,8 @@ describe('gathering placement facts with real virsh', () => {
     if (placement?.kind !== 'unmovable') return;
     expect(placement.rejected.map((r) => r.alias)).toEqual(['twin', 'big', 'gone']);
     expect(placement.rejected[0]?.reason).toBe('a domain named "test" is already defined there');
-    expect(placement.rejected[1]?.reason).toMatch(/free after this plan's other VMs; needs 8192 MiB/);
+    // The test driver's disks are 1 TiB: more than the pool's 100 GiB.
+    expect(placement.rejected[1]?.reason).toMatch(/^pool guest has 102400 MiB left for this plan; needs \d+ MiB$/);
     expect(placement.rejected[2]?.reason).toMatch(/^did not answer: /);
   });
 

@@ -105,12 +105,16 @@ export async function gatherHost(deps: FactsDeps, host: HostRow, paths: readonly
     for (const filePath of new Set(paths)) if (await volumeExists(call, filePath)) existing.push(filePath);
     const leftovers = await findLeftoversAt(deps.db, { hostId: host.id, paths: existing });
     // freecell is the kernel's word; when a driver has none, what its guests do not use is the best estimate.
-    const free = freeMemory ?? nodeinfo.memoryBytes - running.reduce((sum, card) => sum + (card.memoryBytes ?? 0), 0);
+    // A host without NUMA cells (the test driver's made-up nodes) answers "Total: 0 KiB": unknown, not full.
+    const free = freeMemory
+      ? freeMemory
+      : nodeinfo.memoryBytes - running.reduce((sum, card) => sum + (card.memoryBytes ?? 0), 0);
     return {
       ...base,
       error: null,
       arch: capabilities.arch,
-      cpuModel: capabilities.cpuModel ?? nodeinfo.cpuModel,
+      // capabilities only, as for the source: nodeinfo's "model" is the architecture on qemu.
+      cpuModel: capabilities.cpuModel,
       cpuVendor: capabilities.cpuVendor,
       cpus: nodeinfo.cpus,
       freeMemoryBytes: free,
