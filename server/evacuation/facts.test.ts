@@ -79,7 +79,7 @@ describe('gathering placement facts with real virsh', () => {
     expect(big).toMatchObject({ error: null, cpus: 4, domainNames: ['other'], committedVcpus: 3 });
     // No NUMA cells: freecell says 0 KiB, so free memory is the node's 16 GiB less its running guest's 1 GiB.
     expect(big?.freeMemoryBytes).toBe(15 * 2 ** 30);
-    expect(big?.pools).toEqual([{ name: 'guest', targetPath: '/guest', availableBytes: 107374182400 }]);
+    expect(big?.pools).toEqual([{ name: 'guest', type: 'dir', targetPath: '/guest', availableBytes: 107374182400 }]);
     expect(big?.existingPaths).toEqual([]);
     expect(gone?.error).toEqual(expect.any(String));
 

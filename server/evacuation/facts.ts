@@ -122,6 +122,7 @@ export async function gatherHost(deps: FactsDeps, host: HostRow, paths: readonly
       domainNames: domains.map((domain) => domain.name),
       pools: pools.map((pool) => ({
         name: pool.name,
+        type: pool.type,
         targetPath: pool.targetPath,
         availableBytes: pool.availableBytes,
       })),

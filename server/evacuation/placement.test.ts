@@ -17,7 +17,7 @@ function host(over: Partial<PlacementHost> & { id: string; alias: string }): Pla
     freeMemoryBytes: 8 * GIB,
     committedVcpus: 0,
     domainNames: [],
-    pools: [{ name: 'default', targetPath: '/var/lib/libvirt/images', availableBytes: 100 * GIB }],
+    pools: [{ name: 'default', type: 'dir', targetPath: '/var/lib/libvirt/images', availableBytes: 100 * GIB }],
     existingPaths: [],
     leftovers: [],
     maxIncoming: 2,
@@ -149,7 +149,7 @@ describe('placeVms', () => {
     const noPool = host({
       id: 'h2',
       alias: 'hv2',
-      pools: [{ name: 'other', targetPath: '/srv', availableBytes: 100 * GIB }],
+      pools: [{ name: 'other', type: 'dir', targetPath: '/srv', availableBytes: 100 * GIB }],
     });
     expect(placeVms({ source, hosts: [noPool], vms: [vm('a')] })[0]?.reasons[0]).toContain(
       'no active storage pool for /var/lib/libvirt/images (disk vda)',
@@ -157,7 +157,7 @@ describe('placeVms', () => {
     const small = host({
       id: 'h2',
       alias: 'hv2',
-      pools: [{ name: 'default', targetPath: '/var/lib/libvirt/images/', availableBytes: 300 * MIB }],
+      pools: [{ name: 'default', type: 'dir', targetPath: '/var/lib/libvirt/images/', availableBytes: 300 * MIB }],
     });
     const plan = placeVms({ source, hosts: [small], vms: [vm('a'), vm('b')] });
     expect(plan.map((p) => p.kind)).toEqual(['move', 'unmovable']);
@@ -166,7 +166,8 @@ describe('placeVms', () => {
 
   it('treats disks already present on the destination as shared storage (no copy, no pool space)', () => {
     const path = '/srv/shared/vm-shared.qcow2';
-    const shared = host({ id: 'h2', alias: 'hv2', pools: [], existingPaths: [path] });
+    const nfs = { name: 'shared', type: 'netfs', targetPath: '/srv/shared', availableBytes: 0 };
+    const shared = host({ id: 'h2', alias: 'hv2', pools: [nfs], existingPaths: [path] });
     const plan = placeVms({
       source,
       hosts: [shared],
@@ -174,6 +175,14 @@ describe('placeVms', () => {
     });
     expect(plan[0]).toMatchObject({ kind: 'move', storage: 'shared' });
     expect(plan[0]?.reasons.join(' ')).toContain('shared storage: its disk is already there');
+  });
+
+  it('refuses a disk path that exists on the destination outside network storage (maybe someone else’s file)', () => {
+    const path = '/var/lib/libvirt/images/a.qcow2';
+    const hosts = [host({ id: 'h2', alias: 'hv2', existingPaths: [path] })];
+    expect(placeVms({ source, hosts, vms: [vm('a')] })[0]?.reasons[0]).toBe(
+      "no host can take it: hv2: /var/lib/libvirt/images/a.qcow2 already exists there in pool default (dir), not on network storage: Ferry cannot tell a shared disk from someone else's file",
+    );
   });
 
   it('refuses a destination holding a leftover volume at the disk path, naming its story', () => {

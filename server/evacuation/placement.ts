@@ -9,14 +9,23 @@
  * - vCPUs: the vCPUs of the running guests plus those placed must stay within `vcpuRatio` × the host's CPUs;
  * - a domain of the same name on the destination refuses it (libvirt would: "domain already exists");
  * - storage: a disk whose path already exists on the destination is shared storage (no copy) unless Ferry's
- *   ledger says it is a leftover of an earlier migration; every other disk needs an active pool with that
- *   directory on the destination and room in it for every disk placed there so far;
+ *   ledger says it is a leftover of an earlier migration, or its pool is not a network pool (SHARED_POOL_TYPES);
+ *   every other disk needs an active pool with that directory on the destination and room in it for every disk
+ *   placed there so far;
  * - spread by free memory: biggest VMs first, each onto the host with the most free memory left after it; a tie
  *   goes to the host with fewer VMs per incoming slot. Incoming limits are concurrency, never a refusal: a host
  *   with a limit of 2 takes ten VMs, two at a time, the others wait in the queue.
  */
 
-export type PlacementPool = { name: string; targetPath: string | null; availableBytes: number };
+export type PlacementPool = { name: string; type: string; targetPath: string | null; availableBytes: number };
+
+/**
+ * Pool types whose volumes every host that defines the pool sees: a disk found at the same path in one of these
+ * is the VM's own disk, not a copy. A `dir` pool may sit on an NFS mount too, but Ferry cannot tell that from
+ * someone else's file at the same path, and migrating with shared storage onto a foreign file would boot the
+ * guest on the wrong disk: such a VM is reported, not moved.
+ */
+export const SHARED_POOL_TYPES: ReadonlySet<string> = new Set(['netfs', 'gluster', 'rbd', 'iscsi', 'iscsi-direct']);
 
 export type PlacementHost = {
   id: string;
@@ -191,6 +200,14 @@ function judgeStorage(
     .find((entry) => entry !== undefined);
   if (leftover) return { ok: false, reason: `leftover volume: ${leftover.story}` };
   const existing = vm.disks.filter((disk) => host.existingPaths.includes(disk.path));
+  const foreign = existing.find((disk) => !SHARED_POOL_TYPES.has(poolFor(host, disk.path)?.type ?? ''));
+  if (foreign) {
+    const pool = poolFor(host, foreign.path);
+    return {
+      ok: false,
+      reason: `${foreign.path} already exists there${pool ? ` in pool ${pool.name} (${pool.type})` : ''}, not on network storage: Ferry cannot tell a shared disk from someone else's file`,
+    };
+  }
   if (existing.length === vm.disks.length)
     return {
       ok: true,
