@@ -43,6 +43,16 @@ function submitWindow(limit: number): number {
   return Math.max(2, limit * 2);
 }
 
+/**
+ * Every job of an evacuation: live, persistent, undefined on the source once verified, and its copied disks
+ * deleted on the source after that verification. A stale copy left on the drained host would be "someone
+ * else's file" to the bring-back's placement and preflight; shared disks are never deleted.
+ */
+function evacuationOptions(storage: string) {
+  const shared = storage === 'shared';
+  return migrationOptionsSchema.parse({ storage: shared ? 'shared' : 'copy-all', deleteSourceVolumes: !shared });
+}
+
 /** The admin's edits to a plan: a destination per VM, or `null` to leave it where it is. */
 export type PlanOverrides = readonly PlacementOverride[];
 
@@ -81,7 +91,7 @@ async function persist(deps: EvacuationDeps, who: AuditContext, plan: Plan, over
         hostId: plan.host.id,
         hostAlias: plan.host.alias,
         actor: who.actor,
-        options: JSON.stringify(migrationOptionsSchema.parse({})),
+        options: JSON.stringify(evacuationOptions('copy-all')),
         fromEvacuationId: plan.fromEvacuationId,
         items: {
           create: plan.items.map((item, position) => ({
@@ -340,7 +350,7 @@ async function submitItem(
     });
     return false;
   }
-  const options = migrationOptionsSchema.parse({ storage: item.storage === 'shared' ? 'shared' : 'copy-all' });
+  const options = evacuationOptions(item.storage);
   let migrationId: string | null = null;
   try {
     migrationId = await deps.db.$transaction(async (tx) => {
