@@ -1,8 +1,10 @@
 import { db } from './db';
 import { bus } from './events/bus';
+import { advanceOpenEvacuations, onMigrationEnded } from './evacuation/run';
 import { executors } from './fleet/executors';
 import { reconcileOrphanedMigrations, STALE_HEARTBEAT_MS } from './migrations/reconcile';
 import { kickScheduler } from './migrations/scheduler';
+import { MIGRATIONS_CHANNEL } from './migrations/types';
 import { logJobError } from './observability/logger';
 import { plural } from './plural';
 
@@ -31,8 +33,18 @@ export function startBackgroundWork() {
       .catch((error: unknown) => logJobError({ what: 'migration reconcile failed', error }))
       .then(() => kickScheduler({ db, bus, executors: executors() }))
       .catch((error: unknown) => logJobError({ what: 'migration scheduler failed', error }))
+      // Evacuations are rows: this carries each on (after a restart too) even if no job ended just now.
+      .then(() => advanceOpenEvacuations({ db, bus, executors: executors() }))
+      .catch((error: unknown) => logJobError({ what: 'evacuation sweep failed', error }))
       .finally(() => (running = false));
   };
   sweep();
   setInterval(sweep, STALE_HEARTBEAT_MS).unref();
+  // A job that ended lets its evacuation submit the next one at once, rather than at the next sweep.
+  bus.subscribe(MIGRATIONS_CHANNEL, (change) => {
+    if (change.type !== 'state') return;
+    void onMigrationEnded({ db, bus, executors: executors() }, change.migrationId).catch((error: unknown) =>
+      logJobError({ what: 'evacuation advance failed', error }),
+    );
+  });
 }

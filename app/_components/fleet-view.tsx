@@ -9,6 +9,7 @@ import { useTRPC } from '@/trpc/client';
 import { plural } from '@/server/plural';
 import { formatBytes, formatTime } from '../_lib/format';
 import { ordinal, useActiveMigrations, type ActiveMigration } from '../_lib/use-active-migrations';
+import { MaintenanceBadge } from './maintenance-badge';
 import { MigrateDialog, type MigrateTarget } from './migrate-dialog';
 import { Badge, Button, ErrorBox } from './ui';
 import { VmPowerMenu } from './vm-power-menu';
@@ -114,6 +115,7 @@ function HostSection({
           </Link>
         </h2>
         <code className="text-xs text-slate-500">{host.displayUri}</code>
+        <MaintenanceBadge host={host} />
         <span className="ml-auto text-xs text-slate-500">
           {snapshot.status === 'ok'
             ? `${plural(snapshot.vms.length, 'VM')} · read in ${Math.round(snapshot.durationMs)} ms`

@@ -72,7 +72,8 @@ fingerprint() { ssh-keygen -l -E sha256 -f "$LAB_DIR/keys/$1/ssh_host_ed25519_ke
 
 # Guests: name, uuid, host, initial state. vm3 exists only with --vm-on-hv2. vm4 is hv1's third running guest
 # (per-host limit tests need three migrations from one host). vm-shared and vm-busy live in the shared pool.
-VM_NAMES=(vm1 vm2 vm-off vm3 vm4 vm-shared vm-busy)
+# vm5 makes four running guests with local disks on hv1 (the evacuation e2e drains four).
+VM_NAMES=(vm1 vm2 vm-off vm3 vm4 vm-shared vm-busy vm5)
 vm_uuid() {
   case $1 in
     vm1) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a1" ;;
@@ -80,6 +81,7 @@ vm_uuid() {
     vm-off) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a0" ;;
     vm3) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a3" ;;
     vm4) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a4" ;;
+    vm5) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a7" ;;
     vm-shared) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a5" ;;
     vm-busy) echo "0f1e0000-7a5b-4c1b-9e00-0000000000a6" ;;
   esac

@@ -1,6 +1,7 @@
 import { accountRouter } from './routers/account';
 import { apiKeysRouter } from './routers/api-keys';
 import { auditRouter } from './routers/audit';
+import { evacuationRouter } from './routers/evacuation';
 import { fleetRouter } from './routers/fleet';
 import { historyRouter } from './routers/history';
 import { hostRouter } from './routers/host';
@@ -23,6 +24,7 @@ export const appRouter = createTRPCRouter({
   apiKeys: apiKeysRouter,
   volumes: volumesRouter,
   power: powerRouter,
+  evacuation: evacuationRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -32,6 +32,8 @@ export const PUBLIC_HOST_SELECT = {
   maxOutgoingMigrations: true,
   maxIncomingMigrations: true,
   bandwidthCapMiBps: true,
+  inMaintenance: true,
+  maintenanceSince: true,
   createdAt: true,
   updatedAt: true,
 } satisfies Prisma.HostSelect;

@@ -113,6 +113,24 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   const registered = sameHostRule(source, destination);
   if (registered.status === 'fail' && source.id === destination.id) return report([fromVerdict(registered)], facts);
 
+  // A host being drained takes nothing new: the evacuation set the flag, an operator ends it (issue #12).
+  const maintenance = await input.db.host.findUnique({
+    where: { id: destination.id },
+    select: { inMaintenance: true },
+  });
+  if (maintenance?.inMaintenance)
+    return report(
+      [
+        check(
+          'destination-maintenance',
+          'Destination not in maintenance',
+          'fail',
+          `${destination.alias} is in maintenance: it takes no migrations until an operator ends maintenance on its host page.`,
+        ),
+      ],
+      facts,
+    );
+
   const [sourceCaps, destinationCaps, sourceDomains, destinationDomains] = await Promise.all([
     ask(getCapabilities(src)),
     ask(getCapabilities(dst)),

@@ -6,9 +6,11 @@ import { useState } from 'react';
 import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { formatBytes } from '../../_lib/format';
+import { HostEvacuation } from './host-evacuation';
 import { HostForm } from './host-form';
 import { HostLimits } from './host-limits';
 import { LeftoverVolumes } from './leftover-volumes';
+import { MaintenanceBadge } from '../../_components/maintenance-badge';
 import { Button, ErrorBox } from '../../_components/ui';
 
 export function HostDetail({ alias }: { alias: string }) {
@@ -38,6 +40,7 @@ export function HostDetail({ alias }: { alias: string }) {
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-2xl font-semibold tracking-tight">{host.displayName}</h1>
         <code className="text-sm text-slate-500">{host.displayUri}</code>
+        <MaintenanceBadge host={host} />
         <div className="ml-auto flex gap-2">
           <Button onClick={() => test.mutate({ id: host.id })} disabled={test.isPending}>
             {test.isPending ? 'Testing…' : 'Test connection'}
@@ -132,6 +135,7 @@ export function HostDetail({ alias }: { alias: string }) {
         <Fact label="Native TLS" value={host.tlsCapable ? 'yes' : 'no'} />
       </dl>
 
+      <HostEvacuation host={host} />
       <HostLimits host={host} />
       <LeftoverVolumes alias={host.alias} />
     </div>

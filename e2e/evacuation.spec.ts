@@ -1,0 +1,129 @@
+import { expect, test, type Page } from '@playwright/test';
+import { ensureHost, lab, labHosts, virsh } from './lab-hosts';
+import { gotoReady } from './ready';
+import { createServerProcess } from './server-process';
+
+/**
+ * Draining hv1 (issue #12) on the lab, per-host limits 2 (the default): "Evacuate hv1" → plan (vm1, vm2, vm4 and
+ * vm5 go to hv2; vm-shared, whose disk already sits in hv2's `dir` pool, and the stopped guests are reported and
+ * skipped) → start → two run, two queue → kill -9 of Ferry mid-evacuation → restart → it finishes, all four on
+ * hv2 → end maintenance → bring back → all four on hv1 again. One Ferry of this spec's own, so it can be killed.
+ */
+
+const { hv1, hv2 } = labHosts();
+const PORT = Number(process.env.E2E_RESTART_PORT ?? Number(process.env.E2E_PORT ?? 3100) + 1000);
+const DATABASE_URL = (process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db').replace(/\.db$/, '-evacuation.db');
+const ADMIN = { name: 'evac-admin', password: 'evacuation admin password 1' };
+const MOVING = ['vm1', 'vm2', 'vm4', 'vm5'];
+
+const ferry = createServerProcess({
+  port: PORT,
+  databaseUrl: DATABASE_URL,
+  // A restarted Ferry re-attaches jobs whose heartbeat (every 5 s) is older than this, and sweeps as often.
+  env: { FERRY_STALE_HEARTBEAT_MS: '6000' },
+});
+
+test.describe.configure({ mode: 'serial' });
+test.setTimeout(900_000);
+
+test.beforeAll(() => {
+  lab('reset');
+  ferry.prepare(ADMIN);
+});
+
+test.afterAll(async () => {
+  await ferry.stop();
+  lab('heal');
+  lab('reset');
+});
+
+const row = (page: Page, vm: string) => page.locator(`tr[data-evac-vm="${vm}"]`);
+
+async function waitFinished(page: Page) {
+  await expect(page.getByTestId('evacuation-state')).toHaveText('finished', { timeout: 420_000 });
+}
+
+test('evacuate hv1 through a kill -9 of Ferry, then bring every VM back', async ({ browser }) => {
+  await ferry.start();
+  const context = await ferry.signedInContext(browser, ADMIN);
+  const page = await context.newPage();
+  page.on('dialog', (dialog) => void dialog.accept());
+  await ensureHost(page, { alias: 'hv1', uri: hv1.uri });
+  await ensureHost(page, { alias: 'hv2', uri: hv2.uri });
+
+  // The plan, from the host page.
+  await gotoReady(page, '/hosts/hv1');
+  await page.getByRole('link', { name: 'Evacuate hv1' }).click();
+  const plan = page.getByRole('table', { name: 'Evacuation plan' });
+  await expect(plan).toBeVisible({ timeout: 60_000 });
+  for (const vm of MOVING) {
+    const planned = plan.locator(`tr[data-plan-vm="${vm}"]`);
+    await expect(planned).toHaveAttribute('data-plan-kind', 'move');
+    await expect(planned.getByLabel(`Destination of ${vm}`)).toHaveValue(/.+/);
+    await expect(planned).toContainText('most free memory after placement');
+  }
+  await expect(plan.locator('tr[data-plan-vm="vm-off"]')).toHaveAttribute('data-plan-kind', 'unmovable');
+  await expect(plan.locator('tr[data-plan-vm="vm-off"]')).toContainText('it is shut off');
+  const shared = plan.locator('tr[data-plan-vm="vm-shared"]');
+  await expect(shared).toHaveAttribute('data-plan-kind', 'unmovable');
+  await expect(shared).toContainText('already exists there in pool shared (dir), not on network storage');
+
+  // Start: two run (hv1's outgoing limit), two wait in the queue.
+  await page.getByRole('button', { name: 'Start evacuation' }).click();
+  await page.waitForURL(/\/evacuations\/[a-z0-9]+$/);
+  const url = page.url();
+  const counts = page.getByTestId('evacuation-counts');
+  await expect(counts).toContainText('2 running · 2 queued', { timeout: 30_000 });
+  await expect(row(page, 'vm-shared')).toHaveAttribute('data-evac-state', 'unmovable');
+
+  // Maintenance: the badge on the fleet, and hv1 refused as a single migration's destination (the preflight's
+  // sentence is covered in server/evacuation/run.test.ts).
+  const fleet = await context.newPage();
+  await gotoReady(fleet, '/');
+  await expect(fleet.locator('[data-maintenance="hv1"]').first()).toBeVisible({ timeout: 30_000 });
+  await fleet.close();
+
+  // kill -9 while two jobs copy (past preflight, so hv1's libvirtd drives them); the restarted Ferry re-attaches
+  // them and its sweep carries the evacuation on.
+  const copying = page.locator('tr[data-evac-state="running"]');
+  await expect(copying).toHaveCount(2, { timeout: 120_000 });
+  await expect
+    .poll(
+      async () => {
+        const values = await copying
+          .getByRole('progressbar')
+          .evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute('aria-valuenow'))));
+        return values.length === 2 && values.every((value) => value >= 1);
+      },
+      { timeout: 120_000 },
+    )
+    .toBe(true);
+  await ferry.kill9();
+  await ferry.start();
+  await page.goto(url);
+  await waitFinished(page);
+  for (const vm of MOVING) {
+    await expect(row(page, vm)).toHaveAttribute('data-evac-state', 'succeeded');
+    expect(virsh(hv2, 'domstate', vm)).toEqual({ ok: true, out: 'running' });
+    expect(virsh(hv1, 'domstate', vm).ok).toBe(false);
+  }
+  await expect(page.getByTestId('evacuation-percent')).toHaveText('100%');
+
+  // End maintenance, then bring them back as a new plan.
+  await gotoReady(page, '/hosts/hv1');
+  await page.getByRole('button', { name: 'End maintenance' }).click();
+  await page.getByRole('link', { name: 'Bring them back' }).click();
+  const back = page.getByRole('table', { name: 'Evacuation plan' });
+  await expect(back).toBeVisible({ timeout: 60_000 });
+  for (const vm of MOVING)
+    await expect(back.locator(`tr[data-plan-vm="${vm}"]`)).toHaveAttribute('data-plan-kind', 'move');
+  await page.getByRole('button', { name: 'Start bringing back' }).click();
+  await page.waitForURL(/\/evacuations\/[a-z0-9]+$/);
+  await waitFinished(page);
+  for (const vm of MOVING) {
+    await expect(row(page, vm)).toHaveAttribute('data-evac-state', 'succeeded');
+    expect(virsh(hv1, 'domstate', vm)).toEqual({ ok: true, out: 'running' });
+    expect(virsh(hv2, 'domstate', vm).ok).toBe(false);
+  }
+  await context.close();
+});

@@ -1,0 +1,101 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalExecutor } from '../hypervisor/local-executor';
+import { createTestDb, type TestDb } from '../testing/test-db';
+import { gatherHosts, gatherVms } from './facts';
+import { placeVms } from './placement';
+
+/**
+ * Fact gathering against real virsh and the libvirt test driver: test:///default as the host being drained,
+ * a second registration of it (its VM "test" clashes by name), a made-up host from a node XML with a pool at the
+ * disk's directory, and a host whose file does not exist (does not answer).
+ */
+
+const BIG_HOST_XML = `<node>
+  <cpu><mhz>2000</mhz><model>i686</model><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>1</threads></cpu>
+  <memory>16777216</memory>
+  <pool type='dir'>
+    <name>guest</name>
+    <capacity>107374182400</capacity><allocation>0</allocation><available>107374182400</available>
+    <target><path>/guest</path></target>
+  </pool>
+  <domain type='test'><name>other</name><uuid>5e000000-0000-4000-8000-0000000000b1</uuid><vcpu>3</vcpu><memory>1048576</memory><os><type>hvm</type></os></domain>
+</node>
+`;
+
+let testDb: TestDb;
+let dir: string;
+let bigUri: string;
+
+const executors = {
+  get: (host: { uri: string }) => createLocalExecutor({ uri: host.uri, defaultTimeoutMs: 20_000 }),
+};
+
+function row(id: string, uri: string) {
+  return {
+    id,
+    alias: id,
+    uri,
+    executorKind: 'local',
+    pinnedFingerprint: null,
+    inMaintenance: false,
+    maxIncomingMigrations: 2,
+  };
+}
+
+beforeAll(async () => {
+  testDb = createTestDb();
+  dir = await mkdtemp(path.join(tmpdir(), 'ferry-evac-facts-'));
+  bigUri = `test://${path.join(dir, 'big.xml')}`;
+  await writeFile(path.join(dir, 'big.xml'), BIG_HOST_XML);
+});
+
+afterAll(async () => {
+  await testDb.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('gathering placement facts with real virsh', () => {
+  it('reads the VMs of the host being drained and the facts of every candidate, then places', async () => {
+    const deps = { db: testDb.db, executors };
+    const { source, vms } = await gatherVms(deps, row('demo', 'test:///default'));
+    expect(source).toMatchObject({ id: 'demo', arch: 'i686' });
+    expect(vms).toHaveLength(1);
+    const [vm] = vms;
+    expect(vm).toMatchObject({ name: 'test', state: 'running', vcpus: 2, blockers: [] });
+    expect(vm?.memoryBytes).toBe(8 * 2 ** 30);
+    expect(vm?.disks).toEqual([{ target: 'vda', path: '/guest/diskimage1', capacityBytes: expect.any(Number) }]);
+    expect(vm?.disks[0]?.capacityBytes).toBeGreaterThan(0);
+
+    const hosts = await gatherHosts(
+      deps,
+      [row('twin', 'test:///default'), row('big', bigUri), row('gone', `test://${path.join(dir, 'missing.xml')}`)],
+      vms,
+    );
+    const [twin, big, gone] = hosts;
+    expect(twin).toMatchObject({ error: null, cpus: 16, domainNames: ['test'], freeMemoryBytes: 6144 * 1024 });
+    expect(big).toMatchObject({ error: null, cpus: 4, domainNames: ['other'], committedVcpus: 3 });
+    // No NUMA cells: freecell says 0 KiB, so free memory is the node's 16 GiB less its running guest's 1 GiB.
+    expect(big?.freeMemoryBytes).toBe(15 * 2 ** 30);
+    expect(big?.pools).toEqual([{ name: 'guest', type: 'dir', targetPath: '/guest', availableBytes: 107374182400 }]);
+    expect(big?.existingPaths).toEqual([]);
+    expect(gone?.error).toEqual(expect.any(String));
+
+    const [placement] = placeVms({ source, vms, hosts });
+    expect(placement?.kind).toBe('unmovable');
+    if (placement?.kind !== 'unmovable') return;
+    expect(placement.rejected.map((r) => r.alias)).toEqual(['twin', 'big', 'gone']);
+    expect(placement.rejected[0]?.reason).toBe('a domain named "test" is already defined there');
+    // The test driver's disks are 1 TiB: more than the pool's 100 GiB.
+    expect(placement.rejected[1]?.reason).toMatch(/^pool guest has 102400 MiB left for this plan; needs \d+ MiB$/);
+    expect(placement.rejected[2]?.reason).toMatch(/^did not answer: /);
+  });
+
+  it('gathers only the VMs asked for (a bring-back names them by UUID)', async () => {
+    const deps = { db: testDb.db, executors };
+    const { vms } = await gatherVms(deps, row('demo', 'test:///default'), new Set(['no-such-uuid']));
+    expect(vms).toEqual([]);
+  });
+});

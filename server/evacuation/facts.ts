@@ -1,0 +1,157 @@
+import type { Db } from '../db';
+import { describeHostError } from '../hosts/host-errors';
+import type { Executor, ExecutorSource } from '../hypervisor/executor';
+import { collectVms } from '../inventory/collect';
+import { NODEINFO_ARGS } from '../inventory/virsh-commands';
+import { toDomainUuid } from '../libvirt/domain-ref';
+import { parseDomainXml } from '../libvirt/domain-xml';
+import { parseNodeinfo } from '../libvirt/parsers/nodeinfo';
+import { getCapabilities, getFreeMemory, listActivePools, listDomains, volumeExists } from '../migrations/host-queries';
+import { findLeftoversAt } from '../volumes/service';
+import { findMigrationBlockers } from './blockers';
+import type { PlacementHost, PlacementSource, PlacementVm } from './placement';
+
+/**
+ * The one place evacuation planning asks hosts anything: the facts placement.ts decides over. Reuses the
+ * inventory (`domstats`, `list`), preflight's queries (capabilities, freecell, pools, vol-info) and the volume
+ * ledger. A host that does not answer becomes a PlacementHost with `error`, never an exception.
+ */
+
+export type FactsDeps = { db: Db; executors: ExecutorSource };
+
+type HostRow = {
+  id: string;
+  alias: string;
+  uri: string;
+  executorKind: string;
+  pinnedFingerprint: string | null;
+  inMaintenance: boolean;
+  maxIncomingMigrations: number;
+};
+
+const TIMEOUT_MS = 20_000;
+
+/** The running (and stopped) VMs of `host`, optionally only these UUIDs, with what placement needs of each. */
+export async function gatherVms(
+  deps: FactsDeps,
+  host: HostRow,
+  only?: ReadonlySet<string>,
+): Promise<{ source: PlacementSource; vms: PlacementVm[] }> {
+  const executor = deps.executors.get(host);
+  const [cards, capabilities] = await Promise.all([
+    collectVms({ executor, timeoutMs: TIMEOUT_MS }),
+    getCapabilities({ executor, timeoutMs: TIMEOUT_MS }),
+  ]);
+  const wanted = cards.filter((card) => !only || only.has(card.uuid));
+  const vms: PlacementVm[] = [];
+  for (const card of wanted) {
+    const xml = (await executor.run(['dumpxml', '--domain', toDomainUuid(card.uuid)], { timeoutMs: TIMEOUT_MS }))
+      .stdout;
+    const domain = parseDomainXml(xml);
+    const capacities = new Map(card.disks.map((disk) => [disk.target, disk.capacityBytes]));
+    vms.push({
+      name: card.name,
+      uuid: card.uuid,
+      state: card.state,
+      memoryBytes: card.maxMemoryBytes ?? card.memoryBytes ?? domain.memoryBytes,
+      vcpus: card.vcpus ?? domain.vcpus,
+      cpuMode: domain.cpuMode,
+      // The disks a migration copies: preflight's rule (storageCheck).
+      disks: domain.disks
+        .filter((disk) => disk.device === 'disk' && disk.sourcePath && !disk.readonly && !disk.shareable)
+        .map((disk) => ({
+          target: disk.target,
+          path: disk.sourcePath as string,
+          capacityBytes: capacities.get(disk.target) ?? 0,
+        })),
+      blockers: findMigrationBlockers(xml),
+    });
+  }
+  return {
+    source: {
+      id: host.id,
+      alias: host.alias,
+      arch: capabilities.arch,
+      cpuModel: capabilities.cpuModel,
+      cpuVendor: capabilities.cpuVendor,
+    },
+    vms,
+  };
+}
+
+/** One candidate destination, asked in parallel with the others; `paths`: the disks of the VMs being placed. */
+export async function gatherHost(deps: FactsDeps, host: HostRow, paths: readonly string[]): Promise<PlacementHost> {
+  const base = {
+    id: host.id,
+    alias: host.alias,
+    inMaintenance: host.inMaintenance,
+    maxIncoming: host.maxIncomingMigrations,
+  };
+  let executor: Executor;
+  try {
+    executor = deps.executors.get(host);
+    const call = { executor, timeoutMs: TIMEOUT_MS };
+    const [capabilities, nodeinfo, freeMemory, cards, pools, domains] = await Promise.all([
+      getCapabilities(call),
+      executor.run([...NODEINFO_ARGS], { timeoutMs: TIMEOUT_MS }).then((result) => parseNodeinfo(result.stdout)),
+      getFreeMemory(call),
+      collectVms({ executor, timeoutMs: TIMEOUT_MS }),
+      listActivePools(call),
+      // Names from `list --all`: every defined domain clashes, whatever the inventory could read of it.
+      listDomains(call),
+    ]);
+    const running = cards.filter((card) => card.state === 'running' || card.state === 'paused');
+    const existing: string[] = [];
+    for (const filePath of new Set(paths)) if (await volumeExists(call, filePath)) existing.push(filePath);
+    const leftovers = await findLeftoversAt(deps.db, { hostId: host.id, paths: existing });
+    // freecell is the kernel's word; when a driver has none, what its guests do not use is the best estimate.
+    // A host without NUMA cells (the test driver's made-up nodes) answers "Total: 0 KiB": unknown, not full.
+    const free = freeMemory
+      ? freeMemory
+      : nodeinfo.memoryBytes - running.reduce((sum, card) => sum + (card.memoryBytes ?? 0), 0);
+    return {
+      ...base,
+      error: null,
+      arch: capabilities.arch,
+      // capabilities only, as for the source: nodeinfo's "model" is the architecture on qemu.
+      cpuModel: capabilities.cpuModel,
+      cpuVendor: capabilities.cpuVendor,
+      cpus: nodeinfo.cpus,
+      freeMemoryBytes: free,
+      committedVcpus: running.reduce((sum, card) => sum + (card.vcpus ?? 0), 0),
+      domainNames: domains.map((domain) => domain.name),
+      pools: pools.map((pool) => ({
+        name: pool.name,
+        type: pool.type,
+        targetPath: pool.targetPath,
+        availableBytes: pool.availableBytes,
+      })),
+      existingPaths: existing,
+      leftovers: [...leftovers.values()].map((view) => ({ path: view.path, story: view.story })),
+    };
+  } catch (error) {
+    return {
+      ...base,
+      error: describeHostError(error).error,
+      arch: null,
+      cpuModel: null,
+      cpuVendor: null,
+      cpus: 0,
+      freeMemoryBytes: 0,
+      committedVcpus: 0,
+      domainNames: [],
+      pools: [],
+      existingPaths: [],
+      leftovers: [],
+    };
+  }
+}
+
+export async function gatherHosts(
+  deps: FactsDeps,
+  hosts: readonly HostRow[],
+  vms: readonly PlacementVm[],
+): Promise<PlacementHost[]> {
+  const paths = vms.flatMap((vm) => vm.disks.map((disk) => disk.path));
+  return Promise.all(hosts.map((host) => gatherHost(deps, host, paths)));
+}

@@ -1,0 +1,550 @@
+import { Prisma } from '@prisma/client';
+import type { Db } from '../db';
+import { recordAudit, type AuditContext } from '../audit/record';
+import { UserError } from '../errors';
+import type { EventBus } from '../events/bus';
+import type { ExecutorSource } from '../hypervisor/executor';
+import { migrationOptionsSchema } from '../libvirt/migration/options';
+import { appendMigrationEvent } from '../migrations/events';
+import { kickScheduler } from '../migrations/scheduler';
+import { cancelMigration } from '../migrations/service';
+import { ACTIVE_STATES, isFinalState } from '../migrations/types';
+import { plural } from '../plural';
+import { planBringBack, planEvacuation, type Plan, type PlanItem } from './plan';
+import type { PlacementOverride } from './placement';
+import { isDestinationFailure, parseChecklist } from './retry';
+
+/**
+ * An evacuation in motion. Everything is a row: the Evacuation, one EvacuationItem per VM, one Migration per
+ * attempt (linked by evacuationId). `advanceEvacuation` reads them and does the next step — settle the items
+ * whose job ended, retry once elsewhere after a destination failure, submit more jobs while the evacuation
+ * runs, close it when nothing is left — so it can run from anywhere, any number of times: when a job ends, on
+ * the background sweep, after a restart. Jobs go through the same queue as single migrations (the scheduler
+ * and its per-host limits start them); the evacuation only decides how many it has submitted at once.
+ */
+
+export type EvacuationDeps = { db: Db; bus: EventBus; executors: ExecutorSource };
+
+export const EVACUATION_STATES = ['running', 'paused', 'cancelling', 'finished', 'cancelled'] as const;
+export type EvacuationState = (typeof EVACUATION_STATES)[number];
+const OPEN_STATES: readonly EvacuationState[] = ['running', 'paused', 'cancelling'];
+
+/** Item states that will not change any more. */
+const SETTLED_ITEM_STATES = ['succeeded', 'failed', 'unmovable', 'excluded', 'dropped', 'cancelled'];
+
+/** One retry on the next-best host after a destination failure: two attempts in all. */
+const MAX_ATTEMPTS = 2;
+
+/**
+ * How many jobs of one evacuation sit in the queue or run at once: twice what its busiest end may run, so the
+ * queue always holds the next ones (two run, two wait, with limits of 2) while a pause still holds most back.
+ */
+function submitWindow(limit: number): number {
+  return Math.max(2, limit * 2);
+}
+
+/**
+ * Every job of an evacuation: live, persistent, undefined on the source once verified, and its copied disks
+ * deleted on the source after that verification. A stale copy left on the drained host would be "someone
+ * else's file" to the bring-back's placement and preflight; shared disks are never deleted.
+ */
+function evacuationOptions(storage: string) {
+  const shared = storage === 'shared';
+  return migrationOptionsSchema.parse({ storage: shared ? 'shared' : 'copy-all', deleteSourceVolumes: !shared });
+}
+
+/** The admin's edits to a plan: a destination per VM, or `null` to leave it where it is. */
+export type PlanOverrides = readonly PlacementOverride[];
+
+function summarizeOverrides(plan: Plan, overrides: PlanOverrides) {
+  return overrides.map((entry) => {
+    const item = plan.items.find((candidate) => candidate.vmUuid === entry.vmUuid);
+    const destination = plan.candidates.find((candidate) => candidate.id === entry.destinationHostId);
+    return { vm: item?.vmName ?? entry.vmUuid, to: entry.destinationHostId === null ? 'excluded' : destination?.alias };
+  });
+}
+
+function itemState(item: PlanItem): string {
+  return item.kind === 'move' ? 'pending' : item.kind;
+}
+
+async function persist(deps: EvacuationDeps, who: AuditContext, plan: Plan, overrides: PlanOverrides): Promise<string> {
+  const movable = plan.items.filter((item) => item.kind === 'move');
+  if (movable.length === 0)
+    throw new UserError({
+      code: 'PRECONDITION_FAILED',
+      message: `Nothing to move: ${plural(plan.items.length, 'VM')} on the plan, none can go anywhere. See each VM's reason.`,
+    });
+  const id = await deps.db.$transaction(async (tx) => {
+    const open = await tx.evacuation.findFirst({
+      where: { hostId: plan.host.id, state: { in: [...OPEN_STATES] } },
+      select: { id: true, kind: true },
+    });
+    if (open)
+      throw new UserError({
+        code: 'CONFLICT',
+        message: `${plan.host.alias} already has an unfinished ${open.kind === 'evacuate' ? 'evacuation' : 'bring-back'} (${open.id}); open it instead.`,
+      });
+    const evacuation = await tx.evacuation.create({
+      data: {
+        kind: plan.kind,
+        hostId: plan.host.id,
+        hostAlias: plan.host.alias,
+        actor: who.actor,
+        options: JSON.stringify(evacuationOptions('copy-all')),
+        fromEvacuationId: plan.fromEvacuationId,
+        items: {
+          create: plan.items.map((item, position) => ({
+            position,
+            vmName: item.vmName,
+            vmUuid: item.vmUuid,
+            sourceHostId: item.sourceHostId,
+            sourceAlias: item.sourceAlias,
+            destinationHostId: item.destination?.id ?? null,
+            destinationAlias: item.destination?.alias ?? null,
+            storage: item.storage,
+            state: itemState(item),
+            reasons: JSON.stringify(item.reasons),
+            alternatives: JSON.stringify(item.alternatives.map((host) => host.id)),
+            error: item.kind === 'move' ? null : (item.reasons[0] ?? null),
+          })),
+        },
+      },
+    });
+    if (plan.kind === 'evacuate' && !plan.host.inMaintenance) {
+      await tx.host.update({
+        where: { id: plan.host.id },
+        data: { inMaintenance: true, maintenanceSince: new Date() },
+      });
+      await recordAudit(tx, {
+        ...who,
+        action: 'host.maintenance-on',
+        hostAlias: plan.host.alias,
+        details: { evacuationId: evacuation.id },
+      });
+    }
+    await recordAudit(tx, {
+      ...who,
+      action: plan.kind === 'evacuate' ? 'evacuation.start' : 'evacuation.bring-back',
+      hostAlias: plan.host.alias,
+      details: {
+        evacuationId: evacuation.id,
+        moves: movable.map((item) => ({ vm: item.vmName, from: item.sourceAlias, to: item.destination?.alias })),
+        skipped: plan.items
+          .filter((item) => item.kind !== 'move')
+          .map((item) => ({ vm: item.vmName, kind: item.kind, reason: item.reasons[0] ?? null })),
+      },
+    });
+    if (overrides.length > 0)
+      await recordAudit(tx, {
+        ...who,
+        action: 'evacuation.change',
+        hostAlias: plan.host.alias,
+        details: { evacuationId: evacuation.id, changes: summarizeOverrides(plan, overrides) },
+      });
+    return evacuation.id;
+  });
+  await advanceEvacuation(deps, id);
+  return id;
+}
+
+/** "Start" on the plan page: the plan again from fresh facts with the admin's changes, then run. */
+export async function startEvacuation(
+  deps: EvacuationDeps,
+  who: AuditContext,
+  options: { hostId: string; overrides: PlanOverrides },
+): Promise<{ id: string }> {
+  const plan = await planEvacuation(deps, options);
+  return { id: await persist(deps, who, plan, options.overrides) };
+}
+
+export async function startBringBack(
+  deps: EvacuationDeps,
+  who: AuditContext,
+  options: { hostId: string; excluded: readonly string[] },
+): Promise<{ id: string }> {
+  const plan = await planBringBack(deps, options);
+  const overrides = options.excluded.map((vmUuid) => ({ vmUuid, destinationHostId: null }));
+  return { id: await persist(deps, who, plan, overrides) };
+}
+
+type ItemRow = Awaited<ReturnType<Db['evacuationItem']['findMany']>>[number];
+
+/** Per-process chain per evacuation: two advances of one evacuation in this process never interleave. */
+const chains = new Map<string, Promise<void>>();
+
+export function advanceEvacuation(deps: EvacuationDeps, id: string): Promise<void> {
+  const previous = chains.get(id) ?? Promise.resolve();
+  const next = previous
+    .then(() => advanceOnce(deps, id))
+    .catch((error: unknown) => console.error(`evacuation ${id}: advance failed`, error));
+  chains.set(id, next);
+  void next.finally(() => {
+    if (chains.get(id) === next) chains.delete(id);
+  });
+  return next;
+}
+
+/** Every open evacuation, once: the background sweep's step (and what carries one on after a restart). */
+export async function advanceOpenEvacuations(deps: EvacuationDeps): Promise<void> {
+  const open = await deps.db.evacuation.findMany({ where: { state: { in: [...OPEN_STATES] } }, select: { id: true } });
+  for (const { id } of open) await advanceEvacuation(deps, id);
+}
+
+/** A job that ended: advance the evacuation it belongs to, if any. */
+export async function onMigrationEnded(deps: EvacuationDeps, migrationId: string): Promise<void> {
+  const row = await deps.db.migration.findUnique({
+    where: { id: migrationId },
+    select: { evacuationId: true, state: true },
+  });
+  if (row?.evacuationId && isFinalState(row.state)) await advanceEvacuation(deps, row.evacuationId);
+}
+
+async function advanceOnce(deps: EvacuationDeps, id: string): Promise<void> {
+  const evacuation = await deps.db.evacuation.findUnique({ where: { id } });
+  if (!evacuation || !(OPEN_STATES as readonly string[]).includes(evacuation.state)) return;
+  const items = await deps.db.evacuationItem.findMany({ where: { evacuationId: id }, orderBy: { position: 'asc' } });
+  let submitted = 0;
+  for (const item of items.filter((entry) => entry.state === 'submitted')) {
+    if (await settleItem(deps, evacuation, item)) continue;
+    submitted += 1;
+  }
+
+  if (evacuation.state === 'running') {
+    const host = await deps.db.host.findUnique({
+      where: { id: evacuation.hostId },
+      select: { maxOutgoingMigrations: true, maxIncomingMigrations: true },
+    });
+    const limit =
+      evacuation.kind === 'evacuate' ? (host?.maxOutgoingMigrations ?? 2) : (host?.maxIncomingMigrations ?? 2);
+    const window = submitWindow(limit);
+    for (const item of items.filter((entry) => entry.state === 'pending')) {
+      if (submitted >= window) break;
+      if (await submitItem(deps, evacuation, item, { destinationHostId: item.destinationHostId, attempt: 1 }))
+        submitted += 1;
+    }
+  }
+
+  const after = await deps.db.evacuationItem.findMany({ where: { evacuationId: id }, select: { state: true } });
+  const unsettled = after.filter((item) => !SETTLED_ITEM_STATES.includes(item.state));
+  if (unsettled.length > 0) return;
+  const ending: EvacuationState = evacuation.state === 'cancelling' ? 'cancelled' : 'finished';
+  await deps.db.$transaction(async (tx) => {
+    const closed = await tx.evacuation.updateMany({
+      where: { id, state: { in: [...OPEN_STATES] } },
+      data: { state: ending, endedAt: new Date() },
+    });
+    if (closed.count === 0) return;
+    const count = (state: string) => after.filter((item) => item.state === state).length;
+    await recordAudit(tx, {
+      actor: evacuation.actor,
+      action: `evacuation.${ending}`,
+      result: count('failed') > 0 ? 'failed' : 'ok',
+      hostAlias: evacuation.hostAlias,
+      details: {
+        evacuationId: id,
+        succeeded: count('succeeded'),
+        failed: count('failed'),
+        skipped: count('unmovable') + count('excluded'),
+        dropped: count('dropped') + count('cancelled'),
+      },
+    });
+  });
+}
+
+/**
+ * A submitted item whose job ended becomes succeeded, failed or cancelled, or is retried once on its next-best
+ * host when the failure was the destination's. Returns true when the item no longer has a job in the queue.
+ */
+async function settleItem(
+  deps: EvacuationDeps,
+  evacuation: { id: string; state: string; actor: string },
+  item: ItemRow,
+): Promise<boolean> {
+  if (!item.migrationId) return false;
+  const job = await deps.db.migration.findUnique({
+    where: { id: item.migrationId },
+    select: { state: true, errorCode: true, errorMessage: true, checklist: true, destinationAlias: true },
+  });
+  if (!job) {
+    await settle(deps.db, item, 'failed', 'Its migration record is gone.');
+    return true;
+  }
+  if (!isFinalState(job.state)) return false;
+  if (job.state === 'succeeded') {
+    await settle(deps.db, item, 'succeeded', null);
+    return true;
+  }
+  const cause = job.errorMessage ?? `The migration ended ${job.state}.`;
+  if (job.state === 'cancelled') {
+    await settle(deps.db, item, 'cancelled', cause);
+    return true;
+  }
+  const alternatives = parseIds(item.alternatives);
+  const retry =
+    evacuation.state === 'running' &&
+    item.attempts < MAX_ATTEMPTS &&
+    alternatives.length > 0 &&
+    isDestinationFailure({
+      errorCode: job.errorCode,
+      errorMessage: job.errorMessage,
+      checklist: parseChecklist(job.checklist),
+    });
+  if (retry) {
+    const [next, ...rest] = alternatives as [string, ...string[]];
+    const resubmitted = await submitItem(deps, evacuation, item, {
+      destinationHostId: next,
+      attempt: item.attempts + 1,
+      remaining: rest,
+      note: `To ${job.destinationAlias} failed (${cause}); retried on the next-best host.`,
+    });
+    if (resubmitted) return false;
+  }
+  await settle(deps.db, item, 'failed', `To ${job.destinationAlias}: ${cause}`);
+  return true;
+}
+
+async function settle(db: Db, item: ItemRow, state: string, error: string | null) {
+  await db.evacuationItem.updateMany({
+    where: { id: item.id, state: 'submitted', migrationId: item.migrationId },
+    data: { state, error: error ?? item.error },
+  });
+}
+
+function parseIds(text: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter((entry): entry is string => typeof entry === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Queues one migration for an item, in one transaction with the item's claim and the audit row: a crash leaves
+ * either both or neither. The row goes through the scheduler like any single migration; the runner's preflight
+ * checks it again when its turn comes (a destination that went into maintenance meanwhile fails it there).
+ */
+async function submitItem(
+  deps: EvacuationDeps,
+  evacuation: { id: string; actor: string },
+  item: ItemRow,
+  attempt: { destinationHostId: string | null; attempt: number; remaining?: string[]; note?: string },
+): Promise<boolean> {
+  const [source, destination] = await Promise.all([
+    deps.db.host.findUnique({ where: { id: item.sourceHostId } }),
+    attempt.destinationHostId ? deps.db.host.findUnique({ where: { id: attempt.destinationHostId } }) : null,
+  ]);
+  const fromState = attempt.attempt === 1 ? 'pending' : 'submitted';
+  if (!source || !destination || destination.inMaintenance) {
+    await deps.db.evacuationItem.updateMany({
+      where: { id: item.id, state: fromState },
+      data: {
+        state: 'failed',
+        error: !source
+          ? `${item.sourceAlias} is no longer registered.`
+          : !destination
+            ? 'Its destination is no longer registered.'
+            : `${destination.alias} went into maintenance.`,
+      },
+    });
+    return false;
+  }
+  const options = evacuationOptions(item.storage);
+  let migrationId: string | null = null;
+  try {
+    migrationId = await deps.db.$transaction(async (tx) => {
+      const active = await tx.migration.findFirst({
+        where: { vmUuid: item.vmUuid, state: { in: [...ACTIVE_STATES] } },
+        select: { id: true },
+      });
+      if (active) return null;
+      const created = await tx.migration.create({
+        data: {
+          vmName: item.vmName,
+          vmUuid: item.vmUuid,
+          sourceHostId: source.id,
+          destinationHostId: destination.id,
+          sourceAlias: source.alias,
+          sourceUri: source.displayUri,
+          destinationAlias: destination.alias,
+          destinationUri: destination.displayUri,
+          options: JSON.stringify(options),
+          actor: evacuation.actor,
+          state: 'queued',
+          evacuationId: evacuation.id,
+        },
+      });
+      const claimed = await tx.evacuationItem.updateMany({
+        where: { id: item.id, state: fromState, migrationId: item.migrationId },
+        data: {
+          state: 'submitted',
+          migrationId: created.id,
+          attempts: attempt.attempt,
+          destinationHostId: destination.id,
+          destinationAlias: destination.alias,
+          ...(attempt.remaining ? { alternatives: JSON.stringify(attempt.remaining) } : {}),
+          ...(attempt.note ? { error: attempt.note } : {}),
+        },
+      });
+      // Another advance (another process) got here first: undo by rolling back the whole transaction.
+      if (claimed.count === 0) throw new LostClaim();
+      await recordAudit(tx, {
+        actor: evacuation.actor,
+        action: 'migration.start',
+        hostAlias: source.alias,
+        vmName: item.vmName,
+        migrationId: created.id,
+        details: {
+          destination: destination.alias,
+          vmUuid: item.vmUuid,
+          options,
+          evacuationId: evacuation.id,
+          attempt: attempt.attempt,
+        },
+      });
+      return created.id;
+    });
+  } catch (error) {
+    if (error instanceof LostClaim) return false;
+    if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
+  }
+  if (!migrationId) {
+    await deps.db.evacuationItem.updateMany({
+      where: { id: item.id, state: fromState },
+      data: { state: 'failed', error: `"${item.vmName}" is already being migrated by another job.` },
+    });
+    return false;
+  }
+  await appendMigrationEvent({ ...deps, migrationId, payload: { type: 'state', state: 'queued' } });
+  void kickScheduler(deps);
+  return true;
+}
+
+class LostClaim extends Error {}
+
+async function loadOpen(db: Db, id: string) {
+  const evacuation = await db.evacuation.findUnique({ where: { id } });
+  if (!evacuation) throw new UserError({ code: 'NOT_FOUND', message: 'No such evacuation.' });
+  return evacuation;
+}
+
+async function transition(
+  deps: EvacuationDeps,
+  who: AuditContext,
+  id: string,
+  change: { from: EvacuationState[]; to: EvacuationState; action: string; refusal: (state: string) => string },
+) {
+  const evacuation = await loadOpen(deps.db, id);
+  await deps.db.$transaction(async (tx) => {
+    const moved = await tx.evacuation.updateMany({
+      where: { id, state: { in: change.from } },
+      data: { state: change.to },
+    });
+    if (moved.count === 0)
+      throw new UserError({ code: 'PRECONDITION_FAILED', message: change.refusal(evacuation.state) });
+    await recordAudit(tx, {
+      ...who,
+      action: change.action,
+      hostAlias: evacuation.hostAlias,
+      details: { evacuationId: id, from: evacuation.state },
+    });
+  });
+  return evacuation;
+}
+
+/** Stops submitting new jobs; what is queued or running carries on. */
+export async function pauseEvacuation(deps: EvacuationDeps, who: AuditContext, id: string) {
+  await transition(deps, who, id, {
+    from: ['running'],
+    to: 'paused',
+    action: 'evacuation.pause',
+    refusal: (state) => `The evacuation is ${state}, not running; nothing to pause.`,
+  });
+  return { id, state: 'paused' as const };
+}
+
+export async function resumeEvacuation(deps: EvacuationDeps, who: AuditContext, id: string) {
+  await transition(deps, who, id, {
+    from: ['paused'],
+    to: 'running',
+    action: 'evacuation.resume',
+    refusal: (state) => `The evacuation is ${state}, not paused.`,
+  });
+  await advanceEvacuation(deps, id);
+  return { id, state: 'running' as const };
+}
+
+/**
+ * Drops what has not started and cancels every job of the evacuation through the single-migration cancel
+ * (queued ones close at once; running ones get domjobabort and end when libvirt confirms). The host stays in
+ * maintenance: whoever cancels decides whether to end it.
+ */
+export async function cancelEvacuation(deps: EvacuationDeps, who: AuditContext, id: string) {
+  await transition(deps, who, id, {
+    from: ['running', 'paused'],
+    to: 'cancelling',
+    action: 'evacuation.cancel',
+    refusal: (state) => `The evacuation is ${state}; nothing to cancel.`,
+  });
+  await deps.db.evacuationItem.updateMany({
+    where: { evacuationId: id, state: 'pending' },
+    data: { state: 'dropped', error: `Dropped: the evacuation was cancelled by ${who.actor}.` },
+  });
+  const jobs = await deps.db.migration.findMany({
+    where: { evacuationId: id, state: { in: [...ACTIVE_STATES] } },
+    select: { id: true, state: true },
+  });
+  for (const job of jobs) {
+    if (job.state === 'cancelling') continue;
+    try {
+      await cancelMigration(deps, who, job.id);
+    } catch (error) {
+      // It ended between the read and the cancel: advancing settles it as it ended.
+      if (!(error instanceof UserError)) throw error;
+    }
+  }
+  await advanceEvacuation(deps, id);
+  return { id, state: 'cancelling' as const };
+}
+
+/**
+ * Ends a host's maintenance. Refused while its evacuation still runs (cancel it first). Returns how many VMs the
+ * last evacuation moved away, so the page can offer to bring them back.
+ */
+export async function endMaintenance(deps: EvacuationDeps, who: AuditContext, hostId: string) {
+  const host = await deps.db.host.findUnique({ where: { id: hostId }, select: { alias: true, inMaintenance: true } });
+  if (!host) throw new UserError({ code: 'NOT_FOUND', message: 'That host is not registered (any more).' });
+  if (!host.inMaintenance)
+    throw new UserError({ code: 'PRECONDITION_FAILED', message: `${host.alias} is not in maintenance.` });
+  await deps.db.$transaction(async (tx) => {
+    const open = await tx.evacuation.findFirst({
+      where: { hostId, kind: 'evacuate', state: { in: [...OPEN_STATES] } },
+      select: { id: true, state: true },
+    });
+    if (open)
+      throw new UserError({
+        code: 'PRECONDITION_FAILED',
+        message: `The evacuation of ${host.alias} is ${open.state}; let it finish or cancel it before ending maintenance.`,
+      });
+    await tx.host.update({ where: { id: hostId }, data: { inMaintenance: false, maintenanceSince: null } });
+    await recordAudit(tx, { ...who, action: 'host.maintenance-off', hostAlias: host.alias, details: {} });
+  });
+  return { hostId, movedAway: await countMovedAway(deps.db, hostId) };
+}
+
+/** How many VMs the host's last evacuation moved away (the bring-back offer). */
+export async function countMovedAway(db: Db, hostId: string): Promise<number> {
+  const last = await db.evacuation.findFirst({
+    where: { hostId, kind: 'evacuate' },
+    orderBy: { createdAt: 'desc' },
+    select: { id: true },
+  });
+  if (!last) return 0;
+  const back = await db.evacuation.findFirst({
+    where: { fromEvacuationId: last.id, kind: 'bring-back', state: { not: 'cancelled' } },
+    select: { id: true },
+  });
+  if (back) return 0;
+  return db.evacuationItem.count({ where: { evacuationId: last.id, state: 'succeeded' } });
+}
