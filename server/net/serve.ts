@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import next from 'next';
 import { db } from '../db';
 import { env } from '../env';
+import { stopLiveFleet } from '../inventory/live';
 import { isAddressIn, resolveClientAddress } from './address';
 import { configuredTrustedProxies, currentAllowList } from './allow-list';
 import { CLIENT_ADDRESS_HEADER, EDGE_TOKEN_ENV, EDGE_TOKEN_HEADER } from './edge-headers';
@@ -64,6 +65,7 @@ server.listen(env.PORT, env.FERRY_LISTEN, () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();
-    void app.close().finally(() => process.exit(0));
+    // Event streams first: their virsh processes (local or on the hosts) end with them.
+    void Promise.allSettled([stopLiveFleet(), app.close()]).finally(() => process.exit(0));
   });
 }
