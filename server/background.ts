@@ -36,5 +36,5 @@ export function startBackgroundWork() {
   sweep();
   setInterval(sweep, STALE_HEARTBEAT_MS).unref();
   // The live inventory: one event stream per host, and the cache the fleet page is served from.
-  startLiveFleet().catch((error: unknown) => console.error('live inventory failed to start', error));
+  startLiveFleet();
 }

@@ -4,7 +4,7 @@ import { env } from '../../env';
 import { executors } from '../../fleet/executors';
 import { refreshFleet } from '../../fleet/service';
 import { mayReadRawOutput } from '../../auth/redact';
-import { liveFleet, runningLiveFleet, startLiveFleet } from '../../inventory/live';
+import { runningLiveFleet, startLiveFleet } from '../../inventory/live';
 import { redactFleetMessage, type FleetLiveMessage } from '../../inventory/live/fleet-deltas';
 import { NO_STREAM, type FleetDeltaBatch } from '../../inventory/live/live-fleet';
 import { createTRPCRouter, viewerProcedure } from '../trpc';
@@ -19,7 +19,7 @@ export const fleetRouter = createTRPCRouter({
    */
   list: viewerProcedure.query(async ({ ctx }) => {
     const reads = await refreshFleet({ db: ctx.db, executors: executors(), timeoutMs: env.FERRY_HOST_TIMEOUT_MS });
-    const live = runningLiveFleet();
+    const live = runningLiveFleet(ctx.db);
     const fleet = live
       ? await live.acceptReads(reads)
       : reads.map((read) => ({ ...read, stream: NO_STREAM, lastReadAt: null, libvirtVersion: null }));
@@ -34,8 +34,9 @@ export const fleetRouter = createTRPCRouter({
   live: viewerProcedure
     .input(z.object({ lastEventId: z.string().regex(LIVE_EVENT_ID, 'not an id this stream sent').nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
-      void startLiveFleet();
-      const fleet = liveFleet();
+      const { fleet, started } = startLiveFleet(ctx.db);
+      // The first subscriber after a start waits for the first read of every host, rather than an empty fleet.
+      await started;
       const mayReadRaw = mayReadRawOutput(ctx.actor.role);
       const queue: FleetDeltaBatch[] = [];
       let wake: (() => void) | null = null;

@@ -120,8 +120,11 @@ function metaOf(snapshot: LiveHostSnapshot): HostMeta {
 
 const sameVm = (a: VmCard, b: VmCard) => JSON.stringify(a) === JSON.stringify(b);
 /** Host fields a browser shows; read times and durations change on every read and travel with real changes only. */
-const visibleMeta = (meta: HostMeta) =>
-  JSON.stringify([meta.host, meta.status, meta.error, meta.errorDetail, meta.stream, meta.libvirtVersion]);
+const visibleMeta = (meta: HostMeta) => {
+  // updatedAt moves when a read learns the host's UUID (fleet/service.ts), which no one sees.
+  const { updatedAt: _updatedAt, ...host } = meta.host;
+  return JSON.stringify([host, meta.status, meta.error, meta.errorDetail, meta.stream, meta.libvirtVersion]);
+};
 
 export class LiveFleet {
   readonly epoch = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
