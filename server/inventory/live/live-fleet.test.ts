@@ -8,7 +8,7 @@ import { refreshFleet } from '../../fleet/service';
 import { createTestDb, type TestDb } from '../../testing/test-db';
 import { generateTestHostXml } from '../../testing/test-host-xml';
 import { applyFleetMessage, redactFleetMessage } from './fleet-deltas';
-import { LiveFleet, type FleetDeltaBatch, type LiveHostSnapshot } from './live-fleet';
+import { describeStreamError, LiveFleet, type FleetDeltaBatch, type LiveHostSnapshot } from './live-fleet';
 
 /**
  * The live inventory over real virsh (test driver) and a real SQLite database. Test-driver hosts cannot stream
@@ -149,5 +149,14 @@ describe('redactFleetMessage', () => {
     const deltas = redactFleetMessage({ kind: 'deltas', deltas: [{ type: 'host', host: meta }] }, false);
     expect(JSON.stringify(deltas)).not.toContain('/root/key');
     expect(redactFleetMessage({ kind: 'snapshot', hosts: [host] }, true)).toEqual({ kind: 'snapshot', hosts: [host] });
+  });
+});
+
+describe('describeStreamError', () => {
+  it('keeps virsh’s words and drops the key path of the URI it quotes', () => {
+    const uri = 'qemu+ssh://root@10.77.77.11/system?keyfile=/srv/ferry/keys/id_ed25519';
+    const text = describeStreamError(new Error(`error: Disconnected from ${uri} due to end of file`), uri);
+    expect(text).toMatch(/^Disconnected from qemu\+ssh:\/\/root@10\.77\.77\.11\/system.* due to end of file$/);
+    expect(text).not.toContain('/srv/ferry');
   });
 });

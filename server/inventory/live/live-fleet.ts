@@ -2,11 +2,12 @@ import type { Db } from '../../db';
 import type { EventBus } from '../../events/bus';
 import { detailCacheFor, snapshotHost, type HostSnapshot } from '../../fleet/service';
 import { withDeadline } from '../../hypervisor/deadline';
-import type { ExecutorSource } from '../../hypervisor/executor';
+import { VirshError, type ExecutorSource } from '../../hypervisor/executor';
 import { describeHostError } from '../../hosts/host-errors';
 import { PUBLIC_HOST_SELECT, type PublicHost } from '../../hosts/service';
 import type { DomainEvent } from '../../libvirt/parsers/domain-event';
-import { parseLibvirtUri } from '../../libvirt/uri';
+import { maskUriSecrets, parseLibvirtUri } from '../../libvirt/uri';
+import { redactErrorText } from '../../redact';
 import { collectOneDomain, lookupDomainUuid, type VmCard } from '../collect';
 import { startHostStream, unavailableStream, type HostStream, type StreamState } from './host-stream';
 
@@ -112,6 +113,15 @@ const isTestDriver = (uri: string) => {
   const parsed = parseLibvirtUri(uri);
   return parsed.ok && parsed.uri.driver === 'test';
 };
+
+/**
+ * One line for the host section: virsh's own words (e.g. "Disconnected from qemu+ssh://root@hv1/system due to end of
+ * file") with key paths and files masked, as for any host error.
+ */
+export function describeStreamError(error: unknown, uri: string): string {
+  if (error instanceof VirshError || !(error instanceof Error)) return describeHostError(error, uri).error;
+  return redactErrorText(maskUriSecrets(error.message, uri)).replace(/^error:\s*/, '');
+}
 
 function metaOf(snapshot: LiveHostSnapshot): HostMeta {
   const { vms: _vms, ...meta } = snapshot;
@@ -287,7 +297,7 @@ export class LiveFleet {
         void this.readHost(entry);
       },
       onState,
-      describeError: (error) => describeHostError(error, entry.row.uri).error,
+      describeError: (error) => describeStreamError(error, entry.row.uri),
       ...this.options.streamTuning,
     });
   }
