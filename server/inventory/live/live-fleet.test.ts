@@ -156,7 +156,7 @@ describe('describeStreamError', () => {
   it('keeps virsh’s words and drops the key path of the URI it quotes', () => {
     const uri = 'qemu+ssh://root@10.77.77.11/system?keyfile=/srv/ferry/keys/id_ed25519';
     const text = describeStreamError(new Error(`error: Disconnected from ${uri} due to end of file`), uri);
-    expect(text).toMatch(/^Disconnected from qemu\+ssh:\/\/root@10\.77\.77\.11\/system.* due to end of file$/);
+    expect(text).toMatch(/^Disconnected from qemu\+ssh:\/\/root@10\.77\.77\.11\/.* due to end of file$/);
     expect(text).not.toContain('/srv/ferry');
   });
 });
