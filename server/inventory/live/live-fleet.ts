@@ -1,6 +1,6 @@
 import type { Db } from '../../db';
 import type { EventBus } from '../../events/bus';
-import { detailCacheFor, snapshotHost, type HostSnapshot } from '../../fleet/service';
+import { detailCacheFor, FLEET_CONCURRENCY, mapLimit, snapshotHost, type HostSnapshot } from '../../fleet/service';
 import { withDeadline } from '../../hypervisor/deadline';
 import { VirshError, type ExecutorSource } from '../../hypervisor/executor';
 import { describeHostError } from '../../hosts/host-errors';
@@ -214,12 +214,12 @@ export class LiveFleet {
     if (this.stopped) return;
     const rows: HostRow[] = await this.options.db.host.findMany({ select: { ...PUBLIC_HOST_SELECT, uri: true } });
     const seen = new Set<string>();
-    const reads: Promise<unknown>[] = [];
+    const toRead: Entry[] = [];
     for (const row of rows) {
       seen.add(row.id);
       const entry = this.entries.get(row.id);
       if (entry === undefined) {
-        reads.push(this.readHost(this.addHost(row)));
+        toRead.push(this.addHost(row));
         continue;
       }
       const key = executorKeyOf(row);
@@ -233,7 +233,7 @@ export class LiveFleet {
       if (changedTarget) {
         await entry.stream.stop();
         entry.stream = this.startStream(entry);
-        reads.push(this.readHost(entry));
+        toRead.push(entry);
       }
     }
     for (const [id, entry] of this.entries) {
@@ -243,7 +243,8 @@ export class LiveFleet {
       void entry.stream.stop();
       this.publish([{ type: 'host-removed', hostId: id }]);
     }
-    await Promise.all(reads);
+    // As many hosts at once as a fleet refresh reads (each mostly waits on its own virsh).
+    await mapLimit(toRead, FLEET_CONCURRENCY, (entry) => this.readHost(entry));
   }
 
   private addHost(row: HostRow): Entry {
