@@ -33,7 +33,7 @@ for (const section of sections) {
       console.log(
         `fleet refresh, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, executor: ${result.executor}`,
       );
-      console.log(`  floor (xargs -P2 virsh domstats --raw): ${ms(result.floorMs)}`);
+      console.log(`  floor (the same commands as Ferry's cold read, one plain virsh per host): ${ms(result.floorMs)}`);
       console.log(`  Ferry cold: ${ms(result.coldMs)}  → cold/floor = ${result.coldToFloor.toFixed(2)} (goal ≤ 1.2)`);
       console.log(`  Ferry warm: ${ms(result.warmMs)} (goal ≤ 300 ms)`);
       break;
