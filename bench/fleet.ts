@@ -9,14 +9,15 @@ import { testHostUri, writeTestHost } from '../server/testing/test-host-xml';
 /**
  * Fleet refresh bench on the libvirt test driver: N generated hosts of M VMs each.
  *
- * - floor: the same N `virsh -c <uri> domstats --raw` calls run by a plain `xargs -P2`, nothing else.
+ * - floor: the very commands Ferry's cold refresh ran on each host (recorded), in one plain virsh per host, as
+ *   many hosts at once as Ferry: the same data fetched with nothing of Ferry's around it.
  * - cold: Ferry's first refresh, fresh executors and empty caches: host info and every VM's card.
  * - warm: the next refresh with the executors and per-host detail caches kept (host info is cached by
  *   the caller, so only VMs are refreshed).
  *
- * The test driver's domstats reports only state, so Ferry must fall back per domain (dominfo,
- * domblklist, domblkinfo) on a cold refresh, which the floor does not pay for; on qemu domstats is
- * complete and only `domblklist` per domain remains. The figures below say which executor ran them.
+ * The test driver's domstats reports only state, so Ferry falls back per domain (dominfo, domblklist,
+ * domblkinfo) on a cold refresh, and so does the floor; on qemu domstats is complete and only `domblklist` per
+ * domain remains. The figures below say which executor ran them.
  */
 
 export const COLD_TO_FLOOR_GOAL = 1.2;
@@ -89,38 +90,40 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T
   return results;
 }
 
-/** Counts commands without changing what runs. */
-function counting(inner: Executor, counter: { count: number }): Executor {
+/** Counts commands, and records their argv in `seen` when given, without changing what runs. */
+function counting(inner: Executor, counter: { count: number }, seen?: string[][]): Executor {
   return {
     description: inner.description,
     run: (args: readonly string[], options?: RunOptions) => {
       counter.count += 1;
+      seen?.push([...args]);
       return inner.run(args, options);
     },
     close: () => inner.close(),
   };
 }
 
-/** `xargs -P2 -I{} virsh -c {} domstats --raw` fed the URIs on stdin; no shell, output discarded. */
-function runFloor(uris: readonly string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('xargs', ['-P2', '-I{}', 'virsh', '-c', '{}', 'domstats', '--raw'], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C.UTF-8' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const elapsed = performance.now() - started;
-      if (code === 0) resolve(elapsed);
-      else reject(new Error(`floor run failed (xargs exit ${code}): ${stderr.slice(0, 500)}`));
-    });
-    child.stdin.end(`${uris.join('\n')}\n`);
-  });
+/**
+ * The floor: per host, exactly the commands Ferry's cold read ran there, in one plain `virsh -c <uri> 'cmd ; cmd …'`
+ * (virsh goes on after a failing command), `concurrency` hosts at once, output discarded. Every argument is a fixed
+ * word or a UUID, so joining with spaces is exact.
+ */
+async function runFloor(perHost: ReadonlyArray<{ uri: string; commands: string[][] }>, concurrency: number) {
+  const started = performance.now();
+  await mapLimit(
+    perHost,
+    concurrency,
+    ({ uri, commands }) =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn('virsh', ['-c', uri, commands.map((args) => args.join(' ')).join(' ; ')], {
+          stdio: ['ignore', 'ignore', 'ignore'],
+          env: { ...process.env, LC_ALL: 'C.UTF-8' },
+        });
+        child.on('error', reject);
+        child.on('close', () => resolve());
+      }),
+  );
+  return performance.now() - started;
 }
 
 export async function benchFleet(options: FleetBenchOptions): Promise<FleetBenchResult> {
@@ -142,13 +145,11 @@ export async function benchFleet(options: FleetBenchOptions): Promise<FleetBench
   }
   log(`generated ${hosts} hosts × ${vmsPerHost} VMs in ${dir}`);
 
-  const floorRunsMs: number[] = [];
-  for (let run = 0; run < repeats; run++) floorRunsMs.push(await runFloor(uris));
-  const floorMs = median(floorRunsMs);
-  log(`floor (xargs -P2 virsh domstats --raw): ${floorRunsMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
-
   const coldCounter = { count: 0 };
-  const executors = uris.map((uri) => counting(options.makeExecutor(uri), coldCounter));
+  const coldCommandsByHost = uris.map(() => [] as string[][]);
+  const executors = uris.map((uri, index) =>
+    counting(options.makeExecutor(uri), coldCounter, coldCommandsByHost[index]),
+  );
   const caches: VmDetailCache[] = uris.map(() => createVmDetailCache({ maxAgeMs: detailMaxAgeMs }));
   try {
     let started = performance.now();
@@ -159,6 +160,13 @@ export async function benchFleet(options: FleetBenchOptions): Promise<FleetBench
     const coldMs = performance.now() - started;
     const coldCommands = coldCounter.count;
     log(`cold: ${coldMs.toFixed(0)} ms, ${coldCommands} commands`);
+
+    const perHost = uris.map((uri, index) => ({ uri, commands: [...(coldCommandsByHost[index] ?? [])] }));
+    const floorRunsMs: number[] = [];
+    for (let run = 0; run < repeats; run++) floorRunsMs.push(await runFloor(perHost, concurrency));
+    const floorMs = median(floorRunsMs);
+    log(`floor (the cold read's commands, plain virsh): ${floorRunsMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    for (const list of coldCommandsByHost) list.length = 0;
 
     const warmRunsMs: number[] = [];
     let warmCommands = 0;

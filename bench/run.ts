@@ -3,6 +3,7 @@ import { benchAudit } from './audit';
 import { benchCli, median } from './cli';
 import { benchSessionVsOneShot, benchSshPool } from './executors';
 import { benchFleet } from './fleet';
+import { benchLiveRead } from './live';
 import { benchMigration } from './migration';
 import { benchSigned } from './signed';
 import { createSessionExecutor } from '../server/hypervisor/session-executor';
@@ -12,7 +13,7 @@ import { FLEET_CONCURRENCY } from '../server/fleet/service';
  * `npm run bench [-- fleet ssh audit migration access signed cli]`: every figure Ferry claims, printed (never
  * asserted). Ratios compare runs made in this same invocation on this same machine.
  */
-const ALL = ['fleet', 'ssh', 'audit', 'migration', 'access', 'signed', 'cli'] as const;
+const ALL = ['fleet', 'live', 'ssh', 'audit', 'migration', 'access', 'signed', 'cli'] as const;
 const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
 const sections = wanted.length > 0 ? wanted : [...ALL];
 const log = (line: string) => console.log(`  ${line}`);
@@ -32,9 +33,26 @@ for (const section of sections) {
       console.log(
         `fleet refresh, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, executor: ${result.executor}`,
       );
-      console.log(`  floor (xargs -P2 virsh domstats --raw): ${ms(result.floorMs)}`);
+      console.log(`  floor (the same commands as Ferry's cold read, one plain virsh per host): ${ms(result.floorMs)}`);
       console.log(`  Ferry cold: ${ms(result.coldMs)}  → cold/floor = ${result.coldToFloor.toFixed(2)} (goal ≤ 1.2)`);
       console.log(`  Ferry warm: ${ms(result.warmMs)} (goal ≤ 300 ms)`);
+      break;
+    }
+    case 'live': {
+      const hosts = Number(process.env.FERRY_BENCH_LIVE_HOSTS ?? 40);
+      const result = await benchLiveRead({ hosts, vmsPerHost: 50, log });
+      console.log(
+        `fleet read, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, ${result.commandsPerRead} virsh commands per cold read:`,
+      );
+      console.log(
+        `  floor (the same commands, one plain virsh per host, ${FLEET_CONCURRENCY} at once): ${ms(result.floorMs)}`,
+      );
+      console.log(
+        `  Ferry cold (fleet.list): ${ms(result.coldMs)} → cold/floor = ${(result.coldMs / result.floorMs).toFixed(2)} (goal ≤ 1.2)`,
+      );
+      console.log(
+        `  Ferry warm (live cache, ${(result.snapshotBytes / 1024).toFixed(0)} KiB on the wire): ${ms(result.warmMs)} → warm/floor = ${(result.warmMs / result.floorMs).toFixed(4)} (goal ≤ 0.1)`,
+      );
       break;
     }
     case 'ssh': {

@@ -2,6 +2,7 @@ import { db } from './db';
 import { bus } from './events/bus';
 import { advanceOpenEvacuations, onMigrationEnded } from './evacuation/run';
 import { executors } from './fleet/executors';
+import { startLiveFleet } from './inventory/live';
 import { reconcileOrphanedMigrations, STALE_HEARTBEAT_MS } from './migrations/reconcile';
 import { kickScheduler } from './migrations/scheduler';
 import { MIGRATIONS_CHANNEL } from './migrations/types';
@@ -13,7 +14,7 @@ let started = false;
 /**
  * Work that belongs to the server process, not to a request: re-attaching migrations whose watcher died (a
  * restart, another replica gone), then starting queued ones (queued jobs are rows, so they survive a restart; a
- * slot a dead runner held frees here). At start and on every tick.
+ * slot a dead runner held frees here). At start and on every tick. Also the live inventory (inventory/live).
  */
 export function startBackgroundWork() {
   if (started) return;
@@ -47,4 +48,6 @@ export function startBackgroundWork() {
       logJobError({ what: 'evacuation advance failed', error }),
     );
   });
+  // The live inventory: one event stream per host, and the cache the fleet page is served from.
+  startLiveFleet();
 }

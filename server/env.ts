@@ -76,6 +76,16 @@ const envSchema = z.object({
   FERRY_STALE_HEARTBEAT_MS: z.coerce.number().int().min(6_000).default(30_000),
   /** How long an ACPI shutdown may take before Ferry reports the guest ignored it and offers a force off. */
   FERRY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** `off` keeps Ferry from running `virsh event` on hosts; the fleet is then only polled (FERRY_LIVE_POLL_MS). */
+  FERRY_LIVE_EVENTS: z.enum(['on', 'off']).default('on'),
+  /** Full re-read of every host with an event stream: the safety net for anything a stream missed. */
+  FERRY_LIVE_POLL_MS: z.coerce.number().int().min(1_000).default(300_000),
+  /** Full re-read of hosts that cannot stream events (test driver, or FERRY_LIVE_EVENTS=off). */
+  FERRY_LIVE_FALLBACK_POLL_MS: z.coerce.number().int().min(1_000).default(15_000),
+  /** How often the live inventory looks for hosts added, edited or removed. */
+  FERRY_LIVE_HOST_SYNC_MS: z.coerce.number().int().min(500).default(5_000),
+  /** Longest wait between two reconnect attempts of a host's event stream (it doubles from 0.5 s up to this). */
+  FERRY_LIVE_MAX_BACKOFF_MS: z.coerce.number().int().min(500).default(30_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

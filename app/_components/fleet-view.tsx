@@ -1,15 +1,15 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
 import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@/server/api/root';
-import { useTRPC } from '@/trpc/client';
 import { plural } from '@/server/plural';
 import { formatBytes, formatTime } from '../_lib/format';
 import { ordinal, useActiveMigrations, type ActiveMigration } from '../_lib/use-active-migrations';
 import { MaintenanceBadge } from './maintenance-badge';
+import { useFleetLive } from '../_lib/use-fleet-live';
+import { HostStreamBadge } from './host-stream-badge';
 import { MigrateDialog, type MigrateTarget } from './migrate-dialog';
 import { Badge, Button, ErrorBox } from './ui';
 import { VmPowerMenu } from './vm-power-menu';
@@ -26,9 +26,8 @@ const INTERVALS = [
 ] as const;
 
 export function FleetView() {
-  const trpc = useTRPC();
   const [intervalMs, setIntervalMs] = useState<number>(15_000);
-  const fleet = useQuery({ ...trpc.fleet.list.queryOptions(), refetchInterval: intervalMs || false });
+  const fleet = useFleetLive(intervalMs);
   const [target, setTarget] = useState<MigrateTarget | null>(null);
   const onMigrate = (vm: VmView, host: HostSnapshotView['host']) => setTarget({ vm, host });
   const active = useActiveMigrations();
@@ -116,6 +115,11 @@ function HostSection({
         </h2>
         <code className="text-xs text-slate-500">{host.displayUri}</code>
         <MaintenanceBadge host={host} />
+        <HostStreamBadge
+          stream={snapshot.stream}
+          lastReadAt={snapshot.lastReadAt}
+          libvirtVersion={snapshot.libvirtVersion}
+        />
         <span className="ml-auto text-xs text-slate-500">
           {snapshot.status === 'ok'
             ? `${plural(snapshot.vms.length, 'VM')} · read in ${Math.round(snapshot.durationMs)} ms`

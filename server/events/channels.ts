@@ -1,3 +1,4 @@
+import type { FleetDeltaBatch } from '../inventory/live/live-fleet';
 import type { MigrationControlMessage, MigrationEvent, MigrationsChange } from '../migrations/types';
 
 /** Every channel on Ferry's bus and what it carries. A new producer adds its channel here first. */
@@ -8,4 +9,6 @@ export type FerryChannels = {
   [channel: `migration-control:${string}`]: MigrationControlMessage;
   /** Any migration's state change, for lists that want to refresh. */
   migrations: MigrationsChange;
+  /** Changes to the live inventory (inventory/live/live-fleet.ts), one batch per read. */
+  'fleet-live': FleetDeltaBatch;
 };

@@ -34,7 +34,7 @@ export function forgetHostDetails(hostId: string) {
   detailCaches.delete(hostId);
 }
 
-function detailCacheFor(hostId: string): VmDetailCache {
+export function detailCacheFor(hostId: string): VmDetailCache {
   let cache = detailCaches.get(hostId);
   if (!cache) {
     cache = createVmDetailCache();
@@ -43,7 +43,7 @@ function detailCacheFor(hostId: string): VmDetailCache {
   return cache;
 }
 
-async function snapshotHost(options: {
+export async function snapshotHost(options: {
   db: Db;
   host: PublicHost & { uri: string };
   executors: ExecutorSource;

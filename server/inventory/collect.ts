@@ -18,6 +18,8 @@ import {
   domblkinfoAllArgs,
   domblklistDetailsArgs,
   dominfoArgs,
+  domstatsRawOneArgs,
+  domuuidArgs,
   HOSTNAME_ARGS,
   LIST_UUID_ARGS,
   LIST_UUID_NAME_ARGS,
@@ -460,6 +462,61 @@ function perDomainCommands(options: {
     }
   }
   return commands;
+}
+
+/**
+ * One domain's card, as a full read would make it, re-read after an event: `domstats --raw <uuid>` and the same
+ * per-domain fallbacks and cache. Its name comes from domstats (a rename keeps the UUID). null when the domain is
+ * gone. Transport failures reject, as for a full read.
+ */
+export async function collectOneDomain(options: CollectVmsOptions & { uuid: string }): Promise<VmCard | null> {
+  const now = options.now ?? (() => new Date());
+  const cache = options.cache ?? cacheFor(options.executor);
+  const nowMs = now().getTime();
+  let record;
+  try {
+    [record] = parseDomstatsRaw(await runForDomain(options, domstatsRawOneArgs(options.uuid)));
+  } catch (error) {
+    if (error instanceof VanishedError) {
+      cache.entries.delete(options.uuid);
+      return null;
+    }
+    throw error;
+  }
+  if (record === undefined) return null;
+  const listed = { uuid: options.uuid, name: record.name };
+  try {
+    return await collectOneVm({ collect: options, listed, facts: readDomainStats(record), cache, nowMs });
+  } catch (error) {
+    if (error instanceof VanishedError) {
+      cache.entries.delete(options.uuid);
+      return null;
+    }
+    if (error instanceof DomainUnreadableError) {
+      return {
+        ...listed,
+        state: 'no-state',
+        vcpus: null,
+        memoryBytes: null,
+        maxMemoryBytes: null,
+        disks: [],
+        detailsCollectedAt: new Date(nowMs),
+        problem: error.message,
+      };
+    }
+    throw error;
+  }
+}
+
+/** The UUID of the domain called `name` (passed after --domain, so any name is looked up verbatim); null if none. */
+export async function lookupDomainUuid(options: CollectOptions & { name: string }): Promise<string | null> {
+  try {
+    const uuid = (await runForDomain(options, domuuidArgs(options.name))).trim();
+    return uuid === '' ? null : uuid;
+  } catch (error) {
+    if (error instanceof VanishedError) return null;
+    throw error;
+  }
 }
 
 export async function collectVms(options: CollectVmsOptions): Promise<VmCard[]> {

@@ -33,3 +33,13 @@ export function domblklistDetailsArgs(domain: string): string[] {
 export function domblkinfoAllArgs(domain: string): string[] {
   return ['domblkinfo', '--all', '--domain', checkDomain(domain)];
 }
+
+export function domuuidArgs(domain: string): string[] {
+  return ['domuuid', '--domain', checkDomain(domain)];
+}
+
+/** domstats takes domains as bare positionals; a UUID (never a name, see above) is the only safe one to pass. */
+export function domstatsRawOneArgs(uuid: string): string[] {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) throw new Error('expected a UUID');
+  return ['domstats', '--raw', uuid];
+}

@@ -6,6 +6,7 @@ import { env } from '../env';
 import { startAuditAnchors } from '../audit/anchors';
 import { logger } from '../observability/logger';
 import { logRequest } from '../observability/request-log';
+import { stopLiveFleet } from '../inventory/live';
 import { isAddressIn, resolveClientAddress } from './address';
 import { configuredTrustedProxies, currentAllowList } from './allow-list';
 import { CLIENT_ADDRESS_HEADER, EDGE_TOKEN_ENV, EDGE_TOKEN_HEADER } from './edge-headers';
@@ -75,6 +76,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     stopAnchors();
     server.close();
-    void app.close().finally(() => process.exit(0));
+    // Event streams first: their virsh processes (local or on the hosts) end with them.
+    void Promise.allSettled([stopLiveFleet(), app.close()]).finally(() => process.exit(0));
   });
 }

@@ -1,0 +1,191 @@
+import { spawn } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import superjson from 'superjson';
+import { createInProcessEventBus } from '../server/events/bus';
+import { FLEET_CONCURRENCY, forgetHostDetails, mapLimit, refreshFleet } from '../server/fleet/service';
+import type { Executor, ExecutorSource } from '../server/hypervisor/executor';
+import { createExecutorPool } from '../server/hypervisor/pool';
+import { LiveFleet } from '../server/inventory/live/live-fleet';
+import { createTestDb } from '../server/testing/test-db';
+import { testHostUri, writeTestHost } from '../server/testing/test-host-xml';
+
+/**
+ * Fleet read on generated test-driver hosts, against a floor that fetches the same data with plain virsh:
+ *
+ * - Ferry cold: fleet.list's read (refreshFleet) with fresh executors and empty detail caches: per host
+ *   `list --all --uuid --name`, `domstats --raw`, host facts on the first read, and, because the test driver's
+ *   domstats carries only the state, `dominfo`, `domblklist --details` and `domblkinfo --all` per domain.
+ * - floor: exactly the virsh commands Ferry ran in that cold read (recorded per host), each host's in one plain
+ *   `virsh -c <uri> 'cmd; cmd; …'` process, as many hosts at once as Ferry reads (FLEET_CONCURRENCY).
+ * - warm: what the live inventory serves a page from its cache: the snapshot, serialised as it goes on the wire.
+ */
+
+export type LiveReadResult = {
+  hosts: number;
+  vmsPerHost: number;
+  commandsPerRead: number;
+  floorRunsMs: number[];
+  coldRunsMs: number[];
+  warmRunsMs: number[];
+  floorMs: number;
+  coldMs: number;
+  warmMs: number;
+  snapshotBytes: number;
+};
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** The pool's executors, each recording the argv of every command it runs, per host. */
+function recordingSource(commands: Map<string, string[][]>): { source: ExecutorSource; close: () => Promise<void> } {
+  const pool = createExecutorPool({ defaultTimeoutMs: 120_000 });
+  const wrapped = new Map<string, Executor>();
+  return {
+    source: {
+      get(host) {
+        let executor = wrapped.get(host.id);
+        if (executor === undefined) {
+          const inner = pool.get({ ...host, executorKind: 'session' });
+          executor = {
+            description: inner.description,
+            run: (args, options) => {
+              const list = commands.get(host.uri) ?? [];
+              list.push([...args]);
+              commands.set(host.uri, list);
+              return inner.run(args, options);
+            },
+            close: () => inner.close(),
+          };
+          // runBatch (the session's pipelining) must stay visible to collect.ts, and be recorded too.
+          const batching = inner as Executor & {
+            runBatch?: (c: ReadonlyArray<readonly string[]>, o?: object) => unknown;
+          };
+          if (typeof batching.runBatch === 'function') {
+            const runBatch = batching.runBatch.bind(inner);
+            Object.assign(executor, {
+              runBatch: (batch: ReadonlyArray<readonly string[]>, options?: object) => {
+                const list = commands.get(host.uri) ?? [];
+                list.push(...batch.map((args) => [...args]));
+                commands.set(host.uri, list);
+                return runBatch(batch, options);
+              },
+            });
+          }
+          wrapped.set(host.id, executor);
+        }
+        return executor;
+      },
+    },
+    close: () => pool.closeAll(),
+  };
+}
+
+/** One plain virsh per host, given the whole command list as virsh's own `;`-separated batch. */
+function runFloorHost(uri: string, commands: string[][]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // Every argument is a fixed word or a UUID (collect.ts passes UUIDs), so joining with spaces is exact.
+    const child = spawn('virsh', ['-c', uri, commands.map((args) => args.join(' ')).join(' ; ')], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve());
+  });
+}
+
+export async function benchLiveRead(options: {
+  hosts?: number;
+  vmsPerHost?: number;
+  repeats?: number;
+  log?: (line: string) => void;
+}): Promise<LiveReadResult> {
+  const hosts = options.hosts ?? 40;
+  const vmsPerHost = options.vmsPerHost ?? 50;
+  const repeats = options.repeats ?? 3;
+  const log = options.log ?? (() => {});
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out', `live-${hosts}x${vmsPerHost}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const testDb = createTestDb();
+  try {
+    for (let index = 0; index < hosts; index++) {
+      const hostName = `live-hv${String(index).padStart(3, '0')}`;
+      const uri = testHostUri(await writeTestHost({ dir, hostName, vmCount: vmsPerHost, seed: index + 1 }));
+      await testDb.db.host.create({ data: { alias: hostName, uri, displayUri: uri, displayName: hostName } });
+    }
+    const hostRows = await testDb.db.host.findMany({ select: { id: true } });
+    log(`generated ${hosts} hosts × ${vmsPerHost} VMs in ${dir}`);
+
+    const coldRunsMs: number[] = [];
+    const floorRunsMs: number[] = [];
+    let recorded = new Map<string, string[][]>();
+    for (let run = 0; run < repeats; run++) {
+      // Cold: fresh executors, no detail caches, no host UUIDs learnt (so host facts are read, as on a first read).
+      await testDb.db.host.updateMany({ data: { hostUuid: null } });
+      for (const row of hostRows) forgetHostDetails(row.id);
+      const commands = new Map<string, string[][]>();
+      const { source, close } = recordingSource(commands);
+      let started = performance.now();
+      const fleet = await refreshFleet({ db: testDb.db, executors: source, timeoutMs: 120_000 });
+      coldRunsMs.push(performance.now() - started);
+      await close();
+      const failed = fleet.filter((snapshot) => snapshot.status !== 'ok').length;
+      if (failed > 0) throw new Error(`${failed} hosts failed to read`);
+      recorded = commands;
+
+      started = performance.now();
+      await mapLimit([...recorded.entries()], FLEET_CONCURRENCY, ([uri, list]) => runFloorHost(uri, list));
+      floorRunsMs.push(performance.now() - started);
+    }
+    const commandsPerRead = [...recorded.values()].reduce((sum, list) => sum + list.length, 0);
+    log(`cold (refreshFleet): ${coldRunsMs.map((ms) => ms.toFixed(0)).join(', ')} ms, ${commandsPerRead} commands`);
+    log(`floor (same commands, one plain virsh per host): ${floorRunsMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+
+    // Warm: the live inventory, started (its first read fills the cache), then served from memory.
+    const { source, close } = recordingSource(new Map());
+    const live = new LiveFleet({
+      db: testDb.db,
+      bus: createInProcessEventBus(),
+      executors: source,
+      timeoutMs: 120_000,
+      pollMs: 3_600_000,
+      unavailablePollMs: 3_600_000,
+      hostSyncMs: 3_600_000,
+    });
+    const warmRunsMs: number[] = [];
+    let snapshotBytes = 0;
+    try {
+      await live.start();
+      for (let run = 0; run < Math.max(repeats, 5); run++) {
+        const started = performance.now();
+        snapshotBytes = superjson.stringify({ kind: 'snapshot', hosts: live.snapshot().hosts }).length;
+        warmRunsMs.push(performance.now() - started);
+      }
+    } finally {
+      await live.stop();
+      await close();
+    }
+    log(`warm (live cache snapshot, serialised): ${warmRunsMs.map((ms) => ms.toFixed(1)).join(', ')} ms`);
+    return {
+      hosts,
+      vmsPerHost,
+      commandsPerRead,
+      floorRunsMs,
+      coldRunsMs,
+      warmRunsMs,
+      floorMs: median(floorRunsMs),
+      coldMs: median(coldRunsMs),
+      warmMs: median(warmRunsMs),
+      snapshotBytes,
+    };
+  } finally {
+    await testDb.cleanup();
+  }
+}
