@@ -144,7 +144,8 @@ export function FleetView() {
         </p>
       ) : null}
 
-      <div aria-busy={isStale} className={isStale ? 'opacity-80 transition-opacity' : ''}>
+      {/* data-shown-q: the search the list below was rendered for (the bench times a keystroke until it matches). */}
+      <div aria-busy={isStale} data-shown-q={shown.q} className={isStale ? 'opacity-80 transition-opacity' : ''}>
         <FleetList
           rows={rows}
           cardCount={matches.length}
