@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { benchAccess } from './access';
 import { benchAudit } from './audit';
 import { benchCards, KEYSTROKE_P95_GOAL_MS } from './cards';
@@ -118,6 +119,9 @@ for (const section of sections) {
       );
       console.log(
         `  filter keystroke → updated list, ${keystroke.samples} keys: p50 ${ms(keystroke.p50Ms)}, p95 ${ms(keystroke.p95Ms)}, max ${ms(keystroke.maxMs)} (goal p95 ≤ ${KEYSTROKE_P95_GOAL_MS} ms)`,
+      );
+      console.log(
+        `  machine load (1-min average, ${os.cpus().length} CPUs) before/after the browser part: ${result.load.before.toFixed(1)} / ${result.load.after.toFixed(1)}`,
       );
       break;
     }

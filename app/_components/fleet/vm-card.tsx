@@ -42,7 +42,7 @@ export function VmCard({
       {isHostShown ? (
         <p className="mt-0.5 truncate text-xs text-slate-500" data-testid="vm-host">
           on{' '}
-          <Link href={`/hosts/${encodeURIComponent(hostAlias)}`} className="hover:underline">
+          <Link href={`/hosts/${encodeURIComponent(hostAlias)}`} prefetch={false} className="hover:underline">
             {hostAlias}
           </Link>
         </p>
@@ -92,6 +92,7 @@ function JobLine({ job }: { job: ActiveMigration }) {
   return (
     <Link
       href={`/migrations/${encodeURIComponent(job.id)}`}
+      prefetch={false}
       data-vm-job={job.state}
       data-queue-position={job.queue?.position ?? ''}
       title={job.queue?.waitingFor}
