@@ -11,7 +11,13 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['server/**/*.test.ts', 'trpc/**/*.test.ts', 'scripts/**/*.test.ts', 'cli/**/*.test.ts'],
+    include: [
+      'server/**/*.test.ts',
+      'trpc/**/*.test.ts',
+      'scripts/**/*.test.ts',
+      'cli/**/*.test.ts',
+      'app/**/*.test.ts',
+    ],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,

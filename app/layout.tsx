@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { connection } from 'next/server';
 import { Ship } from 'lucide-react';
+import { NuqsAdapter } from 'nuqs/adapters/next/app';
 import { Toaster } from 'sonner';
 import { TRPCReactProvider } from '@/trpc/client';
 import { NavLinks } from './_components/nav';
@@ -49,7 +50,9 @@ export default async function RootLayout({ children }: { children: React.ReactNo
               <UserMenu />
             </nav>
           </header>
-          <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6">{children}</main>
+          <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6">
+            <NuqsAdapter>{children}</NuqsAdapter>
+          </main>
           <Toaster richColors position="bottom-right" />
         </TRPCReactProvider>
       </body>

@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { benchAccess } from './access';
 import { benchAudit } from './audit';
+import { benchCards, KEYSTROKE_P95_GOAL_MS } from './cards';
 import { benchCli, median } from './cli';
 import { benchSessionVsOneShot, benchSshPool } from './executors';
 import { benchFleet } from './fleet';
@@ -10,10 +12,10 @@ import { createSessionExecutor } from '../server/hypervisor/session-executor';
 import { FLEET_CONCURRENCY } from '../server/fleet/service';
 
 /**
- * `npm run bench [-- fleet ssh audit migration access signed cli]`: every figure Ferry claims, printed (never
- * asserted). Ratios compare runs made in this same invocation on this same machine.
+ * `npm run bench [-- fleet live ssh audit migration access signed cli cards]`: every figure Ferry claims, printed
+ * (never asserted). Ratios compare runs made in this same invocation on this same machine.
  */
-const ALL = ['fleet', 'live', 'ssh', 'audit', 'migration', 'access', 'signed', 'cli'] as const;
+const ALL = ['fleet', 'live', 'ssh', 'audit', 'migration', 'access', 'signed', 'cli', 'cards'] as const;
 const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
 const sections = wanted.length > 0 ? wanted : [...ALL];
 const log = (line: string) => console.log(`  ${line}`);
@@ -115,6 +117,29 @@ for (const section of sections) {
       console.log(`  virsh list ×2: median ${ms(median(result.virshMs))} (${result.virshMs.map(ms).join(', ')})`);
       console.log(
         `  → ratio ${result.ratio.toFixed(2)}; of ferry's time, process start alone (ferry --help): median ${ms(median(result.helpMs))}`,
+      );
+      break;
+    }
+    case 'cards': {
+      const result = await benchCards({ hosts: 200, vmsPerHost: 50, log });
+      const { read, firstRender: first, scroll, keystroke } = result;
+      console.log(
+        `${result.hosts * result.vmsPerHost} VM cards (${result.hosts} test-driver hosts × ${result.vmsPerHost}) in Chromium, production build:`,
+      );
+      console.log(
+        `  fleet.list through the API: cold ${ms(read.coldMs)}, warm ${ms(read.warmMs)}, ${(read.bytes / 1024 / 1024).toFixed(1)} MiB`,
+      );
+      console.log(
+        `  first render (navigation → "10 000 VMs" and cards painted): ${ms(first.totalMs)}, of which fleet.list answered at ${ms(first.responseEndMs)} and rendering after it took ${ms(first.afterResponseMs)}; ${first.longTasks} long tasks (${ms(first.longTaskMs)}); ${first.cardsInDom} cards in the DOM`,
+      );
+      console.log(
+        `  scroll top → bottom (${scroll.heightPx} px, ${scroll.stepPx} px per frame, ${ms(scroll.wallMs)}): frame interval p50 ${ms(scroll.frames.p50Ms)}, p95 ${ms(scroll.frames.p95Ms)}, max ${ms(scroll.frames.maxMs)}; ${scroll.slowFrames} of ${scroll.frames.samples} frames > 50 ms; ${scroll.longTasks} long tasks (${ms(scroll.longTaskMs)}); at most ${scroll.maxCardsInDom} cards in the DOM; last VM shown: ${scroll.isLastCardShown}`,
+      );
+      console.log(
+        `  filter keystroke → updated list, ${keystroke.samples} keys: p50 ${ms(keystroke.p50Ms)}, p95 ${ms(keystroke.p95Ms)}, max ${ms(keystroke.maxMs)} (goal p95 ≤ ${KEYSTROKE_P95_GOAL_MS} ms)`,
+      );
+      console.log(
+        `  machine load (1-min average, ${os.cpus().length} CPUs) before/after the browser part: ${result.load.before.toFixed(1)} / ${result.load.after.toFixed(1)}`,
       );
       break;
     }

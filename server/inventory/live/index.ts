@@ -3,7 +3,8 @@ import { db as defaultDb, type Db } from '../../db';
 import { env } from '../../env';
 import { bus } from '../../events/bus';
 import { executors } from '../../fleet/executors';
-import { LiveFleet } from './live-fleet';
+import { setEventStreamSource } from '../../observability/event-streams';
+import { eventStreamStatuses, LiveFleet } from './live-fleet';
 
 type Running = { fleet: LiveFleet; started: Promise<void> };
 
@@ -33,6 +34,8 @@ export function startLiveFleet(db: Db = defaultDb): Running {
     entry = { fleet, started: fleet.start() };
     entry.started.catch((error: unknown) => console.error('live inventory failed to start', error));
     running.set(db, entry);
+    // /metrics and /api/health report the app's own inventory's streams (a test's extra databases do not).
+    if (db === defaultDb) setEventStreamSource(() => eventStreamStatuses(fleet.snapshot().hosts));
   }
   return entry;
 }
@@ -46,5 +49,6 @@ export function runningLiveFleet(db: Db = defaultDb): LiveFleet | null {
 export async function stopLiveFleet(): Promise<void> {
   const all = [...running.values()];
   running.clear();
+  setEventStreamSource(null);
   await Promise.all(all.map((entry) => entry.fleet.stop()));
 }

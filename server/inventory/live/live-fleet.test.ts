@@ -8,7 +8,13 @@ import { refreshFleet } from '../../fleet/service';
 import { createTestDb, type TestDb } from '../../testing/test-db';
 import { generateTestHostXml } from '../../testing/test-host-xml';
 import { applyFleetMessage, redactFleetMessage } from './fleet-deltas';
-import { describeStreamError, LiveFleet, type FleetDeltaBatch, type LiveHostSnapshot } from './live-fleet';
+import {
+  describeStreamError,
+  eventStreamStatuses,
+  LiveFleet,
+  type FleetDeltaBatch,
+  type LiveHostSnapshot,
+} from './live-fleet';
 
 /**
  * The live inventory over real virsh (test driver) and a real SQLite database. Test-driver hosts cannot stream
@@ -158,5 +164,25 @@ describe('describeStreamError', () => {
     const text = describeStreamError(new Error(`error: Disconnected from ${uri} due to end of file`), uri);
     expect(text).toMatch(/^Disconnected from qemu\+ssh:\/\/root@10\.77\.77\.11\/.* due to end of file$/);
     expect(text).not.toContain('/srv/ferry');
+  });
+});
+
+describe('eventStreamStatuses', () => {
+  const at = new Date('2026-12-03T06:00:00Z');
+  const snapshotWith = (alias: string, stream: LiveHostSnapshot['stream']) =>
+    ({ host: { alias }, stream }) as unknown as LiveHostSnapshot;
+
+  it('reports a live stream as up, any other as down with its state, and leaves out hosts that cannot stream', () => {
+    const statuses = eventStreamStatuses([
+      snapshotWith('hv1', { state: 'live', since: at, lastError: null, reason: null }),
+      snapshotWith('hv2', { state: 'reconnecting', since: at, lastError: 'Disconnected', reason: null }),
+      snapshotWith('demo', { state: 'unavailable', since: null, lastError: null, reason: 'test driver' }),
+      snapshotWith('hv3', { state: 'connecting', since: null, lastError: null, reason: null }),
+    ]);
+    expect(statuses).toEqual([
+      { hostAlias: 'hv1', up: true, state: 'live since 2026-12-03T06:00:00.000Z' },
+      { hostAlias: 'hv2', up: false, state: 'reconnecting since 2026-12-03T06:00:00.000Z' },
+      { hostAlias: 'hv3', up: false, state: 'connecting' },
+    ]);
   });
 });

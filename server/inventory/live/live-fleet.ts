@@ -9,6 +9,7 @@ import type { DomainEvent } from '../../libvirt/parsers/domain-event';
 import { maskUriSecrets, parseLibvirtUri } from '../../libvirt/uri';
 import { redactErrorText } from '../../redact';
 import { collectOneDomain, lookupDomainUuid, type VmCard } from '../collect';
+import type { EventStreamStatus } from '../../observability/event-streams';
 import { startHostStream, unavailableStream, type HostStream, type StreamState } from './host-stream';
 
 /**
@@ -105,6 +106,20 @@ function streamView(state: StreamState): StreamView {
       throw new Error(`unknown stream state ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/**
+ * Each followed host's event stream for /metrics and /api/health: `up` only while it is live. Hosts that cannot
+ * stream (test driver, or events turned off) are left out, since a stream that never exists is not "down".
+ */
+export function eventStreamStatuses(hosts: readonly LiveHostSnapshot[]): EventStreamStatus[] {
+  return hosts
+    .filter((snapshot) => snapshot.stream.state !== 'unavailable')
+    .map(({ host, stream }) => ({
+      hostAlias: host.alias,
+      up: stream.state === 'live',
+      state: stream.since ? `${stream.state} since ${stream.since.toISOString()}` : stream.state,
+    }));
 }
 
 const executorKeyOf = (row: HostRow) => JSON.stringify([row.uri, row.executorKind, row.pinnedFingerprint]);
