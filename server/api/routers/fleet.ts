@@ -3,11 +3,22 @@ import { z } from 'zod';
 import { env } from '../../env';
 import { executors } from '../../fleet/executors';
 import { refreshFleet } from '../../fleet/service';
-import { mayReadRawOutput } from '../../auth/redact';
+import { mayReadFingerprints, mayReadRawOutput } from '../../auth/redact';
 import { runningLiveFleet, startLiveFleet } from '../../inventory/live';
-import { redactFleetMessage, type FleetLiveMessage } from '../../inventory/live/fleet-deltas';
+import {
+  redactFleetMessage,
+  redactFleetSnapshot,
+  type FleetLiveMessage,
+  type FleetReadRights,
+} from '../../inventory/live/fleet-deltas';
+import type { Role } from '../../auth/roles';
 import { NO_STREAM, type FleetDeltaBatch } from '../../inventory/live/live-fleet';
 import { createTRPCRouter, viewerProcedure } from '../trpc';
+
+const readRights = (role: Role): FleetReadRights => ({
+  mayReadRaw: mayReadRawOutput(role),
+  mayReadFingerprints: mayReadFingerprints(role),
+});
 
 /** `<epoch>:<id>`: an id is only meaningful within the server process (epoch) that gave it. */
 const LIVE_EVENT_ID = /^([a-z0-9]{1,24}):(\d{1,15})$/;
@@ -23,7 +34,7 @@ export const fleetRouter = createTRPCRouter({
     const fleet = live
       ? await live.acceptReads(reads)
       : reads.map((read) => ({ ...read, stream: NO_STREAM, lastReadAt: null, libvirtVersion: null }));
-    return mayReadRawOutput(ctx.actor.role) ? fleet : fleet.map((snapshot) => ({ ...snapshot, errorDetail: null }));
+    return fleet.map((snapshot) => redactFleetSnapshot(snapshot, readRights(ctx.actor.role)));
   }),
 
   /**
@@ -37,7 +48,7 @@ export const fleetRouter = createTRPCRouter({
       const { fleet, started } = startLiveFleet(ctx.db);
       // The first subscriber after a start waits for the first read of every host, rather than an empty fleet.
       await started;
-      const mayReadRaw = mayReadRawOutput(ctx.actor.role);
+      const rights = readRights(ctx.actor.role);
       const queue: FleetDeltaBatch[] = [];
       let wake: (() => void) | null = null;
       const unsubscribe = ctx.bus.subscribe('fleet-live', (batch) => {
@@ -45,7 +56,7 @@ export const fleetRouter = createTRPCRouter({
         wake?.();
       });
       const send = (id: number, message: FleetLiveMessage) =>
-        tracked(`${fleet.epoch}:${id}`, redactFleetMessage(message, mayReadRaw));
+        tracked(`${fleet.epoch}:${id}`, redactFleetMessage(message, rights));
       try {
         const resume = LIVE_EVENT_ID.exec(input.lastEventId ?? '');
         const replay = resume && resume[1] === fleet.epoch ? fleet.since(Number(resume[2])) : null;

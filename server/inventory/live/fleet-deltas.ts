@@ -8,15 +8,29 @@ export type FleetLiveMessage =
   { kind: 'snapshot'; hosts: LiveHostSnapshot[] } | { kind: 'deltas'; deltas: FleetDelta[] };
 
 /** Raw virsh text stays on the server for roles that may not read it (see auth/redact.ts); fleet.list does the same. */
-export function redactFleetMessage(message: FleetLiveMessage, mayReadRaw: boolean): FleetLiveMessage {
-  if (mayReadRaw) return message;
+/** What the receiving role may read: raw virsh text (not viewers), host-key fingerprints (admins only). */
+export type FleetReadRights = { mayReadRaw: boolean; mayReadFingerprints: boolean };
+
+/** One host as a role may read it (fleet.list and every fleet.live message go through this). */
+export function redactFleetSnapshot<
+  S extends { errorDetail: string | null; host: { pinnedFingerprint: string | null } },
+>(snapshot: S, rights: FleetReadRights): S {
+  if (rights.mayReadRaw && rights.mayReadFingerprints) return snapshot;
+  return {
+    ...snapshot,
+    errorDetail: rights.mayReadRaw ? snapshot.errorDetail : null,
+    host: rights.mayReadFingerprints ? snapshot.host : { ...snapshot.host, pinnedFingerprint: null },
+  };
+}
+
+export function redactFleetMessage(message: FleetLiveMessage, rights: FleetReadRights): FleetLiveMessage {
+  if (rights.mayReadRaw && rights.mayReadFingerprints) return message;
+  const redact = (meta: HostMeta) => redactFleetSnapshot(meta, rights);
   if (message.kind === 'snapshot')
-    return { kind: 'snapshot', hosts: message.hosts.map((host) => ({ ...host, errorDetail: null })) };
+    return { kind: 'snapshot', hosts: message.hosts.map((snapshot) => redactFleetSnapshot(snapshot, rights)) };
   return {
     kind: 'deltas',
-    deltas: message.deltas.map((delta) =>
-      delta.type === 'host' ? { ...delta, host: { ...delta.host, errorDetail: null } } : delta,
-    ),
+    deltas: message.deltas.map((delta) => (delta.type === 'host' ? { ...delta, host: redact(delta.host) } : delta)),
   };
 }
 

@@ -147,14 +147,33 @@ describe('LiveFleet', () => {
 });
 
 describe('redactFleetMessage', () => {
-  it('drops raw virsh text for roles that may not read it, in snapshots and in host deltas', () => {
-    const host = { ...fleet.snapshot().hosts[0], errorDetail: 'error: /root/key: bad' } as LiveHostSnapshot;
-    const snapshot = redactFleetMessage({ kind: 'snapshot', hosts: [host] }, false);
+  const VIEWER = { mayReadRaw: false, mayReadFingerprints: false };
+  const OPERATOR = { mayReadRaw: true, mayReadFingerprints: false };
+  const ADMIN = { mayReadRaw: true, mayReadFingerprints: true };
+  const fingerprint = 'SHA256:Zp1xqXb3m9Bv0oD6X1cH9Yk9W5p8xJmQf7s3o2t1u4E';
+  const hostWith = () => {
+    const first = fleet.snapshot().hosts[0] as LiveHostSnapshot;
+    return { ...first, errorDetail: 'error: /root/key: bad', host: { ...first.host, pinnedFingerprint: fingerprint } };
+  };
+
+  it('drops raw virsh text and the pinned fingerprint for viewers, in snapshots and in host deltas', () => {
+    const host = hostWith();
+    const snapshot = redactFleetMessage({ kind: 'snapshot', hosts: [host] }, VIEWER);
     expect(snapshot.kind === 'snapshot' && snapshot.hosts[0]?.errorDetail).toBeNull();
+    expect(snapshot.kind === 'snapshot' && snapshot.hosts[0]?.host.pinnedFingerprint).toBeNull();
     const { vms: _vms, ...meta } = host;
-    const deltas = redactFleetMessage({ kind: 'deltas', deltas: [{ type: 'host', host: meta }] }, false);
+    const deltas = redactFleetMessage({ kind: 'deltas', deltas: [{ type: 'host', host: meta }] }, VIEWER);
     expect(JSON.stringify(deltas)).not.toContain('/root/key');
-    expect(redactFleetMessage({ kind: 'snapshot', hosts: [host] }, true)).toEqual({ kind: 'snapshot', hosts: [host] });
+    expect(JSON.stringify(deltas)).not.toContain(fingerprint);
+    expect(host.host.pinnedFingerprint).toBe(fingerprint);
+  });
+
+  it('gives operators the raw text but not the fingerprint; admins get both', () => {
+    const host = hostWith();
+    const forOperator = redactFleetMessage({ kind: 'snapshot', hosts: [host] }, OPERATOR);
+    expect(forOperator.kind === 'snapshot' && forOperator.hosts[0]?.errorDetail).toBe('error: /root/key: bad');
+    expect(JSON.stringify(forOperator)).not.toContain(fingerprint);
+    expect(redactFleetMessage({ kind: 'snapshot', hosts: [host] }, ADMIN)).toEqual({ kind: 'snapshot', hosts: [host] });
   });
 });
 
