@@ -8,6 +8,7 @@ import {
   driverRule,
   encryptionRule,
   firstRefusal,
+  maintenanceRule,
   nameFreeRule,
   reachableRule,
   sameHostRule,
@@ -65,6 +66,7 @@ function unavailableReason(target: MigrateTarget, snapshot: HostSnapshotView): s
   const destination = ruleHost(snapshot.host);
   const refusal = firstRefusal([
     sameHostRule(source, destination),
+    maintenanceRule(snapshot.host),
     reachableRule(destination, snapshot.status === 'error' ? (snapshot.error ?? 'error') : null),
     driverRule(source, destination),
     nameFreeRule({ destination, vm: target.vm, domains: snapshot.vms }),

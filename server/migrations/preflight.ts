@@ -6,6 +6,7 @@ import {
   driverRule,
   encryptionRule,
   nameFreeRule,
+  maintenanceRule,
   reachableRule,
   sameHostRule,
   type Verdict,
@@ -113,23 +114,13 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   const registered = sameHostRule(source, destination);
   if (registered.status === 'fail' && source.id === destination.id) return report([fromVerdict(registered)], facts);
 
-  // A host being drained takes nothing new: the evacuation set the flag, an operator ends it (issue #12).
+  // A host being drained takes nothing new (read now: the dialog's copy of the flag may be old).
   const maintenance = await input.db.host.findUnique({
     where: { id: destination.id },
     select: { inMaintenance: true },
   });
-  if (maintenance?.inMaintenance)
-    return report(
-      [
-        check(
-          'destination-maintenance',
-          'Destination not in maintenance',
-          'fail',
-          `${destination.alias} is in maintenance: it takes no migrations until an operator ends maintenance on its host page.`,
-        ),
-      ],
-      facts,
-    );
+  const notInMaintenance = maintenanceRule({ alias: destination.alias, inMaintenance: maintenance?.inMaintenance });
+  if (notInMaintenance.status === 'fail') return report([fromVerdict(notInMaintenance)], facts);
 
   const [sourceCaps, destinationCaps, sourceDomains, destinationDomains] = await Promise.all([
     ask(getCapabilities(src)),

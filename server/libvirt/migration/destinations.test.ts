@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { matchDomain } from '../domain-ref';
-import { driverRule, encryptionRule, firstRefusal, nameFreeRule, reachableRule, sameHostRule } from './destinations';
+import {
+  driverRule,
+  encryptionRule,
+  firstRefusal,
+  maintenanceRule,
+  nameFreeRule,
+  reachableRule,
+  sameHostRule,
+} from './destinations';
 
 const hv1 = {
   id: 'a',
@@ -17,6 +25,17 @@ const hv2 = {
 const VM = { name: 'vm-off', uuid: '0f1e0000-7a5b-4c1b-9e00-0000000000a1' };
 
 describe('destination rules (the dialog and preflight share them)', () => {
+  it('refuse a host in maintenance, with the way out in the sentence', () => {
+    expect(maintenanceRule({ ...hv2, inMaintenance: true })).toMatchObject({
+      id: 'destination-maintenance',
+      status: 'fail',
+      short: 'in maintenance',
+      reason: 'hv2 is in maintenance: it takes no migrations until an operator ends maintenance on its host page.',
+    });
+    expect(maintenanceRule({ ...hv2, inMaintenance: false })).toMatchObject({ status: 'pass', short: null });
+    expect(maintenanceRule(hv2).status).toBe('pass');
+  });
+
   it('refuse the source itself, and a second registration of the same libvirt host', () => {
     expect(sameHostRule(hv1, hv1)).toMatchObject({ status: 'fail', short: 'this is the source host' });
     const again = { ...hv1, id: 'c', alias: 'hv1-again' };

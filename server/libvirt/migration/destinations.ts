@@ -9,7 +9,8 @@ import { isSshTransport, isTestDriverUri, LIBVIRT_TRANSPORTS, type LibvirtTransp
  * hosts answer right now.
  */
 
-export type DestinationCheckId = 'same-host' | 'destination-reachable' | 'driver-migrates' | 'name-free' | 'encryption';
+export type DestinationCheckId =
+  'same-host' | 'destination-maintenance' | 'destination-reachable' | 'driver-migrates' | 'name-free' | 'encryption';
 
 export type Verdict = {
   id: DestinationCheckId;
@@ -32,6 +33,7 @@ export type RuleHost = {
 
 const LABELS: Record<DestinationCheckId, string> = {
   'same-host': 'Different hosts',
+  'destination-maintenance': 'Destination not in maintenance',
   'destination-reachable': 'Destination reachable',
   'driver-migrates': 'Driver can migrate',
   'name-free': 'Name free on destination',
@@ -68,6 +70,18 @@ export function sameHostRule(source: RuleHost, destination: RuleHost): Verdict {
 }
 
 /** `error`: why the destination did not answer (its last refresh, or preflight's own question); null if it did. */
+/** A host being drained takes nothing new: an evacuation set the flag, an operator ends it (issue #12). */
+export function maintenanceRule(destination: { alias: string; inMaintenance?: boolean | null }): Verdict {
+  return destination.inMaintenance
+    ? verdict(
+        'destination-maintenance',
+        'fail',
+        `${destination.alias} is in maintenance: it takes no migrations until an operator ends maintenance on its host page.`,
+        'in maintenance',
+      )
+    : verdict('destination-maintenance', 'pass', `${destination.alias} is not in maintenance.`);
+}
+
 export function reachableRule(destination: RuleHost, error: string | null): Verdict {
   return error === null
     ? verdict('destination-reachable', 'pass', `${destination.alias} answered.`)
