@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDestinationFailure, parseChecklist } from './retry';
+import { isDestinationFailure, parseChecklist, retryDecision } from './retry';
 
 describe('isDestinationFailure', () => {
   it('retries a preflight failure only when a destination check failed', () => {
@@ -64,5 +64,23 @@ describe('parseChecklist', () => {
     ]);
     expect(parseChecklist('not json')).toEqual([]);
     expect(parseChecklist('{"id":1}')).toEqual([]);
+  });
+});
+
+describe('retryDecision', () => {
+  const none: { id: string; status: string }[] = [];
+  it('starts an interrupted job again on the same host, a destination failure on the next one, nothing else', () => {
+    expect(
+      retryDecision({ errorCode: 'interrupted', errorMessage: null, checklist: none, hasAlternative: false }),
+    ).toBe('same-host');
+    expect(retryDecision({ errorCode: 'name-clash', errorMessage: null, checklist: none, hasAlternative: true })).toBe(
+      'next-host',
+    );
+    expect(
+      retryDecision({ errorCode: 'name-clash', errorMessage: null, checklist: none, hasAlternative: false }),
+    ).toBeNull();
+    expect(retryDecision({ errorCode: 'vm-crashed', errorMessage: null, checklist: none, hasAlternative: true })).toBe(
+      null,
+    );
   });
 });

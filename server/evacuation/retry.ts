@@ -55,3 +55,20 @@ export function parseChecklist(text: string): { id: string; status: string }[] {
     return [];
   }
 }
+
+/**
+ * What an evacuation does with a failed job it may still retry: the next-best host after a destination failure,
+ * the same host again after a Ferry restart interrupted the job before the VM moved (reattach.ts ends such a job
+ * `failed`/`interrupted` only when the hosts said the VM is still on the source, so the same move is safe to
+ * start again), else nothing. PURE.
+ */
+export function retryDecision(options: {
+  errorCode: string | null;
+  errorMessage: string | null;
+  checklist: readonly { id: string; status: string }[];
+  hasAlternative: boolean;
+}): 'same-host' | 'next-host' | null {
+  if (options.errorCode === 'interrupted') return 'same-host';
+  if (options.hasAlternative && isDestinationFailure(options)) return 'next-host';
+  return null;
+}

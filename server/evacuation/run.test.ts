@@ -188,6 +188,24 @@ describe('an evacuation, step by step', () => {
     expect(view.percent).toBe(33);
   });
 
+  it('starts a job a Ferry restart interrupted before the VM moved again, once, on the same host', async () => {
+    const before = await itemsByName(id);
+    await endJob(before.e3?.migrationId as string, {
+      state: 'failed',
+      errorCode: 'interrupted',
+      errorMessage: 'Ferry restarted while this migration ran. The migration stopped while Ferry was not watching.',
+    });
+    await advanceEvacuation(deps(), id);
+    const after = await itemsByName(id);
+    expect(after.e3).toMatchObject({
+      state: 'submitted',
+      attempts: 2,
+      destinationAlias: before.e3?.destinationAlias,
+      error: `A Ferry restart interrupted the move to ${before.e3?.destinationAlias} before e3 left src; started again.`,
+    });
+    expect(after.e3?.migrationId).not.toBe(before.e3?.migrationId);
+  });
+
   it('does not retry a second time; pause and resume are audited', async () => {
     await pauseEvacuation(deps(), who, id);
     await expect(pauseEvacuation(deps(), who, id)).rejects.toThrow('The evacuation is paused, not running');

@@ -12,7 +12,7 @@ import { ACTIVE_STATES, isFinalState } from '../migrations/types';
 import { plural } from '../plural';
 import { planBringBack, planEvacuation, type Plan, type PlanItem } from './plan';
 import type { PlacementOverride } from './placement';
-import { isDestinationFailure, parseChecklist } from './retry';
+import { parseChecklist, retryDecision } from './retry';
 
 /**
  * An evacuation in motion. Everything is a row: the Evacuation, one EvacuationItem per VM, one Migration per
@@ -32,7 +32,7 @@ const OPEN_STATES: readonly EvacuationState[] = ['running', 'paused', 'cancellin
 /** Item states that will not change any more. */
 const SETTLED_ITEM_STATES = ['succeeded', 'failed', 'unmovable', 'excluded', 'dropped', 'cancelled'];
 
-/** One retry on the next-best host after a destination failure: two attempts in all. */
+/** One retry (next-best host after a destination failure, or the same after a restart interrupted it): two attempts. */
 const MAX_ATTEMPTS = 2;
 
 /**
@@ -253,8 +253,9 @@ async function advanceOnce(deps: EvacuationDeps, id: string): Promise<void> {
 }
 
 /**
- * A submitted item whose job ended becomes succeeded, failed or cancelled, or is retried once on its next-best
- * host when the failure was the destination's. Returns true when the item no longer has a job in the queue.
+ * A submitted item whose job ended becomes succeeded, failed or cancelled, or is retried once: on its next-best
+ * host when the failure was the destination's, on the same host when a Ferry restart interrupted it before the VM
+ * moved. Returns true when the item no longer has a job in the queue.
  */
 async function settleItem(
   deps: EvacuationDeps,
@@ -282,21 +283,29 @@ async function settleItem(
   }
   const alternatives = parseIds(item.alternatives);
   const retry =
-    evacuation.state === 'running' &&
-    item.attempts < MAX_ATTEMPTS &&
-    alternatives.length > 0 &&
-    isDestinationFailure({
-      errorCode: job.errorCode,
-      errorMessage: job.errorMessage,
-      checklist: parseChecklist(job.checklist),
-    });
-  if (retry) {
+    evacuation.state === 'running' && item.attempts < MAX_ATTEMPTS
+      ? retryDecision({
+          errorCode: job.errorCode,
+          errorMessage: job.errorMessage,
+          checklist: parseChecklist(job.checklist),
+          hasAlternative: alternatives.length > 0,
+        })
+      : null;
+  if (retry === 'next-host') {
     const [next, ...rest] = alternatives as [string, ...string[]];
     const resubmitted = await submitItem(deps, evacuation, item, {
       destinationHostId: next,
       attempt: item.attempts + 1,
       remaining: rest,
       note: `To ${job.destinationAlias} failed (${cause}); retried on the next-best host.`,
+    });
+    if (resubmitted) return false;
+  }
+  if (retry === 'same-host') {
+    const resubmitted = await submitItem(deps, evacuation, item, {
+      destinationHostId: item.destinationHostId,
+      attempt: item.attempts + 1,
+      note: `A Ferry restart interrupted the move to ${job.destinationAlias} before ${item.vmName} left ${item.sourceAlias}; started again.`,
     });
     if (resubmitted) return false;
   }
