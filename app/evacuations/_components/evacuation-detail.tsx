@@ -7,13 +7,14 @@ import { useTRPC } from '@/trpc/client';
 import { useIsOperator } from '../../_components/remove-leftover-button';
 import { Badge, Button, ErrorBox } from '../../_components/ui';
 import { ProgressBar } from './progress-bar';
+import { useJobProgress } from './use-job-progress';
 
 const OPEN = ['running', 'paused', 'cancelling'];
 
 /**
  * One evacuation: the overall bar, every VM's row with its job's bar, state and cause, and pause / resume /
- * cancel. The rows are read from the server every half second while it is open (every job's percent is a
- * column the runner updates as virsh reports it).
+ * cancel. The rows are read from the server every second while it is open; a running job's bar follows its
+ * event stream, so it moves as virsh reports.
  */
 export function EvacuationDetail({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -22,7 +23,7 @@ export function EvacuationDetail({ id }: { id: string }) {
   const view = useQuery(
     trpc.evacuation.get.queryOptions(
       { id },
-      { refetchInterval: (query) => (query.state.data && !OPEN.includes(query.state.data.state) ? false : 500) },
+      { refetchInterval: (query) => (query.state.data && !OPEN.includes(query.state.data.state) ? false : 1000) },
     ),
   );
   const options = {
@@ -118,19 +119,7 @@ export function EvacuationDetail({ id }: { id: string }) {
                   <Badge value={shown} />
                 </td>
                 <td className="py-2 pr-3">
-                  {item.job ? (
-                    <>
-                      <ProgressBar
-                        percent={item.state === 'succeeded' ? 100 : item.job.percent}
-                        label={`Progress of ${item.vmName}`}
-                        tone={item.state === 'failed' ? 'failed' : item.state === 'cancelled' ? 'muted' : undefined}
-                      />
-                      <span className="text-xs text-slate-500">
-                        {item.state === 'succeeded' ? 100 : item.job.percent}%
-                        {item.job.waitingFor ? ` · ${item.job.waitingFor}` : ''}
-                      </span>
-                    </>
-                  ) : null}
+                  {item.job ? <JobProgressCell vmName={item.vmName} itemState={item.state} job={item.job} /> : null}
                 </td>
                 <td className="py-2 text-xs">
                   {item.error ? (
@@ -160,5 +149,36 @@ export function EvacuationDetail({ id }: { id: string }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+const STREAMED = ['preflight', 'running', 'cancelling'];
+
+/** A VM's job: its bar (pushed while the job runs, else the row's percent), percent and what it waits for. */
+function JobProgressCell({
+  vmName,
+  itemState,
+  job,
+}: {
+  vmName: string;
+  itemState: string;
+  job: { id: string; state: string; percent: number; waitingFor: string | null };
+}) {
+  const live = useJobProgress(job.id, STREAMED.includes(job.state));
+  // The row is the truth once the job ended; while it runs, the pushed percent (the row gets the same one later).
+  const isLiveNewer = live !== null && STREAMED.includes(job.state);
+  const percent = itemState === 'succeeded' ? 100 : isLiveNewer ? live.percent : job.percent;
+  return (
+    <>
+      <ProgressBar
+        percent={percent}
+        label={`Progress of ${vmName}`}
+        tone={itemState === 'failed' ? 'failed' : itemState === 'cancelled' ? 'muted' : undefined}
+        readAt={isLiveNewer ? live.readAt : undefined}
+      />
+      <span className="text-xs text-slate-500">
+        {percent}%{job.waitingFor ? ` · ${job.waitingFor}` : ''}
+      </span>
+    </>
   );
 }
