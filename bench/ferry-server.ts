@@ -1,0 +1,182 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from '@playwright/test';
+import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '../server/auth/request-header';
+
+/**
+ * A Ferry of a bench's own against the two-host lab (needs `npm run lab:up` and `npx next build`): its own SQLite
+ * file under bench/out, Ferry's own server (server/net/serve.ts) as `npm start` runs it, the first admin made the
+ * documented way and signed in, and the tRPC calls a bench makes over HTTP with that session.
+ */
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+type Trpc = { json: unknown };
+
+const BENCH_ADMIN = { name: 'bench-admin', password: 'bench admin password' };
+
+/** execFileSync blocks this process past the server's keep-alive timeout; a reused socket may be closed: retry once. */
+async function fetchRetry(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
+  }
+}
+
+export type BenchFerry = {
+  base: string;
+  /** The server's process id (its resident memory is read from /proc). */
+  pid: number;
+  /** The admin's session token (the `ferry-session` cookie), for a browser context. */
+  sessionToken: string;
+  /** Ferry's custom header and the session cookie, as every API call sends them. */
+  headers: Record<string, string>;
+  /** A tRPC mutation (POST). */
+  call(pathName: string, input: unknown): Promise<unknown>;
+  /** A tRPC query: GET with the input in the URL (a POST reaches mutations only). */
+  query(pathName: string, input: unknown): Promise<unknown>;
+  /** Waits on the migration's SSE stream, as the page does, for its final state. */
+  waitFinal(id: string): Promise<{ state: string }>;
+  stop(): void;
+};
+
+export async function startBenchFerry(options: { port: number; name: string }): Promise<BenchFerry> {
+  const base = `http://127.0.0.1:${options.port}`;
+  const dbFile = path.join(ROOT, 'bench', 'out', `${options.name}-bench.db`);
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${dbFile}${suffix}`, { force: true });
+  const env = {
+    ...process.env,
+    DATABASE_URL: `file:${dbFile}`,
+    FERRY_DEMO_URI: '',
+    NEXT_TELEMETRY_DISABLED: '1',
+    PORT: String(options.port),
+    FERRY_LISTEN: '127.0.0.1',
+    // The lab's URIs name its key file, which the URI policy accepts only under FERRY_KEY_DIR.
+    FERRY_KEY_DIR: process.env.FERRY_KEY_DIR ?? path.join(process.env.FERRY_LAB_DIR ?? path.join(ROOT, '.lab'), 'keys'),
+  };
+  execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
+  const logFile = openSync(path.join(ROOT, 'bench', 'out', `${options.name}-bench-server.log`), 'w');
+  // Ferry's own server, as `npm start` runs it: Next alone refuses requests that did not pass its allow-list edge.
+  const server: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=react-server', 'server/net/serve.ts'],
+    { cwd: ROOT, env, stdio: ['ignore', logFile, logFile], detached: true },
+  );
+  const stop = () => {
+    if (server.pid && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
+  };
+  const headers: Record<string, string> = { [REQUEST_HEADER]: REQUEST_HEADER_VALUE };
+  const parse = async (pathName: string, response: Response) => {
+    const body = (await response.json()) as { result?: { data: Trpc }; error?: Trpc };
+    if (!body.result) throw new Error(`${pathName}: ${JSON.stringify(body.error)}`);
+    return body.result.data.json;
+  };
+  const call = async (pathName: string, input: unknown) =>
+    parse(
+      pathName,
+      await fetchRetry(`${base}/api/trpc/${pathName}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ json: input }),
+      }),
+    );
+  const query = async (pathName: string, input: unknown) =>
+    parse(
+      pathName,
+      await fetchRetry(`${base}/api/trpc/${pathName}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, {
+        headers,
+      }),
+    );
+
+  /** The first admin, made the documented way (`npm run user -- add`), then signed in over HTTP. */
+  const signIn = async (): Promise<string> => {
+    execFileSync(
+      'npx',
+      ['tsx', '--conditions=react-server', 'scripts/user.ts', 'add', BENCH_ADMIN.name, '--role', 'admin'],
+      { cwd: ROOT, env, input: `${BENCH_ADMIN.password}\n`, stdio: ['pipe', 'ignore', 'inherit'] },
+    );
+    const response = await fetchRetry(`${base}/api/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(BENCH_ADMIN),
+    });
+    const cookie = response.headers.get('set-cookie')?.split(';')[0];
+    if (!response.ok || !cookie) throw new Error(`bench sign-in failed: ${response.status} ${await response.text()}`);
+    headers.cookie = cookie;
+    return cookie.slice(cookie.indexOf('=') + 1);
+  };
+
+  /**
+   * Waits for the final state the way the page does, on the migration's SSE stream, so the end is seen the
+   * moment Ferry publishes it and watching costs the server nothing extra (polling `migration.get` would).
+   */
+  const waitFinal = async (id: string): Promise<{ state: string }> => {
+    const url = `${base}/api/trpc/migration.events?input=${encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }))}`;
+    const response = await fetchRetry(url, { headers: { accept: 'text/event-stream', ...headers } });
+    if (!response.body) throw new Error('no event stream');
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`event stream of ${id} ended without a final state`);
+      buffer += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (!line.startsWith('data: ')) continue;
+        const event = (JSON.parse(line.slice(6)) as { json?: { type?: string; state?: string } }).json;
+        if (event?.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(event.state ?? '')) {
+          await reader.cancel();
+          return { state: event.state as string };
+        }
+      }
+    }
+  };
+
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(`${base}/api/health`)).ok) {
+        const sessionToken = await signIn();
+        return { base, pid: server.pid as number, sessionToken, headers, call, query, waitFinal, stop };
+      }
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  // Not left behind holding the port (and the next run's start) when it never answered.
+  if (server.pid) process.kill(-server.pid, 'SIGKILL');
+  throw new Error('Ferry did not start for the bench');
+}
+
+/** Resident memory of a process now and its peak so far (VmRSS, VmHWM), in bytes. */
+export function residentBytes(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+export function launchBenchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
