@@ -952,7 +952,12 @@ cmd_stop() {
     log "$host: $daemon is not running"
     return 0
   }
-  kill_and_wait TERM 10 "$pid" >/dev/null || die "$host: $daemon ($pid) did not stop"
+  # A libvirtd busy with an incoming migration may hold its shutdown past 10 s (its workers finish their calls
+  # first); it is then killed, which is the "host died" the tests want anyway.
+  if ! kill_and_wait TERM 10 "$pid" >/dev/null; then
+    log "$host: $daemon ($pid) did not stop within 10 s of SIGTERM; sending SIGKILL"
+    kill_and_wait KILL 5 "$pid" >/dev/null || die "$host: $daemon ($pid) did not stop"
+  fi
   log "$host: $daemon ($pid) stopped; 'lab.sh heal' starts it again"
 }
 
