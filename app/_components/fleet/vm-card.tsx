@@ -30,6 +30,7 @@ export function VmCard({
     <li
       data-vm={vm.name}
       data-vm-host={hostAlias}
+      data-vm-state={vm.state}
       aria-label={`VM ${vm.name}`}
       className="flex min-w-0 flex-col rounded-md border border-slate-200 bg-white p-3"
     >

@@ -1,0 +1,178 @@
+import { execFileSync } from 'node:child_process';
+import { lab, labHosts } from '../e2e/lab-hosts';
+import { launchBenchChromium, percentile, residentBytes, startBenchFerry, type BenchFerry } from './ferry-server';
+
+/**
+ * Evacuation on the lab (issue #12), needs `npm run lab:up` and `npx next build`:
+ *
+ * - wall time of draining hv1's four running guests with local disks through Ferry (start → finished, every VM
+ *   verified on hv2) ÷ the same four `virsh migrate --p2p` run two at a time by a shell script (xargs -P 2);
+ * - meanwhile `watchers` event-stream clients, each subscribed to every job's `migration.events` exactly as the
+ *   page's bars are: events lost (the job's events in the database that a stream did not deliver);
+ * - the server's resident memory: before, and its peak (VmHWM) over the run;
+ * - progress → pixel in Chromium on the evacuation page under that load: from the server's read of the percent
+ *   (`data-read-at` on the bar) to the animation frame after the bar changed.
+ */
+
+const GUESTS = ['vm1', 'vm2', 'vm4', 'vm5'];
+
+export type EvacuationBenchResult = {
+  guests: number;
+  scriptMs: number;
+  ferryMs: number;
+  planMs: number;
+  ratio: number;
+  outcome: Record<string, string>;
+  streams: { clients: number; streams: number; events: number; lost: number };
+  memory: { beforeMiB: number; peakMiB: number };
+  pixel: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
+};
+
+type View = {
+  state: string;
+  items: { vmName: string; state: string; job: { id: string; state: string } | null }[];
+};
+
+/** One SSE stream of a job's events, counted by id until the job's final state. */
+async function watchJob(ferry: BenchFerry, id: string, seen: Set<number>): Promise<void> {
+  const url = `${ferry.base}/api/trpc/migration.events?input=${encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }))}`;
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...ferry.headers } });
+  if (!response.body) throw new Error('no event stream');
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (!line.startsWith('data: ')) continue;
+      const event = (JSON.parse(line.slice(6)) as { json?: { id?: number; type?: string; state?: string } }).json;
+      if (typeof event?.id === 'number') seen.add(event.id);
+      if (event?.type === 'state' && ['succeeded', 'failed', 'cancelled', 'unknown'].includes(event.state ?? '')) {
+        await reader.cancel();
+        return;
+      }
+    }
+  }
+}
+
+export async function benchEvacuation(
+  options: { watchers?: number; log?: (line: string) => void } = {},
+): Promise<EvacuationBenchResult> {
+  const log = options.log ?? (() => {});
+  const watchers = options.watchers ?? 50;
+  const { hv1, hv2 } = labHosts();
+
+  // The floor: the same four migrations, two at a time, by a shell script (VM names are fixed lab names).
+  lab('reset');
+  const script =
+    'printf "%s\\n" "${@:3}" | xargs -P 2 -I VM virsh -q -c "$1" migrate --p2p --live --persistent ' +
+    '--undefinesource --copy-storage-all --domain VM --desturi "$2"';
+  let started = performance.now();
+  execFileSync('bash', ['-c', script, 'evacuate', hv1.uri, hv2.uri, ...GUESTS], { stdio: 'ignore' });
+  const scriptMs = performance.now() - started;
+  log(`shell script: ${scriptMs.toFixed(0)} ms`);
+
+  lab('reset');
+  const ferry = await startBenchFerry({ port: 3201, name: 'evacuation' });
+  const browser = await launchBenchChromium();
+  try {
+    const source = (await ferry.call('host.add', { alias: 'hv1', reference: hv1.uri })) as { id: string };
+    await ferry.call('host.add', { alias: 'hv2', reference: hv2.uri });
+    const memoryBefore = residentBytes(ferry.pid).rss;
+
+    started = performance.now();
+    const plan = (await ferry.query('evacuation.plan', { hostId: source.id, overrides: [] })) as {
+      items: { vmName: string; kind: string }[];
+    };
+    const planMs = performance.now() - started;
+    const moving = plan.items.filter((item) => item.kind === 'move').map((item) => item.vmName);
+    log(`plan (${planMs.toFixed(0)} ms): moves ${moving.join(', ')}`);
+
+    started = performance.now();
+    const { id } = (await ferry.call('evacuation.start', { hostId: source.id, overrides: [] })) as { id: string };
+
+    // The page in Chromium, timing each bar's change to the next frame.
+    const context = await browser.newContext();
+    await context.addCookies([{ name: 'ferry-session', value: ferry.sessionToken, url: ferry.base }]);
+    await context.addInitScript(() => {
+      const holder = window as unknown as { ferryPixel: number[] };
+      holder.ferryPixel = [];
+      // The first value a bar gets is the stream's replay of what was read before the page asked; not timed.
+      const replayed = new WeakSet<Element>();
+      new MutationObserver((records) => {
+        for (const record of records) {
+          const bar = record.target as Element;
+          const readAt = Number(bar.getAttribute('data-read-at'));
+          if (!readAt) continue;
+          if (!replayed.has(bar)) {
+            replayed.add(bar);
+            continue;
+          }
+          requestAnimationFrame(() => holder.ferryPixel.push(Date.now() - readAt));
+        }
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-read-at'] });
+    });
+    const page = await context.newPage();
+    await page.goto(`${ferry.base}/evacuations/${id}`);
+
+    // The watchers: every client follows every job of the evacuation (retries included) as it appears.
+    const watched = new Map<string, Set<number>[]>();
+    const watching: Promise<void>[] = [];
+    let peak = 0;
+    let view: View;
+    for (;;) {
+      view = (await ferry.query('evacuation.get', { id })) as View;
+      for (const item of view.items) {
+        if (!item.job || watched.has(item.job.id)) continue;
+        const sets = Array.from({ length: watchers }, () => new Set<number>());
+        watched.set(item.job.id, sets);
+        for (const seen of sets) watching.push(watchJob(ferry, item.job.id, seen));
+      }
+      peak = Math.max(peak, residentBytes(ferry.pid).peak);
+      if (!['running', 'paused', 'cancelling'].includes(view.state)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const ferryMs = performance.now() - started;
+    await Promise.all(watching);
+    peak = Math.max(peak, residentBytes(ferry.pid).peak);
+    const pixel = await page.evaluate(() => (window as unknown as { ferryPixel: number[] }).ferryPixel);
+
+    let events = 0;
+    let lost = 0;
+    for (const [jobId, sets] of watched) {
+      const row = (await ferry.query('migration.get', { id: jobId })) as { events: { id: number }[] };
+      const stored = row.events.map((event) => event.id);
+      for (const seen of sets) {
+        events += seen.size;
+        lost += stored.filter((eventId) => !seen.has(eventId)).length;
+      }
+    }
+    const outcome = Object.fromEntries(view.items.map((item) => [item.vmName, item.state]));
+    log(`Ferry: ${ferryMs.toFixed(0)} ms, ${JSON.stringify(outcome)}`);
+    return {
+      guests: moving.length,
+      scriptMs,
+      ferryMs,
+      planMs,
+      ratio: ferryMs / scriptMs,
+      outcome,
+      streams: { clients: watchers, streams: watching.length, events, lost },
+      memory: { beforeMiB: memoryBefore / 2 ** 20, peakMiB: peak / 2 ** 20 },
+      pixel: {
+        samples: pixel.length,
+        p50Ms: percentile(pixel, 50),
+        p95Ms: percentile(pixel, 95),
+        maxMs: pixel.length > 0 ? Math.max(...pixel) : NaN,
+      },
+    };
+  } finally {
+    await browser.close();
+    ferry.stop();
+    lab('reset');
+  }
+}

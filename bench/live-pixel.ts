@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Page } from '@playwright/test';
+import { lab, labHosts, virsh } from '../e2e/lab-hosts';
+import { launchBenchChromium, percentile, startBenchFerry } from './ferry-server';
+
+const run = promisify(execFile);
+
+/**
+ * Event to pixel on the lab (issue #11): a fleet page open in Chromium with its auto-refresh off, and a guest
+ * started and destroyed with plain virsh on hv1, over and over. Each sample is from the moment the virsh command
+ * is issued to the animation frame after the card's state changed (same machine, same clock); virsh's own time
+ * to return is reported beside it. Needs `npm run lab:up` and `npx next build`.
+ */
+
+export type LivePixelResult = {
+  samples: number;
+  toPixel: { p50Ms: number; p95Ms: number; maxMs: number };
+  virshReturn: { p50Ms: number; p95Ms: number };
+};
+
+const VM = 'vm-off';
+
+/** Resolves (with Date.now() at the next frame) once the card shows `state`; armed before the command is sent. */
+async function arm(page: Page, state: string): Promise<void> {
+  await page.evaluate(
+    ({ vm, wanted }) => {
+      const holder = window as unknown as { ferryBenchShown?: Promise<number> };
+      holder.ferryBenchShown = new Promise<number>((resolve) => {
+        const shown = () =>
+          document.querySelector(`section[data-host="hv1"] li[data-vm="${vm}"]`)?.getAttribute('data-vm-state') ===
+          wanted;
+        const observer = new MutationObserver(() => {
+          if (!shown()) return;
+          observer.disconnect();
+          requestAnimationFrame(() => resolve(Date.now()));
+        });
+        observer.observe(document.body, {
+          subtree: true,
+          childList: true,
+          attributes: true,
+          attributeFilter: ['data-vm-state'],
+        });
+      });
+    },
+    { vm: VM, wanted: state },
+  );
+}
+
+export async function benchLivePixel(
+  options: { rounds?: number; log?: (line: string) => void } = {},
+): Promise<LivePixelResult> {
+  const log = options.log ?? (() => {});
+  const rounds = options.rounds ?? 10;
+  const { hv1 } = labHosts();
+  lab('reset');
+  const ferry = await startBenchFerry({ port: 3202, name: 'live-pixel' });
+  const browser = await launchBenchChromium();
+  try {
+    await ferry.call('host.add', { alias: 'hv1', reference: hv1.uri });
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1200 } });
+    await context.addCookies([{ name: 'ferry-session', value: ferry.sessionToken, url: ferry.base }]);
+    const page = await context.newPage();
+    await page.goto(`${ferry.base}/`);
+    await page.getByLabel('Auto-refresh').selectOption('0');
+    await page
+      .locator('section[data-host="hv1"] [data-stream-state="live"]')
+      .waitFor({ state: 'attached', timeout: 60_000 });
+    await page.locator(`section[data-host="hv1"] li[data-vm="${VM}"][data-vm-state="shutoff"]`).waitFor();
+
+    const toPixel: number[] = [];
+    const virshReturn: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const [command, state] of [
+        ['start', 'running'],
+        ['destroy', 'shutoff'],
+      ] as const) {
+        await arm(page, state);
+        const sentAt = Date.now();
+        await run('virsh', ['-c', hv1.uri, command, VM]);
+        virshReturn.push(Date.now() - sentAt);
+        const shownAt = await page.evaluate(
+          () => (window as unknown as { ferryBenchShown: Promise<number> }).ferryBenchShown,
+        );
+        toPixel.push(shownAt - sentAt);
+      }
+      log(
+        `round ${round + 1}: ${toPixel
+          .slice(-2)
+          .map((ms) => `${ms} ms`)
+          .join(', ')}`,
+      );
+    }
+    return {
+      samples: toPixel.length,
+      toPixel: { p50Ms: percentile(toPixel, 50), p95Ms: percentile(toPixel, 95), maxMs: Math.max(...toPixel) },
+      virshReturn: { p50Ms: percentile(virshReturn, 50), p95Ms: percentile(virshReturn, 95) },
+    };
+  } finally {
+    await browser.close();
+    ferry.stop();
+    if (virsh(hv1, 'domstate', VM).out === 'running') virsh(hv1, 'destroy', VM);
+    lab('reset');
+  }
+}
