@@ -1,4 +1,5 @@
 import { db } from './db';
+import { env } from './env';
 import { bus } from './events/bus';
 import { advanceOpenEvacuations, onMigrationEnded } from './evacuation/run';
 import { executors } from './fleet/executors';
@@ -8,6 +9,7 @@ import { kickScheduler } from './migrations/scheduler';
 import { MIGRATIONS_CHANNEL } from './migrations/types';
 import { logJobError } from './observability/logger';
 import { plural } from './plural';
+import { adoptPendingShutdowns } from './power/service';
 
 let started = false;
 
@@ -37,6 +39,11 @@ export function startBackgroundWork() {
       // Evacuations are rows: this carries each on (after a restart too) even if no job ended just now.
       .then(() => advanceOpenEvacuations({ db, bus, executors: executors() }))
       .catch((error: unknown) => logJobError({ what: 'evacuation sweep failed', error }))
+      // A shutdown begun before a restart (or by another replica) still ends on time with nobody reading it.
+      .then(() =>
+        adoptPendingShutdowns({ db, executors: executors(), shutdownTimeoutMs: env.FERRY_SHUTDOWN_TIMEOUT_MS }),
+      )
+      .catch((error: unknown) => logJobError({ what: 'power sweep failed', error }))
       .finally(() => (running = false));
   };
   sweep();

@@ -14,7 +14,14 @@ import { parseListUuidName } from '../libvirt/parsers/list';
 import { startTestSshd, type TestSshd } from '../testing/sshd';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { powerRouter } from './router';
-import { listOpenPowerActions, locateVm, requestPowerAction, settlePowerAction, type PowerDeps } from './service';
+import {
+  adoptPendingShutdowns,
+  listOpenPowerActions,
+  locateVm,
+  requestPowerAction,
+  settlePowerAction,
+  type PowerDeps,
+} from './service';
 
 /**
  * Real virsh against the libvirt test driver. A `session` host keeps one interactive virsh, so the test
@@ -232,11 +239,14 @@ describe('a shutdown outlives its request (the database row is what every proces
       }),
     ).rejects.toMatchObject({ code: 'P2002' });
 
-    const open = await listOpenPowerActions(deps);
-    expect(open.find((row) => row.id === ignored.id)).toMatchObject({
+    // The background sweep settles it past its deadline with nobody reading the cards; the cards then offer it.
+    await adoptPendingShutdowns(deps);
+    expect(await testDb.db.powerAction.findUniqueOrThrow({ where: { id: ignored.id } })).toMatchObject({
       state: 'timed-out',
       message: 'The guest did not react to ACPI within 3 s: it is still running. Force it off?',
     });
+    const open = await listOpenPowerActions(deps);
+    expect(open.find((row) => row.id === ignored.id)).toMatchObject({ state: 'timed-out' });
     // Two processes settling at once write one outcome.
     await Promise.all([settlePowerAction(deps, ignored.id), settlePowerAction(deps, ignored.id)]);
     const outcomes = (await auditRows('power.shutdown')).filter((row) => row.details.includes(ignored.id));

@@ -302,15 +302,23 @@ export function watchShutdown(deps: PowerDeps, id: string) {
 }
 
 /**
- * What the VM cards show: shutdowns in progress and outcomes nobody has dismissed yet (a timed-out shutdown's
- * force-off offer, a failure). Pending rows this process does not follow yet (after a restart, or started by
- * another replica) are adopted here, so a shutdown outlives the request and the process that began it.
+ * Follows every pending shutdown this process does not follow yet (after a restart, or begun by another replica)
+ * and settles those past their deadline now rather than a poll later. The background sweep calls it, so a
+ * shutdown ends on time even when no page or CLI reads it; reading the cards calls it too.
  */
-export async function listOpenPowerActions(deps: PowerDeps) {
+export async function adoptPendingShutdowns(deps: PowerDeps): Promise<void> {
   const pending = await deps.db.powerAction.findMany({ where: { state: 'pending' }, select: { id: true } });
   for (const row of pending) watchShutdown(deps, row.id);
-  // Rows past their deadline are settled now rather than a poll later.
   await Promise.all(pending.map((row) => settlePowerAction(deps, row.id).catch(() => undefined)));
+}
+
+/**
+ * What the VM cards show: shutdowns in progress and outcomes nobody has dismissed yet (a timed-out shutdown's
+ * force-off offer, a failure). Pending rows this process does not follow yet (after a restart, or started by
+ * another replica) are adopted here too.
+ */
+export async function listOpenPowerActions(deps: PowerDeps) {
+  await adoptPendingShutdowns(deps);
   return deps.db.powerAction.findMany({
     where: { dismissed: false, state: { in: ['pending', 'timed-out', 'failed'] } },
     orderBy: { startedAt: 'asc' },
