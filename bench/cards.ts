@@ -1,10 +1,11 @@
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { API_HEADERS } from '../e2e/auth';
 import { registerHosts, writeGeneratedFleet } from '../e2e/generated-fleet';
 import { createServerProcess } from '../e2e/server-process';
+import { launchBenchChromium } from './ferry-server';
 
 /**
  * 10 000 VM cards in Chromium (issue #11): 200 generated test-driver hosts × 50 VMs registered into a bench
@@ -215,10 +216,7 @@ export async function benchCards(options: {
   log(`generated ${hosts} hosts × ${vmsPerHost} VMs in ${driverDir}`);
   server.prepare(ADMIN);
   await server.start();
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-sync'],
-  });
+  const browser = await launchBenchChromium();
   try {
     const context = await browser.newContext({ baseURL: server.baseURL });
     // Signed in over HTTP (the page's own form is e2e's business); the cookie lands in the context's jar.

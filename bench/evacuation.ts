@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { lab, labHosts } from '../e2e/lab-hosts';
-import { launchBenchChromium, percentile, residentBytes, startBenchFerry, type BenchFerry } from './ferry-server';
+import { followMigrationEvents, launchBenchChromium, percentile, residentBytes, startBenchFerry } from './ferry-server';
 
 /**
  * Evacuation on the lab (issue #12), needs `npm run lab:up` and `npx next build`:
@@ -32,33 +32,6 @@ type View = {
   state: string;
   items: { vmName: string; state: string; job: { id: string; state: string } | null }[];
 };
-
-/** One SSE stream of a job's events, counted by id until the job's final state. */
-async function watchJob(ferry: BenchFerry, id: string, seen: Set<number>): Promise<void> {
-  const url = `${ferry.base}/api/trpc/migration.events?input=${encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }))}`;
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...ferry.headers } });
-  if (!response.body) throw new Error('no event stream');
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      if (!line.startsWith('data: ')) continue;
-      const event = (JSON.parse(line.slice(6)) as { json?: { id?: number; type?: string; state?: string } }).json;
-      if (typeof event?.id === 'number') seen.add(event.id);
-      if (event?.type === 'state' && ['succeeded', 'failed', 'cancelled', 'unknown'].includes(event.state ?? '')) {
-        await reader.cancel();
-        return;
-      }
-    }
-  }
-}
 
 export async function benchEvacuation(
   options: { watchers?: number; log?: (line: string) => void } = {},
@@ -131,7 +104,12 @@ export async function benchEvacuation(
         if (!item.job || watched.has(item.job.id)) continue;
         const sets = Array.from({ length: watchers }, () => new Set<number>());
         watched.set(item.job.id, sets);
-        for (const seen of sets) watching.push(watchJob(ferry, item.job.id, seen));
+        for (const seen of sets)
+          watching.push(
+            followMigrationEvents(ferry, item.job.id, (event) => {
+              if (typeof event.id === 'number') seen.add(event.id);
+            }),
+          );
       }
       peak = Math.max(peak, residentBytes(ferry.pid).peak);
       if (!['running', 'paused', 'cancelling'].includes(view.state)) break;

@@ -3,6 +3,7 @@ import { openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/chromium-args';
 import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '../server/auth/request-header';
 
 /**
@@ -23,6 +24,46 @@ async function fetchRetry(url: string, init?: RequestInit): Promise<Response> {
     return await fetch(url, init);
   } catch {
     return fetch(url, init);
+  }
+}
+
+const FINAL_STATES = ['succeeded', 'failed', 'cancelled', 'unknown'];
+
+export type MigrationStreamEvent = { id?: number; type?: string; state?: string };
+
+/**
+ * Reads a migration's `migration.events` SSE stream from its start (the replay, then live), handing each event to
+ * `onEvent` until it returns true, the job's final state arrives, or the stream ends.
+ */
+export async function followMigrationEvents(
+  ferry: { base: string; headers: Record<string, string> },
+  id: string,
+  onEvent: (event: MigrationStreamEvent) => boolean | void,
+): Promise<void> {
+  const input = encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }));
+  const response = await fetchRetry(`${ferry.base}/api/trpc/migration.events?input=${input}`, {
+    headers: { accept: 'text/event-stream', ...ferry.headers },
+  });
+  if (!response.body) throw new Error('no event stream');
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (!line.startsWith('data: ')) continue;
+      const event = (JSON.parse(line.slice(6)) as { json?: MigrationStreamEvent }).json ?? {};
+      const isFinal = event.type === 'state' && FINAL_STATES.includes(event.state ?? '');
+      if (onEvent(event) === true || isFinal) {
+        await reader.cancel();
+        return;
+      }
+    }
   }
 }
 
@@ -114,28 +155,13 @@ export async function startBenchFerry(options: { port: number; name: string }): 
    * moment Ferry publishes it and watching costs the server nothing extra (polling `migration.get` would).
    */
   const waitFinal = async (id: string): Promise<{ state: string }> => {
-    const url = `${base}/api/trpc/migration.events?input=${encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }))}`;
-    const response = await fetchRetry(url, { headers: { accept: 'text/event-stream', ...headers } });
-    if (!response.body) throw new Error('no event stream');
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`event stream of ${id} ended without a final state`);
-      buffer += decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (!line.startsWith('data: ')) continue;
-        const event = (JSON.parse(line.slice(6)) as { json?: { type?: string; state?: string } }).json;
-        if (event?.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(event.state ?? '')) {
-          await reader.cancel();
-          return { state: event.state as string };
-        }
-      }
-    }
+    let final = '';
+    await followMigrationEvents({ base, headers }, id, (event) => {
+      if (event.type === 'state' && FINAL_STATES.includes(event.state ?? '')) final = event.state as string;
+      return final !== '';
+    });
+    if (!final) throw new Error(`event stream of ${id} ended without a final state`);
+    return { state: final };
   };
 
   for (let i = 0; i < 120; i++) {
@@ -162,18 +188,7 @@ export function residentBytes(pid: number): { rss: number; peak: number } {
 }
 
 export function launchBenchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 export function percentile(values: readonly number[], p: number): number {
