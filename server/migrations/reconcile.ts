@@ -118,14 +118,38 @@ async function reconcileOne(deps: RunnerDeps, migration: Orphan, now: Date): Pro
     }).catch((error: unknown) => logJobError({ migrationId: migration.id, what: 're-attached job failed', error }));
     return 'resumed';
   }
+  const settled = settle(decision);
+  const ending = endingOf(settled, names);
+  // The hosts establish a success (on the destination, gone from the source): the job's own volume options hold,
+  // as when Ferry watched it end ("delete source volumes" of an evacuation). Any other ending is left to the sweep.
+  if (settled.state === 'succeeded')
+    ending.summary.verification.push(...(await settleSucceededJobVolumes(deps, migration.id)));
   const closed = await recordFinalState(deps, {
     migrationId: migration.id,
-    ending: endingOf(settle(decision), names),
+    ending,
     actor: 'system',
     auditDetails: { reason: 'reconciled after restart' },
     now,
   });
   return closed ? 'closed' : null;
+}
+
+/** Settles the volumes of a job that succeeded while Ferry was not watching, with the job's own options. */
+async function settleSucceededJobVolumes(deps: RunnerDeps, migrationId: string): Promise<string[]> {
+  const loaded = await loadJob(deps, migrationId);
+  if (!loaded.ok) return [];
+  const ctx = openJobContext({
+    db: deps.db,
+    bus: deps.bus,
+    migrationId,
+    actor: loaded.job.actor,
+    cancelled: false,
+  });
+  try {
+    return await settleVolumesAfter(ctx, loaded.job, 'succeeded');
+  } finally {
+    await ctx.close();
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { createInProcessEventBus, type EventBus } from '../events/bus';
 import { VirshError, type Executor, type RunOptions, type RunResult } from '../hypervisor/executor';
 import { migrationOptionsSchema, type MigrationOptionsInput } from '../libvirt/migration/options';
 import { listMigrationEvents } from './events';
+import { recordPendingVolumes } from '../volumes/ledger';
 import { reconcileOrphanedMigrations } from './reconcile';
 import { migrationRequestSchema } from './request';
 import { startMigration, cancelMigration } from './service';
@@ -52,7 +53,7 @@ type HostState = { uuid: string; domains: Map<string, string>; volumes: Set<stri
 
 function domainXml(name: string) {
   return `<domain type='qemu'><name>${name}</name><uuid>${UUIDS[name]}</uuid><memory unit='KiB'>65536</memory><vcpu>1</vcpu>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${DISK}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${name === 'vm1' ? DISK : `/var/lib/libvirt/images/${name}.qcow2`}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
 }
 
 function fail(argv: readonly string[], stderr: string): never {
@@ -473,8 +474,21 @@ describe('migration runner', () => {
     dst.state.domains.set('vm1', 'running');
     src.state.domains.delete('vm1');
     const arrived = await testDb.db.migration.create({
-      data: { ...base, vmName: 'vm1', vmUuid: UUIDS.vm1, state: 'running', ownerId: 'dead-process', heartbeatAt: old },
+      data: {
+        ...base,
+        // An evacuation's job: the source copy goes once the VM is verified on the destination.
+        options: JSON.stringify({ deleteSourceVolumes: true }),
+        vmName: 'vm1',
+        vmUuid: UUIDS.vm1,
+        state: 'running',
+        ownerId: 'dead-process',
+        heartbeatAt: old,
+      },
     });
+    src.state.volumes.add(DISK);
+    await recordPendingVolumes(testDb.db, arrived.id, [
+      { host: { id: sourceHostId, alias: 'hv1' }, pool: null, path: DISK, capacityBytes: 268435456, role: 'source' },
+    ]);
     const stuck = await testDb.db.migration.create({
       // A row from before UUIDs were recorded: found by its exact name in the host's list.
       data: { ...base, vmName: 'vm2', state: 'cancelling', ownerId: 'dead-process', heartbeatAt: old },
@@ -505,7 +519,14 @@ describe('migration runner', () => {
     expect(audit.map((a) => `${a.action}:${a.actor}`).sort()).toEqual([
       'migration.cancelled:system',
       'migration.succeeded:system',
+      'volume.delete:bob',
     ]);
+    // The hosts established the success, so the job's own "delete source volumes" held though nobody watched it end.
+    expect(src.state.calls).toContainEqual(['vol-delete', '--', DISK]);
+    expect(src.state.volumes.has(DISK)).toBe(false);
+    expect(
+      (await testDb.db.volumeRecord.findFirstOrThrow({ where: { migrationId: arrived.id, role: 'source' } })).status,
+    ).toBe('removed');
     expect(await reconcileOrphanedMigrations(deps())).toEqual({ closed: [], resumed: [] });
   });
 
