@@ -291,6 +291,22 @@ describe('locateVm (the CLI names a VM, Ferry finds its host and UUID)', () => {
       unreachable: [],
     });
   });
+
+  it('names a VM once when one libvirt host is registered twice (same host UUID)', async () => {
+    const hostUuid = 'f3e7a1b0-0a11-4c1b-9e00-0000000000d1';
+    const again = await testDb.db.host.create({
+      data: { alias: 'demo-again', uri: 'test:///default', displayUri: 'test:///default', displayName: 'x', hostUuid },
+    });
+    await testDb.db.host.update({ where: { id: hosts.demo.id }, data: { hostUuid } });
+    try {
+      const found = await locateVm(deps, { vmName: 'test', timeoutMs: 15_000 });
+      expect(found.hostCount).toBe(4);
+      expect(found.matches.map((match) => match.hostAlias)).toEqual(['demo', 'remote']);
+    } finally {
+      await testDb.db.host.delete({ where: { id: again.id } });
+      await testDb.db.host.update({ where: { id: hosts.demo.id }, data: { hostUuid: null } });
+    }
+  });
 });
 
 describe('power router', () => {

@@ -365,11 +365,19 @@ export async function locateVm(deps: PowerDeps, input: { vmName: string; hostAli
       }
     }),
   );
+  // One libvirt host registered twice (same host UUID) lists the same VM twice: it is one VM, named by the first alias.
+  const seen = new Set<string>();
   return {
     hostCount: hosts.length,
     matches: answers.flatMap(({ host, listed }) =>
       listed
         .filter((domain) => domain.name === input.vmName)
+        .filter((domain) => {
+          const key = `${host.hostUuid ?? host.id}/${domain.uuid}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        })
         .map((domain) => ({ hostId: host.id, hostAlias: host.alias, vmName: domain.name, vmUuid: domain.uuid })),
     ),
     unreachable: answers.filter((answer) => answer.error !== null).map((answer) => answer.host.alias),
