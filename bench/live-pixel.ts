@@ -26,12 +26,11 @@ async function arm(page: Page, state: string): Promise<void> {
   await page.evaluate(
     ({ vm, wanted }) => {
       const holder = window as unknown as { ferryBenchShown?: Promise<number> };
+      // No named functions in here: tsx's keepNames would wrap them in a helper the page does not have.
       holder.ferryBenchShown = new Promise<number>((resolve) => {
-        const shown = () =>
-          document.querySelector(`section[data-host="hv1"] li[data-vm="${vm}"]`)?.getAttribute('data-vm-state') ===
-          wanted;
+        const selector = `section[data-host="hv1"] li[data-vm="${vm}"]`;
         const observer = new MutationObserver(() => {
-          if (!shown()) return;
+          if (document.querySelector(selector)?.getAttribute('data-vm-state') !== wanted) return;
           observer.disconnect();
           requestAnimationFrame(() => resolve(Date.now()));
         });
