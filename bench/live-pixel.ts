@@ -10,13 +10,17 @@ const run = promisify(execFile);
  * Event to pixel on the lab (issue #11): a fleet page open in Chromium with its auto-refresh off, and a guest
  * started and destroyed with plain virsh on hv1, over and over. Each sample is from the moment the virsh command
  * is issued to the animation frame after the card's state changed (same machine, same clock); virsh's own time
- * to return is reported beside it. Needs `npm run lab:up` and `npx next build`.
+ * to return is reported beside it, and the time from that return (the change is made by then) to the repaint:
+ * the change itself happens somewhere between the two, so the two figures bound its latency. Needs
+ * `npm run lab:up` and `npx next build`.
  */
 
 export type LivePixelResult = {
   samples: number;
   toPixel: { p50Ms: number; p95Ms: number; maxMs: number };
   virshReturn: { p50Ms: number; p95Ms: number };
+  /** From virsh's return (the change is done by then) to the repaint; negative when the page was first. */
+  afterReturn: { p50Ms: number; p95Ms: number; maxMs: number };
 };
 
 const VM = 'vm-off';
@@ -69,6 +73,7 @@ export async function benchLivePixel(
 
     const toPixel: number[] = [];
     const virshReturn: number[] = [];
+    const afterReturn: number[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const [command, state] of [
         ['start', 'running'],
@@ -77,11 +82,13 @@ export async function benchLivePixel(
         await arm(page, state);
         const sentAt = Date.now();
         await run('virsh', ['-c', hv1.uri, command, VM]);
-        virshReturn.push(Date.now() - sentAt);
+        const returnedAt = Date.now();
+        virshReturn.push(returnedAt - sentAt);
         const shownAt = await page.evaluate(
           () => (window as unknown as { ferryBenchShown: Promise<number> }).ferryBenchShown,
         );
         toPixel.push(shownAt - sentAt);
+        afterReturn.push(shownAt - returnedAt);
       }
       log(
         `round ${round + 1}: ${toPixel
@@ -94,6 +101,11 @@ export async function benchLivePixel(
       samples: toPixel.length,
       toPixel: { p50Ms: percentile(toPixel, 50), p95Ms: percentile(toPixel, 95), maxMs: Math.max(...toPixel) },
       virshReturn: { p50Ms: percentile(virshReturn, 50), p95Ms: percentile(virshReturn, 95) },
+      afterReturn: {
+        p50Ms: percentile(afterReturn, 50),
+        p95Ms: percentile(afterReturn, 95),
+        maxMs: Math.max(...afterReturn),
+      },
     };
   } finally {
     await browser.close();
