@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import type { Browser } from '@playwright/test';
 import { lab, labHosts } from '../e2e/lab-hosts';
 import { followMigrationEvents, launchBenchChromium, percentile, residentBytes, startBenchFerry } from './ferry-server';
 
@@ -6,92 +7,84 @@ import { followMigrationEvents, launchBenchChromium, percentile, residentBytes, 
  * Evacuation on the lab (issue #12), needs `npm run lab:up` and `npx next build`:
  *
  * - wall time of draining hv1's four running guests with local disks through Ferry (start → finished, every VM
- *   verified on hv2) ÷ the same four `virsh migrate --p2p` run two at a time by a shell script (xargs -P 2);
- * - meanwhile `watchers` event-stream clients, each subscribed to every job's `migration.events` exactly as the
- *   page's bars are: events lost (the job's events in the database that a stream did not deliver);
- * - the server's resident memory: before, and its peak (VmHWM) over the run;
- * - progress → pixel in Chromium on the evacuation page under that load: from the server's read of the percent
- *   (`data-read-at` on the bar) to the animation frame after the bar changed.
+ *   verified on hv2), with nobody watching, ÷ the same four `virsh migrate --p2p` run two at a time by a shell
+ *   script (xargs -P 2);
+ * - then the same evacuation again (a fresh Ferry, the lab reset) under load: `watchers` event-stream clients,
+ *   each subscribed to every job's `migration.events` exactly as the page's bars are (events lost: the job's
+ *   events in the database that a stream did not deliver), the evacuation page open in Chromium timing progress →
+ *   pixel (from the server's read of the percent, `data-read-at` on the bar, to the animation frame after the bar
+ *   changed), and the server's resident memory before and at its peak (VmHWM).
  */
 
-const GUESTS = ['vm1', 'vm2', 'vm4', 'vm5'];
-
-export type EvacuationBenchResult = {
-  guests: number;
-  scriptMs: number;
-  ferryMs: number;
+export type EvacuationRun = {
+  ms: number;
   planMs: number;
-  ratio: number;
+  moving: string[];
   outcome: Record<string, string>;
   streams: { clients: number; streams: number; events: number; lost: number };
   memory: { beforeMiB: number; peakMiB: number };
   pixel: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
 };
 
+export type EvacuationBenchResult = { scriptMs: number; quiet: EvacuationRun; loaded: EvacuationRun; ratio: number };
+
 type View = {
   state: string;
   items: { vmName: string; state: string; job: { id: string; state: string } | null }[];
 };
 
-export async function benchEvacuation(
-  options: { watchers?: number; log?: (line: string) => void } = {},
-): Promise<EvacuationBenchResult> {
-  const log = options.log ?? (() => {});
-  const watchers = options.watchers ?? 50;
+const OPEN = ['running', 'paused', 'cancelling'];
+
+async function evacuateOnce(options: {
+  name: string;
+  port: number;
+  watchers: number;
+  browser: Browser | null;
+  log: (line: string) => void;
+}): Promise<EvacuationRun> {
   const { hv1, hv2 } = labHosts();
-
-  // The floor: the same four migrations, two at a time, by a shell script (VM names are fixed lab names).
   lab('reset');
-  const script =
-    'printf "%s\\n" "${@:3}" | xargs -P 2 -I VM virsh -q -c "$1" migrate --p2p --live --persistent ' +
-    '--undefinesource --copy-storage-all --domain VM --desturi "$2"';
-  let started = performance.now();
-  execFileSync('bash', ['-c', script, 'evacuate', hv1.uri, hv2.uri, ...GUESTS], { stdio: 'ignore' });
-  const scriptMs = performance.now() - started;
-  log(`shell script: ${scriptMs.toFixed(0)} ms`);
-
-  lab('reset');
-  const ferry = await startBenchFerry({ port: 3201, name: 'evacuation' });
-  const browser = await launchBenchChromium();
+  const ferry = await startBenchFerry({ port: options.port, name: options.name });
   try {
     const source = (await ferry.call('host.add', { alias: 'hv1', reference: hv1.uri })) as { id: string };
     await ferry.call('host.add', { alias: 'hv2', reference: hv2.uri });
     const memoryBefore = residentBytes(ferry.pid).rss;
 
-    started = performance.now();
+    let started = performance.now();
     const plan = (await ferry.query('evacuation.plan', { hostId: source.id, overrides: [] })) as {
       items: { vmName: string; kind: string }[];
     };
     const planMs = performance.now() - started;
     const moving = plan.items.filter((item) => item.kind === 'move').map((item) => item.vmName);
-    log(`plan (${planMs.toFixed(0)} ms): moves ${moving.join(', ')}`);
 
     started = performance.now();
     const { id } = (await ferry.call('evacuation.start', { hostId: source.id, overrides: [] })) as { id: string };
 
     // The page in Chromium, timing each bar's change to the next frame.
-    const context = await browser.newContext();
-    await context.addCookies([{ name: 'ferry-session', value: ferry.sessionToken, url: ferry.base }]);
-    await context.addInitScript(() => {
-      const holder = window as unknown as { ferryPixel: number[] };
-      holder.ferryPixel = [];
-      // The first value a bar gets is the stream's replay of what was read before the page asked; not timed.
-      const replayed = new WeakSet<Element>();
-      new MutationObserver((records) => {
-        for (const record of records) {
-          const bar = record.target as Element;
-          const readAt = Number(bar.getAttribute('data-read-at'));
-          if (!readAt) continue;
-          if (!replayed.has(bar)) {
-            replayed.add(bar);
-            continue;
+    const context = options.browser ? await options.browser.newContext() : null;
+    if (context) {
+      await context.addCookies([{ name: 'ferry-session', value: ferry.sessionToken, url: ferry.base }]);
+      await context.addInitScript(() => {
+        const holder = window as unknown as { ferryPixel: number[] };
+        holder.ferryPixel = [];
+        // The first value a bar gets is the stream's replay of what was read before the page asked; not timed.
+        const replayed = new WeakSet<Element>();
+        new MutationObserver((records) => {
+          for (const record of records) {
+            const bar = record.target as Element;
+            const readAt = Number(bar.getAttribute('data-read-at'));
+            if (!readAt) continue;
+            if (!replayed.has(bar)) {
+              replayed.add(bar);
+              continue;
+            }
+            requestAnimationFrame(() => holder.ferryPixel.push(Date.now() - readAt));
           }
-          requestAnimationFrame(() => holder.ferryPixel.push(Date.now() - readAt));
-        }
-      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-read-at'] });
-    });
-    const page = await context.newPage();
-    await page.goto(`${ferry.base}/evacuations/${id}`);
+        }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-read-at'] });
+      });
+    }
+    const page = context ? await context.newPage() : null;
+    await page?.goto(`${ferry.base}/evacuations/${id}`);
 
     // The watchers: every client follows every job of the evacuation (retries included) as it appears.
     const watched = new Map<string, Set<number>[]>();
@@ -102,7 +95,7 @@ export async function benchEvacuation(
       view = (await ferry.query('evacuation.get', { id })) as View;
       for (const item of view.items) {
         if (!item.job || watched.has(item.job.id)) continue;
-        const sets = Array.from({ length: watchers }, () => new Set<number>());
+        const sets = Array.from({ length: options.watchers }, () => new Set<number>());
         watched.set(item.job.id, sets);
         for (const seen of sets)
           watching.push(
@@ -112,13 +105,14 @@ export async function benchEvacuation(
           );
       }
       peak = Math.max(peak, residentBytes(ferry.pid).peak);
-      if (!['running', 'paused', 'cancelling'].includes(view.state)) break;
+      if (!OPEN.includes(view.state)) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    const ferryMs = performance.now() - started;
+    const ms = performance.now() - started;
     await Promise.all(watching);
     peak = Math.max(peak, residentBytes(ferry.pid).peak);
-    const pixel = await page.evaluate(() => (window as unknown as { ferryPixel: number[] }).ferryPixel);
+    const pixel = page ? await page.evaluate(() => (window as unknown as { ferryPixel: number[] }).ferryPixel) : [];
+    await context?.close();
 
     let events = 0;
     let lost = 0;
@@ -131,15 +125,13 @@ export async function benchEvacuation(
       }
     }
     const outcome = Object.fromEntries(view.items.map((item) => [item.vmName, item.state]));
-    log(`Ferry: ${ferryMs.toFixed(0)} ms, ${JSON.stringify(outcome)}`);
+    options.log(`${options.name}: ${ms.toFixed(0)} ms (plan ${planMs.toFixed(0)} ms), ${JSON.stringify(outcome)}`);
     return {
-      guests: moving.length,
-      scriptMs,
-      ferryMs,
+      ms,
       planMs,
-      ratio: ferryMs / scriptMs,
+      moving,
       outcome,
-      streams: { clients: watchers, streams: watching.length, events, lost },
+      streams: { clients: options.watchers, streams: watching.length, events, lost },
       memory: { beforeMiB: memoryBefore / 2 ** 20, peakMiB: peak / 2 ** 20 },
       pixel: {
         samples: pixel.length,
@@ -149,8 +141,39 @@ export async function benchEvacuation(
       },
     };
   } finally {
-    await browser.close();
     ferry.stop();
+  }
+}
+
+export async function benchEvacuation(
+  options: { watchers?: number; log?: (line: string) => void } = {},
+): Promise<EvacuationBenchResult> {
+  const log = options.log ?? (() => {});
+  const { hv1, hv2 } = labHosts();
+
+  // The floor: the same four migrations, two at a time, by a shell script (VM names are fixed lab names).
+  lab('reset');
+  const script =
+    'printf "%s\\n" "${@:3}" | xargs -P 2 -I VM virsh -q -c "$1" migrate --p2p --live --persistent ' +
+    '--undefinesource --copy-storage-all --domain VM --desturi "$2"';
+  const started = performance.now();
+  execFileSync('bash', ['-c', script, 'evacuate', hv1.uri, hv2.uri, 'vm1', 'vm2', 'vm4', 'vm5'], { stdio: 'ignore' });
+  const scriptMs = performance.now() - started;
+  log(`shell script: ${scriptMs.toFixed(0)} ms`);
+
+  const browser = await launchBenchChromium();
+  try {
+    const quiet = await evacuateOnce({ name: 'evacuation-quiet', port: 3201, watchers: 0, browser: null, log });
+    const loaded = await evacuateOnce({
+      name: 'evacuation-loaded',
+      port: 3203,
+      watchers: options.watchers ?? 50,
+      browser,
+      log,
+    });
+    return { scriptMs, quiet, loaded, ratio: quiet.ms / scriptMs };
+  } finally {
+    await browser.close();
     lab('reset');
   }
 }
