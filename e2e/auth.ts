@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
 import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '../server/auth/request-header';
 import { gotoReady } from './ready';
 
@@ -13,6 +13,17 @@ export const ADMIN_STATE = path.join(ROOT, 'e2e', '.auth', 'admin.json');
 
 /** What Ferry's pages send with every API call; a spec's direct API calls send it too. */
 export const API_HEADERS = { [REQUEST_HEADER]: REQUEST_HEADER_VALUE };
+
+/** A tRPC call as the signed-in context: a query (GET) without input, else a mutation (POST). */
+export async function trpcCall<T>(request: APIRequestContext, procedure: string, input?: unknown): Promise<T> {
+  const response =
+    input === undefined
+      ? await request.get(`/api/trpc/${procedure}`, { headers: API_HEADERS })
+      : await request.post(`/api/trpc/${procedure}`, { headers: API_HEADERS, data: { json: input } });
+  const body = (await response.json()) as { result: { data: { json: unknown } }; error?: unknown };
+  if (!response.ok()) throw new Error(`${procedure}: ${response.status()} ${JSON.stringify(body.error)}`);
+  return body.result.data.json as T;
+}
 
 /** `npm run user -- add <name> --role <role>` with the password on stdin, against the e2e server's database. */
 export function addUserWithCli(options: {

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { trpcCall } from './auth';
 import { ensureHost, lab, labHosts, virsh } from './lab-hosts';
 import { gotoReady } from './ready';
 import { createServerProcess } from './server-process';
@@ -125,5 +126,64 @@ test('evacuate hv1 through a kill -9 of Ferry, then bring every VM back', async 
     expect(virsh(hv1, 'domstate', vm)).toEqual({ ok: true, out: 'running' });
     expect(virsh(hv2, 'domstate', vm).ok).toBe(false);
   }
+  await context.close();
+});
+
+test('a guest stopped mid-way is reported with its cause; the other three still move', async ({ browser }) => {
+  lab('reset');
+  const context = await ferry.signedInContext(browser, ADMIN);
+  const page = await context.newPage();
+  page.on('dialog', (dialog) => void dialog.accept());
+  // hv1's outgoing cap, shared by its two jobs, makes each copy last long enough to stop its guest during it.
+  const hosts = await trpcCall<{ id: string; alias: string }[]>(page.request, 'host.list');
+  const hv1Id = hosts.find((host) => host.alias === 'hv1')?.id ?? '';
+  await trpcCall(page.request, 'host.setLimits', {
+    id: hv1Id,
+    maxOutgoingMigrations: 2,
+    maxIncomingMigrations: 2,
+    bandwidthCapMiBps: 16,
+  });
+
+  await gotoReady(page, '/hosts/hv1');
+  await page.getByRole('link', { name: 'Evacuate hv1' }).click();
+  const plan = page.getByRole('table', { name: 'Evacuation plan' });
+  for (const vm of MOVING)
+    await expect(plan.locator(`tr[data-plan-vm="${vm}"]`)).toHaveAttribute('data-plan-kind', 'move', {
+      timeout: 60_000,
+    });
+  await page.getByRole('button', { name: 'Start evacuation' }).click();
+  await page.waitForURL(/\/evacuations\/[a-z0-9]+$/);
+
+  // The first guest seen copying is stopped on hv1 (as if it crashed there): its migration fails mid-way.
+  const copying = page.locator('tr[data-evac-state="running"]');
+  await expect
+    .poll(
+      async () =>
+        copying.evaluateAll((rows) =>
+          rows.some((row) => Number(row.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow')) >= 1),
+        ),
+      { timeout: 120_000 },
+    )
+    .toBe(true);
+  const victim = await copying.evaluateAll(
+    (rows) =>
+      rows
+        .find((row) => Number(row.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow')) >= 1)
+        ?.getAttribute('data-evac-vm') ?? '',
+  );
+  expect(MOVING).toContain(victim);
+  expect(virsh(hv1, 'destroy', victim).ok).toBe(true);
+
+  await waitFinished(page);
+  await expect(row(page, victim)).toHaveAttribute('data-evac-state', 'failed');
+  // Its cause, on its row: where it was going and what libvirt said, not a generic "failed".
+  await expect(row(page, victim)).toContainText(/To hv2: .+/);
+  expect(virsh(hv2, 'domstate', victim).ok).toBe(false);
+  for (const vm of MOVING.filter((name) => name !== victim)) {
+    await expect(row(page, vm)).toHaveAttribute('data-evac-state', 'succeeded');
+    expect(virsh(hv2, 'domstate', vm)).toEqual({ ok: true, out: 'running' });
+  }
+  await expect(page.getByTestId('evacuation-counts')).toContainText('3 of 4 moved');
+  await expect(page.getByTestId('evacuation-counts')).toContainText('1 failed');
   await context.close();
 });

@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { API_HEADERS } from './auth';
+import { API_HEADERS, trpcCall as call } from './auth';
 import { ensureHost, lab, labHosts, registerLabHosts, virsh } from './lab-hosts';
 import { fillStable, gotoReady } from './ready';
 import { createServerProcess } from './server-process';
@@ -41,24 +41,14 @@ async function startFromDialog(page: Page, vm: string) {
   return page.url().split('/').pop() as string;
 }
 
-type Trpc = { result: { data: { json: unknown } } };
-
-async function call<T>(request: APIRequestContext, procedure: string, input?: unknown): Promise<T> {
-  const response =
-    input === undefined
-      ? await request.get(`/api/trpc/${procedure}`, { headers: API_HEADERS })
-      : await request.post(`/api/trpc/${procedure}`, { headers: API_HEADERS, data: { json: input } });
-  const body = (await response.json()) as Trpc & { error?: unknown };
-  if (!response.ok()) throw new Error(`${procedure}: ${response.status()} ${JSON.stringify(body.error)}`);
-  return body.result.data.json as T;
-}
-
 type Row = { id: string; vmName: string; state: string };
 
 async function migrationRow(request: APIRequestContext, id: string) {
   const query = encodeURIComponent(JSON.stringify({ json: { id } }));
   const response = await request.get(`/api/trpc/migration.get?input=${query}`, { headers: API_HEADERS });
-  return ((await response.json()) as Trpc).result.data.json as Row & { output: string };
+  return ((await response.json()) as { result: { data: { json: unknown } } }).result.data.json as Row & {
+    output: string;
+  };
 }
 
 test('two clicks on one VM make one migration; the second start points to the first', async ({ page }) => {
