@@ -10,6 +10,7 @@ import { createExecutorPool } from '../server/hypervisor/pool';
 import { LiveFleet } from '../server/inventory/live/live-fleet';
 import { createTestDb } from '../server/testing/test-db';
 import { testHostUri, writeTestHost } from '../server/testing/test-host-xml';
+import { median } from './fleet';
 
 /**
  * Fleet read on generated test-driver hosts, against a floor that fetches the same data with plain virsh:
@@ -34,14 +35,6 @@ export type LiveReadResult = {
   warmMs: number;
   snapshotBytes: number;
 };
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
 
 /** The pool's executors, each recording the argv of every command it runs, per host. */
 function recordingSource(commands: Map<string, string[][]>): { source: ExecutorSource; close: () => Promise<void> } {
