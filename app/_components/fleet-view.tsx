@@ -2,20 +2,30 @@
 
 import Link from 'next/link';
 import { useQueryStates } from 'nuqs';
-import { useCallback, useDeferredValue, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { formatTime } from '../_lib/format';
 import { useActiveMigrations, type ActiveMigration } from '../_lib/use-active-migrations';
 import { useFleetLive } from '../_lib/use-fleet-live';
 import { FilterBar } from './fleet/filter-bar';
 import { FleetList, jobKey, useCardColumns } from './fleet/fleet-list';
-import { buildRows, describeMatches, filterEntries, fleetEntries, hasAnyFilter, sortEntries } from './fleet/fleet-rows';
+import {
+  createRowsBuilder,
+  describeMatches,
+  filterEntries,
+  fleetEntries,
+  hasAnyFilter,
+  keepIfSame,
+  remembering,
+  sortEntries,
+  type FleetEntry,
+} from './fleet/fleet-rows';
 import { fleetSearchParams, type FleetViewState } from './fleet/fleet-url';
 import { HostStreamBadge } from './host-stream-badge';
 import { MaintenanceBadge } from './maintenance-badge';
 import type { HostSnapshotView, VmView } from './fleet/types';
 import { MigrateDialog, type MigrateTarget } from './migrate-dialog';
 import { Button, ErrorBox } from './ui';
-import { VmPowerMenu } from './vm-power-menu';
+import { PowerMenuProvider, VmPowerMenu } from './vm-power-menu';
 
 export type { HostSnapshotView, VmView } from './fleet/types';
 
@@ -58,34 +68,38 @@ export function FleetView() {
 
   const [view, setView] = useQueryStates(fleetSearchParams, { history: 'replace' });
   const onViewChange = useCallback((change: Partial<FleetViewState>) => void setView(change), [setView]);
-  // Typing re-renders the bar at once; the list follows from this copy, in a render React may interrupt.
-  const shown = useDeferredValue(view);
-  const isStale = (Object.keys(fleetSearchParams) as (keyof FleetViewState)[]).some((key) => shown[key] !== view[key]);
+  // The list is rendered for the view in the same render as the bar (no deferred copy: a keystroke that leaves the
+  // matches as they were costs one pass over the VMs' search text, one that changes them renders only the rows that
+  // changed, and the list shows what was typed in the next frame).
   const columns = useCardColumns();
 
   const data = fleet.data;
   const entries = useMemo(() => fleetEntries(data ?? []), [data]);
   const sorted = useMemo(
-    () => sortEntries(entries, { sort: shown.sort, order: shown.order }),
-    [entries, shown.sort, shown.order],
+    () => sortEntries(entries, { sort: view.sort, order: view.order }),
+    [entries, view.sort, view.order],
   );
   const filters = useMemo(
-    () => ({ q: shown.q, name: shown.name, host: shown.host, state: shown.state }),
-    [shown.q, shown.name, shown.host, shown.state],
+    () => ({ q: view.q, name: view.name, host: view.host, state: view.state }),
+    [view.q, view.name, view.host, view.state],
   );
-  const matches = useMemo(() => filterEntries(sorted, filters), [sorted, filters]);
+  // Matches and rows that did not change keep their objects, so a keystroke that leaves them as they were renders
+  // nothing below, and a host whose matches stay the same is not rendered again.
+  const [keepMatches] = useState(() => remembering(keepIfSame<FleetEntry<HostSnapshotView>>));
+  const [rowsFor] = useState(() => createRowsBuilder<HostSnapshotView>());
+  const matches = useMemo(() => keepMatches(filterEntries(sorted, filters)), [keepMatches, sorted, filters]);
   const rows = useMemo(
     () =>
-      buildRows({
+      rowsFor({
         fleet: data ?? [],
         matches,
         filters,
-        grouping: shown.group,
-        sort: shown.sort,
-        order: shown.order,
+        grouping: view.group,
+        sort: view.sort,
+        order: view.order,
         columns,
       }),
-    [data, matches, filters, shown.group, shown.sort, shown.order, columns],
+    [rowsFor, data, matches, filters, view.group, view.sort, view.order, columns],
   );
   const hostAliases = useMemo(() => (data ?? []).map((snapshot) => snapshot.host.alias), [data]);
   const jobs = useMemo(() => {
@@ -129,7 +143,7 @@ export function FleetView() {
       </div>
 
       {data && data.length > 0 ? (
-        <FilterBar view={view} onChange={onViewChange} hostAliases={hostAliases} summary={summary} isStale={isStale} />
+        <FilterBar view={view} onChange={onViewChange} hostAliases={hostAliases} summary={summary} />
       ) : null}
 
       {fleet.isPending ? <p className="text-slate-500">Reading every host…</p> : null}
@@ -152,17 +166,19 @@ export function FleetView() {
       ) : null}
 
       {/* data-shown-q: the search the list below was rendered for (the bench times a keystroke until it matches). */}
-      <div aria-busy={isStale} data-shown-q={shown.q} className={isStale ? 'opacity-80 transition-opacity' : ''}>
-        <FleetList
-          rows={rows}
-          cardCount={matches.length}
-          columns={columns}
-          isFlat={shown.group === 'flat'}
-          jobs={jobs}
-          onMigrate={onMigrate}
-          renderHostExtra={renderHostExtra}
-          renderVmActions={renderVmActions}
-        />
+      <div data-shown-q={view.q}>
+        <PowerMenuProvider>
+          <FleetList
+            rows={rows}
+            cardCount={matches.length}
+            columns={columns}
+            isFlat={view.group === 'flat'}
+            jobs={jobs}
+            onMigrate={onMigrate}
+            renderHostExtra={renderHostExtra}
+            renderVmActions={renderVmActions}
+          />
+        </PowerMenuProvider>
       </div>
       {target && data ? <MigrateDialog target={target} fleet={data} onClose={() => setTarget(null)} /> : null}
     </div>

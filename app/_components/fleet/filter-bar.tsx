@@ -19,21 +19,19 @@ const ORDER_LABELS: Readonly<Record<SortOrder, string>> = { asc: 'ascending', de
 
 /**
  * Search, filters, grouping and sort of the fleet page. Controlled by the URL state (nuqs): what it shows is
- * what a copied link reproduces. The list below reads a deferred copy, so typing never waits for it.
+ * what a copied link reproduces.
  */
 export function FilterBar({
   view,
   onChange,
   hostAliases,
   summary,
-  isStale,
 }: {
   view: FleetViewState;
   onChange: (change: Partial<FleetViewState>) => void;
   hostAliases: readonly string[];
   /** "37 of 10 000 VMs" */
   summary: string;
-  isStale: boolean;
 }) {
   const isFiltered = view.q !== '' || view.name !== '' || view.host !== '' || view.state !== null;
   return (
@@ -141,7 +139,7 @@ export function FilterBar({
         <Button onClick={() => onChange({ q: '', name: '', host: '', state: null })}>Clear filters</Button>
       ) : null}
       <p
-        className={`ml-auto self-center text-sm tabular-nums text-slate-600 ${isStale ? 'opacity-60' : ''}`}
+        className="ml-auto self-center text-sm tabular-nums text-slate-600"
         data-testid="fleet-match-count"
         aria-live="polite"
       >

@@ -1,7 +1,7 @@
 'use client';
 
 import { useWindowVirtualizer, type VirtualItem } from '@tanstack/react-virtual';
-import { memo, useLayoutEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { memo, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { ActiveMigration } from '../../_lib/use-active-migrations';
 import type { FleetRow } from './fleet-rows';
 import { HostErrorBox, HostHeader } from './host-header';
@@ -13,7 +13,7 @@ import { VmCard } from './vm-card';
  * nothing for measuring); above it only the rows near the viewport are in the DOM.
  */
 export const FULL_RENDER_MAX_CARDS = 300;
-const OVERSCAN_ROWS = 4;
+const OVERSCAN_ROWS = 2;
 const ESTIMATED_ROW_PX: Readonly<Record<FleetRow<HostSnapshotView>['kind'], number>> = {
   host: 56,
   'host-error': 96,
@@ -78,6 +78,14 @@ export const FleetList = memo(function FleetList(props: FleetListProps) {
     useFlushSync: false,
   });
 
+  // What every row needs besides itself, one object while none of it changes: a new filter gives the list new rows,
+  // and rows it kept (same object) are then not rendered again.
+  const { columns, isFlat, jobs, onMigrate, renderHostExtra, renderVmActions } = props;
+  const context = useMemo(
+    () => ({ columns, isFlat, jobs, onMigrate, renderHostExtra, renderVmActions }),
+    [columns, isFlat, jobs, onMigrate, renderHostExtra, renderVmActions],
+  );
+
   const groups: { key: string; snapshot: HostSnapshotView | null; items: VirtualItem[] }[] = [];
   for (const item of virtualizer.getVirtualItems()) {
     const row = rows[item.index];
@@ -102,7 +110,7 @@ export const FleetList = memo(function FleetList(props: FleetListProps) {
           };
           const content = group.items.map((item) => (
             <div key={item.key} data-index={item.index} ref={virtualizer.measureElement}>
-              <Row row={rows[item.index]!} props={props} />
+              <Row row={rows[item.index]!} props={context} />
             </div>
           ));
           return group.snapshot && !props.isFlat ? (
@@ -126,10 +134,15 @@ export const FleetList = memo(function FleetList(props: FleetListProps) {
 });
 
 /**
- * One row, memoised on the row object and the list's props: scrolling re-renders the list on every frame, and
- * rows that stay in view then cost nothing. A new filter makes new row objects, so they render again.
+ * One row, memoised on the row object and the list's row context: scrolling re-renders the list on every frame, and
+ * rows that stay in view then cost nothing. A new filter renders only the rows whose content changed (reuseRows).
  */
-const Row = memo(function Row({ row, props }: { row: FleetRow<HostSnapshotView>; props: FleetListProps }) {
+type RowContext = Pick<
+  FleetListProps,
+  'columns' | 'isFlat' | 'jobs' | 'onMigrate' | 'renderHostExtra' | 'renderVmActions'
+>;
+
+const Row = memo(function Row({ row, props }: { row: FleetRow<HostSnapshotView>; props: RowContext }) {
   switch (row.kind) {
     case 'host':
       return (

@@ -2,9 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   buildRows,
   cardText,
+  createRowsBuilder,
   describeMatches,
   filterEntries,
   fleetEntries,
+  keepIfSame,
+  remembering,
+  reuseRows,
+  rowFacets,
   sortEntries,
   type FleetFilters,
   type FleetRow,
@@ -294,5 +299,112 @@ describe('the match count', () => {
     expect(describeMatches({ matches: 37, total: 10_000, isFiltered: true })).toBe('37 of 10\u00a0000 VMs');
     expect(describeMatches({ matches: 10_000, total: 10_000, isFiltered: false })).toBe('10\u00a0000 VMs');
     expect(describeMatches({ matches: 1, total: 1, isFiltered: false })).toBe('1 VM');
+  });
+});
+
+describe('keeping what a keystroke did not change', () => {
+  const sorted = sortEntries(fleetEntries(FLEET), { sort: 'name', order: 'asc' });
+  const build = (matches: ReturnType<typeof filterEntries<FleetSnapshotLike>>, filters: FleetFilters) =>
+    buildRows({ fleet: FLEET, matches, filters, grouping: 'host', sort: 'name', order: 'asc', columns: 2 });
+
+  it('keeps the previous matches when a new filter matches the same VMs in the same order', () => {
+    const all = filterEntries(sorted, NO_FILTER);
+    const sameVms = filterEntries(sorted, { ...NO_FILTER, q: 'rack' });
+    expect(sameVms).not.toBe(all);
+    expect(keepIfSame(all, sameVms)).toBe(all);
+    const fewer = filterEntries(sorted, { ...NO_FILTER, q: 'web' });
+    expect(keepIfSame(all, fewer)).toBe(fewer);
+    expect(keepIfSame(null, fewer)).toBe(fewer);
+    // Same VMs, another order (a new sort): not the same list.
+    const reversed = [...all].reverse();
+    expect(keepIfSame(all, reversed)).toBe(reversed);
+  });
+
+  it('keeps every row whose content is unchanged, and the whole list when nothing changed', () => {
+    const first = build(filterEntries(sorted, NO_FILTER), NO_FILTER);
+    const again = build(filterEntries(sorted, NO_FILTER), NO_FILTER);
+    expect(reuseRows(first, again)).toBe(first);
+
+    // "web" hides hv1's db1 and hv2's cache: hv1's and hv2's rows change, the error and empty rows of the
+    // other hosts go (a VM filter hides hosts without matches), and the headers now say "filtered".
+    const webFilter = { ...NO_FILTER, q: 'web' };
+    const web = reuseRows(first, build(filterEntries(sorted, webFilter), webFilter));
+    expect(web.map(describeRow)).toEqual([
+      'host hv1 2 filtered',
+      'cards web2,web10 last',
+      'host hv2 1 filtered',
+      'cards web1 last',
+    ]);
+    expect(web.some((row) => first.includes(row))).toBe(false);
+
+    // "web1" after "web": hv1's header says 1 now and its cards change; hv2's header and card row are the same
+    // objects as before.
+    const web1Filter = { ...NO_FILTER, q: 'web1' };
+    const web1 = reuseRows(web, build(filterEntries(sorted, web1Filter), web1Filter));
+    expect(web1.map(describeRow)).toEqual([
+      'host hv1 1 filtered',
+      'cards web10 last',
+      'host hv2 1 filtered',
+      'cards web1 last',
+    ]);
+    expect(web1).not.toBe(web);
+    expect(web1.map((row) => web.includes(row))).toEqual([false, false, true, true]);
+  });
+
+  it('remembers the value it returned last, per instance', () => {
+    const keep = remembering(keepIfSame<number>);
+    const other = remembering(keepIfSame<number>);
+    const a = [1, 2];
+    expect(keep(a)).toBe(a);
+    expect(keep([1, 2])).toBe(a);
+    expect(other([1, 2])).not.toBe(a);
+    const b = [1, 3];
+    expect(keep(b)).toBe(b);
+    expect(keep([1, 3])).toBe(b);
+  });
+});
+
+describe('the rows builder with a memory', () => {
+  const sorted = sortEntries(fleetEntries(FLEET), { sort: 'name', order: 'asc' });
+  const layout = { fleet: FLEET, grouping: 'host' as const, sort: 'name' as const, order: 'asc' as const, columns: 2 };
+
+  it('gives the same rows for the same matches when the filters shape no row differently', () => {
+    const rowsFor = createRowsBuilder<FleetSnapshotLike>();
+    const keep = remembering(keepIfSame<ReturnType<typeof filterEntries<FleetSnapshotLike>>[number]>);
+    const run = (q: string) => {
+      const filters = { ...NO_FILTER, q };
+      return rowsFor({ ...layout, matches: keep(filterEntries(sorted, filters)), filters });
+    };
+    // "rac" and "rack" match every VM (their host's display name); neither shows a host without VMs differently.
+    const rac = run('rac');
+    expect(rac.map(describeRow)).toEqual([
+      'host hv1 3 filtered',
+      'cards db1,web2',
+      'cards web10 last',
+      'host hv2 2 filtered',
+      'cards cache,web1 last',
+      'host dead 0 filtered',
+      'error dead',
+      'host spare 0 filtered',
+      'empty spare',
+    ]);
+    expect(run('rack')).toBe(rac);
+    // Same matches, but no VM filter any more: headers no longer say "filtered", so new rows.
+    const none = run('');
+    expect(none).not.toBe(rac);
+    expect(none[0]).toEqual({ ...rac[0], isFiltered: false });
+    // Another column count is another layout.
+    const matches = filterEntries(sorted, NO_FILTER);
+    expect(rowsFor({ ...layout, columns: 3, matches, filters: NO_FILTER }).map(describeRow)[1]).toBe(
+      'cards db1,web2,web10 last',
+    );
+  });
+
+  it('row facets: the VM-filter flag and which hosts without matches keep their section', () => {
+    expect(rowFacets(FLEET, NO_FILTER)).toBe('no-vm-filter:1111');
+    // Free text naming a host keeps that host's section; the others have matching VMs or go.
+    expect(rowFacets(FLEET, { ...NO_FILTER, q: 'spare' })).toBe('vm-filter:0001');
+    expect(rowFacets(FLEET, { ...NO_FILTER, state: 'running' })).toBe('vm-filter:0000');
+    expect(rowFacets(FLEET, { ...NO_FILTER, host: 'dead' })).toBe('no-vm-filter:0010');
   });
 });

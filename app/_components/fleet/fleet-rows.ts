@@ -166,6 +166,17 @@ export function filterEntries<S extends FleetSnapshotLike>(
   );
 }
 
+/**
+ * `next` itself, or `previous` when both hold the same entries in the same order. A keystroke that does not change
+ * which VMs match (every VM's text holds "bench-h" as well as "bench-") then keeps the matches array, so the rows
+ * built from it and the rendered list stay as they are: one pass of reference checks instead of a new list.
+ */
+export function keepIfSame<T>(previous: readonly T[] | null, next: T[]): T[] {
+  if (previous === null || previous.length !== next.length) return next;
+  for (let index = 0; index < next.length; index += 1) if (previous[index] !== next[index]) return next;
+  return previous as T[];
+}
+
 /** Whether a host with no matching VM still gets its section: only while no VM-level filter hides its VMs. */
 function isHostShownEmpty(snapshot: FleetSnapshotLike, filters: FleetFilters): boolean {
   if (filters.host !== '' && snapshot.host.alias !== filters.host) return false;
@@ -244,6 +255,94 @@ export function buildRows<S extends FleetSnapshotLike>(options: {
     }
   }
   return rows;
+}
+
+/**
+ * A function that passes each value through `combine` with the value it returned last time (keepIfSame,
+ * reuseRows). A render React throws away may leave its value as "last": harmless, as both only reuse a previous
+ * value whose content equals the new one.
+ */
+export function remembering<T>(combine: (previous: T | null, next: T) => T): (next: T) => T {
+  let last: T | null = null;
+  return (next) => (last = combine(last, next));
+}
+
+function isSameRow<S extends FleetSnapshotLike>(a: FleetRow<S>, b: FleetRow<S>): boolean {
+  if (a.kind !== b.kind || a.key !== b.key || a.snapshot !== b.snapshot) return false;
+  if (a.kind === 'host' && b.kind === 'host') return a.matches === b.matches && a.isFiltered === b.isFiltered;
+  if (a.kind === 'cards' && b.kind === 'cards') {
+    return (
+      a.isLastOfHost === b.isLastOfHost &&
+      a.entries.length === b.entries.length &&
+      a.entries.every((entry, index) => entry === b.entries[index])
+    );
+  }
+  return true;
+}
+
+/**
+ * `next` with every row that equals the previous row of its key replaced by that previous object, or `previous`
+ * itself when nothing changed. The list's rows are memoised on the row object, so a new filter renders only the
+ * rows whose content changed (a host whose matches stay the same is not rendered again).
+ */
+export function reuseRows<S extends FleetSnapshotLike>(
+  previous: readonly FleetRow<S>[] | null,
+  next: FleetRow<S>[],
+): FleetRow<S>[] {
+  if (previous === null) return next;
+  const byKey = new Map(previous.map((row) => [row.key, row]));
+  let isAllReused = previous.length === next.length;
+  const rows = next.map((row, index) => {
+    const before = byKey.get(row.key);
+    if (before && isSameRow(before, row)) {
+      if (previous[index] !== before) isAllReused = false;
+      return before;
+    }
+    isAllReused = false;
+    return row;
+  });
+  return isAllReused ? (previous as FleetRow<S>[]) : rows;
+}
+
+/**
+ * What of the filters, besides the matches, shapes the rows: whether a VM filter is set (host headers say
+ * "filtered") and which hosts get a section although none of their VMs match.
+ */
+export function rowFacets(fleet: readonly FleetSnapshotLike[], filters: FleetFilters): string {
+  let facets = hasVmFilter(filters) ? 'vm-filter:' : 'no-vm-filter:';
+  for (const snapshot of fleet) facets += isHostShownEmpty(snapshot, filters) ? '1' : '0';
+  return facets;
+}
+
+type RowsOptions<S extends FleetSnapshotLike> = Parameters<typeof buildRows<S>>[0];
+
+/**
+ * buildRows with a memory: the same matches (keepIfSame), fleet, layout and row facets as last time give last
+ * time's rows without building them (a keystroke that changes nothing on the list costs a string compare); else
+ * the new rows, with the unchanged ones kept as objects (reuseRows).
+ */
+export function createRowsBuilder<S extends FleetSnapshotLike>(): (options: RowsOptions<S>) => FleetRow<S>[] {
+  let last: { options: RowsOptions<S>; facets: string; rows: FleetRow<S>[] } | null = null;
+  return (options) => {
+    const facets = rowFacets(options.fleet, options.filters);
+    const before = last?.options;
+    if (
+      last &&
+      before &&
+      before.matches === options.matches &&
+      before.fleet === options.fleet &&
+      before.grouping === options.grouping &&
+      before.sort === options.sort &&
+      before.order === options.order &&
+      before.columns === options.columns &&
+      last.facets === facets
+    ) {
+      return last.rows;
+    }
+    const rows = reuseRows(last?.rows ?? null, buildRows(options));
+    last = { options, facets, rows };
+    return rows;
+  };
 }
 
 /** "37 of 10 000 VMs": groups of three digits split by a no-break space, as the issue writes them. */
