@@ -1,9 +1,11 @@
 'use client';
 
 import * as Dialog from '@radix-ui/react-dialog';
-import { useMutation, useQuery, useQueryClient, type QueryClient, type QueryKey } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useQuery, useQueryClient, type MutationOptions, type QueryClient, type QueryKey } from '@tanstack/react-query';
+import type { inferRouterOutputs } from '@trpc/server';
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { toast } from 'sonner';
+import type { AppRouter } from '@/server/api/root';
 import type { VmState } from '@/server/libvirt/parsers/vm-state';
 import { ACTION_LABELS, allowedActions, isDestructive, type PowerAction } from '@/server/power/rules';
 import { useTRPC } from '@/trpc/client';
@@ -54,23 +56,48 @@ const CONFIRM_TEXT: Record<PowerAction, string> = {
 
 export type VmPowerTarget = { host: { id: string; alias: string }; vm: { name: string; uuid: string; state: VmState } };
 
+type PowerRow = inferRouterOutputs<AppRouter>['power']['open'][number];
+type PowerShared = { isOperator: boolean; open: readonly PowerRow[] };
+const NO_ROWS: readonly PowerRow[] = [];
+const PowerContext = createContext<PowerShared | null>(null);
+
+/**
+ * What every power menu on the page shares, read once for the page instead of once per card (a filter that brings
+ * 30 new cards into view then mounts no queries): whether the user is an operator, and the open shutdowns.
+ */
+export function PowerMenuProvider({ children }: { children: ReactNode }) {
+  const isOperator = useIsOperator();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const open = useQuery({ ...trpc.power.open.queryOptions(), enabled: isOperator });
+  const openKey = useMemo(() => trpc.power.open.queryKey(), [trpc]);
+  useEffect(() => (isOperator ? joinPowerPoll(queryClient, openKey) : undefined), [isOperator, queryClient, openKey]);
+  const value = useMemo(() => ({ isOperator, open: open.data ?? NO_ROWS }), [isOperator, open.data]);
+  return <PowerContext.Provider value={value}>{children}</PowerContext.Provider>;
+}
+
 /**
  * The power actions of one VM card: only those that apply to the VM's state, for operators (viewers see none;
  * the server checks again). Shut down, reboot and force off ask first. A shutdown shows "shutting down…" until the
  * server, which follows it in the database, reports the guest off, or that it ignored ACPI with a force-off offer.
+ * Needs a PowerMenuProvider above it.
  */
-export function VmPowerMenu({ host, vm }: VmPowerTarget) {
+export function VmPowerMenu(props: VmPowerTarget) {
+  const shared = useContext(PowerContext);
+  if (!shared) throw new Error('VmPowerMenu needs a PowerMenuProvider above it');
+  if (!shared.isOperator) return null;
+  return <OperatorPowerMenu {...props} open={shared.open} />;
+}
+
+function OperatorPowerMenu({ host, vm, open }: VmPowerTarget & { open: readonly PowerRow[] }) {
   const { id: hostId, alias: hostAlias } = host;
-  const isOperator = useIsOperator();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState<PowerAction | null>(null);
   const [error, setError] = useState<string | null>(null);
-
-  const open = useQuery({ ...trpc.power.open.queryOptions(), enabled: isOperator });
-  const openKey = useMemo(() => trpc.power.open.queryKey(), [trpc]);
-  useEffect(() => (isOperator ? joinPowerPoll(queryClient, openKey) : undefined), [isOperator, queryClient, openKey]);
-  const mine = open.data?.filter((row) => row.vmUuid === vm.uuid && row.hostId === hostId).at(-1) ?? null;
+  /** The action on its way to the server (its button says "…", all are disabled). */
+  const [sending, setSending] = useState<PowerAction | null>(null);
+  const mine = open.filter((row) => row.vmUuid === vm.uuid && row.hostId === hostId).at(-1) ?? null;
 
   const refreshCards = () =>
     Promise.all([
@@ -85,42 +112,56 @@ export function VmPowerMenu({ host, vm }: VmPowerTarget) {
     lastState.current = mine?.state;
   });
 
-  const act = useMutation(
-    trpc.power.act.mutationOptions({
-      onMutate: () => setError(null),
-      onSuccess: async (result) => {
-        if (result.state !== 'pending') toast.success(result.message);
-        // The state the host reported right after the action, on the card at once; the refetch then confirms it.
-        const vmState = result.vmState;
-        if (vmState) {
-          queryClient.setQueryData(trpc.fleet.list.queryKey(), (fleet) =>
-            fleet?.map((snapshot) =>
-              snapshot.host.id !== hostId
-                ? snapshot
-                : {
-                    ...snapshot,
-                    vms: snapshot.vms.map((row) => (row.uuid === vm.uuid ? { ...row, state: vmState } : row)),
-                  },
-            ),
-          );
-        }
-        await refreshCards();
-      },
-      onError: async (failure) => {
-        setError(failure.message);
-        await refreshCards();
-      },
-    }),
-  );
-  const dismiss = useMutation(
-    trpc.power.dismiss.mutationOptions({
-      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.power.open.queryKey() }),
-    }),
-  );
+  // Mutations are built when clicked, not observed per card (no observer for each of thousands of cards); they go
+  // through the mutation cache, so a session that ended still sends the page to sign-in.
+  const mutate = <TData, TError, TVariables>(
+    options: MutationOptions<TData, TError, TVariables>,
+    variables: TVariables,
+  ): Promise<TData> => queryClient.getMutationCache().build(queryClient, options).execute(variables);
 
-  if (!isOperator) return null;
-  const run = (action: PowerAction) => act.mutate({ hostId, vmName: vm.name, vmUuid: vm.uuid, action });
-  const choose = (action: PowerAction) => (isDestructive(action) ? setConfirming(action) : run(action));
+  const run = async (action: PowerAction) => {
+    setError(null);
+    setSending(action);
+    try {
+      const result = await mutate(trpc.power.act.mutationOptions(), {
+        hostId,
+        vmName: vm.name,
+        vmUuid: vm.uuid,
+        action,
+      });
+      if (result.state !== 'pending') toast.success(result.message);
+      // The state the host reported right after the action, on the card at once; the refetch then confirms it.
+      const vmState = result.vmState;
+      if (vmState) {
+        queryClient.setQueryData(trpc.fleet.list.queryKey(), (fleet) =>
+          fleet?.map((snapshot) =>
+            snapshot.host.id !== hostId
+              ? snapshot
+              : {
+                  ...snapshot,
+                  vms: snapshot.vms.map((row) => (row.uuid === vm.uuid ? { ...row, state: vmState } : row)),
+                },
+          ),
+        );
+      }
+      await refreshCards();
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+      await refreshCards();
+    } finally {
+      setSending(null);
+    }
+  };
+  const dismiss = async (id: string) => {
+    try {
+      await mutate(trpc.power.dismiss.mutationOptions(), { id });
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    }
+    await queryClient.invalidateQueries({ queryKey: trpc.power.open.queryKey() });
+  };
+
+  const choose = (action: PowerAction) => (isDestructive(action) ? setConfirming(action) : void run(action));
   const isPending = mine?.state === 'pending';
   const actions = allowedActions(vm.state);
 
@@ -140,11 +181,11 @@ export function VmPowerMenu({ host, vm }: VmPowerTarget) {
           <p>{mine.message}</p>
           <div className="mt-1.5 flex gap-2">
             {mine.state === 'timed-out' && actions.includes('poweroff') ? (
-              <Button variant="danger" disabled={act.isPending} onClick={() => run('poweroff')}>
+              <Button variant="danger" disabled={sending !== null} onClick={() => void run('poweroff')}>
                 Force off now
               </Button>
             ) : null}
-            <Button variant="ghost" onClick={() => dismiss.mutate({ id: mine.id })}>
+            <Button variant="ghost" onClick={() => void dismiss(mine.id)}>
               Dismiss
             </Button>
           </div>
@@ -163,11 +204,11 @@ export function VmPowerMenu({ host, vm }: VmPowerTarget) {
               key={action}
               variant={action === 'poweroff' ? 'danger' : 'secondary'}
               className="px-2 py-1 text-xs"
-              disabled={act.isPending}
+              disabled={sending !== null}
               onClick={() => choose(action)}
               aria-label={`${ACTION_LABELS[action]} ${vm.name}`}
             >
-              {act.isPending && act.variables?.action === action ? `${ACTION_LABELS[action]}…` : ACTION_LABELS[action]}
+              {sending === action ? `${ACTION_LABELS[action]}…` : ACTION_LABELS[action]}
             </Button>
           ))}
       </div>
@@ -179,7 +220,7 @@ export function VmPowerMenu({ host, vm }: VmPowerTarget) {
           onCancel={() => setConfirming(null)}
           onConfirm={() => {
             setConfirming(null);
-            run(confirming);
+            void run(confirming);
           }}
         />
       ) : null}
