@@ -109,8 +109,7 @@ function finish(options: {
 }): number {
   const { ctx, view } = options;
   const result = outcome(view);
-  const code =
-    options.goal === 'cancelled' ? (view.state === 'cancelled' ? EXIT.ok : EXIT.failed) : (result.code as number);
+  const code = options.goal === 'cancelled' ? (view.state === 'cancelled' ? EXIT.ok : EXIT.failed) : result.code;
   if (ctx.isJson) {
     write(ctx, json({ ...options.jsonExtra, evacuation: view }));
     return code;
