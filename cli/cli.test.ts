@@ -68,6 +68,12 @@ describe('ferry without a server', () => {
       [['shutdown', 'vm1'], /shutdown asks first; without a terminal pass --yes/],
       [['poweroff', 'vm1', '--json'], /poweroff asks first/],
       [['suspend', 'vm1', '--yes'], /Unknown option '--yes'/],
+      // Evacuating asks first too; a typo in an override is refused before anything is asked of Ferry.
+      [['evacuate', 'hv1'], /evacuate asks first; without a terminal pass --yes/],
+      [['evacuate', 'hv1', '--plan', '--to', 'vm1'], /--to takes <vm>=<host>, e.g. --to vm1=hv2/],
+      [['bring-back', 'hv1', '--to', 'vm1=hv2'], /Unknown option '--to'/],
+      [['evacuation', 'e1', '--pause', '--cancel'], /Give one of --pause, --resume and --cancel, not 2/],
+      [['maintenance', 'begin', 'hv1'], /maintenance takes status or end/],
     ];
     for (const [args, pattern] of cases) {
       const run = await runCli(args, { env: {} });

@@ -4,6 +4,7 @@ import { formatBytes, formatDuration } from '../app/_lib/format';
 import { VM_STATES } from '../server/libvirt/parsers/vm-state';
 import type { Api } from './api';
 import { CliError, EXIT } from './errors';
+import { EVACUATION_COMMANDS } from './evacuation';
 import { json, printable, table } from './output';
 import { POWER_COMMANDS } from './power';
 import { parseSince } from './since';
@@ -448,4 +449,5 @@ export const COMMANDS: Record<string, Command> = {
   watch,
   cancel,
   ...POWER_COMMANDS,
+  ...EVACUATION_COMMANDS,
 };

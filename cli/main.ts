@@ -43,6 +43,15 @@ function generalHelp(): string {
   ].join('\n');
 }
 
+/** Commands that follow something running in Ferry: Ctrl-C only stops the following. */
+function interruptNote(name: string): string {
+  if (name === 'migrate' || name === 'watch') return ' (Ctrl-C without a terminal: 130, the migration continues)';
+  if (name === 'evacuate' || name === 'bring-back' || name === 'evacuation') {
+    return ' (Ctrl-C while following: 130, the evacuation continues)';
+  }
+  return '';
+}
+
 function commandHelp(name: string, command: Command): string {
   return [
     `Usage: ferry ${command.usage}`,
@@ -53,7 +62,7 @@ function commandHelp(name: string, command: Command): string {
     'Options for every command:',
     ...GLOBAL_HELP,
     '',
-    `Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 Ferry unreachable${name === 'migrate' || name === 'watch' ? ' (Ctrl-C without a terminal: 130, the migration continues)' : ''}.`,
+    `Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 Ferry unreachable${interruptNote(name)}.`,
     '',
   ].join('\n');
 }

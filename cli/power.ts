@@ -21,7 +21,7 @@ function write(ctx: CommandContext, text: string) {
 }
 
 /** A y/N question on the terminal (stderr, so stdout stays clean for a pipe). Only called with a TTY stdin. */
-async function ask(ctx: CommandContext, question: string): Promise<boolean> {
+export async function ask(ctx: CommandContext, question: string): Promise<boolean> {
   const prompt = createInterface({ input: ctx.io.stdin, output: ctx.io.err, terminal: false });
   try {
     const answer = await prompt.question(`${question} [y/N] `);

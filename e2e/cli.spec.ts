@@ -157,6 +157,43 @@ test.describe('reading', () => {
   });
 });
 
+test.describe('evacuation plan', () => {
+  test('ferry evacuate --plan prints the test driver host’s plan, maps --exclude by name, and changes nothing', async () => {
+    const maintenance = async () =>
+      (
+        JSON.parse((await ferry('cli-viewer', ['hosts', '--json'])).stdout) as {
+          alias: string;
+          inMaintenance: boolean;
+        }[]
+      ).find((host) => host.alias === 'demo')?.inMaintenance;
+    const before = await maintenance();
+
+    const run = await ferry('cli-operator', ['evacuate', 'demo', '--plan']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Plan: evacuate demo: [01] of 1 VM move/);
+    expect(run.stdout).toMatch(/^VM\s+FROM\s+TO\s+WHY$/m);
+    expect(run.stdout).toMatch(/^test\s+demo\s+\S+\s+\S/m);
+
+    const excluded = await ferry('cli-operator', ['evacuate', 'demo', '--dry-run', '--exclude', 'test', '--json']);
+    expect(excluded.code).toBe(0);
+    const { plan, started } = JSON.parse(excluded.stdout) as {
+      plan: { host: { alias: string }; items: { vmName: string; kind: string; reasons: string[] }[] };
+      started: boolean;
+    };
+    expect(started).toBe(false);
+    expect(plan.host.alias).toBe('demo');
+    expect(plan.items).toEqual([
+      expect.objectContaining({ vmName: 'test', kind: 'excluded', reasons: ['left on the host by the admin'] }),
+    ]);
+
+    const unknown = await ferry('cli-operator', ['evacuate', 'demo', '--plan', '--exclude', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('ferry: --exclude nope: no such VM on the plan (its VMs: test).\n');
+    expect(await maintenance()).toBe(before);
+  });
+});
+
 test.describe('refusals', () => {
   test('an unknown key, an expired key and a disabled user are refused with exit 1 and one line', async () => {
     const stranger = keyFileSigner({ path: keyFiles.stranger as string });

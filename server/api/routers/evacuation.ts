@@ -26,6 +26,8 @@ const overrides = z
   .array(z.object({ vmUuid: z.string().min(1).max(64), destinationHostId: id.nullable() }))
   .max(10_000)
   .default([]);
+/** A bring-back's VMs left where they are, by UUID. */
+const excluded = z.array(z.string().min(1).max(64)).max(10_000).default([]);
 
 export const evacuationRouter = createTRPCRouter({
   /** The dry run: asks every host, writes nothing. Operators only: it opens connections to every host. */
@@ -38,11 +40,11 @@ export const evacuationRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => startEvacuation(deps(ctx), who(ctx), input)),
 
   planBringBack: operatorProcedure
-    .input(z.object({ hostId: id }))
+    .input(z.object({ hostId: id, excluded }))
     .query(({ ctx, input }) => planBringBack(deps(ctx), input)),
 
   startBringBack: operatorProcedure
-    .input(z.object({ hostId: id, excluded: z.array(z.string().min(1).max(64)).max(10_000).default([]) }))
+    .input(z.object({ hostId: id, excluded }))
     .mutation(({ ctx, input }) => startBringBack(deps(ctx), who(ctx), input)),
 
   get: viewerProcedure.input(z.object({ id })).query(({ ctx, input }) => getEvacuationView(ctx.db, input.id)),
