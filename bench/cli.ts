@@ -55,7 +55,7 @@ async function startServer(): Promise<ChildProcess> {
     stdio: ['pipe', 'ignore', 'inherit'],
   });
   const log = openSync(path.join(OUT, 'cli-bench-server.log'), 'w');
-  const server = spawn('npx', ['tsx', '--conditions=react-server', 'server/net/serve.ts'], {
+  const server = spawn(process.execPath, ['--conditions=react-server', 'scripts/serve.mjs'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', log, log],

@@ -101,11 +101,12 @@ export async function startBenchFerry(options: { port: number; name: string }): 
   execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
   const logFile = openSync(path.join(ROOT, 'bench', 'out', `${options.name}-bench-server.log`), 'w');
   // Ferry's own server, as `npm start` runs it: Next alone refuses requests that did not pass its allow-list edge.
-  const server: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=react-server', 'server/net/serve.ts'],
-    { cwd: ROOT, env, stdio: ['ignore', logFile, logFile], detached: true },
-  );
+  const server: ChildProcess = spawn(process.execPath, ['--conditions=react-server', 'scripts/serve.mjs'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', logFile, logFile],
+    detached: true,
+  });
   const stop = () => {
     if (server.pid && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
   };

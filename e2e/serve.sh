@@ -18,4 +18,4 @@ export FERRY_LOG_FILE=${FERRY_LOG_FILE:-$PWD/data/e2e-server-$port.log}
 rm -f "$FERRY_LOG_FILE"
 # Every request is a line in that file; Playwright's output shows only the server's warnings and errors.
 export FERRY_LOG_CONSOLE_LEVEL=${FERRY_LOG_CONSOLE_LEVEL:-warn}
-PORT=$port FERRY_LISTEN=127.0.0.1 exec npx tsx --conditions=react-server server/net/serve.ts
+PORT=$port FERRY_LISTEN=127.0.0.1 exec node --conditions=react-server scripts/serve.mjs

@@ -90,7 +90,7 @@ export function createServerProcess(options: ServerProcessOptions): ServerProces
     },
     async start() {
       if (child !== null) throw new Error('this Ferry is already running');
-      const started = spawn(process.execPath, ['--import', 'tsx', '--conditions=react-server', 'server/net/serve.ts'], {
+      const started = spawn(process.execPath, ['--conditions=react-server', 'scripts/serve.mjs'], {
         cwd: ROOT,
         env: env(),
         stdio: ['ignore', 'pipe', 'pipe'],

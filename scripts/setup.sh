@@ -10,4 +10,4 @@ npx next build
 # No default password: say how to make the first admin (nothing when one exists).
 npx tsx --conditions=react-server scripts/user.ts status
 # Binds 127.0.0.1 unless FERRY_LISTEN says otherwise; the server enforces the IP allow-list (README).
-exec npx tsx --conditions=react-server server/net/serve.ts
+exec node --conditions=react-server scripts/serve.mjs
