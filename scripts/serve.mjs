@@ -7,8 +7,8 @@
 // `--conditions=react-server` is needed at run time too: server-only modules refuse to load without it.
 //
 // Each start writes a file of its own (several Ferrys may start at once from one checkout: the e2e tests do) and
-// removes it once loaded.
-import { mkdirSync, rmSync } from 'node:fs';
+// removes it once loaded; one left by a server killed while starting is removed by the next start.
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -18,6 +18,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, '.next', 'ferry-server');
 const outfile = path.join(outDir, `serve-${process.pid}.mjs`);
 mkdirSync(outDir, { recursive: true });
+for (const name of readdirSync(outDir)) {
+  const pid = Number(/^serve-(\d+)\.mjs$/.exec(name)?.[1]);
+  if (pid > 0 && !isRunning(pid)) rmSync(path.join(outDir, name), { force: true });
+}
 buildSync({
   absWorkingDir: root,
   entryPoints: ['server/net/serve.ts'],
@@ -34,4 +38,13 @@ try {
   await import(pathToFileURL(outfile).href);
 } finally {
   rmSync(outfile, { force: true });
+}
+
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
 }
