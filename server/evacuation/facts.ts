@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { mapLimit } from '../fleet/service';
 import { describeHostError } from '../hosts/host-errors';
 import type { Executor, ExecutorSource } from '../hypervisor/executor';
 import { collectVms } from '../inventory/collect';
@@ -30,6 +31,8 @@ type HostRow = {
 };
 
 const TIMEOUT_MS = 20_000;
+/** virsh calls on one host at once while gathering facts (an ssh host's connection carries 8 channels). */
+const HOST_CALLS_AT_ONCE = 4;
 
 /** The running (and stopped) VMs of `host`, optionally only these UUIDs, with what placement needs of each. */
 export async function gatherVms(
@@ -43,13 +46,13 @@ export async function gatherVms(
     getCapabilities({ executor, timeoutMs: TIMEOUT_MS }),
   ]);
   const wanted = cards.filter((card) => !only || only.has(card.uuid));
-  const vms: PlacementVm[] = [];
-  for (const card of wanted) {
+  // A few dumpxml at once: each is mostly waiting on the host (over ssh, channels of one pooled connection).
+  const vms = await mapLimit(wanted, HOST_CALLS_AT_ONCE, async (card): Promise<PlacementVm> => {
     const xml = (await executor.run(['dumpxml', '--domain', toDomainUuid(card.uuid)], { timeoutMs: TIMEOUT_MS }))
       .stdout;
     const domain = parseDomainXml(xml);
     const capacities = new Map(card.disks.map((disk) => [disk.target, disk.capacityBytes]));
-    vms.push({
+    return {
       name: card.name,
       uuid: card.uuid,
       state: card.state,
@@ -65,8 +68,8 @@ export async function gatherVms(
           capacityBytes: capacities.get(disk.target) ?? 0,
         })),
       blockers: findMigrationBlockers(xml),
-    });
-  }
+    };
+  });
   return {
     source: {
       id: host.id,
@@ -101,8 +104,10 @@ export async function gatherHost(deps: FactsDeps, host: HostRow, paths: readonly
       listDomains(call),
     ]);
     const running = cards.filter((card) => card.state === 'running' || card.state === 'paused');
-    const existing: string[] = [];
-    for (const filePath of new Set(paths)) if (await volumeExists(call, filePath)) existing.push(filePath);
+    const checked = await mapLimit([...new Set(paths)], HOST_CALLS_AT_ONCE, async (filePath) =>
+      (await volumeExists(call, filePath)) ? filePath : null,
+    );
+    const existing = checked.filter((filePath): filePath is string => filePath !== null);
     const leftovers = await findLeftoversAt(deps.db, { hostId: host.id, paths: existing });
     // freecell is the kernel's word; when a driver has none, what its guests do not use is the best estimate.
     // A host without NUMA cells (the test driver's made-up nodes) answers "Total: 0 KiB": unknown, not full.
