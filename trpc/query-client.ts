@@ -1,4 +1,10 @@
-import { defaultShouldDehydrateQuery, MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
+import {
+  defaultShouldDehydrateQuery,
+  MutationCache,
+  QueryCache,
+  QueryClient,
+  type QueryKey,
+} from '@tanstack/react-query';
 import superjson from 'superjson';
 
 /** `onError` sees every failed query and mutation (the browser uses it to send a signed-out user to sign-in). */
@@ -34,4 +40,15 @@ export function isAccessError(error: unknown): boolean {
 
 export function isSignedOutError(error: unknown): boolean {
   return errorCode(error) === 'UNAUTHORIZED';
+}
+
+/**
+ * After a change, every query under these keys is read again, from now on. invalidateQueries alone reuses a read
+ * already under way when the query has no data yet (a page's first load), and that read may have begun before the
+ * change: the hosts table then missed the host just added until the next refresh (seen in e2e). Cancelling first
+ * drops that read, so the refetch is a new one.
+ */
+export async function refreshAfterChange(queryClient: QueryClient, queryKeys: readonly QueryKey[]): Promise<void> {
+  await Promise.all(queryKeys.map((queryKey) => queryClient.cancelQueries({ queryKey })));
+  await Promise.all(queryKeys.map((queryKey) => queryClient.invalidateQueries({ queryKey })));
 }

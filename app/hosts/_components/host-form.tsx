@@ -5,6 +5,7 @@ import { useState } from 'react';
 import { toast } from 'sonner';
 import type { ExecutorKind } from '@/server/hypervisor/executor';
 import { useTRPC } from '@/trpc/client';
+import { refreshAfterChange } from '@/trpc/query-client';
 import { toFieldErrors } from '../../_lib/trpc-errors';
 import { Button, ErrorBox, Field, TextInput } from '../../_components/ui';
 
@@ -46,11 +47,7 @@ export function HostForm({
   const [keepUri, setKeepUri] = useState(currentDisplayUri !== undefined);
 
   const inspect = useMutation(trpc.host.inspect.mutationOptions());
-  const invalidate = () =>
-    Promise.all([
-      queryClient.invalidateQueries({ queryKey: trpc.host.pathKey() }),
-      queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() }),
-    ]);
+  const invalidate = () => refreshAfterChange(queryClient, [trpc.host.pathKey(), trpc.fleet.pathKey()]);
   const add = useMutation(
     trpc.host.add.mutationOptions({
       onSuccess: async (host) => {
