@@ -50,13 +50,9 @@ function HostHeaderExtra({ snapshot }: { snapshot: HostSnapshotView }) {
   );
 }
 
-/** Actions on each VM card beside Migrate: the power menu. */
-function VmCardActions({ vm, snapshot }: { vm: VmView; snapshot: HostSnapshotView }) {
-  return <VmPowerMenu host={snapshot.host} vm={vm} />;
-}
-
 const renderHostExtra = (snapshot: HostSnapshotView) => <HostHeaderExtra snapshot={snapshot} />;
-const renderVmActions = (vm: VmView, snapshot: HostSnapshotView) => <VmCardActions vm={vm} snapshot={snapshot} />;
+/** Actions on each VM card beside Migrate: the power menu. */
+const renderVmActions = (vm: VmView, snapshot: HostSnapshotView) => <VmPowerMenu host={snapshot.host} vm={vm} />;
 
 export function FleetView() {
   const [intervalMs, setIntervalMs] = useState<number>(15_000);
