@@ -4,10 +4,15 @@
  * yielded. Subscribing before the replay means an event published meanwhile is queued, never lost; the id check
  * drops the copy the replay already had. Ends on the event `isLast` accepts, when the caller's signal aborts, or
  * at once after the replay when `isClosed` says nothing more will come.
+ *
+ * The replay is read in pages (`replay` returns at most `pageSize` events after the id it is given): a stream that
+ * joins a long job holds one page at a time, not the job's whole history, however many streams join at once.
  */
 export async function* replayThenStream<T extends { id: number }>(options: {
   subscribe: (listener: (event: T) => void) => () => void;
   replay: (afterId: number) => Promise<T[]>;
+  /** The most events one `replay` call returns; a shorter page is the last. */
+  pageSize: number;
   afterId: number;
   isLast: (event: T) => boolean;
   /** Asked once after the replay; null when the stream's subject does not exist (the stream ends). */
@@ -22,16 +27,23 @@ export async function* replayThenStream<T extends { id: number }>(options: {
   });
   try {
     let lastId = options.afterId;
-    for (const event of await options.replay(lastId)) {
-      lastId = event.id;
-      yield event;
-      if (options.isLast(event)) return;
-    }
+    const replayFrom = async function* (): AsyncGenerator<T, boolean> {
+      for (;;) {
+        const page = await options.replay(lastId);
+        for (const event of page) {
+          lastId = event.id;
+          yield event;
+          if (options.isLast(event)) return true;
+        }
+        if (page.length < options.pageSize) return false;
+      }
+    };
+    if (yield* replayFrom()) return;
     const closed = await options.isClosed();
     if (closed === null) return;
     if (closed && queue.length === 0) {
       // Closed between the replay and the check: the last events are in the store, not (any more) on the bus.
-      yield* await options.replay(lastId);
+      yield* replayFrom();
       return;
     }
     const { signal } = options;

@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
-import { appendMigrationEvent, streamMigrationEvents } from './events';
+import { appendMigrationEvent, REPLAY_PAGE_SIZE, streamMigrationEvents } from './events';
 import { recordFinalState } from './final-state';
 import type { MigrationEvent } from './types';
 
@@ -81,6 +81,18 @@ describe('streamMigrationEvents', () => {
     await recordFinalState({ db: testDb.db, bus }, { migrationId, ending: failed });
     const seen = await collect(streamMigrationEvents({ db: testDb.db, bus, migrationId, afterId: 0 }));
     expect(seen.map((e) => e.type)).toEqual(['progress', 'result', 'state']);
+  });
+
+  it('replays a history longer than a page whole, in order, each event once, page after page', async () => {
+    const count = 2 * REPLAY_PAGE_SIZE + 7;
+    for (let index = 0; index < count; index++) await append(index % 100);
+    await recordFinalState({ db: testDb.db, bus }, { migrationId, ending: failed });
+    const seen = await collect(streamMigrationEvents({ db: testDb.db, bus, migrationId, afterId: 0 }));
+    const ids = seen.map((e) => e.id);
+    expect(seen.filter((e) => e.type === 'progress')).toHaveLength(count);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(seen.at(-1)?.type).toBe('state');
   });
 
   it('stops when the caller aborts', async () => {

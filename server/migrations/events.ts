@@ -65,6 +65,9 @@ export async function listMigrationEvents(options: {
   return rows.map(toEvent);
 }
 
+/** Events one replay query reads: 200 streams joining a long job hold 200 pages, not 200 copies of its history. */
+export const REPLAY_PAGE_SIZE = 100;
+
 /**
  * One migration's events for a live view: everything after `afterId` from the table, then what the runner
  * publishes, until the final state. See replayThenStream for why nothing is lost or repeated.
@@ -79,7 +82,8 @@ export function streamMigrationEvents(options: {
   const { db, bus, migrationId } = options;
   return replayThenStream<MigrationEvent>({
     subscribe: (listener) => bus.subscribe(migrationChannel(migrationId), listener),
-    replay: (afterId) => listMigrationEvents({ db, migrationId, afterId }),
+    replay: (afterId) => listMigrationEvents({ db, migrationId, afterId, limit: REPLAY_PAGE_SIZE }),
+    pageSize: REPLAY_PAGE_SIZE,
     afterId: options.afterId,
     isLast: (event) => event.type === 'state' && isFinalState(event.state),
     isClosed: async () => {
