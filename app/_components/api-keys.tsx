@@ -7,6 +7,7 @@ import { useTRPC } from '@/trpc/client';
 import { formatTime } from '../_lib/format';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import { Button, ErrorBox, Field, TextInput } from './ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 /**
  * SSH keys that sign API requests (the `ferry` CLI), shown by fingerprint and comment. The same table and form
@@ -158,7 +159,7 @@ export function MyApiKeys() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const keys = useQuery(trpc.apiKeys.mine.queryOptions());
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.apiKeys.mine.queryKey() });
+  const refresh = () => refreshAfterChange(queryClient, [trpc.apiKeys.mine.queryKey()]);
   const add = useMutation(trpc.apiKeys.addMine.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(
     trpc.apiKeys.removeMine.mutationOptions({ onSuccess: refresh, onError: (error) => toast.error(error.message) }),
@@ -189,7 +190,7 @@ export function UserApiKeys({ userId, userName }: { userId: string; userName: st
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const keys = useQuery(trpc.apiKeys.list.queryOptions({ userId }));
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.apiKeys.list.queryKey({ userId }) });
+  const refresh = () => refreshAfterChange(queryClient, [trpc.apiKeys.list.queryKey({ userId })]);
   const add = useMutation(trpc.apiKeys.add.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(
     trpc.apiKeys.remove.mutationOptions({ onSuccess: refresh, onError: (error) => toast.error(error.message) }),

@@ -5,6 +5,7 @@ import { toast } from 'sonner';
 import { hasRole, isRole } from '@/server/auth/roles';
 import { useTRPC } from '@/trpc/client';
 import { Button } from './ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 /** Whether the signed-in person may remove leftovers (operators and admins); the server checks again. */
 export function useIsOperator(): boolean {
@@ -29,12 +30,12 @@ export function RemoveLeftoverButton(props: { id: string; name: string; hostAlia
             ? `Removed ${props.name} from ${removed.hostAlias}`
             : `${props.name} was already gone from ${removed.hostAlias}`,
         );
-        await queryClient.invalidateQueries({ queryKey: trpc.volumes.pathKey() });
+        await refreshAfterChange(queryClient, [trpc.volumes.pathKey()]);
         props.onRemoved?.();
       },
       onError: async (error) => {
         toast.error(error.message);
-        await queryClient.invalidateQueries({ queryKey: trpc.volumes.pathKey() });
+        await refreshAfterChange(queryClient, [trpc.volumes.pathKey()]);
       },
     }),
   );

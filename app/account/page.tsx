@@ -8,6 +8,7 @@ import { formatTime } from '../_lib/format';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import { MyApiKeys } from '../_components/api-keys';
 import { Button, ErrorBox, Field, TextInput } from '../_components/ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 function ChangePassword() {
   const trpc = useTRPC();
@@ -23,7 +24,7 @@ function ChangePassword() {
         setCurrent('');
         setNext('');
         setAgain('');
-        await queryClient.invalidateQueries({ queryKey: trpc.account.sessions.queryKey() });
+        await refreshAfterChange(queryClient, [trpc.account.sessions.queryKey()]);
       },
     }),
   );
@@ -83,7 +84,7 @@ function Sessions() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const sessions = useQuery(trpc.account.sessions.queryOptions());
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.account.sessions.queryKey() });
+  const refresh = () => refreshAfterChange(queryClient, [trpc.account.sessions.queryKey()]);
   const revoke = useMutation(trpc.account.revokeSession.mutationOptions({ onSuccess: refresh }));
   const everywhere = useMutation(
     trpc.account.signOutEverywhere.mutationOptions({

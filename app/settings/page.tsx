@@ -7,6 +7,7 @@ import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import { Button, ErrorBox } from '../_components/ui';
 import { FleetLimitSection } from './_components/fleet-limit';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 export default function SettingsPage() {
   const trpc = useTRPC();
@@ -20,7 +21,7 @@ export default function SettingsPage() {
         toast.success('Allow-list saved');
         setDraft(null);
         setNeedsConfirm(false);
-        await queryClient.invalidateQueries({ queryKey: trpc.settings.network.queryKey() });
+        await refreshAfterChange(queryClient, [trpc.settings.network.queryKey()]);
       },
       onError: (error) => setNeedsConfirm(error.data?.field === 'confirmLockout'),
     }),

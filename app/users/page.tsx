@@ -8,6 +8,7 @@ import { ROLES, type Role } from '@/server/auth/roles';
 import { toFieldErrors } from '../_lib/trpc-errors';
 import { UserApiKeys } from '../_components/api-keys';
 import { Button, ErrorBox, Field, TextInput } from '../_components/ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 const SELECT_CLASSES = 'rounded-md border border-slate-300 bg-white px-2 py-1 text-sm shadow-sm';
 
@@ -23,7 +24,7 @@ function AddUser() {
         toast.success(`User ${user.name} added`);
         setName('');
         setPassword('');
-        await queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+        await refreshAfterChange(queryClient, [trpc.users.list.queryKey()]);
       },
     }),
   );
@@ -81,7 +82,7 @@ export default function UsersPage() {
   const users = useQuery(trpc.users.list.queryOptions());
   const [issued, setIssued] = useState<{ name: string; password: string } | null>(null);
   const [keysOf, setKeysOf] = useState<{ id: string; name: string } | null>(null);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+  const refresh = () => refreshAfterChange(queryClient, [trpc.users.list.queryKey()]);
   const onError = (error: { message: string }) => toast.error(error.message);
   const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSuccess: refresh, onError }));
   const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSuccess: refresh, onError }));

@@ -8,6 +8,7 @@ import { useIsOperator } from '../../_components/remove-leftover-button';
 import { Badge, Button, ErrorBox } from '../../_components/ui';
 import { ProgressBar } from './progress-bar';
 import { useJobProgress } from './use-job-progress';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 const OPEN = ['running', 'paused', 'cancelling'];
 
@@ -27,7 +28,7 @@ export function EvacuationDetail({ id }: { id: string }) {
     ),
   );
   const options = {
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.evacuation.pathKey() }),
+    onSuccess: () => refreshAfterChange(queryClient, [trpc.evacuation.pathKey()]),
     onError: (error: { message: string }) => toast.error(error.message),
   };
   const pause = useMutation(trpc.evacuation.pause.mutationOptions(options));

@@ -7,6 +7,7 @@ import { plural } from '@/server/plural';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../../_lib/trpc-errors';
 import { Button, ErrorBox } from '../../_components/ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 const EXAMPLE = `uri_aliases = [
   "hv1=qemu+ssh://root@hv1.example.com/system",
@@ -24,7 +25,7 @@ export function AliasImport() {
       onSuccess: async (result) => {
         toast.success(`Imported ${plural(result.imported.length, 'alias', 'aliases')}`);
         setText('');
-        await queryClient.invalidateQueries({ queryKey: trpc.host.aliases.queryKey() });
+        await refreshAfterChange(queryClient, [trpc.host.aliases.queryKey()]);
       },
     }),
   );

@@ -12,6 +12,7 @@ import { HostLimits } from './host-limits';
 import { LeftoverVolumes } from './leftover-volumes';
 import { MaintenanceBadge } from '../../_components/maintenance-badge';
 import { Button, ErrorBox } from '../../_components/ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 export function HostDetail({ alias }: { alias: string }) {
   const trpc = useTRPC();
@@ -24,7 +25,7 @@ export function HostDetail({ alias }: { alias: string }) {
     trpc.host.remove.mutationOptions({
       onSuccess: async (removed) => {
         toast.success(`Host ${removed.alias} removed`);
-        await queryClient.invalidateQueries({ queryKey: trpc.host.pathKey() });
+        await refreshAfterChange(queryClient, [trpc.host.pathKey()]);
         router.push('/hosts');
       },
       onError: (error) => toast.error(error.message),

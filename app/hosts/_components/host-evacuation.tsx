@@ -8,6 +8,7 @@ import { useIsOperator } from '../../_components/remove-leftover-button';
 import { Badge, Button } from '../../_components/ui';
 import { MaintenanceBadge } from '../../_components/maintenance-badge';
 import { plural } from '@/server/plural';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 /**
  * The host page's maintenance box: "Evacuate", the maintenance badge and "End maintenance", then the offer to
@@ -23,8 +24,7 @@ export function HostEvacuation({ host }: { host: { id: string; alias: string } }
       onSuccess: async (result) => {
         toast.success(`${host.alias} is out of maintenance`);
         if (result.movedAway > 0) toast(`${plural(result.movedAway, 'VM')} can be brought back`);
-        await queryClient.invalidateQueries({ queryKey: trpc.evacuation.pathKey() });
-        await queryClient.invalidateQueries({ queryKey: trpc.host.pathKey() });
+        await refreshAfterChange(queryClient, [trpc.evacuation.pathKey(), trpc.host.pathKey()]);
       },
       onError: (error) => toast.error(error.message),
     }),

@@ -6,6 +6,7 @@ import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../../_lib/trpc-errors';
 import { Button, ErrorBox, Field, TextInput } from '../../_components/ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 type Limits = { maxOutgoingMigrations: number; maxIncomingMigrations: number; bandwidthCapMiBps: number | null };
 
@@ -28,7 +29,7 @@ export function HostLimits({ host }: { host: Limits & { id: string; alias: strin
       onSuccess: async () => {
         toast.success(`Migration limits of ${host.alias} saved`);
         setDraft(null);
-        await queryClient.invalidateQueries({ queryKey: trpc.host.pathKey() });
+        await refreshAfterChange(queryClient, [trpc.host.pathKey()]);
       },
     }),
   );

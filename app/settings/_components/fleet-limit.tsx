@@ -6,6 +6,7 @@ import { toast } from 'sonner';
 import { useTRPC } from '@/trpc/client';
 import { toFieldErrors } from '../../_lib/trpc-errors';
 import { Button, ErrorBox, Field, TextInput } from '../../_components/ui';
+import { refreshAfterChange } from '@/trpc/query-client';
 
 /** The fleet-wide cap on migrations running at once; each host's own limits are on its page. */
 export function FleetLimitSection() {
@@ -18,7 +19,7 @@ export function FleetLimitSection() {
       onSuccess: async () => {
         toast.success('Fleet-wide migration limit saved');
         setDraft(null);
-        await queryClient.invalidateQueries({ queryKey: trpc.settings.migrationLimits.queryKey() });
+        await refreshAfterChange(queryClient, [trpc.settings.migrationLimits.queryKey()]);
       },
     }),
   );
