@@ -166,7 +166,7 @@ export function FleetView() {
         <PowerMenuProvider>
           <FleetList
             rows={rows}
-            cardCount={matches.length}
+            fleetSize={entries.length}
             columns={columns}
             isFlat={view.group === 'flat'}
             jobs={jobs}

@@ -9,12 +9,13 @@ import type { HostSnapshotView, VmView } from './types';
 import { VmCard } from './vm-card';
 
 /**
- * Up to this many cards (about two screens) every row is rendered: the browser's find-in-page sees them all, and a
- * small fleet pays nothing for measuring. Above it only the rows near the viewport are in the DOM, also for a
- * filter's result: a keystroke that narrows 10 000 VMs to one host's 50 mounts the 15 cards in view, not 50 (the
- * frame that paints them is most of a keystroke's cost).
+ * In a fleet of up to this many VMs every row is rendered (the browser's find-in-page sees them all, and a small
+ * fleet pays nothing for measuring); in a larger one only the rows near the viewport are in the DOM. The fleet's
+ * size decides, not the filter's result: a keystroke that narrows 10 000 VMs to one host's 50 then mounts the ~15
+ * cards in view, not all 50 (the frame that paints new cards is most of a keystroke's cost), and the list does
+ * not switch between the two ways as one types.
  */
-export const FULL_RENDER_MAX_CARDS = 30;
+export const FULL_RENDER_MAX_CARDS = 300;
 const OVERSCAN_ROWS = 2;
 const ESTIMATED_ROW_PX: Readonly<Record<FleetRow<HostSnapshotView>['kind'], number>> = {
   host: 56,
@@ -37,7 +38,8 @@ export function useCardColumns(): number {
 
 export type FleetListProps = {
   rows: FleetRow<HostSnapshotView>[];
-  cardCount: number;
+  /** Every VM in the fleet, matching or not (decides whether all rows are rendered). */
+  fleetSize: number;
   columns: number;
   isFlat: boolean;
   /** Unfinished migrations by `${sourceAlias}\n${vmUuid}`. */
@@ -75,7 +77,7 @@ export const FleetList = memo(function FleetList(props: FleetListProps) {
     count: rows.length,
     estimateSize: (index) => ESTIMATED_ROW_PX[rows[index]?.kind ?? 'cards'],
     getItemKey: (index) => rows[index]?.key ?? index,
-    overscan: props.cardCount <= FULL_RENDER_MAX_CARDS ? rows.length : OVERSCAN_ROWS,
+    overscan: props.fleetSize <= FULL_RENDER_MAX_CARDS ? rows.length : OVERSCAN_ROWS,
     scrollMargin,
     useFlushSync: false,
   });
