@@ -4,8 +4,11 @@ import { replayThenStream } from './stream';
 type Item = { id: number; last?: boolean };
 
 /** A store of `count` events and a bus that never delivers: what the stream asks the store, page by page. */
-function pagedStore(count: number, pageSize: number) {
-  const items: Item[] = Array.from({ length: count }, (_, index) => ({ id: index + 1, last: index === count - 1 }));
+function pagedStore(count: number, pageSize: number, options: { hasLast: boolean }) {
+  const items: Item[] = Array.from({ length: count }, (_, index) => ({
+    id: index + 1,
+    last: options.hasLast && index === count - 1,
+  }));
   const asked: { afterId: number; returned: number }[] = [];
   return {
     asked,
@@ -17,25 +20,25 @@ function pagedStore(count: number, pageSize: number) {
   };
 }
 
-async function drain(stream: AsyncGenerator<Item>): Promise<number[]> {
+/** Every id the stream yields until it ends; the bus never delivers, the store is paged by 10. */
+async function drain(store: ReturnType<typeof pagedStore>, afterId: number, closed: boolean): Promise<number[]> {
   const ids: number[] = [];
+  const stream = replayThenStream<Item>({
+    subscribe: () => () => {},
+    replay: store.replay,
+    pageSize: 10,
+    afterId,
+    isLast: (item) => item.last === true,
+    isClosed: async () => closed,
+  });
   for await (const item of stream) ids.push(item.id);
   return ids;
 }
 
 describe('replayThenStream', () => {
   it('reads the replay a page at a time, each after the last id it yielded, and ends at the last event', async () => {
-    const store = pagedStore(25, 10);
-    const ids = await drain(
-      replayThenStream<Item>({
-        subscribe: () => () => {},
-        replay: store.replay,
-        pageSize: 10,
-        afterId: 0,
-        isLast: (item) => item.last === true,
-        isClosed: async () => false,
-      }),
-    );
+    const store = pagedStore(25, 10, { hasLast: true });
+    const ids = await drain(store, 0, false);
     expect(ids).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
     expect(store.asked).toEqual([
       { afterId: 0, returned: 10 },
@@ -45,17 +48,8 @@ describe('replayThenStream', () => {
   });
 
   it('after a full last page asks once more, and a closed subject with nothing queued ends the stream', async () => {
-    const store = pagedStore(25, 10);
-    const ids = await drain(
-      replayThenStream<Item>({
-        subscribe: () => () => {},
-        replay: store.replay,
-        pageSize: 10,
-        afterId: 5,
-        isLast: () => false,
-        isClosed: async () => true,
-      }),
-    );
+    const store = pagedStore(25, 10, { hasLast: false });
+    const ids = await drain(store, 5, true);
     expect(ids).toEqual(Array.from({ length: 20 }, (_, index) => index + 6));
     // Two full pages (after 5 and 15), an empty one after 25; then closed: the store is asked once more from 25.
     expect(store.asked.map((ask) => ask.afterId)).toEqual([5, 15, 25, 25]);
