@@ -46,6 +46,10 @@ type PowerShared = {
 };
 const PowerContext = createContext<PowerShared | null>(null);
 
+function messageOf(failure: unknown): string {
+  return failure instanceof Error ? failure.message : String(failure);
+}
+
 function cardKey(target: VmPowerTarget): string {
   return `${target.host.id}\n${target.vm.uuid}`;
 }
@@ -137,7 +141,7 @@ export function PowerMenuProvider({ children }: { children: ReactNode }) {
             );
           }
         } catch (failure) {
-          error = failure instanceof Error ? failure.message : String(failure);
+          error = messageOf(failure);
         }
         setCard(key, { sending: null, error });
         await refreshCards();
@@ -158,10 +162,7 @@ export function PowerMenuProvider({ children }: { children: ReactNode }) {
         try {
           await mutate(queryClient, trpc.power.dismiss.mutationOptions(), { id });
         } catch (failure) {
-          setCard(cardKey(target), {
-            sending: null,
-            error: failure instanceof Error ? failure.message : String(failure),
-          });
+          setCard(cardKey(target), { sending: null, error: messageOf(failure) });
         }
         await queryClient.invalidateQueries({ queryKey: openKey });
       })();
