@@ -83,6 +83,49 @@ describe('createSessionExecutor', () => {
     ]);
   });
 
+  it('runs a batch as one non-interactive virsh while no session process runs, and leaves the session unstarted', async () => {
+    const executor = open();
+    const results = await executor.runBatch([
+      ['domstate', 'test'],
+      ['list', '--name'],
+    ]);
+    expect(results.map((item) => (item.ok ? item.result.stdout : item.error.message))).toEqual([
+      'running\n\n',
+      'test\n\n',
+    ]);
+    expect(executor.session.pid).toBeNull();
+  });
+
+  it('refuses a batch once closed, also while no session process runs', async () => {
+    const executor = open();
+    await executor.close();
+    const results = await executor.runBatch([
+      ['domstate', 'test'],
+      ['list', '--name'],
+    ]);
+    expect(results.map((item) => (item.ok ? 'ok' : item.error.message))).toEqual([
+      'virsh -c test:///default domstate test: virsh session is closed',
+      'virsh -c test:///default list --name: virsh session is closed',
+    ]);
+  });
+
+  it('runs a batch in the running session, so it sees what the session changed on the test driver', async () => {
+    const executor = open();
+    // The test driver keeps its state per virsh process: a one-shot virsh would still see the domain running.
+    await executor.run(['destroy', 'test']);
+    const pid = executor.session.pid;
+    expect(pid).not.toBeNull();
+    const results = await executor.runBatch([
+      ['domstate', 'test'],
+      ['list', '--all', '--name'],
+    ]);
+    expect(results.map((item) => (item.ok ? item.result.stdout : item.error.message))).toEqual([
+      'shut off\n\n',
+      'test\n\n',
+    ]);
+    expect(executor.session.pid).toBe(pid);
+  });
+
   it('reports session failures as VirshError', async () => {
     const executor = open();
     const error = await expectVirshError(executor.run(['dominfo', 'nope']));

@@ -2,6 +2,7 @@ import 'server-only';
 import { VirshError, type Executor, type RunOptions } from './executor';
 import { plainFailure } from './failure';
 import { createLocalExecutor, DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS } from './local-executor';
+import { runOneShotBatch } from './virsh-batch';
 import { findLineUnsafeArgument } from './virsh-line';
 import { createVirshSession, type BatchItemResult, type SessionRunOptions, type VirshSession } from './virsh-session';
 
@@ -44,8 +45,9 @@ export function canRunInSession(args: readonly string[]): boolean {
 
 export type SessionExecutor = Executor & {
   /**
-   * Runs many commands with one write to the session (commands that cannot use the session run one-shot
-   * afterwards). Never rejects; results are in the order of `commands`.
+   * Runs many commands with one write to the session, or, while no session process runs, as one
+   * non-interactive `virsh -c <uri> 'cmd ; cmd …'` (virsh-batch.ts). Commands that cannot use the session run
+   * one-shot afterwards. Never rejects; results are in the order of `commands`.
    */
   runBatch(commands: ReadonlyArray<readonly string[]>, options?: SessionRunOptions): Promise<BatchItemResult[]>;
   readonly session: VirshSession;
@@ -72,6 +74,7 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
   };
   const session = createVirshSession(common);
   const oneShot = createLocalExecutor(common);
+  let isClosed = false;
   const isStreaming = (runOptions: RunOptions) =>
     runOptions.onStdout !== undefined || runOptions.onStderr !== undefined;
 
@@ -83,10 +86,17 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
     runBatch: async (commands, runOptions = {}) => {
       const inSession = commands.flatMap((args, index) => (canRunInSession(args) ? [index] : []));
       const results: BatchItemResult[] = new Array(commands.length);
-      const sessionResults = await session.runBatch(
-        inSession.map((index) => commands[index]!),
-        runOptions,
-      );
+      const sessionCommands = inSession.map((index) => commands[index]!);
+      // The interactive session reads every byte through readline, which echoes it back: for a big batch that
+      // costs more than a process start (bench live: 150 commands take ~95 ms in the session, ~10 ms in one
+      // virsh given them as one argument). So a batch that would have to start the session anyway (a host's
+      // first read, or a poll after the session ended) runs non-interactively and leaves the session unstarted.
+      // Only while no session process runs: the test driver keeps its state per virsh process, so once a session
+      // has changed something (started a VM), its reads must come from that process.
+      const sessionResults =
+        session.pid === null && !isClosed && sessionCommands.length >= 2
+          ? await runOneShotBatch({ oneShot, uri: options.uri, commands: sessionCommands, runOptions })
+          : await session.runBatch(sessionCommands, runOptions);
       inSession.forEach((commandIndex, resultIndex) => {
         results[commandIndex] = sessionResults[resultIndex]!;
       });
@@ -111,6 +121,9 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
       }
       return results;
     },
-    close: () => session.close(),
+    close: () => {
+      isClosed = true;
+      return session.close();
+    },
   };
 }

@@ -1,0 +1,140 @@
+import 'server-only';
+import { VirshError, type Executor } from './executor';
+import { exitFailure, plainFailure } from './failure';
+import { freshNonces, type BatchItemResult, type SessionRunOptions } from './virsh-session';
+import { quoteForVirshLine } from './virsh-line';
+
+/**
+ * Many virsh commands in one non-interactive process: `virsh -c <uri> '<cmd> ; echo --err N ; echo N ; <cmd> …'`.
+ * Given a single argument, virsh parses it as one command line (the same parser as its interactive prompt, so
+ * quoteForVirshLine quotes for both) and runs the `;`-separated commands in turn, going on after a failed one. It
+ * has no readline reading and echoing every byte (150 commands: ~10 ms of virsh's time instead of ~95 in the
+ * session, bench live), so the session executor uses it for a batch while no session process runs: a host's
+ * first (cold) read. A line virsh cannot parse runs none of its commands; every command then carries that error
+ * (the callers' commands are fixed words and UUIDs, quoted by quoteForVirshLine).
+ *
+ * Framing, per command (checked against real virsh in virsh-batch.test.ts): stdout is the command's output, then
+ * the empty line `echo --err` prints, then `N\n`; stderr is the command's errors, then `error: N\n`. The nonce is
+ * fresh and random per command, so no VM name, description or XML can forge a marker. A command failed when its
+ * stderr holds an `error: ` line, as in the session.
+ *
+ * A single argument is limited to 128 KiB by Linux (MAX_ARG_STRLEN), so a long batch is split into lines of at
+ * most MAX_LINE_BYTES of UTF-8, run one after another.
+ */
+
+export const MAX_LINE_BYTES = 100_000;
+
+type Framed = { args: readonly string[]; nonce: string; text: string; bytes: number };
+
+export async function runOneShotBatch(options: {
+  /** Runs `virsh -c <uri> <args…>` once (the local executor). */
+  oneShot: Executor;
+  uri: string;
+  commands: ReadonlyArray<readonly string[]>;
+  runOptions?: SessionRunOptions;
+}): Promise<BatchItemResult[]> {
+  const nonces = freshNonces(options.commands.length);
+  const framed = options.commands.map((args, index): Framed => {
+    const nonce = nonces[index]!;
+    const text = `${quoteForVirshLine(args)} ; echo --err ${nonce} ; echo ${nonce}`;
+    return { args, nonce, text, bytes: Buffer.byteLength(text) };
+  });
+  const results: BatchItemResult[] = [];
+  for (const line of splitLines(framed)) results.push(...(await runLine(options, line)));
+  return results;
+}
+
+/** Consecutive commands grouped into lines of at most MAX_LINE_BYTES (a longer single command gets its own). */
+function splitLines(framed: readonly Framed[]): Framed[][] {
+  const lines: Framed[][] = [];
+  let current: Framed[] = [];
+  let length = 0;
+  for (const item of framed) {
+    if (current.length > 0 && length + 3 + item.bytes > MAX_LINE_BYTES) {
+      lines.push(current);
+      current = [];
+      length = 0;
+    }
+    current.push(item);
+    length += (length > 0 ? 3 : 0) + item.bytes;
+  }
+  if (current.length > 0) lines.push(current);
+  return lines;
+}
+
+async function runLine(
+  options: { oneShot: Executor; uri: string; runOptions?: SessionRunOptions },
+  line: readonly Framed[],
+): Promise<BatchItemResult[]> {
+  const argv = (args: readonly string[]) => ['virsh', '-c', options.uri, ...args];
+  let stdout: string;
+  let stderr: string;
+  try {
+    ({ stdout, stderr } = await options.oneShot.run([line.map((item) => item.text).join(' ; ')], {
+      timeoutMs: options.runOptions?.timeoutMs,
+      signal: options.runOptions?.signal,
+    }));
+  } catch (error) {
+    // virsh did not get through the line (no connection, killed at the deadline, aborted): each command fails as
+    // it would have alone, with virsh's own words when it exited, without the whole line in its message.
+    return line.map((item) => ({
+      ok: false,
+      error:
+        error instanceof VirshError && error.exitCode !== null
+          ? exitFailure({ argv: argv(item.args), exitCode: error.exitCode, stdout: '', stderr: error.stderr })
+          : plainFailure({
+              kind: error instanceof VirshError ? error.kind : 'spawn',
+              argv: argv(item.args),
+              message: `virsh did not run the batch of ${line.length} commands (${error instanceof VirshError ? error.kind : 'spawn'})`,
+              stderr: error instanceof VirshError ? error.stderr : '',
+              cause: error,
+            }),
+    }));
+  }
+  return splitAnswers(stdout, stderr, line.map((item) => item.nonce)).map((answer, index) => {
+    const args = line[index]!.args;
+    if (answer === null)
+      return {
+        ok: false,
+        error: plainFailure({ kind: 'connection', argv: argv(args), message: 'virsh ended before answering' }),
+      };
+    return /(^|\n)error: /.test(answer.stderr)
+      ? { ok: false, error: exitFailure({ argv: argv(args), exitCode: 1, ...answer }) }
+      : { ok: true, result: { ...answer, exitCode: 0 } };
+  });
+}
+
+/**
+ * PURE: each command's stdout and stderr, cut at its markers (see the framing above); null for a command whose
+ * markers are missing (virsh stopped before it).
+ */
+export function splitAnswers(
+  stdout: string,
+  stderr: string,
+  nonces: readonly string[],
+): ({ stdout: string; stderr: string } | null)[] {
+  let outFrom = 0;
+  let errFrom = 0;
+  return nonces.map((nonce) => {
+    const outMarker = `\n${nonce}\n`;
+    const errMarker = `error: ${nonce}\n`;
+    const outAt = stdout.indexOf(outMarker, outFrom);
+    const errAt = indexOfLine(stderr, errMarker, errFrom);
+    if (outAt < 0 || errAt < 0) {
+      outFrom = stdout.length;
+      errFrom = stderr.length;
+      return null;
+    }
+    const answer = { stdout: stdout.slice(outFrom, outAt), stderr: stderr.slice(errFrom, errAt) };
+    outFrom = outAt + outMarker.length;
+    errFrom = errAt + errMarker.length;
+    return answer;
+  });
+}
+
+/** Where `line` starts a line of `text` at or after `from` (at `from` itself or after a newline); -1 if nowhere. */
+function indexOfLine(text: string, line: string, from: number): number {
+  if (text.startsWith(line, from)) return from;
+  const at = text.indexOf(`\n${line}`, from);
+  return at < 0 ? -1 : at + 1;
+}
