@@ -5,7 +5,7 @@ import type { ExecutorSource } from '../hypervisor/executor';
 import { PUBLIC_HOST_SELECT, type PublicHost } from '../hosts/service';
 import { observeHostRead } from '../observability/metrics';
 import {
-  collectHostInfo,
+  collectHostInventory,
   collectVms,
   createVmDetailCache,
   type VmCard,
@@ -54,12 +54,14 @@ export async function snapshotHost(options: {
   const started = performance.now();
   try {
     const executor = executors.get(host);
-    const vms = await withDeadline(timeoutMs, (signal) =>
-      collectVms({ executor, signal, cache: detailCacheFor(host.id) }),
+    const cache = detailCacheFor(host.id);
+    // Learn the libvirt host UUID once (it is how same-host migrations are refused), asked with the first read.
+    const { vms, host: info } = await withDeadline(timeoutMs, async (signal) =>
+      host.hostUuid
+        ? { vms: await collectVms({ executor, signal, cache }), host: null }
+        : await collectHostInventory({ executor, signal, cache }),
     );
-    if (!host.hostUuid) {
-      // Learn the libvirt host UUID once; it is how same-host migrations are refused.
-      const info = await withDeadline(timeoutMs, (signal) => collectHostInfo({ executor, signal }));
+    if (info !== null) {
       if (info.hostUuid) {
         await options.db.host.update({ where: { id: host.id }, data: { hostUuid: info.hostUuid } });
         publicHost.hostUuid = info.hostUuid;
