@@ -62,13 +62,16 @@ for (const section of sections) {
         `fleet read, ${result.hosts} test-driver hosts × ${result.vmsPerHost} VMs, ${result.commandsPerRead} virsh commands per cold read:`,
       );
       console.log(
-        `  floor (the same commands, one plain virsh per host, ${FLEET_CONCURRENCY} at once): ${ms(result.floorMs)}`,
+        `  floor (per host, ${FLEET_CONCURRENCY} hosts at once: one plain virsh for host facts, list and domstats, then one for the listed domains' commands): ${ms(result.twoStepFloorMs)}`,
       );
       console.log(
-        `  Ferry cold (fleet.list): ${ms(result.coldMs)} → cold/floor = ${(result.coldMs / result.floorMs).toFixed(2)} (goal ≤ 1.2)`,
+        `  Ferry cold (fleet.list): ${ms(result.coldMs)} → cold/floor = ${(result.coldMs / result.twoStepFloorMs).toFixed(2)} (goal ≤ 1.2)`,
       );
       console.log(
-        `  Ferry warm (live cache, ${(result.snapshotBytes / 1024).toFixed(0)} KiB on the wire): ${ms(result.warmMs)} → warm/floor = ${(result.warmMs / result.floorMs).toFixed(4)} (goal ≤ 0.1)`,
+        `  Ferry warm (live cache, ${(result.snapshotBytes / 1024).toFixed(0)} KiB on the wire): ${ms(result.warmMs)} → warm/floor = ${(result.warmMs / result.twoStepFloorMs).toFixed(4)} (goal ≤ 0.1)`,
+      );
+      console.log(
+        `  for reference, all ${result.commandsPerRead} commands known in advance, one virsh per host (no script can do this without a first read): ${ms(result.floorMs)} → cold/that = ${(result.coldMs / result.floorMs).toFixed(2)}`,
       );
       break;
     }
