@@ -54,4 +54,33 @@ describe('replayThenStream', () => {
     // Two full pages (after 5 and 15), an empty one after 25; then closed: the store is asked once more from 25.
     expect(store.asked.map((ask) => ask.afterId)).toEqual([5, 15, 25, 25]);
   });
+
+  it('ends when aborted while its consumer holds an event, though nothing more is published', async () => {
+    const controller = new AbortController();
+    let publish: (item: Item) => void = () => {};
+    const stream = replayThenStream<Item>({
+      subscribe: (listener) => {
+        publish = listener;
+        return () => {};
+      },
+      replay: async () => [],
+      pageSize: 10,
+      afterId: 0,
+      isLast: () => false,
+      isClosed: async () => false,
+      signal: controller.signal,
+    });
+    const ids: number[] = [];
+    const reading = (async () => {
+      for await (const item of stream) {
+        ids.push(item.id);
+        // The page going away as the event arrives: no wake is waiting at this moment.
+        controller.abort();
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    publish({ id: 1 });
+    await reading;
+    expect(ids).toEqual([1]);
+  });
 });
