@@ -27,7 +27,7 @@ export type EvacuationDeps = { db: Db; bus: EventBus; executors: ExecutorSource 
 
 export const EVACUATION_STATES = ['running', 'paused', 'cancelling', 'finished', 'cancelled'] as const;
 export type EvacuationState = (typeof EVACUATION_STATES)[number];
-const OPEN_STATES: readonly EvacuationState[] = ['running', 'paused', 'cancelling'];
+export const OPEN_STATES: readonly EvacuationState[] = ['running', 'paused', 'cancelling'];
 
 /** Item states that will not change any more. */
 const SETTLED_ITEM_STATES = ['succeeded', 'failed', 'unmovable', 'excluded', 'dropped', 'cancelled'];

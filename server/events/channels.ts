@@ -5,6 +5,8 @@ import type { MigrationControlMessage, MigrationEvent, MigrationsChange } from '
 export type FerryChannels = {
   /** One migration's persisted events, as MigrationEvent rows (see migrations/events.ts). */
   [channel: `migration:${string}`]: MigrationEvent;
+  /** The persisted events of every job of one evacuation (or bring-back), as on their own `migration:` channel. */
+  [channel: `evacuation-events:${string}`]: MigrationEvent;
   /** Requests to the process running one migration (cancel). */
   [channel: `migration-control:${string}`]: MigrationControlMessage;
   /** Any migration's state change, for lists that want to refresh. */

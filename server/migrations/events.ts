@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import type { Db } from '../db';
 import type { EventBus } from '../events/bus';
 import { replayThenStream } from '../events/stream';
 import { logMigrationState } from '../observability/logger';
 import {
+  evacuationEventsChannel,
   isFinalState,
   MIGRATIONS_CHANNEL,
   migrationChannel,
@@ -20,8 +22,9 @@ export async function appendMigrationEvent(options: {
   migrationId: string;
   payload: MigrationEventPayload;
 }): Promise<MigrationEvent> {
-  const row = await options.db.migrationEvent.create({
+  const { migration, ...row } = await options.db.migrationEvent.create({
     data: { migrationId: options.migrationId, type: options.payload.type, data: JSON.stringify(options.payload) },
+    include: { migration: { select: { evacuationId: true } } },
   });
   const event = toEvent(row);
   if (options.payload.type === 'state') {
@@ -33,6 +36,7 @@ export async function appendMigrationEvent(options: {
     });
   }
   options.bus.publish(migrationChannel(options.migrationId), event);
+  if (migration.evacuationId !== null) options.bus.publish(evacuationEventsChannel(migration.evacuationId), event);
   if (options.payload.type === 'state' || options.payload.type === 'result') {
     options.bus.publish(MIGRATIONS_CHANNEL, { migrationId: options.migrationId, type: options.payload.type });
   }
@@ -93,3 +97,13 @@ export function streamMigrationEvents(options: {
     signal: options.signal,
   });
 }
+
+/**
+ * The Last-Event-ID of a stream of stored events (a MigrationEvent row id), as a subscription's input: the
+ * position to resume after, 0 for a fresh stream.
+ */
+export const lastEventIdInput = z
+  .string()
+  .regex(/^\d{1,15}$/, 'lastEventId must be the number of an event this stream sent.')
+  .nullish()
+  .transform((value) => (value ? Number(value) : 0));

@@ -82,6 +82,10 @@ export function migrationChannel(id: string): `migration:${string}` {
   return `migration:${id}`;
 }
 
+export function evacuationEventsChannel(evacuationId: string): `evacuation-events:${string}` {
+  return `evacuation-events:${evacuationId}`;
+}
+
 export function migrationControlChannel(id: string): `migration-control:${string}` {
   return `migration-control:${id}`;
 }

@@ -1,3 +1,4 @@
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { executors } from '../../fleet/executors';
 import { planBringBack, planEvacuation } from '../../evacuation/plan';
@@ -10,6 +11,8 @@ import {
   startEvacuation,
   type EvacuationDeps,
 } from '../../evacuation/run';
+import { streamEvacuationEvents } from '../../evacuation/events';
+import { lastEventIdInput } from '../../migrations/events';
 import { getEvacuationView, getHostEvacuationSummary } from '../../evacuation/view';
 import { createTRPCRouter, operatorProcedure, viewerProcedure, type Context } from '../trpc';
 
@@ -48,6 +51,29 @@ export const evacuationRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => startBringBack(deps(ctx), who(ctx), input)),
 
   get: viewerProcedure.input(z.object({ id })).query(({ ctx, input }) => getEvacuationView(ctx.db, input.id)),
+
+  /**
+   * Its jobs' state and progress events, as one resumable SSE stream (tracked by event id, so a dropped stream
+   * resumes with Last-Event-ID): the page's bars move as virsh reports, with one connection for every row.
+   */
+  events: viewerProcedure
+    .input(
+      z.object({
+        id,
+        lastEventId: lastEventIdInput,
+      }),
+    )
+    .subscription(async function* ({ ctx, input, signal }) {
+      for await (const event of streamEvacuationEvents({
+        db: ctx.db,
+        bus: ctx.bus,
+        evacuationId: input.id,
+        afterId: input.lastEventId,
+        signal,
+      })) {
+        yield tracked(String(event.id), event);
+      }
+    }),
 
   forHost: viewerProcedure
     .input(z.object({ hostId: id }))

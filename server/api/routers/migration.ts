@@ -2,7 +2,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { UserError } from '../../errors';
 import { executors } from '../../fleet/executors';
-import { listMigrationEvents, streamMigrationEvents } from '../../migrations/events';
+import { lastEventIdInput, listMigrationEvents, streamMigrationEvents } from '../../migrations/events';
 import { migrationRequestSchema } from '../../migrations/request';
 import {
   cancelMigration,
@@ -125,19 +125,15 @@ export const migrationRouter = createTRPCRouter({
     .input(
       z.object({
         id: z.string().min(1),
-        lastEventId: z
-          .string()
-          .regex(/^\d{1,15}$/, 'lastEventId must be the number of an event this stream sent.')
-          .nullish(),
+        lastEventId: lastEventIdInput,
       }),
     )
     .subscription(async function* ({ ctx, input, signal }) {
-      const afterId = input.lastEventId ? Number(input.lastEventId) : 0;
       for await (const event of streamMigrationEvents({
         db: ctx.db,
         bus: ctx.bus,
         migrationId: input.id,
-        afterId,
+        afterId: input.lastEventId,
         signal,
       })) {
         if (!isVisibleTo(ctx, event)) continue;
