@@ -7,15 +7,15 @@ import { useTRPC } from '@/trpc/client';
 import { useIsOperator } from '../../_components/remove-leftover-button';
 import { Badge, Button, ErrorBox } from '../../_components/ui';
 import { ProgressBar } from './progress-bar';
-import { useJobProgress } from './use-job-progress';
+import { useEvacuationProgress, useJobProgress, type ProgressStore } from './use-job-progress';
 import { refreshAfterChange } from '@/trpc/query-client';
 
 const OPEN = ['running', 'paused', 'cancelling'];
 
 /**
  * One evacuation: the overall bar, every VM's row with its job's bar, state and cause, and pause / resume /
- * cancel. The rows are read from the server every second while it is open; a running job's bar follows its
- * event stream, so it moves as virsh reports.
+ * cancel. The rows are read from the server every second while it is open; the running jobs' bars follow the
+ * evacuation's event stream, so they move as virsh reports.
  */
 export function EvacuationDetail({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -34,6 +34,7 @@ export function EvacuationDetail({ id }: { id: string }) {
   const pause = useMutation(trpc.evacuation.pause.mutationOptions(options));
   const resume = useMutation(trpc.evacuation.resume.mutationOptions(options));
   const cancel = useMutation(trpc.evacuation.cancel.mutationOptions(options));
+  const progress = useEvacuationProgress(id, view.data !== undefined && OPEN.includes(view.data.state));
 
   if (view.isPending) return <p className="text-slate-500">Loading…</p>;
   if (view.isError) return <ErrorBox title={view.error.message} />;
@@ -120,7 +121,9 @@ export function EvacuationDetail({ id }: { id: string }) {
                   <Badge value={shown} />
                 </td>
                 <td className="py-2 pr-3">
-                  {item.job ? <JobProgressCell vmName={item.vmName} itemState={item.state} job={item.job} /> : null}
+                  {item.job ? (
+                    <JobProgressCell vmName={item.vmName} itemState={item.state} job={item.job} progress={progress} />
+                  ) : null}
                 </td>
                 <td className="py-2 text-xs">
                   {item.error ? (
@@ -160,12 +163,14 @@ function JobProgressCell({
   vmName,
   itemState,
   job,
+  progress,
 }: {
   vmName: string;
   itemState: string;
   job: { id: string; state: string; percent: number; waitingFor: string | null };
+  progress: ProgressStore;
 }) {
-  const live = useJobProgress(job.id, STREAMED.includes(job.state));
+  const live = useJobProgress(progress, job.id);
   // The row is the truth once the job ended; while it runs, the pushed percent (the row gets the same one later).
   const isLiveNewer = live !== null && STREAMED.includes(job.state);
   const percent = itemState === 'succeeded' ? 100 : isLiveNewer ? live.percent : job.percent;
