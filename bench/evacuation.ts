@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import type { Browser } from '@playwright/test';
 import { lab, labHosts } from '../e2e/lab-hosts';
 import { median } from './fleet';
-import { followMigrationEvents, launchBenchChromium, percentile, residentBytes, startBenchFerry } from './ferry-server';
+import { followEvents, launchBenchChromium, percentile, residentBytes, startBenchFerry } from './ferry-server';
 
 /**
  * Evacuation on the lab (issue #12), needs `npm run lab:up` and `npx next build`:
@@ -10,8 +10,8 @@ import { followMigrationEvents, launchBenchChromium, percentile, residentBytes, 
  * - wall time of draining hv1's four running guests with local disks through Ferry (start → finished, every VM
  *   verified on hv2), with nobody watching, ÷ the same four `virsh migrate --p2p` run two at a time by a shell
  *   script (xargs -P 2);
- * - then the same evacuation again (a fresh Ferry, the lab reset) under load: `watchers` event-stream clients,
- *   each subscribed to every job's `migration.events` exactly as the page's bars are (events lost: the job's
+ * - then the same evacuation again (a fresh Ferry, the lab reset) under load: `watchers` clients, each following
+ *   the evacuation's `evacuation.events` stream as the page's bars do (events lost: the jobs' state and progress
  *   events in the database that a stream did not deliver), the evacuation page open in Chromium timing progress →
  *   pixel (from the server's read of the percent, `data-read-at` on the bar, to the animation frame after the bar
  *   changed), and the server's resident memory before and at its peak (VmHWM).
@@ -40,8 +40,11 @@ export type EvacuationBenchResult = {
 
 type View = {
   state: string;
-  items: { vmName: string; state: string; job: { id: string; state: string } | null }[];
+  items: { vmName: string; state: string; attempts: { id: string }[] }[];
 };
+
+/** The event types `evacuation.events` carries. */
+const STREAMED_TYPES = ['state', 'progress'];
 
 const OPEN = ['running', 'paused', 'cancelling'];
 
@@ -96,30 +99,42 @@ async function evacuateOnce(options: {
     const page = context ? await context.newPage() : null;
     await page?.goto(`${ferry.base}/evacuations/${id}`);
 
-    // The watchers: every client follows every job of the evacuation (retries included) as it appears.
-    const watched = new Map<string, Set<number>[]>();
-    const watching: Promise<void>[] = [];
+    // The watchers: every client follows the evacuation's one event stream, as the page's bars do.
+    const stopWatching = new AbortController();
+    const seenByClient = Array.from({ length: options.watchers }, () => new Set<number>());
+    const watching = seenByClient.map((seen) =>
+      followEvents(
+        ferry,
+        'evacuation.events',
+        id,
+        (event) => {
+          if (typeof event.id === 'number') seen.add(event.id);
+        },
+        stopWatching.signal,
+      ),
+    );
     let peak = 0;
     let view: View;
     for (;;) {
       view = (await ferry.query('evacuation.get', { id })) as View;
-      for (const item of view.items) {
-        if (!item.job || watched.has(item.job.id)) continue;
-        const sets = Array.from({ length: options.watchers }, () => new Set<number>());
-        watched.set(item.job.id, sets);
-        for (const seen of sets)
-          watching.push(
-            followMigrationEvents(ferry, item.job.id, (event) => {
-              if (typeof event.id === 'number') seen.add(event.id);
-            }),
-          );
-      }
       peak = Math.max(peak, residentBytes(ferry.pid).peak);
       if (!OPEN.includes(view.state)) break;
       // Asked every 100 ms: the wall time is read when the evacuation is seen closed, at most this late.
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const ms = performance.now() - started;
+
+    // What the stream carries (every job's state and progress rows, retries included), against what each client
+    // got: streams stay open until every client has every stored event or 10 s have passed; the rest is lost.
+    const stored: number[] = [];
+    for (const jobId of new Set(view.items.flatMap((item) => item.attempts.map((attempt) => attempt.id)))) {
+      const row = (await ferry.query('migration.get', { id: jobId })) as { events: { id: number; type: string }[] };
+      stored.push(...row.events.filter((event) => STREAMED_TYPES.includes(event.type)).map((event) => event.id));
+    }
+    const everyoneHasAll = () => seenByClient.every((seen) => stored.every((eventId) => seen.has(eventId)));
+    for (let waited = 0; waited < 10_000 && !everyoneHasAll(); waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    stopWatching.abort();
     await Promise.all(watching);
     peak = Math.max(peak, residentBytes(ferry.pid).peak);
     const pixel = page ? await page.evaluate(() => (window as unknown as { ferryPixel: number[] }).ferryPixel) : [];
@@ -127,13 +142,9 @@ async function evacuateOnce(options: {
 
     let events = 0;
     let lost = 0;
-    for (const [jobId, sets] of watched) {
-      const row = (await ferry.query('migration.get', { id: jobId })) as { events: { id: number }[] };
-      const stored = row.events.map((event) => event.id);
-      for (const seen of sets) {
-        events += seen.size;
-        lost += stored.filter((eventId) => !seen.has(eventId)).length;
-      }
+    for (const seen of seenByClient) {
+      events += seen.size;
+      lost += stored.filter((eventId) => !seen.has(eventId)).length;
     }
     const outcome = Object.fromEntries(view.items.map((item) => [item.vmName, item.state]));
     options.log(`${options.name}: ${ms.toFixed(0)} ms (plan ${planMs.toFixed(0)} ms), ${JSON.stringify(outcome)}`);

@@ -29,7 +29,7 @@ async function fetchRetry(url: string, init?: RequestInit): Promise<Response> {
 
 const FINAL_STATES = ['succeeded', 'failed', 'cancelled', 'unknown'];
 
-export type MigrationStreamEvent = { id?: number; type?: string; state?: string };
+export type MigrationStreamEvent = { id?: number; migrationId?: string; type?: string; state?: string };
 
 /**
  * Reads a migration's `migration.events` SSE stream from its start (the replay, then live), handing each event to
@@ -40,16 +40,38 @@ export async function followMigrationEvents(
   id: string,
   onEvent: (event: MigrationStreamEvent) => boolean | void,
 ): Promise<void> {
+  return followEvents(ferry, 'migration.events', id, onEvent);
+}
+
+/**
+ * A tRPC SSE subscription (`migration.events`, `evacuation.events`) read as a browser reads it, until `onEvent`
+ * returns true, a migration's final state comes, or the server ends the stream.
+ */
+export async function followEvents(
+  ferry: { base: string; headers: Record<string, string> },
+  procedure: string,
+  id: string,
+  onEvent: (event: MigrationStreamEvent) => boolean | void,
+  signal?: AbortSignal,
+): Promise<void> {
   const input = encodeURIComponent(JSON.stringify({ json: { id, lastEventId: null } }));
-  const response = await fetchRetry(`${ferry.base}/api/trpc/migration.events?input=${input}`, {
+  const response = await fetchRetry(`${ferry.base}/api/trpc/${procedure}?input=${input}`, {
     headers: { accept: 'text/event-stream', ...ferry.headers },
+    signal,
   });
   if (!response.body) throw new Error('no event stream');
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
   for (;;) {
-    const { value, done } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
+    }
+    const { value, done } = chunk;
     if (done) return;
     buffer += decoder.decode(value, { stream: true });
     let newline: number;
@@ -58,7 +80,8 @@ export async function followMigrationEvents(
       buffer = buffer.slice(newline + 1);
       if (!line.startsWith('data: ')) continue;
       const event = (JSON.parse(line.slice(6)) as { json?: MigrationStreamEvent }).json ?? {};
-      const isFinal = event.type === 'state' && FINAL_STATES.includes(event.state ?? '');
+      const isFinal =
+        procedure === 'migration.events' && event.type === 'state' && FINAL_STATES.includes(event.state ?? '');
       if (onEvent(event) === true || isFinal) {
         await reader.cancel();
         return;

@@ -102,7 +102,7 @@ for (const section of sections) {
         `  nobody watching, ${rounds} rounds alternating: Ferry start → finished median ${ms(ferryMs)} (${list(quietRuns.map((run) => run.ms))}; plan before it ${ms(quiet.planMs)}); shell script, virsh migrate --p2p two at a time, median ${ms(scriptMs)} (${list(scriptRuns)}) → ratio ${ratio.toFixed(2)} (goal ≤ 1.10); ${JSON.stringify(quiet.outcome)}`,
       );
       console.log(
-        `  again under load, ${ms(loaded.ms)}: ${loaded.streams.clients} clients × every job = ${loaded.streams.streams} event streams, ${loaded.streams.events} events delivered, ${loaded.streams.lost} lost (goal 0); ${JSON.stringify(loaded.outcome)}`,
+        `  again under load, ${ms(loaded.ms)}: ${loaded.streams.clients} clients on the evacuation page = ${loaded.streams.streams} event streams, ${loaded.streams.events} events delivered, ${loaded.streams.lost} lost (goal 0); ${JSON.stringify(loaded.outcome)}`,
       );
       console.log(
         `  server RSS under load: ${loaded.memory.beforeMiB.toFixed(0)} MiB before, peak ${loaded.memory.peakMiB.toFixed(0)} MiB = ${((loaded.memory.peakMiB * 2 ** 20) / 1e6).toFixed(0)} MB (goal ≤ 300 MB); with nobody watching: peak ${Math.max(...quietRuns.map((run) => run.memory.peakMiB)).toFixed(0)} MiB`,
