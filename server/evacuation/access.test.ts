@@ -17,6 +17,7 @@ describe('evacuation procedures declare their roles', () => {
       'evacuation.planBringBack': 'operator',
       'evacuation.startBringBack': 'operator',
       'evacuation.get': 'viewer',
+      'evacuation.events': 'viewer',
       'evacuation.forHost': 'viewer',
       'evacuation.pause': 'operator',
       'evacuation.resume': 'operator',
