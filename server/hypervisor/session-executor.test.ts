@@ -96,6 +96,17 @@ describe('createSessionExecutor', () => {
     expect(executor.session.pid).toBeNull();
   });
 
+  it('keeps a remote host’s batch in the session, whose one connection is cheaper than a second one', async () => {
+    // Nothing listens there: the failure says which path ran (the session's words, not a one-shot's exit).
+    const local = open('test:///nonexistent/ferry-no-such-host.xml');
+    const remote = open('test+tcp://127.0.0.1:9/default');
+    const batch = [['list'], ['nodeinfo']];
+    const [localResult] = await local.runBatch(batch);
+    const [remoteResult] = await remote.runBatch(batch);
+    expect(localResult?.ok ? 'ok' : localResult?.error.message).toMatch(/ list exited with 1: /);
+    expect(remoteResult?.ok ? 'ok' : remoteResult?.error.message).toMatch(/virsh session exited/);
+  });
+
   it('refuses a batch once closed, also while no session process runs', async () => {
     const executor = open();
     await executor.close();

@@ -1,4 +1,5 @@
 import 'server-only';
+import { isSshTransport, parseLibvirtUri } from '../libvirt/uri';
 import { VirshError, type Executor, type RunOptions } from './executor';
 import { plainFailure } from './failure';
 import { createLocalExecutor, DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS } from './local-executor';
@@ -75,6 +76,9 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
   const session = createVirshSession(common);
   const oneShot = createLocalExecutor(common);
   let isClosed = false;
+  // Over the network a second connection costs more than readline's echo saves: a remote host keeps its session.
+  const parsed = parseLibvirtUri(options.uri);
+  const mayBatchOneShot = parsed.ok && !parsed.uri.isRemote && !isSshTransport(parsed.uri.transport);
   const isStreaming = (runOptions: RunOptions) =>
     runOptions.onStdout !== undefined || runOptions.onStderr !== undefined;
 
@@ -92,9 +96,10 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
       // virsh given them as one argument). So a batch that would have to start the session anyway (a host's
       // first read, or a poll after the session ended) runs non-interactively and leaves the session unstarted.
       // Only while no session process runs: the test driver keeps its state per virsh process, so once a session
-      // has changed something (started a VM), its reads must come from that process.
+      // has changed something (started a VM), its reads must come from that process. Only for a host on this
+      // machine: a remote one would pay a second connection (an ssh or TLS handshake) for it.
       const sessionResults =
-        session.pid === null && !isClosed && sessionCommands.length >= 2
+        mayBatchOneShot && session.pid === null && !isClosed && sessionCommands.length >= 2
           ? await runOneShotBatch({ oneShot, uri: options.uri, commands: sessionCommands, runOptions })
           : await session.runBatch(sessionCommands, runOptions);
       inSession.forEach((commandIndex, resultIndex) => {

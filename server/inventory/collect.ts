@@ -338,7 +338,6 @@ class DomainUnreadableError extends Error {}
  */
 const BULK_COMMANDS = [LIST_UUID_NAME_ARGS, DOMSTATS_RAW_ARGS];
 
-
 /**
  * Every VM on the host with its state, vCPUs, memory and disks. A VM that disappears between the list and
  * its details is left out (and named in `vanished`); a VM whose details virsh refuses is kept with
