@@ -32,7 +32,8 @@ export type EvacuationRun = {
   outcome: Record<string, string>;
   streams: { clients: number; streams: number; events: number; lost: number };
   memory: { beforeMiB: number; peakMiB: number };
-  pixel: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
+  /** arrival: the server's read of the percent → the event in the page (the rest of `pixel` is drawing it). */
+  pixel: { samples: number; p50Ms: number; p95Ms: number; maxMs: number; arrivalP50Ms: number; arrivalP95Ms: number };
 };
 
 export type EvacuationBenchResult = {
@@ -56,6 +57,49 @@ type View = {
 const STREAMED_TYPES = ['state', 'progress'];
 
 const OPEN = ['running', 'paused', 'cancelling'];
+
+/**
+ * Runs in the evacuation page before its scripts: times each bar change from the server's read of the percent
+ * (`data-read-at`) to the animation frame after the change (`ferryPixel`), and splits it at the moment the event
+ * arrived in the page (`ferryArrival`: read → arrival, the server and the wire; the rest is the page drawing it).
+ * The first value a bar gets is the stream's replay of what was read before the page asked: not timed.
+ */
+const PIXEL_PROBE = `(() => {
+  const pixel = [];
+  const arrival = [];
+  const arrivedAt = new Map();
+  window.ferryPixel = pixel;
+  window.ferryArrival = arrival;
+  const addEventListener = EventSource.prototype.addEventListener;
+  EventSource.prototype.addEventListener = function (type, listener, options) {
+    if (type === 'message') {
+      addEventListener.call(this, 'message', (event) => {
+        try {
+          const readAt = JSON.parse(event.data)?.json?.readAt;
+          if (typeof readAt === 'number') arrivedAt.set(readAt, Date.now());
+        } catch {}
+      });
+    }
+    return addEventListener.call(this, type, listener, options);
+  };
+  const replayed = new WeakSet();
+  new MutationObserver((records) => {
+    for (const record of records) {
+      const bar = record.target;
+      const readAt = Number(bar.getAttribute('data-read-at'));
+      if (!readAt) continue;
+      if (!replayed.has(bar)) {
+        replayed.add(bar);
+        continue;
+      }
+      requestAnimationFrame(() => {
+        pixel.push(Date.now() - readAt);
+        const arrived = arrivedAt.get(readAt);
+        if (arrived !== undefined) arrival.push(arrived - readAt);
+      });
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-read-at'] });
+})();`;
 
 /**
  * Waits until Ferry has settled on the hosts just added: both event streams live and a full fleet read done (as
@@ -105,24 +149,8 @@ async function evacuateOnce(options: {
     const context = options.browser ? await options.browser.newContext() : null;
     if (context) {
       await context.addCookies([{ name: 'ferry-session', value: ferry.sessionToken, url: ferry.base }]);
-      await context.addInitScript(() => {
-        const holder = window as unknown as { ferryPixel: number[] };
-        holder.ferryPixel = [];
-        // The first value a bar gets is the stream's replay of what was read before the page asked; not timed.
-        const replayed = new WeakSet<Element>();
-        new MutationObserver((records) => {
-          for (const record of records) {
-            const bar = record.target as Element;
-            const readAt = Number(bar.getAttribute('data-read-at'));
-            if (!readAt) continue;
-            if (!replayed.has(bar)) {
-              replayed.add(bar);
-              continue;
-            }
-            requestAnimationFrame(() => holder.ferryPixel.push(Date.now() - readAt));
-          }
-        }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-read-at'] });
-      });
+      // A string, not a function: the bench runs through tsx, whose name helpers do not exist in the page.
+      await context.addInitScript({ content: PIXEL_PROBE });
     }
     const page = context ? await context.newPage() : null;
     await page?.goto(`${ferry.base}/evacuations/${id}`);
@@ -166,7 +194,13 @@ async function evacuateOnce(options: {
     stopWatching.abort();
     await Promise.all(watching);
     peak = Math.max(peak, residentBytes(ferry.pid).peak);
-    const pixel = page ? await page.evaluate(() => (window as unknown as { ferryPixel: number[] }).ferryPixel) : [];
+    const probe = page
+      ? await page.evaluate(() => {
+          const holder = window as unknown as { ferryPixel: number[]; ferryArrival: number[] };
+          return { pixel: holder.ferryPixel, arrival: holder.ferryArrival };
+        })
+      : { pixel: [], arrival: [] };
+    const { pixel, arrival } = probe;
     await context?.close();
 
     let events = 0;
@@ -189,6 +223,8 @@ async function evacuateOnce(options: {
         p50Ms: percentile(pixel, 50),
         p95Ms: percentile(pixel, 95),
         maxMs: pixel.length > 0 ? Math.max(...pixel) : NaN,
+        arrivalP50Ms: percentile(arrival, 50),
+        arrivalP95Ms: percentile(arrival, 95),
       },
     };
   } finally {

@@ -108,7 +108,7 @@ for (const section of sections) {
         `  server RSS under load: ${loaded.memory.beforeMiB.toFixed(0)} MiB before, peak ${loaded.memory.peakMiB.toFixed(0)} MiB = ${((loaded.memory.peakMiB * 2 ** 20) / 1e6).toFixed(0)} MB (goal ≤ 300 MB); with nobody watching: peak ${Math.max(...quietRuns.map((run) => run.memory.peakMiB)).toFixed(0)} MiB`,
       );
       console.log(
-        `  progress → pixel in Chromium on the evacuation page under that load, ${loaded.pixel.samples} bar changes: p50 ${ms(loaded.pixel.p50Ms)}, p95 ${ms(loaded.pixel.p95Ms)}, max ${ms(loaded.pixel.maxMs)} (goal p95 ≤ 20 ms)`,
+        `  progress → pixel in Chromium on the evacuation page under that load, ${loaded.pixel.samples} bar changes: p50 ${ms(loaded.pixel.p50Ms)}, p95 ${ms(loaded.pixel.p95Ms)}, max ${ms(loaded.pixel.maxMs)} (goal p95 ≤ 20 ms); of it, read → event in the page p50 ${ms(loaded.pixel.arrivalP50Ms)}, p95 ${ms(loaded.pixel.arrivalP95Ms)}`,
       );
       break;
     }
