@@ -158,7 +158,9 @@ export async function benchLiveRead(options: {
       const cpuBefore = process.cpuUsage();
       const fleet = await refreshFleet({ db: testDb.db, executors: source, timeoutMs: 120_000 });
       const cpu = process.cpuUsage(cpuBefore);
-      log(`  Ferry process CPU during the cold read: user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms`);
+      log(
+        `  Ferry process CPU during the cold read: user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms`,
+      );
       coldRunsMs.push(performance.now() - started);
       await close();
       const failed = fleet.filter((snapshot) => snapshot.status !== 'ok').length;

@@ -40,7 +40,11 @@ describe('runOneShotBatch on the test driver', () => {
     const results = await runOneShotBatch({
       oneShot: oneShot(),
       uri: 'test:///default',
-      commands: [['domstate', 'test'], ['dominfo', 'nope'], ['list', '--name']],
+      commands: [
+        ['domstate', 'test'],
+        ['dominfo', 'nope'],
+        ['list', '--name'],
+      ],
     });
     expect(outcomes(results)).toEqual(['running\n\n', "exit: error: failed to get domain 'nope'", 'test\n\n']);
   });

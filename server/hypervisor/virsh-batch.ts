@@ -91,7 +91,11 @@ async function runLine(
             }),
     }));
   }
-  return splitAnswers(stdout, stderr, line.map((item) => item.nonce)).map((answer, index) => {
+  return splitAnswers(
+    stdout,
+    stderr,
+    line.map((item) => item.nonce),
+  ).map((answer, index) => {
     const args = line[index]!.args;
     if (answer === null)
       return {
