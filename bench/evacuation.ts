@@ -60,8 +60,9 @@ const OPEN = ['running', 'paused', 'cancelling'];
 
 /**
  * Runs in the evacuation page before its scripts: times each bar change from the server's read of the percent
- * (`data-read-at`) to the animation frame after the change (`ferryPixel`), and splits it at the moment the event
- * arrived in the page (`ferryArrival`: read → arrival, the server and the wire; the rest is the page drawing it).
+ * (`data-read-at`) to the animation frame after the change (`ferryPixel`), and splits it at the moment the event's
+ * bytes arrived in the page (`ferryArrival`: read → arrival, the server and the wire; the rest is the page parsing
+ * and drawing it).
  * The first value a bar gets is the stream's replay of what was read before the page asked: not timed.
  */
 const PIXEL_PROBE = `(() => {
@@ -70,17 +71,35 @@ const PIXEL_PROBE = `(() => {
   const arrivedAt = new Map();
   window.ferryPixel = pixel;
   window.ferryArrival = arrival;
-  const addEventListener = EventSource.prototype.addEventListener;
-  EventSource.prototype.addEventListener = function (type, listener, options) {
-    if (type === 'message') {
-      addEventListener.call(this, 'message', (event) => {
-        try {
-          const readAt = JSON.parse(event.data)?.json?.readAt;
-          if (typeof readAt === 'number') arrivedAt.set(readAt, Date.now());
-        } catch {}
-      });
-    }
-    return addEventListener.call(this, type, listener, options);
+  // The page's SSE client (the eventsource package) reads its streams with fetch: a copy of each event stream's
+  // body is read here, each progress event's readAt noted as it arrives.
+  const originalFetch = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await originalFetch(...args);
+    const type = response.headers.get('content-type') ?? '';
+    if (!type.includes('text/event-stream') || !response.body) return response;
+    const [forPage, forProbe] = response.body.tee();
+    (async () => {
+      const reader = forProbe.getReader();
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let newline;
+        while ((newline = buffer.indexOf('\\n')) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          if (!line.startsWith('data: ')) continue;
+          try {
+            const readAt = JSON.parse(line.slice(6))?.json?.readAt;
+            if (typeof readAt === 'number') arrivedAt.set(readAt, Date.now());
+          } catch {}
+        }
+      }
+    })().catch(() => {});
+    return new Response(forPage, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
   const replayed = new WeakSet();
   new MutationObserver((records) => {
