@@ -8,6 +8,7 @@ import {
   percentile,
   residentBytes,
   startBenchFerry,
+  treeCpuMs,
   type BenchFerry,
 } from './ferry-server';
 
@@ -161,6 +162,8 @@ async function evacuateOnce(options: {
     const moving = plan.items.filter((item) => item.kind === 'move').map((item) => item.vmName);
 
     started = performance.now();
+    const cpuSplitBefore = new Map<string, number>();
+    const cpuBefore = treeCpuMs(ferry.pid, cpuSplitBefore);
     const startedAtMs = Date.now();
     const { id } = (await ferry.call('evacuation.start', { hostId: source.id, overrides: [] })) as { id: string };
 
@@ -199,6 +202,13 @@ async function evacuateOnce(options: {
     }
     // Start → the server's own end of the evacuation (same clock), not when this loop saw it.
     const ms = view.endedAt ? Date.parse(view.endedAt) - startedAtMs : performance.now() - started;
+    const cpuSplit = new Map<string, number>();
+    const cpuMs = treeCpuMs(ferry.pid, cpuSplit) - cpuBefore;
+    const split = [...cpuSplit]
+      .map(([name, value]) => [name, value - (cpuSplitBefore.get(name) ?? 0)] as const)
+      .filter(([, value]) => value > 0)
+      .map(([name, value]) => `${name} ${value.toFixed(0)} ms`);
+    options.log(`  ${options.name} CPU by process: ${split.join(', ')}`);
 
     // What the stream carries (every job's state and progress rows, retries included), against what each client
     // got: streams stay open until every client has every stored event or 10 s have passed; the rest is lost.
@@ -229,7 +239,9 @@ async function evacuateOnce(options: {
       lost += stored.filter((eventId) => !seen.has(eventId)).length;
     }
     const outcome = Object.fromEntries(view.items.map((item) => [item.vmName, item.state]));
-    options.log(`${options.name}: ${ms.toFixed(0)} ms (plan ${planMs.toFixed(0)} ms), ${JSON.stringify(outcome)}`);
+    options.log(
+      `${options.name}: ${ms.toFixed(0)} ms (plan ${planMs.toFixed(0)} ms; CPU of Ferry and its virsh/ssh from the start until the loop saw the end: ${cpuMs.toFixed(0)} ms), ${JSON.stringify(outcome)}`,
+    );
     return {
       ms,
       planMs,
@@ -261,13 +273,23 @@ export async function benchEvacuation(
   // The floor: the same four migrations, two at a time, by a shell script (VM names are fixed lab names).
   const script =
     'printf "%s\\n" "${@:3}" | xargs -P 2 -I VM virsh -q -c "$1" migrate --p2p --live --persistent ' +
-    '--undefinesource --copy-storage-all --domain VM --desturi "$2"';
+    '--undefinesource --copy-storage-all --domain VM --desturi "$2"; times';
   const runScript = () => {
     lab('reset');
     const started = performance.now();
-    execFileSync('bash', ['-c', script, 'evacuate', hv1.uri, hv2.uri, 'vm1', 'vm2', 'vm4', 'vm5'], { stdio: 'ignore' });
+    const times = execFileSync('bash', ['-c', script, 'evacuate', hv1.uri, hv2.uri, 'vm1', 'vm2', 'vm4', 'vm5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      encoding: 'utf8',
+    });
     const scriptMs = performance.now() - started;
-    log(`shell script: ${scriptMs.toFixed(0)} ms`);
+    // bash's `times`: the shell's user and system time, then its children's (xargs, virsh, ssh): "0m0.123s".
+    const seconds = [...times.matchAll(/(\d+)m([\d.]+)s/g)].reduce(
+      (sum, match) => sum + Number(match[1]) * 60 + Number(match[2]),
+      0,
+    );
+    log(
+      `shell script: ${scriptMs.toFixed(0)} ms (CPU of the script and its virsh/ssh: ${(seconds * 1000).toFixed(0)} ms)`,
+    );
     return scriptMs;
   };
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, rmSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from '@playwright/test';
@@ -209,6 +209,55 @@ export function residentBytes(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+/**
+ * CPU time (user + system, ms) of `pid` and everything under it: its own, its reaped children's (cutime, cstime),
+ * and every live descendant's. The difference of two readings is what Ferry and the processes it started (virsh,
+ * ssh) spent in between, as long as no descendant that exited in between went unreaped.
+ */
+export function treeCpuMs(pid: number, breakdown?: Map<string, number>): number {
+  // breakdown, when given: the same total by process name (`node`, `virsh`, `ssh`, `node's exited children`).
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+  const parents = new Map<number, number>();
+  const own = new Map<number, number>();
+  const names = new Map<number, string>();
+  const reaped = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised name: state ppid … utime(14) stime(15) cutime(16) cstime(17), 1-based.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    parents.set(Number(entry), Number(fields[1]));
+    own.set(Number(entry), Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
+    names.set(Number(entry), stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+    reaped.set(Number(entry), Number(fields[13]) + Number(fields[14]));
+  }
+  const isUnder = (candidate: number): boolean => {
+    for (let at = candidate, hops = 0; at > 1 && hops < 64; hops++) {
+      if (at === pid) return true;
+      at = parents.get(at) ?? 0;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [candidate, value] of own) {
+    if (!isUnder(candidate)) continue;
+    ticks += value;
+    if (breakdown) {
+      const name = names.get(candidate) ?? '?';
+      const reapedTicks = reaped.get(candidate) ?? 0;
+      breakdown.set(name, (breakdown.get(name) ?? 0) + (value - reapedTicks) / ticksPerMs);
+      const exited = `${name}'s exited children`;
+      breakdown.set(exited, (breakdown.get(exited) ?? 0) + reapedTicks / ticksPerMs);
+    }
+  }
+  return ticks / ticksPerMs;
 }
 
 export function launchBenchChromium(): Promise<Browser> {

@@ -134,4 +134,36 @@ describe('streamEvacuationEvents', () => {
       none.push(event);
     expect(none).toEqual([]);
   });
+
+  it('publishes on the evacuation channel the job context names, as when the row is read with the insert', async () => {
+    const published: string[] = [];
+    const unsubscribe = bus.subscribe(`evacuation-events:${evacuationId}`, (event) =>
+      published.push(summary([event as MigrationEvent])[0]!),
+    );
+    try {
+      // How a running job writes (its context read the row's evacuation once) ...
+      const write = (migrationId: string, evacuation: string | null, percent: number) =>
+        appendMigrationEvent({
+          db: testDb.db,
+          bus,
+          migrationId,
+          evacuationId: evacuation,
+          payload: progressOf(percent),
+        });
+      await write(jobA, evacuationId, 1);
+      await write(single, null, 2);
+      // ... and how every other writer does (the evacuation read with the insert).
+      await progress(jobB, 3);
+      await progress(single, 4);
+    } finally {
+      unsubscribe();
+    }
+    expect(published).toEqual(['A 1', 'B 3']);
+    // Stored the same way either way: the replay has them too.
+    expect(summary(await take(0, 2))).toEqual(['A 1', 'B 3']);
+  });
 });
+
+function progressOf(percent: number): MigrationEventPayload {
+  return { type: 'progress', percent, readAt: percent };
+}

@@ -21,11 +21,27 @@ export async function appendMigrationEvent(options: {
   bus: EventBus;
   migrationId: string;
   payload: MigrationEventPayload;
+  /**
+   * The job's evacuation (null: none), when the caller knows it: a job's events are written one after another
+   * while it runs, and the row's evacuation never changes, so its context reads it once. Left out, it is read
+   * with the insert.
+   */
+  evacuationId?: string | null;
 }): Promise<MigrationEvent> {
-  const { migration, ...row } = await options.db.migrationEvent.create({
-    data: { migrationId: options.migrationId, type: options.payload.type, data: JSON.stringify(options.payload) },
-    include: { migration: { select: { evacuationId: true } } },
-  });
+  const data = { migrationId: options.migrationId, type: options.payload.type, data: JSON.stringify(options.payload) };
+  let row: { id: number; migrationId: string; at: Date; data: string };
+  let evacuationId: string | null;
+  if (options.evacuationId !== undefined) {
+    row = await options.db.migrationEvent.create({ data });
+    evacuationId = options.evacuationId;
+  } else {
+    const { migration, ...created } = await options.db.migrationEvent.create({
+      data,
+      include: { migration: { select: { evacuationId: true } } },
+    });
+    row = created;
+    evacuationId = migration.evacuationId;
+  }
   const event = toEvent(row);
   if (options.payload.type === 'state') {
     // Every state change of every job is appended here (and only here), so this is its one log line.
@@ -36,7 +52,7 @@ export async function appendMigrationEvent(options: {
     });
   }
   options.bus.publish(migrationChannel(options.migrationId), event);
-  if (migration.evacuationId !== null) options.bus.publish(evacuationEventsChannel(migration.evacuationId), event);
+  if (evacuationId !== null) options.bus.publish(evacuationEventsChannel(evacuationId), event);
   if (options.payload.type === 'state' || options.payload.type === 'result') {
     options.bus.publish(MIGRATIONS_CHANNEL, { migrationId: options.migrationId, type: options.payload.type });
   }

@@ -1,6 +1,6 @@
 import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
-import { isNoSuchDomain } from '../hypervisor/failure';
+import { isNoSuchDomain, plainFailure } from '../hypervisor/failure';
 import { LIST_UUID_NAME_ARGS } from '../inventory/virsh-commands';
 import type { DomainUuid } from '../libvirt/domain-ref';
 import { parseDomainXml, type DomainFacts } from '../libvirt/domain-xml';
@@ -52,9 +52,54 @@ export async function getDomainFacts(call: Call, uuid: DomainUuid): Promise<Doma
   }
 }
 
+/**
+ * How long one host's `virsh capabilities` answer is reused. It names the host's UUID, architecture and CPU, which
+ * change with new hardware or a libvirt upgrade, not between two migrations; yet on qemu it is the largest answer a
+ * migration asks for (the guest machine list), and preflight and evacuation planning ask it for both hosts of
+ * every job. Concurrent callers share one read; a failed read is not kept.
+ */
+export const CAPABILITIES_TTL_MS = 60_000;
+
+const capabilitiesByExecutor = new WeakMap<Executor, { expiresAt: number; value: Promise<Capabilities> }>();
+
 export async function getCapabilities(call: Call): Promise<Capabilities> {
-  const result = await virsh(call, ['capabilities']);
-  return parseCapabilities(result.stdout);
+  const now = Date.now();
+  let entry = capabilitiesByExecutor.get(call.executor);
+  if (entry === undefined || entry.expiresAt <= now) {
+    // Shared by every caller until it settles, so no one caller's abort ends it for the others (the time limit does).
+    const value = virsh({ executor: call.executor, timeoutMs: call.timeoutMs }, ['capabilities']).then((result) =>
+      parseCapabilities(result.stdout),
+    );
+    const created = { expiresAt: now + CAPABILITIES_TTL_MS, value };
+    entry = created;
+    capabilitiesByExecutor.set(call.executor, created);
+    value.catch(() => {
+      if (capabilitiesByExecutor.get(call.executor) === created) capabilitiesByExecutor.delete(call.executor);
+    });
+  }
+  return untilAborted(entry.value, call.signal);
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  const aborted = () =>
+    plainFailure({ kind: 'aborted', argv: ['virsh', 'capabilities'], message: 'aborted', cause: signal.reason });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 export async function listActivePools(call: Call): Promise<PoolFacts[]> {

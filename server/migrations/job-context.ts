@@ -41,12 +41,14 @@ export function openJobContext(options: {
   migrationId: string;
   actor: string;
   cancelled: boolean;
+  /** The job's evacuation (null: none); read with each event when not given. */
+  evacuationId?: string | null;
 }): JobContext {
-  const { db, bus, migrationId } = options;
+  const { db, bus, migrationId, evacuationId } = options;
   let chain: Promise<unknown> = Promise.resolve();
   const emit = (payload: MigrationEventPayload) => {
     chain = chain
-      .then(() => appendMigrationEvent({ db, bus, migrationId, payload }))
+      .then(() => appendMigrationEvent({ db, bus, migrationId, payload, evacuationId }))
       .catch((error: unknown) => logJobError({ migrationId, what: 'event write failed', error }));
     return chain.then(() => undefined);
   };

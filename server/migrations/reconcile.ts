@@ -201,7 +201,7 @@ async function resumeMigration(
   const { job } = loaded;
   const row = await deps.db.migration.findUniqueOrThrow({
     where: { id: options.migrationId },
-    select: { state: true },
+    select: { state: true, evacuationId: true },
   });
   const ctx = openJobContext({
     db: deps.db,
@@ -209,6 +209,7 @@ async function resumeMigration(
     migrationId: job.id,
     actor: job.actor,
     cancelled: row.state === 'cancelling',
+    evacuationId: row.evacuationId,
   });
   try {
     await ctx.emit({

@@ -35,7 +35,7 @@ export type RunnerDeps = {
 export async function runMigration(deps: RunnerDeps, migrationId: string): Promise<MigrationState> {
   const row = await deps.db.migration.findUniqueOrThrow({
     where: { id: migrationId },
-    select: { actor: true, state: true },
+    select: { actor: true, state: true, evacuationId: true },
   });
   const ctx = openJobContext({
     db: deps.db,
@@ -43,6 +43,7 @@ export async function runMigration(deps: RunnerDeps, migrationId: string): Promi
     migrationId,
     actor: row.actor,
     cancelled: row.state === 'cancelling',
+    evacuationId: row.evacuationId,
   });
   try {
     return await ctx.finish(await runPhases(ctx, deps));
