@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalExecutor } from './local-executor';
 import { HOSTILE_NAMES_URI, HOSTILE_VM_NAMES, isProcessAlive, makeHangingVirsh, waitFor } from './test-support';
-import { MAX_LINE_BYTES, runOneShotBatch, splitAnswers } from './virsh-batch';
+import type { Executor } from './executor';
+import { MAX_LINE_BYTES, runOneShotBatch, splitAnswers, splitStdout } from './virsh-batch';
 
 const oneShot = (uri = 'test:///default', virshPath?: string) => createLocalExecutor({ uri, virshPath });
 
@@ -32,6 +33,82 @@ describe('splitAnswers', () => {
     // "error: B" inside a longer line is not the marker line; the real one follows.
     const stderr = 'error: something error: B\nerror: B\n';
     expect(splitAnswers('\nB\n', stderr, ['B'])).toEqual([{ stdout: '', stderr: 'error: something error: B\n' }]);
+  });
+});
+
+describe('splitStdout', () => {
+  it('cuts each command at its one marker, also one whose output has no final newline', () => {
+    expect(splitStdout('running\n\nA\npartialB\n', ['A', 'B'])).toEqual(['running\n\n', 'partial']);
+  });
+
+  it('gives null when a marker is missing', () => {
+    expect(splitStdout('running\n\nA\n', ['A', 'B'])).toBeNull();
+  });
+});
+
+/** A real one-shot virsh that keeps the line it was given each time (how many runs, how many markers). */
+function recording(uri = 'test:///default'): { executor: Executor; lines: string[] } {
+  const inner = oneShot(uri);
+  const lines: string[] = [];
+  return {
+    lines,
+    executor: {
+      description: inner.description,
+      run: (args, options) => {
+        lines.push(args.join(' '));
+        return inner.run(args, options);
+      },
+      close: () => inner.close(),
+    },
+  };
+}
+
+const count = (text: string, word: string) => text.split(word).length - 1;
+
+describe('runOneShotBatch marker framing', () => {
+  it('runs a line of reads once with one marker per command when nothing fails', async () => {
+    const { executor, lines } = recording();
+    const commands = [['domblklist', '--details', 'test'], ['nodeinfo'], ['list', '--all', '--uuid', '--name']];
+    const results = await runOneShotBatch({ oneShot: executor, uri: 'test:///default', commands });
+    const single = await Promise.all(commands.map((args) => oneShot().run(args)));
+    expect(outcomes(results)).toEqual(single.map((result) => result.stdout));
+    expect(lines).toHaveLength(1);
+    expect(count(lines[0]!, ' echo ')).toBe(3);
+    expect(count(lines[0]!, 'echo --err')).toBe(0);
+  });
+
+  it('runs a line of reads again with both markers when one of them failed, and places the error', async () => {
+    const { executor, lines } = recording();
+    const commands = [
+      ['domstate', 'test'],
+      ['dominfo', 'nope'],
+      ['list', '--name'],
+    ];
+    const results = await runOneShotBatch({ oneShot: executor, uri: 'test:///default', commands });
+    expect(outcomes(results)).toEqual(['running\n\n', "exit: error: failed to get domain 'nope'", 'test\n\n']);
+    expect(lines).toHaveLength(2);
+    expect(count(lines[1]!, 'echo --err')).toBe(3);
+  });
+
+  it('runs a line that changes anything once, with both markers', async () => {
+    const { executor, lines } = recording();
+    const commands = [
+      ['domstate', 'test'],
+      ['suspend', 'test'],
+      ['domstate', 'test'],
+    ];
+    const results = await runOneShotBatch({ oneShot: executor, uri: 'test:///default', commands });
+    expect(outcomes(results)).toEqual(['running\n\n', "Domain 'test' suspended\n\n", 'paused\n\n']);
+    expect(lines).toHaveLength(1);
+    expect(count(lines[0]!, 'echo --err')).toBe(3);
+  });
+
+  it('does not run a line of reads twice when virsh cannot connect at all', async () => {
+    const uri = 'test:///nonexistent/ferry-no-such-file.xml';
+    const { executor, lines } = recording(uri);
+    const results = await runOneShotBatch({ oneShot: executor, uri, commands: [['list'], ['nodeinfo']] });
+    expect(results.map((item) => item.ok)).toEqual([false, false]);
+    expect(lines).toHaveLength(1);
   });
 });
 
