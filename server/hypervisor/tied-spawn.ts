@@ -33,13 +33,27 @@ function isExecutable(file: string): boolean {
  */
 function resolveExecutable(file: string): string | null {
   if (file.includes('/')) return isExecutable(file) ? file : null;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+  const searchPath = process.env.PATH ?? '';
+  const key = `${searchPath}\0${file}`;
+  const known = resolved.get(key);
+  if (known !== undefined) return known;
+  for (const dir of searchPath.split(path.delimiter)) {
     if (dir === '') continue;
     const candidate = path.join(dir, file);
-    if (isExecutable(candidate)) return candidate;
+    if (isExecutable(candidate)) {
+      resolved.set(key, candidate);
+      return candidate;
+    }
   }
   return null;
 }
+
+/**
+ * PATH lookups that found the program, per PATH and name: every virsh Ferry starts looked it up again, a few
+ * access(2) calls each, on the event loop (bench live: a tenth of the fleet read's own JavaScript time). A miss is
+ * not kept, so a virsh installed later is found.
+ */
+const resolved = new Map<string, string>();
 
 /** `file argv…` wrapped so it dies with this process; unchanged when it cannot be (spawn reports a missing file). */
 export function tiedToThisProcess(file: string, argv: readonly string[]): { file: string; argv: string[] } {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalExecutor } from './local-executor';
 import { HOSTILE_NAMES_URI, HOSTILE_VM_NAMES, expectVirshError, isProcessAlive, waitFor } from './test-support';
-import { createVirshSession, type VirshSession } from './virsh-session';
+import { createVirshSession, freshNonces, type VirshSession } from './virsh-session';
 
 const sessions: VirshSession[] = [];
 function openSession(uri = 'test:///default', defaultTimeoutMs?: number): VirshSession {
@@ -197,5 +197,20 @@ describe('virsh session recovery', () => {
     expect(session.pid).toBeNull();
     expect((await expectVirshError(session.run(['domstate', 'test']))).message).toContain('closed');
     await session.close();
+  });
+});
+
+describe('freshNonces', () => {
+  it('hands out 16 hex characters per marker, never the same twice, across refills of its random pool', () => {
+    const seen = new Set<string>();
+    // 700 batches of 7 markers use 39 200 random bytes: the 4096-byte pool is refilled several times, and a
+    // batch of 600 markers is larger than the pool.
+    const batches = [...Array.from({ length: 700 }, () => freshNonces(7)), freshNonces(600), freshNonces(0)];
+    for (const nonces of batches)
+      for (const nonce of nonces) {
+        expect(nonce).toMatch(/^[0-9a-f]{16}$/);
+        seen.add(nonce);
+      }
+    expect(seen.size).toBe(700 * 7 + 600);
   });
 });

@@ -36,8 +36,24 @@ import { tiedToThisProcess } from './tied-spawn';
  * One call to the CSPRNG for all of them: one per marker cost 40 µs each in a 1500-command fleet read.
  */
 export function freshNonces(count: number): string[] {
-  const hex = randomBytes(8 * count).toString('hex');
+  const hex = randomHex(8 * count);
   return Array.from({ length: count }, (_, index) => hex.slice(index * 16, index * 16 + 16));
+}
+
+/** Bytes drawn from the CSPRNG ahead, each handed out once: a draw per batch cost ~1 ms here (bench live). */
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = Buffer.alloc(0);
+let randomPoolOffset = 0;
+
+function randomHex(bytes: number): string {
+  if (bytes > RANDOM_POOL_BYTES) return randomBytes(bytes).toString('hex');
+  if (randomPoolOffset + bytes > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomPoolOffset = 0;
+  }
+  const hex = randomPool.toString('hex', randomPoolOffset, randomPoolOffset + bytes);
+  randomPoolOffset += bytes;
+  return hex;
 }
 
 export type BatchItemResult = { ok: true; result: RunResult } | { ok: false; error: VirshError };
