@@ -172,8 +172,13 @@ export async function benchLiveRead(options: {
       floorRunsMs.push(performance.now() - started);
 
       started = performance.now();
+      const floorCpuBefore = process.cpuUsage();
       await mapLimit([...recorded.entries()], FLEET_CONCURRENCY, ([uri, list]) => runTwoStepFloorHost(uri, list));
       twoStepFloorRunsMs.push(performance.now() - started);
+      const floorCpu = process.cpuUsage(floorCpuBefore);
+      log(
+        `  this process's CPU during the two-step floor: user ${(floorCpu.user / 1000).toFixed(0)} ms, system ${(floorCpu.system / 1000).toFixed(0)} ms`,
+      );
     }
     const commandsPerRead = [...recorded.values()].reduce((sum, list) => sum + list.length, 0);
     log(`cold (refreshFleet): ${coldRunsMs.map((ms) => ms.toFixed(0)).join(', ')} ms, ${commandsPerRead} commands`);
