@@ -24,3 +24,22 @@ export class HostTimeoutError extends Error {
     this.name = 'HostTimeoutError';
   }
 }
+
+/** `promise`, or the error `onAbort` makes as soon as `signal` aborts (the promise itself goes on). */
+export function raceWithSignal<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(onAbort());
+  return new Promise<T>((resolve, reject) => {
+    const listener = () => reject(onAbort());
+    signal.addEventListener('abort', listener, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', listener);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', listener);
+        reject(error);
+      },
+    );
+  });
+}

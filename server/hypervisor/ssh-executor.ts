@@ -5,6 +5,7 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Executor, RunOptions, RunResult } from './executor';
 import { findUnsendableArgument, plainFailure } from './failure';
 import { DEFAULT_TIMEOUT_MS, KILL_GRACE_MS } from './local-executor';
+import { raceWithSignal } from './deadline';
 import { createOutputCollector, settleRun, watchStop, type StopReason } from './run-output';
 import { quoteForPosixShell } from './shell-quote';
 
@@ -379,24 +380,6 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
       });
     },
   };
-}
-
-function raceWithSignal<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
-  if (signal.aborted) return Promise.reject(onAbort());
-  return new Promise<T>((resolve, reject) => {
-    const listener = () => reject(onAbort());
-    signal.addEventListener('abort', listener, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', listener);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', listener);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { VirshError } from './executor';
+import { VirshError, type Executor } from './executor';
 
 /** test:///… URI of a made-up host whose VM names break naive quoting (see testdata/hostile-names.xml). */
 export const HOSTILE_NAMES_URI = `test://${fileURLToPath(new URL('./testdata/hostile-names.xml', import.meta.url))}`;
@@ -63,4 +63,23 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A real executor that keeps each command it is given, joined with spaces: how many runs a caller made and what
+ * they carried (a batch's one virsh line, a read that should have been shared).
+ */
+export function recordingExecutor(inner: Executor): { executor: Executor; ran: string[] } {
+  const ran: string[] = [];
+  return {
+    ran,
+    executor: {
+      description: inner.description,
+      run: (args, options) => {
+        ran.push(args.join(' '));
+        return inner.run(args, options);
+      },
+      close: () => inner.close(),
+    },
+  };
 }

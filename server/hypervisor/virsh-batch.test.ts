@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalExecutor } from './local-executor';
-import { HOSTILE_NAMES_URI, HOSTILE_VM_NAMES, isProcessAlive, makeHangingVirsh, waitFor } from './test-support';
+import {
+  HOSTILE_NAMES_URI,
+  HOSTILE_VM_NAMES,
+  isProcessAlive,
+  makeHangingVirsh,
+  recordingExecutor,
+  waitFor,
+} from './test-support';
 import type { Executor } from './executor';
 import { MAX_LINE_BYTES, runOneShotBatch, splitAnswers, splitStdout } from './virsh-batch';
 
@@ -48,19 +55,8 @@ describe('splitStdout', () => {
 
 /** A real one-shot virsh that keeps the line it was given each time (how many runs, how many markers). */
 function recording(uri = 'test:///default'): { executor: Executor; lines: string[] } {
-  const inner = oneShot(uri);
-  const lines: string[] = [];
-  return {
-    lines,
-    executor: {
-      description: inner.description,
-      run: (args, options) => {
-        lines.push(args.join(' '));
-        return inner.run(args, options);
-      },
-      close: () => inner.close(),
-    },
-  };
+  const { executor, ran } = recordingExecutor(oneShot(uri));
+  return { executor, lines: ran };
 }
 
 const count = (text: string, word: string) => text.split(word).length - 1;

@@ -1,24 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Executor } from '../hypervisor/executor';
 import { createLocalExecutor } from '../hypervisor/local-executor';
-import { expectVirshError } from '../hypervisor/test-support';
+import { expectVirshError, recordingExecutor } from '../hypervisor/test-support';
 import { CAPABILITIES_TTL_MS, getCapabilities } from './host-queries';
 
-/** A real virsh on the test driver, counting the commands it is given (the count is what these tests are about). */
+/** A real virsh on the test driver, keeping the commands it is given (their count is what these tests are about). */
 function countingVirsh(uri = 'test:///default'): { executor: Executor; ran: string[] } {
-  const inner = createLocalExecutor({ uri });
-  const ran: string[] = [];
-  return {
-    ran,
-    executor: {
-      description: inner.description,
-      run: (args, options) => {
-        ran.push(args.join(' '));
-        return inner.run(args, options);
-      },
-      close: () => inner.close(),
-    },
-  };
+  return recordingExecutor(createLocalExecutor({ uri }));
 }
 
 afterEach(() => {

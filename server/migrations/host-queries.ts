@@ -1,5 +1,6 @@
 import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
+import { raceWithSignal } from '../hypervisor/deadline';
 import { isNoSuchDomain, plainFailure } from '../hypervisor/failure';
 import { LIST_UUID_NAME_ARGS } from '../inventory/virsh-commands';
 import type { DomainUuid } from '../libvirt/domain-ref';
@@ -77,29 +78,11 @@ export async function getCapabilities(call: Call): Promise<Capabilities> {
       if (capabilitiesByExecutor.get(call.executor) === created) capabilitiesByExecutor.delete(call.executor);
     });
   }
-  return untilAborted(entry.value, call.signal);
-}
-
-/** `promise`, or a rejection as soon as `signal` aborts (the promise itself goes on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  const aborted = () =>
-    plainFailure({ kind: 'aborted', argv: ['virsh', 'capabilities'], message: 'aborted', cause: signal.reason });
-  if (signal.aborted) return Promise.reject(aborted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  const { signal } = call;
+  if (signal === undefined) return entry.value;
+  return raceWithSignal(entry.value, signal, () =>
+    plainFailure({ kind: 'aborted', argv: ['virsh', 'capabilities'], message: 'aborted', cause: signal.reason }),
+  );
 }
 
 export async function listActivePools(call: Call): Promise<PoolFacts[]> {
