@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
 import { gotoReady } from './ready';
 import { lab, labHosts, registerLabHosts, virsh } from './lab-hosts';
@@ -8,7 +9,7 @@ import { lab, labHosts, registerLabHosts, virsh } from './lab-hosts';
  * "live", with the inventory re-read. The guests end where `lab.sh reset` puts them.
  */
 
-const { hv1 } = labHosts();
+const { hv1, hv2 } = labHosts();
 
 test.describe.configure({ mode: 'serial' });
 
@@ -31,7 +32,8 @@ async function openFleetWithoutPolling(page: Page): Promise<() => number> {
   return () => fullReads;
 }
 
-const streamBadge = (page: Page) => page.locator('section[data-host="hv1"]').getByTestId('host-stream');
+const streamBadge = (page: Page, host = 'hv1') =>
+  page.locator(`section[data-host="${host}"]`).getByTestId('host-stream');
 const card = (page: Page, vm: string) => page.locator(`section[data-host="hv1"] li[data-vm="${vm}"]`);
 
 test('a guest started, reset and destroyed with virsh on hv1 changes on the open page, without polling', async ({
@@ -75,5 +77,37 @@ test('libvirtd restarted on hv1: the host shows "reconnecting", then "live", and
     await expect(card(page, name)).toContainText(state, { timeout: 15_000 });
   }
   await expect(page.locator('section[data-host="hv1"] li[data-vm]')).toHaveCount(names.length);
+  expect(fullReads()).toBe(0);
+});
+
+test('a guest arriving on hv2 by a migration started with virsh shows there, paused, while hv2 keeps answering', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  const fullReads = await openFleetWithoutPolling(page);
+  await expect(streamBadge(page, 'hv2')).toHaveAttribute('data-stream-state', 'live', { timeout: 45_000 });
+  // 2 MiB/s: vm1's 64 MiB of memory alone takes half a minute, far longer than the checks below. While it runs,
+  // libvirt holds the arriving domain's job: a read that waits for that job (domstats without --nowait) hangs.
+  const args = ['-q', '-c', hv1.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource'];
+  args.push('--copy-storage-all', '--bandwidth', '2', '--domain', 'vm1', '--desturi', hv2.uri);
+  const migration = spawn('virsh', args, { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => migration.on('exit', (code) => resolve(code)));
+  const arriving = page.locator('section[data-host="hv2"] li[data-vm="vm1"]');
+  try {
+    await expect(arriving).toContainText('paused', { timeout: 20_000 });
+    await expect(page.locator('section[data-host="hv2"] [role="alert"]')).toHaveCount(0);
+    await expect(card(page, 'vm1')).toContainText('running');
+    // Seen while the migration still ran, not after it.
+    expect(virsh(hv1, 'domjobinfo', '--domain', 'vm1').out).toMatch(/Job type:\s+Unbounded/);
+  } finally {
+    virsh(hv1, 'domjobabort', '--domain', 'vm1');
+    const killer = setTimeout(() => migration.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(killer);
+  }
+  expect(await exited).not.toBe(0);
+  await expect(arriving).toHaveCount(0, { timeout: 15_000 });
+  await expect(card(page, 'vm1')).toContainText('running');
+  await expect(streamBadge(page, 'hv2')).toHaveAttribute('data-stream-state', 'live');
   expect(fullReads()).toBe(0);
 });

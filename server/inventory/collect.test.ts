@@ -15,7 +15,14 @@ import {
   writeTestHost,
   type TestHostOptions,
 } from '../testing/test-host-xml';
-import { collectHostInfo, collectHostInventory, collectVms, collectVmsSnapshot, createVmDetailCache } from './collect';
+import {
+  collectHostInfo,
+  collectHostInventory,
+  collectOneDomain,
+  collectVms,
+  collectVmsSnapshot,
+  createVmDetailCache,
+} from './collect';
 import { recordingExecutor, replayExecutor } from './test-support';
 import { dominfoArgs } from './virsh-commands';
 
@@ -305,7 +312,7 @@ describe('collectVms without an explicit cache', () => {
 describe('collectVms on captured qemu output (full domstats)', () => {
   const captures = {
     [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',
-    [JSON.stringify(['domstats', '--raw'])]: 'qemu-domstats-raw.txt',
+    [JSON.stringify(['domstats', '--raw', '--nowait'])]: 'qemu-domstats-raw.txt',
     [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]:
       'qemu-domblklist-details.txt',
     [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]:
@@ -394,5 +401,60 @@ describe('collectVms on captured qemu output (full domstats)', () => {
       memoryBytes: 6645964 * 1024,
       vmCount: 3,
     });
+  });
+});
+
+// Captured on the lab (e2e/lab): vm1 idle on hv1, then on hv2 while it arrived there by migration. During an
+// incoming migration, qemu's domstats without --nowait (and domblkinfo) waited for the whole migration.
+describe('a domain whose job lock another job holds (captured on the lab during an incoming migration)', () => {
+  const vm1 = '0f1e0000-7a5b-4c1b-9e00-0000000000a1';
+  const captures = (domstats: string) => ({
+    [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name-lab-vm1.txt',
+    [JSON.stringify(['domblklist', '--details', '--domain', vm1])]: 'qemu-domblklist-details-lab-vm1.txt',
+    [JSON.stringify(['domstats', '--raw', '--nowait'])]: domstats,
+    [JSON.stringify(['domstats', '--raw', '--nowait', vm1])]: domstats,
+  });
+  const idle = captures('qemu-domstats-raw-nowait-idle.txt');
+  const arriving = captures('qemu-domstats-raw-nowait-incoming.txt');
+  const disk = { target: 'vda', device: 'disk', type: 'file', path: '/var/lib/libvirt/images/vm1.qcow2' };
+
+  it('is read without asking for its sizes (that would wait for the migration), sizes unknown', async () => {
+    const { executor, runs } = recordingExecutor(replayExecutor(arriving));
+    const [vm] = await collectVms({ executor, cache: createVmDetailCache() });
+    expect(runs.map((run) => run.args[0])).toEqual(['list', 'domstats', 'domblklist']);
+    expect(vm).toMatchObject({
+      uuid: vm1,
+      name: 'vm1',
+      state: 'paused',
+      vcpus: 1,
+      memoryBytes: 65536 * 1024,
+      disks: [{ ...disk, capacityBytes: null, allocationBytes: null }],
+      problem: null,
+    });
+  });
+
+  it('keeps the sizes it last saw, as old as they are, until maxAgeMs', async () => {
+    const cache = createVmDetailCache({ maxAgeMs: 60_000 });
+    const t0 = Date.parse('2026-12-03T12:00:00Z');
+    const at = (ms: number) => () => new Date(ms);
+    const sized = { ...disk, capacityBytes: 268435456, allocationBytes: 204800 };
+
+    const [before] = await collectVms({ executor: replayExecutor(idle), cache, now: at(t0) });
+    expect(before).toMatchObject({ state: 'running', disks: [sized], detailsCollectedAt: new Date(t0) });
+
+    const { executor, runs } = recordingExecutor(replayExecutor(arriving));
+    const [during] = await collectVms({ executor, cache, now: at(t0 + 10_000) });
+    expect(during).toMatchObject({ state: 'paused', disks: [sized], detailsCollectedAt: new Date(t0) });
+    expect(runs.map((run) => run.args[0])).toEqual(['list', 'domstats']);
+    // The event-driven re-read of that one domain does the same.
+    expect(await collectOneDomain({ executor, cache, uuid: vm1, now: at(t0 + 20_000) })).toMatchObject({
+      state: 'paused',
+      disks: [sized],
+      detailsCollectedAt: new Date(t0),
+    });
+
+    const [later] = await collectVms({ executor, cache, now: at(t0 + 60_000) });
+    expect(later).toMatchObject({ disks: [{ ...disk, capacityBytes: null, allocationBytes: null }] });
+    expect(later?.detailsCollectedAt).toEqual(new Date(t0 + 60_000));
   });
 });

@@ -96,6 +96,11 @@ type CachedVm = {
   disks?: Timed<VmDisk[]>;
   /** type/device of each disk, keyed by target + path; valid while domstats shows the same target and path. */
   diskKinds?: Map<string, Pick<BlockDevice, 'type' | 'device'>>;
+  /**
+   * The last sizes domstats gave for each disk, keyed as diskKinds. `domstats --nowait` leaves sizes out while
+   * another job holds the domain (a migration arriving on this host); these stand in for them until maxAgeMs.
+   */
+  diskSizes?: Map<string, Timed<Pick<VmDisk, 'capacityBytes' | 'allocationBytes'>>>;
 };
 
 /**
@@ -290,6 +295,8 @@ async function collectOneVm(options: {
       }
     }
     entry.diskKinds = new Map();
+    entry.diskSizes = new Map();
+    let oldestMs = nowMs;
     const value = facts.blocks.map((block): VmDisk => {
       const key = diskKindKey(block.target, block.path);
       const kind =
@@ -297,9 +304,22 @@ async function collectOneVm(options: {
           ? kinds.get(key)
           : listedDevices.find((device) => device.target === block.target && device.source === block.path);
       if (kind !== undefined) entry.diskKinds?.set(key, { type: kind.type, device: kind.device });
-      return { ...block, type: kind?.type ?? null, device: kind?.device ?? null };
+      let sizes: Timed<Pick<VmDisk, 'capacityBytes' | 'allocationBytes'>> = {
+        value: { capacityBytes: block.capacityBytes, allocationBytes: block.allocationBytes },
+        atMs: nowMs,
+      };
+      // A disk with a path but no sizes: domstats could not take the domain's job (see DOMSTATS_RAW_ARGS).
+      if (block.path !== null && block.capacityBytes === null && block.allocationBytes === null) {
+        const known = cached?.diskSizes?.get(key);
+        if (known !== undefined && nowMs - known.atMs < cache.maxAgeMs) sizes = known;
+      }
+      if (sizes.value.capacityBytes !== null || sizes.value.allocationBytes !== null) {
+        entry.diskSizes?.set(key, sizes);
+        oldestMs = Math.min(oldestMs, sizes.atMs);
+      }
+      return { ...block, ...sizes.value, type: kind?.type ?? null, device: kind?.device ?? null };
     });
-    disks = { value, atMs: nowMs };
+    disks = { value, atMs: oldestMs };
   } else {
     disks = reusable({ entry: cached, part: cached?.disks, state, cache, nowMs });
     if (disks === undefined) {
