@@ -195,6 +195,10 @@ test('hv1 allows 2 outgoing: the third migration waits with its position, starts
     await expect(page.locator('section[data-host="hv1"] li[data-vm="vm1"] [data-vm-job]')).toContainText(
       'Migrating to hv2',
     );
+    // libvirt shows the arriving domain on hv2 (paused) while it is copied; its card there says where it comes from.
+    const arriving = page.locator('section[data-host="hv2"] li[data-vm="vm1"]');
+    await expect(arriving).toHaveAttribute('data-vm-state', 'paused');
+    await expect(arriving.locator('[data-vm-job-side="destination"]')).toContainText('Arriving from hv1: running');
   }).toPass({ timeout: 60_000 });
   await gotoReady(page, '/migrations');
   await expect(page.locator(`tr[data-migration-row="${third}"]`)).toContainText('#1 in queue');

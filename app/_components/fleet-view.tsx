@@ -100,7 +100,13 @@ export function FleetView() {
   const hostAliases = useMemo(() => (data ?? []).map((snapshot) => snapshot.host.alias), [data]);
   const jobs = useMemo(() => {
     const byVm = new Map<string, ActiveMigration>();
-    for (const job of active.data ?? []) if (job.vmUuid) byVm.set(jobKey(job.sourceAlias, job.vmUuid), job);
+    for (const job of active.data ?? []) {
+      if (!job.vmUuid) continue;
+      byVm.set(jobKey(job.sourceAlias, job.vmUuid), job);
+      // While it runs, libvirt shows the arriving domain (paused) on the destination too: its card says so.
+      if (job.state === 'running' || job.state === 'cancelling')
+        byVm.set(jobKey(job.destinationAlias, job.vmUuid), job);
+    }
     return byVm;
   }, [active.data]);
   const summary = describeMatches({

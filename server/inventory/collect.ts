@@ -30,7 +30,7 @@ import {
 /**
  * Host inventory: what the fleet page and the host page show.
  *
- * The bulk call is `virsh domstats --raw`, plus `list --all --uuid --name` because domstats carries no
+ * The bulk call is `virsh domstats --raw --nowait`, plus `list --all --uuid --name` because domstats carries no
  * UUIDs. On qemu, domstats holds state, vCPUs, balloon memory and every disk's path and sizes, so a host
  * costs two commands per refresh; only a disk's type and device (file/block, disk/cdrom) are not in it
  * and are read once per domain with `domblklist --details`, then kept by UUID for as long as the disk's

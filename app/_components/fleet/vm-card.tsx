@@ -67,7 +67,7 @@ export function VmCard({
       ) : (
         <p className="mt-2 text-xs text-slate-400">No disks</p>
       )}
-      {job ? <JobLine job={job} /> : null}
+      {job ? <JobLine job={job} hostAlias={hostAlias} /> : null}
       {onMigrate ? (
         <div className="mt-3">
           <Button onClick={onMigrate} aria-label={`Migrate ${vm.name}`}>
@@ -80,10 +80,15 @@ export function VmCard({
   );
 }
 
-/** The VM's unfinished migration on its card: where it is going and, while queued, its place in the queue. */
-function JobLine({ job }: { job: ActiveMigration }) {
-  const text =
-    job.state === 'queued'
+/**
+ * The VM's unfinished migration on its card: where it is going and, while queued, its place in the queue. On the
+ * destination's card (the domain libvirt shows there, paused, while it arrives): where it comes from.
+ */
+function JobLine({ job, hostAlias }: { job: ActiveMigration; hostAlias: string }) {
+  const isArriving = hostAlias === job.destinationAlias && hostAlias !== job.sourceAlias;
+  const text = isArriving
+    ? `Arriving from ${job.sourceAlias}: ${job.state}${job.state === 'running' ? ` ${job.percent}%` : ''}`
+    : job.state === 'queued'
       ? job.queue && job.queue.position > 0
         ? `Queued for ${job.destinationAlias}, ${ordinal(job.queue.position)} in line`
         : `Starting migration to ${job.destinationAlias}`
@@ -93,6 +98,7 @@ function JobLine({ job }: { job: ActiveMigration }) {
       href={`/migrations/${encodeURIComponent(job.id)}`}
       prefetch={false}
       data-vm-job={job.state}
+      data-vm-job-side={isArriving ? 'destination' : 'source'}
       data-queue-position={job.queue?.position ?? ''}
       title={job.queue?.waitingFor}
       className="mt-2 block text-xs font-medium text-sky-800 hover:underline"
