@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalExecutor } from '../hypervisor/local-executor';
 import { createTestDb, type TestDb } from '../testing/test-db';
-import { gatherHosts, gatherVms } from './facts';
+import { askHost, gatherHosts, gatherVms } from './facts';
 import { placeVms } from './placement';
 
 /**
@@ -91,6 +91,22 @@ describe('gathering placement facts with real virsh', () => {
     // The test driver's disks are 1 TiB: more than the pool's 100 GiB.
     expect(placement.rejected[1]?.reason).toMatch(/^pool guest has 102400 MiB left for this plan; needs \d+ MiB$/);
     expect(placement.rejected[2]?.reason).toMatch(/^did not answer: /);
+  });
+
+  it('asks the candidates before the VMs are known (as a plan does while the source lists them), same facts', async () => {
+    const deps = { db: testDb.db, executors };
+    const candidates = [
+      row('twin', 'test:///default'),
+      row('big', bigUri),
+      row('gone', `test://${path.join(dir, 'missing.xml')}`),
+    ];
+    // Started first; the one that fails must not reject on its own (nothing awaits it yet).
+    const asked = candidates.map((candidate) => askHost(deps, candidate));
+    const { vms } = await gatherVms(deps, row('demo', 'test:///default'));
+    const early = await gatherHosts(deps, candidates, vms, asked);
+    expect(early).toEqual(await gatherHosts(deps, candidates, vms));
+    expect(early.map((host) => host.error === null)).toEqual([true, true, false]);
+    expect(await asked[2]).toMatchObject({ ok: false });
   });
 
   it('gathers only the VMs asked for (a bring-back names them by UUID)', async () => {

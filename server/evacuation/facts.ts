@@ -82,17 +82,26 @@ export async function gatherVms(
   };
 }
 
-/** One candidate destination, asked in parallel with the others; `paths`: the disks of the VMs being placed. */
-export async function gatherHost(deps: FactsDeps, host: HostRow, paths: readonly string[]): Promise<PlacementHost> {
-  const base = {
-    id: host.id,
-    alias: host.alias,
-    inMaintenance: host.inMaintenance,
-    maxIncoming: host.maxIncomingMigrations,
-  };
-  let executor: Executor;
-  try {
-    executor = deps.executors.get(host);
+type HostAnswers = {
+  executor: Executor;
+  capabilities: Awaited<ReturnType<typeof getCapabilities>>;
+  nodeinfo: ReturnType<typeof parseNodeinfo>;
+  freeMemory: Awaited<ReturnType<typeof getFreeMemory>>;
+  cards: Awaited<ReturnType<typeof collectVms>>;
+  pools: Awaited<ReturnType<typeof listActivePools>>;
+  domains: Awaited<ReturnType<typeof listDomains>>;
+};
+
+/** What askHost got: the answers, or why the host gave none. Never a rejected promise. */
+export type AskedHost = Promise<{ ok: true; answers: HostAnswers } | { ok: false; error: unknown }>;
+
+/**
+ * The part of a candidate's facts that does not depend on the VMs being placed, so a plan asks it while the
+ * source is still listing its VMs (two hosts' round trips at once instead of one after the other).
+ */
+export function askHost(deps: FactsDeps, host: HostRow): AskedHost {
+  const ask = async (): Promise<HostAnswers> => {
+    const executor = deps.executors.get(host);
     const call = { executor, timeoutMs: TIMEOUT_MS };
     const [capabilities, nodeinfo, freeMemory, cards, pools, domains] = await Promise.all([
       getCapabilities(call),
@@ -103,6 +112,35 @@ export async function gatherHost(deps: FactsDeps, host: HostRow, paths: readonly
       // Names from `list --all`: every defined domain clashes, whatever the inventory could read of it.
       listDomains(call),
     ]);
+    return { executor, capabilities, nodeinfo, freeMemory, cards, pools, domains };
+  };
+  return ask().then(
+    (answers) => ({ ok: true as const, answers }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/**
+ * One candidate destination, asked in parallel with the others; `paths`: the disks of the VMs being placed.
+ * `asked`: its askHost, when the plan started it earlier.
+ */
+export async function gatherHost(
+  deps: FactsDeps,
+  host: HostRow,
+  paths: readonly string[],
+  asked: AskedHost = askHost(deps, host),
+): Promise<PlacementHost> {
+  const base = {
+    id: host.id,
+    alias: host.alias,
+    inMaintenance: host.inMaintenance,
+    maxIncoming: host.maxIncomingMigrations,
+  };
+  try {
+    const answer = await asked;
+    if (!answer.ok) throw answer.error;
+    const { executor, capabilities, nodeinfo, freeMemory, cards, pools, domains } = answer.answers;
+    const call = { executor, timeoutMs: TIMEOUT_MS };
     const running = cards.filter((card) => card.state === 'running' || card.state === 'paused');
     const checked = await mapLimit([...new Set(paths)], HOST_CALLS_AT_ONCE, async (filePath) =>
       (await volumeExists(call, filePath)) ? filePath : null,
@@ -152,11 +190,13 @@ export async function gatherHost(deps: FactsDeps, host: HostRow, paths: readonly
   }
 }
 
+/** `asked`: each host's askHost (same order as `hosts`), when the plan started them earlier. */
 export async function gatherHosts(
   deps: FactsDeps,
   hosts: readonly HostRow[],
   vms: readonly PlacementVm[],
+  asked?: readonly AskedHost[],
 ): Promise<PlacementHost[]> {
   const paths = vms.flatMap((vm) => vm.disks.map((disk) => disk.path));
-  return Promise.all(hosts.map((host) => gatherHost(deps, host, paths)));
+  return Promise.all(hosts.map((host, index) => gatherHost(deps, host, paths, asked?.[index])));
 }

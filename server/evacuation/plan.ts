@@ -2,7 +2,7 @@ import type { Db } from '../db';
 import { UserError } from '../errors';
 import type { ExecutorSource } from '../hypervisor/executor';
 import { describeHostError } from '../hosts/host-errors';
-import { gatherHosts, gatherVms } from './facts';
+import { askHost, gatherHosts, gatherVms } from './facts';
 import { placeVms, type Placement, type PlacementOverride, type Rejection } from './placement';
 
 /**
@@ -91,6 +91,13 @@ export async function planEvacuation(
   options: { hostId: string; overrides?: readonly PlacementOverride[] },
 ): Promise<Plan> {
   const host = await loadHost(deps.db, options.hostId);
+  const others = await deps.db.host.findMany({
+    where: { id: { not: host.id } },
+    select: HOST_SELECT,
+    orderBy: { alias: 'asc' },
+  });
+  // The candidates are asked what does not depend on the VMs while the source lists them.
+  const asked = others.map((other) => askHost(deps, other));
   let gathered;
   try {
     gathered = await gatherVms(deps, host);
@@ -100,12 +107,7 @@ export async function planEvacuation(
       message: `Ferry could not list the VMs on ${host.alias}: ${describeHostError(error).error}`,
     });
   }
-  const others = await deps.db.host.findMany({
-    where: { id: { not: host.id } },
-    select: HOST_SELECT,
-    orderBy: { alias: 'asc' },
-  });
-  const hosts = await gatherHosts(deps, others, gathered.vms);
+  const hosts = await gatherHosts(deps, others, gathered.vms, asked);
   const placements = placeVms({ source: gathered.source, vms: gathered.vms, hosts, overrides: options.overrides });
   return {
     kind: 'evacuate',
@@ -149,6 +151,8 @@ export async function planBringBack(
     if (!item.destinationHostId) continue;
     bySource.set(item.destinationHostId, [...(bySource.get(item.destinationHostId) ?? []), item]);
   }
+  // Home's own facts do not depend on which VMs come back: asked once, while the sources list their VMs.
+  const homeAsked = askHost(deps, home);
   for (const [sourceId, items] of bySource) {
     const source = await deps.db.host.findUnique({ where: { id: sourceId }, select: HOST_SELECT });
     const missing = (reason: string, which = items) =>
@@ -177,7 +181,7 @@ export async function planBringBack(
       plan.items.push(...missing(`${source.alias} did not answer: ${describeHostError(error).error}`));
       continue;
     }
-    const hosts = await gatherHosts(deps, [home], gathered.vms);
+    const hosts = await gatherHosts(deps, [home], gathered.vms, [homeAsked]);
     const overrides = [...excluded].map((vmUuid) => ({ vmUuid, destinationHostId: null }));
     const placements = placeVms({ source: gathered.source, vms: gathered.vms, hosts, overrides });
     plan.items.push(...placements.map((placement) => toItem(placement, source)));
