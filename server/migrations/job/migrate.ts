@@ -157,8 +157,9 @@ function progressSink(ctx: JobContext) {
       if (event.type !== 'progress' || event.percent === lastPercent) continue;
       lastPercent = event.percent;
       void ctx.emit({ type: 'progress', percent: event.percent, readAt });
+      // updateMany: nothing read back (update returns the whole row), one statement per percent.
       void ctx.db.migration
-        .update({ where: { id: ctx.migrationId }, data: { percent: event.percent } })
+        .updateMany({ where: { id: ctx.migrationId }, data: { percent: event.percent } })
         .catch(() => undefined);
     }
   };

@@ -167,7 +167,7 @@ export async function watchSourceJob(
     if (percent === lastPercent) return;
     lastPercent = percent;
     void ctx.emit({ type: 'progress', percent, readAt: Date.now() });
-    void ctx.db.migration.update({ where: { id: ctx.migrationId }, data: { percent } }).catch(() => undefined);
+    void ctx.db.migration.updateMany({ where: { id: ctx.migrationId }, data: { percent } }).catch(() => undefined);
   };
   publish(options.first);
   let failures = 0;
