@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirshError } from '../hypervisor/executor';
+import { VirshError, type Executor } from '../hypervisor/executor';
 import { createLocalExecutor } from '../hypervisor/local-executor';
 import { createSessionExecutor } from '../hypervisor/session-executor';
 import { parseDominfo } from '../libvirt/parsers/dominfo';
@@ -456,5 +456,53 @@ describe('a domain whose job lock another job holds (captured on the lab during 
     const [later] = await collectVms({ executor, cache, now: at(t0 + 60_000) });
     expect(later).toMatchObject({ disks: [{ ...disk, capacityBytes: null, allocationBytes: null }] });
     expect(later?.detailsCollectedAt).toEqual(new Date(t0 + 60_000));
+  });
+});
+
+describe('a host whose libvirt predates domstats --nowait (4.5)', () => {
+  const captures = {
+    [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',
+    [JSON.stringify(['domstats', '--raw'])]: 'qemu-domstats-raw.txt',
+    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]:
+      'qemu-domblklist-details.txt',
+    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]:
+      'qemu-domblklist-details-paused.txt',
+    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000003'])]:
+      'qemu-domblklist-details-shutoff.txt',
+  };
+  // libvirt's virCheckFlags wording when a daemon gets a flag it does not know.
+  const UNSUPPORTED = 'error: unsupported flags (0x20000000) in function qemuConnectGetAllDomainStats\n';
+  const oldDaemon = (stderr = UNSUPPORTED): Executor => {
+    const replay = replayExecutor(captures);
+    return {
+      ...replay,
+      run: async (args, options) => {
+        if (!args.includes('--nowait')) return replay.run(args, options);
+        throw new VirshError({ kind: 'exit', message: stderr.trim(), argv: ['virsh', ...args], exitCode: 1, stderr });
+      },
+    };
+  };
+
+  it('is read without it, and asked that way at once from then on', async () => {
+    const { executor, runs } = recordingExecutor(oldDaemon());
+    const vms = await collectVms({ executor, cache: createVmDetailCache() });
+    expect(vms.map((vm) => [vm.name, vm.state])).toEqual([
+      ['ferry-cap-run', 'running'],
+      ['ferry-cap-paused', 'paused'],
+      ['ferry-cap-off', 'shutoff'],
+    ]);
+    expect(vms[0]?.disks[0]?.capacityBytes).toBe(268435456);
+    const domstats = () => runs.filter((run) => run.args[0] === 'domstats').map((run) => run.args.join(' '));
+    expect(domstats()).toEqual(['domstats --raw --nowait', 'domstats --raw']);
+
+    runs.length = 0;
+    await collectVms({ executor });
+    expect(domstats()).toEqual(['domstats --raw']);
+  });
+
+  it('does not take other failures for that', async () => {
+    const { executor, runs } = recordingExecutor(oldDaemon('error: internal error: client socket is closed\n'));
+    await expect(collectVms({ executor })).rejects.toThrow(/client socket is closed/);
+    expect(runs.filter((run) => run.args[0] === 'domstats')).toHaveLength(1);
   });
 });

@@ -359,12 +359,40 @@ class DomainUnreadableError extends Error {}
 const BULK_COMMANDS = [LIST_UUID_NAME_ARGS, DOMSTATS_RAW_ARGS];
 
 /**
+ * libvirt before 4.5 has no `--nowait` for domstats: the daemon refuses the flag ("unsupported flags (0x…) in
+ * function …"), an older virsh the option. Such a host is read without it (and so waits for a busy domain's job,
+ * as every read did before); the executor is remembered so later reads ask that way at once.
+ */
+const NOWAIT_REFUSED = /unsupported flags|doesn't support option --nowait/;
+const WITHOUT_NOWAIT = new WeakSet<Executor>();
+
+function domstatsFor(host: Executor, args: readonly string[]): readonly string[] {
+  return WITHOUT_NOWAIT.has(host) ? args.filter((arg) => arg !== '--nowait') : args;
+}
+
+async function readDomstats(
+  host: Executor,
+  args: readonly string[],
+  run: (args: readonly string[]) => Promise<string>,
+): Promise<string> {
+  const asked = domstatsFor(host, args);
+  try {
+    return await run(asked);
+  } catch (error) {
+    if (asked !== args || !(error instanceof VirshError) || !NOWAIT_REFUSED.test(error.stderr)) throw error;
+    WITHOUT_NOWAIT.add(host);
+    return run(domstatsFor(host, args));
+  }
+}
+
+/**
  * Every VM on the host with its state, vCPUs, memory and disks. A VM that disappears between the list and
  * its details is left out (and named in `vanished`); a VM whose details virsh refuses is kept with
  * `problem` set. Transport failures (connection, timeout, abort) fail the whole host.
  */
 export async function collectVmsSnapshot(options: CollectVmsOptions): Promise<VmsSnapshot> {
-  return snapshotAfterBulk(options, await prefetching(options, BULK_COMMANDS));
+  const commands = BULK_COMMANDS.map((args) => domstatsFor(options.executor, args));
+  return snapshotAfterBulk(options, await prefetching(options, commands));
 }
 
 /** The rest of collectVmsSnapshot, once `bulk` holds (or will fetch) the bulk commands' answers. */
@@ -375,7 +403,8 @@ async function snapshotAfterBulk(options: CollectVmsOptions, bulk: CollectOption
   const nowMs = collectedAt.getTime();
   const listed = parseListUuidName(await runVirsh(bulk, LIST_UUID_NAME_ARGS));
   const statsByName = new Map<string, DomainStatsFacts>();
-  for (const record of parseDomstatsRaw(await runVirsh(bulk, DOMSTATS_RAW_ARGS))) {
+  const stats = await readDomstats(options.executor, DOMSTATS_RAW_ARGS, (args) => runVirsh(bulk, args));
+  for (const record of parseDomstatsRaw(stats)) {
     statsByName.set(record.name, readDomainStats(record));
   }
   const perDomain = await prefetching(options, perDomainCommands({ listed, statsByName, cache, nowMs }));
@@ -502,7 +531,10 @@ export async function collectOneDomain(options: CollectVmsOptions & { uuid: stri
   const nowMs = now().getTime();
   let record;
   try {
-    [record] = parseDomstatsRaw(await runForDomain(options, domstatsRawOneArgs(options.uuid)));
+    const stats = await readDomstats(options.executor, domstatsRawOneArgs(options.uuid), (args) =>
+      runForDomain(options, args),
+    );
+    [record] = parseDomstatsRaw(stats);
   } catch (error) {
     if (error instanceof VanishedError) {
       cache.entries.delete(options.uuid);
@@ -610,7 +642,10 @@ const HOST_INFO_COMMANDS = [
 
 /** The host's facts and its VMs, the facts asked in the same batch as the bulk read (one round trip less). */
 export async function collectHostInventory(options: CollectVmsOptions): Promise<HostInventory> {
-  const bulk = await prefetching(options, [...HOST_INFO_COMMANDS, ...BULK_COMMANDS]);
+  const bulk = await prefetching(options, [
+    ...HOST_INFO_COMMANDS,
+    ...BULK_COMMANDS.map((args) => domstatsFor(options.executor, args)),
+  ]);
   const host = await collectHostInfo(bulk);
   const snapshot = await snapshotAfterBulk(options, bulk);
   return { host, ...snapshot };
