@@ -309,22 +309,25 @@ describe('collectVms without an explicit cache', () => {
   });
 });
 
+/** Captured from a real qemu:///system (libvirt/fixtures/virsh/capture-qemu.sh). */
+const QEMU_CAPTURES = {
+  [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',
+  [JSON.stringify(['domstats', '--raw', '--nowait'])]: 'qemu-domstats-raw.txt',
+  [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]:
+    'qemu-domblklist-details.txt',
+  [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]:
+    'qemu-domblklist-details-paused.txt',
+  [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000003'])]:
+    'qemu-domblklist-details-shutoff.txt',
+  [JSON.stringify(['version', '--daemon'])]: 'qemu-version-daemon.txt',
+  [JSON.stringify(['nodeinfo'])]: 'qemu-nodeinfo.txt',
+  [JSON.stringify(['capabilities'])]: 'qemu-capabilities.xml',
+  [JSON.stringify(['hostname'])]: 'qemu-hostname.txt',
+  [JSON.stringify(['list', '--all', '--uuid'])]: 'qemu-list-all-uuid.txt',
+};
+
 describe('collectVms on captured qemu output (full domstats)', () => {
-  const captures = {
-    [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',
-    [JSON.stringify(['domstats', '--raw', '--nowait'])]: 'qemu-domstats-raw.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]:
-      'qemu-domblklist-details.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]:
-      'qemu-domblklist-details-paused.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000003'])]:
-      'qemu-domblklist-details-shutoff.txt',
-    [JSON.stringify(['version', '--daemon'])]: 'qemu-version-daemon.txt',
-    [JSON.stringify(['nodeinfo'])]: 'qemu-nodeinfo.txt',
-    [JSON.stringify(['capabilities'])]: 'qemu-capabilities.xml',
-    [JSON.stringify(['hostname'])]: 'qemu-hostname.txt',
-    [JSON.stringify(['list', '--all', '--uuid'])]: 'qemu-list-all-uuid.txt',
-  };
+  const captures = QEMU_CAPTURES;
 
   it('takes everything but disk type/device from domstats, and those once per VM', async () => {
     const { executor, runs } = recordingExecutor(replayExecutor(captures));
@@ -460,16 +463,7 @@ describe('a domain whose job lock another job holds (captured on the lab during 
 });
 
 describe('a host whose libvirt predates domstats --nowait (4.5)', () => {
-  const captures = {
-    [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',
-    [JSON.stringify(['domstats', '--raw'])]: 'qemu-domstats-raw.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]:
-      'qemu-domblklist-details.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]:
-      'qemu-domblklist-details-paused.txt',
-    [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000003'])]:
-      'qemu-domblklist-details-shutoff.txt',
-  };
+  const captures = { ...QEMU_CAPTURES, [JSON.stringify(['domstats', '--raw'])]: 'qemu-domstats-raw.txt' };
   // libvirt's virCheckFlags wording when a daemon gets a flag it does not know.
   const UNSUPPORTED = 'error: unsupported flags (0x20000000) in function qemuConnectGetAllDomainStats\n';
   const oldDaemon = (stderr = UNSUPPORTED): Executor => {
