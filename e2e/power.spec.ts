@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -195,6 +196,59 @@ test('the CLI suspends and resumes a lab guest, and its shutdown --force ends fo
   const started = await ferry(['start', 'vm1', '--json']);
   expect(JSON.parse(started.stdout)).toMatchObject({ state: 'succeeded', vmState: 'running' });
   expect(domstate('vm1')).toBe('running');
+});
+
+test('a guest that a plain virsh migration holds: power actions and a migration refused at once, the job named', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  const { hv1, hv2 } = labHosts();
+  await gotoReady(page, '/');
+  // 2 MiB/s: the migration outlasts the checks below. libvirt holds vm1's job on both hosts meanwhile; a resume on
+  // hv2 would wait 30 s for its lock, holding hv2's virsh session, and a suspend on hv1 would pause it mid-migration.
+  const args = ['-q', '-c', hv1.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource'];
+  args.push('--copy-storage-all', '--bandwidth', '2', '--domain', 'vm1', '--desturi', hv2.uri);
+  const migration = spawn('virsh', args, { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => migration.on('exit', (code) => resolve(code)));
+  const arriving = page.locator('section[data-host="hv2"] li[data-vm="vm1"]');
+  try {
+    await expect(arriving.locator('h3 + span')).toHaveText('paused', { timeout: 30_000 });
+    await arriving.getByRole('button', { name: 'Resume vm1' }).click();
+    await expect(arriving.locator('[data-power-error]')).toHaveText(
+      'Cannot resume "vm1": it is paused (migrating) on hv2, held by a migration that Ferry did not start. ' +
+        "Wait for it to end, or abort it (virsh domjobabort on the migration's source host).",
+    );
+    await card(page, 'vm1').getByRole('button', { name: 'Suspend vm1' }).click();
+    await expect(card(page, 'vm1').locator('[data-power-error]')).toHaveText(
+      'Cannot suspend "vm1": libvirt on hv1 is running a job on it that Ferry did not start (outgoing migration). ' +
+        'Wait for it to end, or abort it (virsh domjobabort on hv1).',
+    );
+    // A migration by Ferry is refused by its preflight, rather than wait 30 s for the lock and fail.
+    const preflight = await ferry(['migrate', 'vm1', '--to', 'hv2', '--preflight-only']);
+    expect(preflight.code).toBe(1);
+    expect(preflight.stdout).toContain(
+      'No migration running: "vm1": libvirt on hv1 is running a job on it that Ferry did not start (outgoing migration).',
+    );
+    expect(preflight.stderr).toBe('Preflight failed: nothing was started.\n');
+    // Nothing was asked of libvirt: the guest still runs on hv1, and the migration still runs.
+    expect(domstate('vm1')).toBe('running');
+    expect(virsh(hv1, 'domjobinfo', '--domain', 'vm1').out).toMatch(/Job type:\s+Unbounded/);
+  } finally {
+    virsh(hv1, 'domjobabort', '--domain', 'vm1');
+    const killer = setTimeout(() => migration.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(killer);
+  }
+  await expect(arriving).toHaveCount(0, { timeout: 15_000 });
+  const audit = await trpc<{ rows: { action: string; result: string; hostAlias: string | null }[] }>(
+    'query',
+    'audit.list',
+    { filter: { vm: 'vm1' }, limit: 5 },
+  );
+  expect(audit.rows.slice(0, 2).map((row) => `${row.hostAlias} ${row.action} ${row.result}`)).toEqual([
+    'hv1 power.suspend refused',
+    'hv2 power.resume refused',
+  ]);
 });
 
 test('a viewer sees no power buttons, and the API refuses a viewer', async ({ browser }) => {

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Executor } from '../hypervisor/executor';
 import { createLocalExecutor } from '../hypervisor/local-executor';
 import { expectVirshError, recordingExecutor } from '../hypervisor/test-support';
-import { CAPABILITIES_TTL_MS, getCapabilities } from './host-queries';
+import { toDomainUuid } from '../libvirt/domain-ref';
+import { CAPABILITIES_TTL_MS, getCapabilities, getDomainHold } from './host-queries';
 
 /** A real virsh on the test driver, keeping the commands it is given (their count is what these tests are about). */
 function countingVirsh(uri = 'test:///default'): { executor: Executor; ran: string[] } {
@@ -54,5 +55,25 @@ describe('getCapabilities', () => {
     expect((await expectVirshError(aborted)).kind).toBe('aborted');
     expect((await other).arch).toBe('i686');
     expect(ran).toEqual(['capabilities']);
+  });
+});
+
+describe('getDomainHold', () => {
+  const TEST_UUID = toDomainUuid('6695eb01-f6a4-8304-79aa-97f2502e193f');
+
+  it('reads the state with its reason; a driver without domjobinfo gives no job rather than an error', async () => {
+    const { executor, ran } = countingVirsh();
+    expect(await getDomainHold({ executor }, TEST_UUID)).toEqual({
+      state: { state: 'running', reason: 'unknown' },
+      job: null,
+    });
+    expect(ran.sort()).toEqual([`domjobinfo --domain ${TEST_UUID}`, `domstate --reason --domain ${TEST_UUID}`]);
+  });
+
+  it('says null for a domain the host does not have, and rejects when the host cannot be asked', async () => {
+    const { executor } = countingVirsh();
+    expect(await getDomainHold({ executor }, toDomainUuid('0f1e0000-7a5b-4c1b-9e00-0000000000ff'))).toBeNull();
+    const unreachable = createLocalExecutor({ uri: 'test:///nonexistent/ferry-host.xml' });
+    await expect(getDomainHold({ executor: unreachable }, TEST_UUID)).rejects.toThrow();
   });
 });

@@ -5,6 +5,8 @@ import { isNoSuchDomain, plainFailure } from '../hypervisor/failure';
 import { LIST_UUID_NAME_ARGS } from '../inventory/virsh-commands';
 import type { DomainUuid } from '../libvirt/domain-ref';
 import { parseDomainXml, type DomainFacts } from '../libvirt/domain-xml';
+import { parseDomJobInfo, type DomJobInfo } from '../libvirt/migration/jobinfo';
+import { parseDomStateReason, type DomainState } from '../libvirt/migration/reattach';
 import { parseListUuidName, type ListedDomain } from '../libvirt/parsers/list';
 import { parseDomblkinfo } from '../libvirt/parsers/domblkinfo';
 import { parseCapabilities, type Capabilities } from '../libvirt/parsers/xml-documents';
@@ -40,6 +42,37 @@ export async function getDomainState(call: Call, uuid: DomainUuid): Promise<stri
   } catch (error) {
     if (isNoSuchDomain(error)) return null;
     throw error;
+  }
+}
+
+/**
+ * The domain's state with its reason, and the job libvirt runs on it, asked at once; null when the host has no
+ * domain with this UUID. `job` is null where the host keeps no job statistics for the domain (the destination of a
+ * migration, the test driver). Neither read waits for the domain's job lock (libvirt/foreign-job.ts).
+ */
+export async function getDomainHold(
+  call: Call,
+  uuid: DomainUuid,
+): Promise<{ state: DomainState; job: DomJobInfo | null } | null> {
+  const [stateRead, jobRead] = await Promise.allSettled([
+    virsh(call, ['domstate', '--reason', '--domain', uuid]),
+    virsh(call, ['domjobinfo', '--domain', uuid]),
+  ]);
+  if (stateRead.status === 'rejected') {
+    if (isNoSuchDomain(stateRead.reason)) return null;
+    throw stateRead.reason;
+  }
+  const state = parseDomStateReason(stateRead.value.stdout);
+  if (state === null) return null;
+  if (jobRead.status === 'rejected') {
+    // virsh refusing domjobinfo (no statistics here, a driver without it) only means no job is known.
+    if (jobRead.reason instanceof VirshError && jobRead.reason.kind === 'exit') return { state, job: null };
+    throw jobRead.reason;
+  }
+  try {
+    return { state, job: parseDomJobInfo(jobRead.value.stdout) };
+  } catch {
+    return { state, job: null };
   }
 }
 

@@ -16,11 +16,12 @@ import type { ListedDomain } from '../libvirt/parsers/list';
 import type { Capabilities } from '../libvirt/parsers/xml-documents';
 import { dirname, poolForPath, type PoolFacts } from '../libvirt/storage';
 import { describeHostError } from '../hosts/host-errors';
+import { foreignJobSentence } from '../libvirt/foreign-job';
 import {
   getCapabilities,
   getDiskCapacity,
   getDomainFacts,
-  getDomainState,
+  getDomainHold,
   getFreeMemory,
   listActivePools,
   listDomains,
@@ -176,9 +177,9 @@ async function checkVm(options: {
   const vm = facts.vm as DomainRef;
   const copying = input.migration.storage !== 'shared';
   // Everything independent runs at once: the source's and the destination's questions go to different hosts.
-  const [domain, sourceState, activeJob, destinationPools, freeMemory] = await Promise.all([
+  const [domain, hold, activeJob, destinationPools, freeMemory] = await Promise.all([
     getDomainFacts(src, vm.uuid),
-    getDomainState(src, vm.uuid),
+    getDomainHold(src, vm.uuid),
     input.db.migration.findFirst({
       where: {
         vmName: vm.name,
@@ -192,10 +193,13 @@ async function checkVm(options: {
     getFreeMemory(dst),
   ]);
   facts.domain = domain;
+  const sourceState = hold?.state.state ?? null;
   facts.sourceState = sourceState;
   facts.destinationPools = destinationPools;
   if (!domain) return [check('vm-exists', 'VM on source', 'fail', `"${vm.name}" left ${input.source.alias} just now.`)];
 
+  // A job started outside Ferry (plain virsh) would make virsh migrate wait 30 s for the domain's lock, then fail.
+  const held = hold === null ? null : foreignJobSentence({ hostAlias: input.source.alias, ...hold });
   const checks = [
     stateCheck(vm.name, sourceState, input.migration),
     fromVerdict(nameFreeRule({ destination: input.destination, vm, domains: options.destinationDomains })),
@@ -206,7 +210,9 @@ async function checkVm(options: {
           'fail',
           `Migration ${activeJob.id} of "${vm.name}" is ${activeJob.state}.`,
         )
-      : check('no-active-job', 'No migration running', 'pass', 'No other Ferry migration of this VM is active.'),
+      : held
+        ? check('no-active-job', 'No migration running', 'fail', `"${vm.name}": ${held}`)
+        : check('no-active-job', 'No migration running', 'pass', 'No other migration or libvirt job holds this VM.'),
   ];
   if (copying) checks.push(await storageCheck({ input, facts, src, dst }));
   else

@@ -7,7 +7,8 @@ import { VirshError, type Executor, type ExecutorSource } from '../hypervisor/ex
 import { matchDomain, type DomainRef } from '../libvirt/domain-ref';
 import { hasControlCharacter } from '../libvirt/text-checks';
 import { vmStateFromWords, type VmState } from '../libvirt/parsers/vm-state';
-import { getDomainState, listDomains } from '../migrations/host-queries';
+import { foreignJobSentence } from '../libvirt/foreign-job';
+import { getDomainHold, getDomainState, listDomains } from '../migrations/host-queries';
 import { ACTIVE_STATES } from '../migrations/types';
 import { classifyPowerFailure } from './errors';
 import { ACTION_WORDS, expectedState, powerArgv, refusalFor, shutdownTimeoutMessage, type PowerAction } from './rules';
@@ -67,13 +68,31 @@ async function readState(executor: Executor, host: RegisteredHost, vm: DomainRef
   } catch (error) {
     throw hostUnreachable(host, error);
   }
-  if (words === null) {
-    throw new UserError({
-      code: 'NOT_FOUND',
-      message: `"${vm.name}" is no longer on ${host.alias}: refresh the page.`,
-    });
-  }
+  if (words === null) throw vanished(host, vm);
   return vmStateFromWords(words) ?? 'no-state';
+}
+
+function vanished(host: RegisteredHost, vm: DomainRef): UserError {
+  return new UserError({ code: 'NOT_FOUND', message: `"${vm.name}" is no longer on ${host.alias}: refresh the page.` });
+}
+
+/** The VM's state, and a sentence when libvirt holds it in a job Ferry did not start (foreign-job.ts). */
+async function readStateAndJob(
+  executor: Executor,
+  host: RegisteredHost,
+  vm: DomainRef,
+): Promise<{ state: VmState; held: string | null }> {
+  let hold;
+  try {
+    hold = await getDomainHold({ executor, timeoutMs: VIRSH_TIMEOUT_MS }, vm.uuid);
+  } catch (error) {
+    throw hostUnreachable(host, error);
+  }
+  if (hold === null) throw vanished(host, vm);
+  return {
+    state: vmStateFromWords(hold.state.state) ?? 'no-state',
+    held: foreignJobSentence({ hostAlias: host.alias, ...hold }),
+  };
 }
 
 function auditPower(
@@ -137,7 +156,8 @@ export async function requestPowerAction(
   if (pending && action !== 'poweroff') {
     await refuse(`"${vm.name}" is shutting down: wait for it, or force it off.`, 'CONFLICT');
   }
-  const state = await readState(executor, host, vm);
+  const { state, held } = await readStateAndJob(executor, host, vm);
+  if (held) await refuse(`Cannot ${ACTION_WORDS[action]} "${vm.name}": ${held}`, 'CONFLICT');
   const refusal = refusalFor({ action, state, vmName: vm.name });
   if (refusal) await refuse(refusal);
 
