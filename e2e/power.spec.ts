@@ -198,7 +198,7 @@ test('the CLI suspends and resumes a lab guest, and its shutdown --force ends fo
   expect(domstate('vm1')).toBe('running');
 });
 
-test('a guest that a plain virsh migration holds: power actions and a migration refused at once, the job named', async ({
+test('a guest that a plain virsh migration holds: power, a migration and an evacuation plan refuse it at once, the job named', async ({
   page,
 }) => {
   test.setTimeout(120_000);
@@ -223,13 +223,27 @@ test('a guest that a plain virsh migration holds: power actions and a migration 
       'Cannot suspend "vm1": libvirt on hv1 is running a job on it that Ferry did not start (outgoing migration). ' +
         'Wait for it to end, or abort it (virsh domjobabort on hv1).',
     );
-    // A migration by Ferry is refused by its preflight, rather than wait 30 s for the lock and fail.
-    const preflight = await ferry(['migrate', 'vm1', '--to', 'hv2', '--preflight-only']);
+    // A migration by Ferry is refused by its preflight, rather than wait 30 s for the lock and fail. (--from: the
+    // arriving vm1 is listed on hv2 too.)
+    const preflight = await ferry(['migrate', 'vm1', '--from', 'hv1', '--to', 'hv2', '--preflight-only']);
     expect(preflight.code).toBe(1);
     expect(preflight.stdout).toContain(
       'No migration running: "vm1": libvirt on hv1 is running a job on it that Ferry did not start (outgoing migration).',
     );
     expect(preflight.stderr).toBe('Preflight failed: nothing was started.\n');
+    // An evacuation plan of hv1 shows vm1 as one that cannot move, and why; the others are placed.
+    const plan = await ferry(['evacuate', 'hv1', '--dry-run', '--json']);
+    expect(plan.code).toBe(0);
+    type PlanItem = { vmName: string; kind: string; reasons: string[] };
+    const { items } = (JSON.parse(plan.stdout) as { plan: { items: PlanItem[] } }).plan;
+    expect(items.find((item) => item.vmName === 'vm1')).toMatchObject({
+      kind: 'unmovable',
+      reasons: [
+        'libvirt on hv1 is running a job on it that Ferry did not start (outgoing migration). ' +
+          'Wait for it to end, or abort it (virsh domjobabort on hv1).',
+      ],
+    });
+    expect(items.find((item) => item.vmName === 'vm2')?.kind).toBe('move');
     // Nothing was asked of libvirt: the guest still runs on hv1, and the migration still runs.
     expect(domstate('vm1')).toBe('running');
     expect(virsh(hv1, 'domjobinfo', '--domain', 'vm1').out).toMatch(/Job type:\s+Unbounded/);
@@ -245,7 +259,8 @@ test('a guest that a plain virsh migration holds: power actions and a migration 
     'audit.list',
     { filter: { vm: 'vm1' }, limit: 5 },
   );
-  expect(audit.rows.slice(0, 2).map((row) => `${row.hostAlias} ${row.action} ${row.result}`)).toEqual([
+  expect(audit.rows.slice(0, 3).map((row) => `${row.hostAlias} ${row.action} ${row.result}`)).toEqual([
+    'hv1 migration.preflight refused',
     'hv1 power.suspend refused',
     'hv2 power.resume refused',
   ]);

@@ -7,7 +7,15 @@ import { NODEINFO_ARGS } from '../inventory/virsh-commands';
 import { toDomainUuid } from '../libvirt/domain-ref';
 import { parseDomainXml } from '../libvirt/domain-xml';
 import { parseNodeinfo } from '../libvirt/parsers/nodeinfo';
-import { getCapabilities, getFreeMemory, listActivePools, listDomains, volumeExists } from '../migrations/host-queries';
+import { foreignJobSentence } from '../libvirt/foreign-job';
+import {
+  getCapabilities,
+  getDomainHold,
+  getFreeMemory,
+  listActivePools,
+  listDomains,
+  volumeExists,
+} from '../migrations/host-queries';
 import { findLeftoversAt } from '../volumes/service';
 import { findMigrationBlockers } from './blockers';
 import type { PlacementHost, PlacementSource, PlacementVm } from './placement';
@@ -48,9 +56,15 @@ export async function gatherVms(
   const wanted = cards.filter((card) => !only || only.has(card.uuid));
   // A few dumpxml at once: each is mostly waiting on the host (over ssh, channels of one pooled connection).
   const vms = await mapLimit(wanted, HOST_CALLS_AT_ONCE, async (card): Promise<PlacementVm> => {
-    const xml = (await executor.run(['dumpxml', '--domain', toDomainUuid(card.uuid)], { timeoutMs: TIMEOUT_MS }))
-      .stdout;
+    const uuid = toDomainUuid(card.uuid);
+    const [dumped, hold] = await Promise.all([
+      executor.run(['dumpxml', '--domain', uuid], { timeoutMs: TIMEOUT_MS }),
+      getDomainHold({ executor, timeoutMs: TIMEOUT_MS }, uuid),
+    ]);
+    const xml = dumped.stdout;
     const domain = parseDomainXml(xml);
+    // A job started outside Ferry (a plain virsh migration) would fail its migration at the lock: say so now.
+    const held = hold === null ? null : foreignJobSentence({ hostAlias: host.alias, ...hold });
     const capacities = new Map(card.disks.map((disk) => [disk.target, disk.capacityBytes]));
     return {
       name: card.name,
@@ -67,7 +81,7 @@ export async function gatherVms(
           path: disk.sourcePath as string,
           capacityBytes: capacities.get(disk.target) ?? 0,
         })),
-      blockers: findMigrationBlockers(xml),
+      blockers: [...findMigrationBlockers(xml), ...(held === null ? [] : [held])],
     };
   });
   return {

@@ -370,6 +370,11 @@ function domstatsFor(host: Executor, args: readonly string[]): readonly string[]
   return WITHOUT_NOWAIT.has(host) ? args.filter((arg) => arg !== '--nowait') : args;
 }
 
+/** The bulk read's commands as this host takes them. */
+function bulkCommandsFor(host: Executor): ReadonlyArray<readonly string[]> {
+  return BULK_COMMANDS.map((args) => domstatsFor(host, args));
+}
+
 async function readDomstats(
   host: Executor,
   args: readonly string[],
@@ -391,7 +396,7 @@ async function readDomstats(
  * `problem` set. Transport failures (connection, timeout, abort) fail the whole host.
  */
 export async function collectVmsSnapshot(options: CollectVmsOptions): Promise<VmsSnapshot> {
-  const commands = BULK_COMMANDS.map((args) => domstatsFor(options.executor, args));
+  const commands = bulkCommandsFor(options.executor);
   return snapshotAfterBulk(options, await prefetching(options, commands));
 }
 
@@ -642,10 +647,7 @@ const HOST_INFO_COMMANDS = [
 
 /** The host's facts and its VMs, the facts asked in the same batch as the bulk read (one round trip less). */
 export async function collectHostInventory(options: CollectVmsOptions): Promise<HostInventory> {
-  const bulk = await prefetching(options, [
-    ...HOST_INFO_COMMANDS,
-    ...BULK_COMMANDS.map((args) => domstatsFor(options.executor, args)),
-  ]);
+  const bulk = await prefetching(options, [...HOST_INFO_COMMANDS, ...bulkCommandsFor(options.executor)]);
   const host = await collectHostInfo(bulk);
   const snapshot = await snapshotAfterBulk(options, bulk);
   return { host, ...snapshot };
