@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,28 @@ export function virsh(host: LabHost, ...args: string[]): { ok: boolean; out: str
     const e = error as { stderr?: string; stdout?: string };
     return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}`.trim() };
   }
+}
+
+/**
+ * A migration of `vm` from `from` to `to` started with plain virsh (not Ferry), held slow by `--bandwidth` MiB/s so
+ * a test can look at both hosts while it runs: libvirt holds the domain's job on both meanwhile. `abort` ends it
+ * with domjobabort (SIGKILL after 30 s) and resolves with virsh's exit code.
+ */
+export function startPlainMigration(options: { from: LabHost; to: LabHost; vm: string; bandwidthMiBps: number }) {
+  const args = ['-q', '-c', options.from.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource'];
+  args.push('--copy-storage-all', '--bandwidth', String(options.bandwidthMiBps));
+  args.push('--domain', options.vm, '--desturi', options.to.uri);
+  const migration = spawn('virsh', args, { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => migration.on('exit', (code) => resolve(code)));
+  return {
+    abort: async (): Promise<number | null> => {
+      virsh(options.from, 'domjobabort', '--domain', options.vm);
+      const killer = setTimeout(() => migration.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
 }
 
 export async function ensureHost(page: Page, options: { alias: string; uri: string }) {

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
 import { gotoReady } from './ready';
-import { lab, labHosts, registerLabHosts, virsh } from './lab-hosts';
+import { lab, labHosts, registerLabHosts, startPlainMigration, virsh } from './lab-hosts';
 
 /**
  * The fleet page follows libvirt's own events: changes made with plain virsh on a lab host appear on an open page
@@ -88,10 +87,8 @@ test('a guest arriving on hv2 by a migration started with virsh shows there, pau
   await expect(streamBadge(page, 'hv2')).toHaveAttribute('data-stream-state', 'live', { timeout: 45_000 });
   // 2 MiB/s: vm1's 64 MiB of memory alone takes half a minute, far longer than the checks below. While it runs,
   // libvirt holds the arriving domain's job: a read that waits for that job (domstats without --nowait) hangs.
-  const args = ['-q', '-c', hv1.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource'];
-  args.push('--copy-storage-all', '--bandwidth', '2', '--domain', 'vm1', '--desturi', hv2.uri);
-  const migration = spawn('virsh', args, { stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => migration.on('exit', (code) => resolve(code)));
+  const migration = startPlainMigration({ from: hv1, to: hv2, vm: 'vm1', bandwidthMiBps: 2 });
+  let exitCode: number | null = null;
   const arriving = page.locator('section[data-host="hv2"] li[data-vm="vm1"]');
   try {
     await expect(arriving).toContainText('paused', { timeout: 20_000 });
@@ -100,12 +97,9 @@ test('a guest arriving on hv2 by a migration started with virsh shows there, pau
     // Seen while the migration still ran, not after it.
     expect(virsh(hv1, 'domjobinfo', '--domain', 'vm1').out).toMatch(/Job type:\s+Unbounded/);
   } finally {
-    virsh(hv1, 'domjobabort', '--domain', 'vm1');
-    const killer = setTimeout(() => migration.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(killer);
+    exitCode = await migration.abort();
   }
-  expect(await exited).not.toBe(0);
+  expect(exitCode).not.toBe(0);
   await expect(arriving).toHaveCount(0, { timeout: 15_000 });
   await expect(card(page, 'vm1')).toContainText('running');
   await expect(streamBadge(page, 'hv2')).toHaveAttribute('data-stream-state', 'live');

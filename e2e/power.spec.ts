@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,7 @@ import superjson from 'superjson';
 import { runCli, type CliRun } from '../cli/testing/run-cli';
 import { makeKey, startSshAgent } from '../cli/testing/ssh-agent';
 import { addUserWithCli, ADMIN_STATE, API_HEADERS, signInWithPage } from './auth';
-import { lab, labHosts, registerLabHosts, virsh } from './lab-hosts';
+import { lab, labHosts, registerLabHosts, startPlainMigration, virsh } from './lab-hosts';
 import { gotoReady } from './ready';
 
 /**
@@ -206,10 +205,7 @@ test('a guest that a plain virsh migration holds: power, a migration and an evac
   await gotoReady(page, '/');
   // 2 MiB/s: the migration outlasts the checks below. libvirt holds vm1's job on both hosts meanwhile; a resume on
   // hv2 would wait 30 s for its lock, holding hv2's virsh session, and a suspend on hv1 would pause it mid-migration.
-  const args = ['-q', '-c', hv1.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource'];
-  args.push('--copy-storage-all', '--bandwidth', '2', '--domain', 'vm1', '--desturi', hv2.uri);
-  const migration = spawn('virsh', args, { stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => migration.on('exit', (code) => resolve(code)));
+  const migration = startPlainMigration({ from: hv1, to: hv2, vm: 'vm1', bandwidthMiBps: 2 });
   const arriving = page.locator('section[data-host="hv2"] li[data-vm="vm1"]');
   try {
     await expect(arriving.locator('h3 + span')).toHaveText('paused', { timeout: 30_000 });
@@ -248,10 +244,7 @@ test('a guest that a plain virsh migration holds: power, a migration and an evac
     expect(domstate('vm1')).toBe('running');
     expect(virsh(hv1, 'domjobinfo', '--domain', 'vm1').out).toMatch(/Job type:\s+Unbounded/);
   } finally {
-    virsh(hv1, 'domjobabort', '--domain', 'vm1');
-    const killer = setTimeout(() => migration.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(killer);
+    await migration.abort();
   }
   await expect(arriving).toHaveCount(0, { timeout: 15_000 });
   const audit = await trpc<{ rows: { action: string; result: string; hostAlias: string | null }[] }>(
