@@ -114,4 +114,36 @@ describe('gathering placement facts with real virsh', () => {
     const { vms } = await gatherVms(deps, row('demo', 'test:///default'), new Set(['no-such-uuid']));
     expect(vms).toEqual([]);
   });
+
+  it('names a migration Ferry runs of a VM as the reason it cannot move, until that migration ends', async () => {
+    const deps = { db: testDb.db, executors };
+    const job = await testDb.db.migration.create({
+      data: {
+        vmName: 'test',
+        vmUuid: '6695eb01-f6a4-8304-79aa-97f2502e193f',
+        sourceAlias: 'demo',
+        sourceUri: 'test:///default',
+        destinationAlias: 'big',
+        destinationUri: bigUri,
+        options: '{}',
+        actor: 'bob',
+        state: 'running',
+      },
+    });
+    try {
+      const { source, vms } = await gatherVms(deps, row('demo', 'test:///default'));
+      expect(vms.map((vm) => [vm.name, vm.blockers])).toEqual([
+        ['test', ['Ferry is migrating it to big (running): wait for it to end, or cancel it.']],
+      ]);
+      const hosts = await gatherHosts(deps, [row('big', bigUri)], vms);
+      const [placement] = placeVms({ source, vms, hosts });
+      expect(placement).toMatchObject({ kind: 'unmovable', reasons: [vms[0]?.blockers[0]] });
+
+      await testDb.db.migration.update({ where: { id: job.id }, data: { state: 'succeeded' } });
+      const after = await gatherVms(deps, row('demo', 'test:///default'));
+      expect(after.vms.map((vm) => vm.blockers)).toEqual([[]]);
+    } finally {
+      await testDb.db.migration.delete({ where: { id: job.id } });
+    }
+  });
 });

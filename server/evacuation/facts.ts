@@ -16,6 +16,7 @@ import {
   listDomains,
   volumeExists,
 } from '../migrations/host-queries';
+import { ACTIVE_STATES } from '../migrations/types';
 import { findLeftoversAt } from '../volumes/service';
 import { findMigrationBlockers } from './blockers';
 import type { PlacementHost, PlacementSource, PlacementVm } from './placement';
@@ -54,6 +55,15 @@ export async function gatherVms(
     getCapabilities({ executor, timeoutMs: TIMEOUT_MS }),
   ]);
   const wanted = cards.filter((card) => !only || only.has(card.uuid));
+  // The VMs Ferry itself is migrating: libvirt's job on each is Ferry's, not a stranger's.
+  const ferryJobs = new Map(
+    (
+      await deps.db.migration.findMany({
+        where: { vmUuid: { in: wanted.map((card) => card.uuid) }, state: { in: [...ACTIVE_STATES] } },
+        select: { vmUuid: true, state: true, destinationAlias: true },
+      })
+    ).map((job) => [job.vmUuid, job]),
+  );
   // A few dumpxml at once: each is mostly waiting on the host (over ssh, channels of one pooled connection).
   const vms = await mapLimit(wanted, HOST_CALLS_AT_ONCE, async (card): Promise<PlacementVm> => {
     const uuid = toDomainUuid(card.uuid);
@@ -63,8 +73,14 @@ export async function gatherVms(
     ]);
     const xml = dumped.stdout;
     const domain = parseDomainXml(xml);
-    // A job started outside Ferry (a plain virsh migration) would fail its migration at the lock: say so now.
-    const held = hold === null ? null : foreignJobSentence({ hostAlias: host.alias, ...hold });
+    // A VM already in a migration cannot start another: Ferry's own is named as Ferry's, and a job started outside
+    // Ferry (a plain virsh migration) would fail this one at libvirt's lock.
+    const ferryJob = ferryJobs.get(card.uuid);
+    const held = ferryJob
+      ? `Ferry is migrating it to ${ferryJob.destinationAlias} (${ferryJob.state}): wait for it to end, or cancel it.`
+      : hold === null
+        ? null
+        : foreignJobSentence({ hostAlias: host.alias, ...hold });
     const capacities = new Map(card.disks.map((disk) => [disk.target, disk.capacityBytes]));
     return {
       name: card.name,
