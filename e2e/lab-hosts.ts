@@ -49,7 +49,7 @@ export function virsh(host: LabHost, ...args: string[]): { ok: boolean; out: str
 /**
  * A migration of `vm` from `from` to `to` started with plain virsh (not Ferry), held slow by `--bandwidth` MiB/s so
  * a test can look at both hosts while it runs: libvirt holds the domain's job on both meanwhile. `abort` ends it
- * with domjobabort (SIGKILL after 30 s) and resolves with virsh's exit code.
+ * with domjobabort (SIGKILL after 30 s; harmless once it has ended) and resolves with virsh's exit code.
  */
 export function startPlainMigration(options: { from: LabHost; to: LabHost; vm: string; bandwidthMiBps: number }) {
   const args = ['-q', '-c', options.from.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource'];
@@ -58,6 +58,8 @@ export function startPlainMigration(options: { from: LabHost; to: LabHost; vm: s
   const migration = spawn('virsh', args, { stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => migration.on('exit', (code) => resolve(code)));
   return {
+    /** virsh's exit code, once it has ended. */
+    exited,
     abort: async (): Promise<number | null> => {
       virsh(options.from, 'domjobabort', '--domain', options.vm);
       const killer = setTimeout(() => migration.kill('SIGKILL'), 30_000);

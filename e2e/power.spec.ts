@@ -197,7 +197,7 @@ test('the CLI suspends and resumes a lab guest, and its shutdown --force ends fo
   expect(domstate('vm1')).toBe('running');
 });
 
-test('a guest that a plain virsh migration holds: power, a migration and an evacuation plan refuse it at once, the job named', async ({
+test('a guest that a plain virsh migration holds: power, a migration and an evacuation plan refuse it at once, the job named; force off ends it', async ({
   page,
 }) => {
   test.setTimeout(120_000);
@@ -243,16 +243,29 @@ test('a guest that a plain virsh migration holds: power, a migration and an evac
     // Nothing was asked of libvirt: the guest still runs on hv1, and the migration still runs.
     expect(domstate('vm1')).toBe('running');
     expect(virsh(hv1, 'domjobinfo', '--domain', 'vm1').out).toMatch(/Job type:\s+Unbounded/);
+
+    // Force off is the way out, and is not refused: the arriving copy on hv2 ends, and with it the migration.
+    await arriving.getByRole('button', { name: 'Force off vm1' }).click();
+    await page
+      .getByRole('dialog', { name: 'Force off vm1 on hv2?' })
+      .getByRole('button', { name: 'Force off' })
+      .click();
+    await expect(arriving).toHaveCount(0, { timeout: 15_000 });
+    const ended = await Promise.race([migration.exited, new Promise((resolve) => setTimeout(resolve, 20_000, 'on'))]);
+    expect(ended).not.toBe('on');
+    expect(ended).not.toBe(0);
+    expect(virsh(hv2, 'domstate', '--domain', 'vm1').ok).toBe(false);
+    expect(domstate('vm1')).toBe('running');
   } finally {
     await migration.abort();
   }
-  await expect(arriving).toHaveCount(0, { timeout: 15_000 });
   const audit = await trpc<{ rows: { action: string; result: string; hostAlias: string | null }[] }>(
     'query',
     'audit.list',
     { filter: { vm: 'vm1' }, limit: 5 },
   );
-  expect(audit.rows.slice(0, 3).map((row) => `${row.hostAlias} ${row.action} ${row.result}`)).toEqual([
+  expect(audit.rows.slice(0, 4).map((row) => `${row.hostAlias} ${row.action} ${row.result}`)).toEqual([
+    'hv2 power.poweroff ok',
     'hv1 migration.preflight refused',
     'hv1 power.suspend refused',
     'hv2 power.resume refused',
