@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -116,6 +116,54 @@ describe('ssh executor over one pooled connection', () => {
     const error = await expectVirshError(executor.run(['domstate', '$(touch /tmp/ferry-pwned); destroy plain']));
     expect(error.stderr).toContain("failed to get domain '$(touch /tmp/ferry-pwned); destroy plain'");
     await expect(readFile('/tmp/ferry-pwned')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('runs a batch as one remote virsh, each answer and error its own; a line-unsafe command runs alone', async () => {
+    // A remote "virsh" that counts its starts, then is the real one.
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-batch-'));
+    try {
+      const counter = join(dir, 'starts');
+      const wrapper = join(dir, 'virsh');
+      // The test sshd's user is not root: it must reach the wrapper and append to the counter.
+      await chmod(dir, 0o755);
+      await writeFile(counter, '', { mode: 0o666 });
+      await chmod(counter, 0o666);
+      await writeFile(wrapper, `#!/bin/sh\necho started >> '${counter}'\nexec virsh "$@"\n`, { mode: 0o755 });
+      const executor = open({ remoteUri: HOSTILE_NAMES_URI, remoteVirshPath: wrapper });
+      const [hostile] = HOSTILE_VM_NAMES;
+      const results = await executor.runBatch([
+        ['dominfo', '--domain', hostile],
+        ['domstate', '--domain', 'no-such-vm'],
+        ['domstate', '--domain', '$(touch /tmp/ferry-pwned); destroy plain'],
+        ['dominfo', '--domain', 'new\nline'],
+      ]);
+      const starts = async () => (await readFile(counter, 'utf8')).split('\n').filter(Boolean).length;
+      // The three line-safe commands in one virsh, the name with a newline in a second.
+      expect(await starts()).toBe(2);
+      const [info, missing, injected, newline] = results;
+      expect(info?.ok && /\nName: +([^]*?)\nUUID:/.exec(info.result.stdout)?.[1]).toBe(hostile);
+      expect(missing?.ok).toBe(false);
+      expect(!missing?.ok && missing?.error.stderr).toContain("failed to get domain 'no-such-vm'");
+      expect(!missing?.ok && missing?.error.argv).toEqual([
+        'virsh',
+        '-c',
+        HOSTILE_NAMES_URI,
+        'domstate',
+        '--domain',
+        'no-such-vm',
+      ]);
+      expect(!injected?.ok && injected?.error.stderr).toContain(
+        "failed to get domain '$(touch /tmp/ferry-pwned); destroy plain'",
+      );
+      await expect(readFile('/tmp/ferry-pwned')).rejects.toThrow(/ENOENT/);
+      expect(newline?.ok && /\nName: +([^]*?)\nUUID:/.exec(newline.result.stdout)?.[1]).toBe('new\nline');
+      // Each answer is what the command alone answers (but for what this driver makes up per process).
+      const steady = (text: string) => text.replace(/^(UUID|CPU time):.*$/gm, '$1:');
+      const alone = await executor.run(['dominfo', '--domain', hostile]);
+      expect(info?.ok && steady(info.result.stdout)).toBe(steady(alone.stdout));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('streams stdout and stderr chunks as they arrive', async () => {

@@ -57,6 +57,12 @@ export async function runOneShotBatch(options: {
   uri: string;
   commands: ReadonlyArray<readonly string[]>;
   runOptions?: SessionRunOptions;
+  /**
+   * Frame every line with both markers at once, never trying the read-only framing first: where starting virsh
+   * costs far more than its markers (a remote host, ~40 ms a process), a second run of a line costs more than the
+   * markers save.
+   */
+  bothMarkersAlways?: boolean;
 }): Promise<BatchItemResult[]> {
   const nonces = freshNonces(options.commands.length);
   const framed = options.commands.map((args, index): Framed => {
@@ -88,10 +94,10 @@ function splitLines(framed: readonly Framed[]): Framed[][] {
   return lines;
 }
 
-type LineOptions = { oneShot: Executor; uri: string; runOptions?: SessionRunOptions };
+type LineOptions = { oneShot: Executor; uri: string; runOptions?: SessionRunOptions; bothMarkersAlways?: boolean };
 
 async function runLine(options: LineOptions, line: readonly Framed[]): Promise<BatchItemResult[]> {
-  if (line.every((item) => READ_ONLY_COMMANDS.has(item.args[0] ?? ''))) {
+  if (!options.bothMarkersAlways && line.every((item) => READ_ONLY_COMMANDS.has(item.args[0] ?? ''))) {
     const text = line.map((item) => `${item.quoted} ; echo ${item.nonce}`).join(' ; ');
     const answered = await runText(options, line, text);
     if (!answered.ok) return answered.results;

@@ -1,5 +1,5 @@
 import { VirshError, type Executor } from '../hypervisor/executor';
-import type { BatchItemResult } from '../hypervisor/virsh-session';
+import { withPrefetched } from '../hypervisor/prefetch';
 import { isNoSuchDomain } from '../hypervisor/failure';
 import { parseDomblkinfoAll, type TargetBlockInfo } from '../libvirt/parsers/domblkinfo';
 import { parseDomblklistDetails, type BlockDevice } from '../libvirt/parsers/domblklist';
@@ -451,46 +451,15 @@ async function snapshotAfterBulk(options: CollectVmsOptions, bulk: CollectOption
   return { vms, vanished, collectedAt };
 }
 
-type BatchingExecutor = Executor & {
-  runBatch(
-    commands: ReadonlyArray<readonly string[]>,
-    options?: { signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<BatchItemResult[]>;
-};
-
-function canBatch(executor: Executor): executor is BatchingExecutor {
-  return typeof (executor as Partial<BatchingExecutor>).runBatch === 'function';
-}
-
-/**
- * Sends `commands` to a session executor in one pipelined write and serves each answer once, when asked for
- * it with the same argv; anything else goes to the executor as usual. A command prefetched but not asked for
- * costs a little; one asked for but not prefetched costs a round trip. Answers are the same either way.
- */
+/** `options` with its executor serving `commands` from one batch (see withPrefetched). */
 async function prefetching(
   options: CollectOptions,
   commands: ReadonlyArray<readonly string[]>,
 ): Promise<CollectOptions> {
-  const inner = options.executor;
-  if (!canBatch(inner) || commands.length < 2) return options;
-  const results = await inner.runBatch(commands, { signal: options.signal, timeoutMs: options.timeoutMs });
-  const answers = new Map<string, BatchItemResult>();
-  commands.forEach((args, index) => {
-    const result = results[index];
-    if (result) answers.set(JSON.stringify(args), result);
+  const executor = await withPrefetched(options.executor, commands, {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
   });
-  const executor: Executor = {
-    description: inner.description,
-    run: async (args, runOptions) => {
-      const key = JSON.stringify(args);
-      const answer = answers.get(key);
-      if (answer === undefined) return inner.run(args, runOptions);
-      answers.delete(key);
-      if (answer.ok) return answer.result;
-      throw answer.error;
-    },
-    close: () => inner.close(),
-  };
   return { ...options, executor };
 }
 
