@@ -3,18 +3,24 @@ import { mapLimit } from '../fleet/service';
 import { describeHostError } from '../hosts/host-errors';
 import type { Executor, ExecutorSource } from '../hypervisor/executor';
 import { collectVms } from '../inventory/collect';
-import { NODEINFO_ARGS } from '../inventory/virsh-commands';
+import { LIST_UUID_NAME_ARGS, NODEINFO_ARGS } from '../inventory/virsh-commands';
 import { toDomainUuid } from '../libvirt/domain-ref';
 import { parseDomainXml } from '../libvirt/domain-xml';
 import { parseNodeinfo } from '../libvirt/parsers/nodeinfo';
 import { foreignJobSentence } from '../libvirt/foreign-job';
 import {
+  domainReadArgs,
+  FREECELL_ARGS,
   getCapabilities,
   getDomainHold,
+  getDomainXml,
   getFreeMemory,
   listActivePools,
   listDomains,
+  POOL_LIST_ARGS,
+  prefetched,
   volumeExists,
+  volumeInfoArgs,
 } from '../migrations/host-queries';
 import { ACTIVE_STATES } from '../migrations/types';
 import { findLeftoversAt } from '../volumes/service';
@@ -64,14 +70,14 @@ export async function gatherVms(
       })
     ).map((job) => [job.vmUuid, job]),
   );
-  // A few dumpxml at once: each is mostly waiting on the host (over ssh, channels of one pooled connection).
+  // Every VM's XML, state and job in one batch (one remote virsh over ssh), then read from it.
+  const asked = await prefetched(
+    { executor, timeoutMs: TIMEOUT_MS },
+    wanted.flatMap((card) => domainReadArgs(toDomainUuid(card.uuid))),
+  );
   const vms = await mapLimit(wanted, HOST_CALLS_AT_ONCE, async (card): Promise<PlacementVm> => {
     const uuid = toDomainUuid(card.uuid);
-    const [dumped, hold] = await Promise.all([
-      executor.run(['dumpxml', '--domain', uuid], { timeoutMs: TIMEOUT_MS }),
-      getDomainHold({ executor, timeoutMs: TIMEOUT_MS }, uuid),
-    ]);
-    const xml = dumped.stdout;
+    const [xml, hold] = await Promise.all([getDomainXml(asked, uuid), getDomainHold(asked, uuid)]);
     const domain = parseDomainXml(xml);
     // A VM already in a migration cannot start another: Ferry's own is named as Ferry's, and a job started outside
     // Ferry (a plain virsh migration) would fail this one at libvirt's lock.
@@ -133,14 +139,18 @@ export function askHost(deps: FactsDeps, host: HostRow): AskedHost {
   const ask = async (): Promise<HostAnswers> => {
     const executor = deps.executors.get(host);
     const call = { executor, timeoutMs: TIMEOUT_MS };
-    const [capabilities, nodeinfo, freeMemory, cards, pools, domains] = await Promise.all([
-      getCapabilities(call),
-      executor.run([...NODEINFO_ARGS], { timeoutMs: TIMEOUT_MS }).then((result) => parseNodeinfo(result.stdout)),
-      getFreeMemory(call),
+    // The inventory read is its own batch; these four another, asked while it runs (capabilities are cached).
+    const [cards, capabilities, asked] = await Promise.all([
       collectVms({ executor, timeoutMs: TIMEOUT_MS }),
-      listActivePools(call),
+      getCapabilities(call),
+      prefetched(call, [[...NODEINFO_ARGS], [...FREECELL_ARGS], [...POOL_LIST_ARGS], [...LIST_UUID_NAME_ARGS]]),
+    ]);
+    const [nodeinfo, freeMemory, pools, domains] = await Promise.all([
+      asked.executor.run([...NODEINFO_ARGS], { timeoutMs: TIMEOUT_MS }).then((result) => parseNodeinfo(result.stdout)),
+      getFreeMemory(asked),
+      listActivePools(asked),
       // Names from `list --all`: every defined domain clashes, whatever the inventory could read of it.
-      listDomains(call),
+      listDomains(asked),
     ]);
     return { executor, capabilities, nodeinfo, freeMemory, cards, pools, domains };
   };
@@ -170,9 +180,10 @@ export async function gatherHost(
     const answer = await asked;
     if (!answer.ok) throw answer.error;
     const { executor, capabilities, nodeinfo, freeMemory, cards, pools, domains } = answer.answers;
-    const call = { executor, timeoutMs: TIMEOUT_MS };
     const running = cards.filter((card) => card.state === 'running' || card.state === 'paused');
-    const checked = await mapLimit([...new Set(paths)], HOST_CALLS_AT_ONCE, async (filePath) =>
+    const unique = [...new Set(paths)];
+    const call = await prefetched({ executor, timeoutMs: TIMEOUT_MS }, unique.map(volumeInfoArgs));
+    const checked = await mapLimit(unique, HOST_CALLS_AT_ONCE, async (filePath) =>
       (await volumeExists(call, filePath)) ? filePath : null,
     );
     const existing = checked.filter((filePath): filePath is string => filePath !== null);

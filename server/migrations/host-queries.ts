@@ -2,6 +2,7 @@ import type { Executor } from '../hypervisor/executor';
 import { VirshError } from '../hypervisor/executor';
 import { raceWithSignal } from '../hypervisor/deadline';
 import { isNoSuchDomain, plainFailure } from '../hypervisor/failure';
+import { withPrefetched } from '../hypervisor/prefetch';
 import { LIST_UUID_NAME_ARGS } from '../inventory/virsh-commands';
 import type { DomainUuid } from '../libvirt/domain-ref';
 import { parseDomainXml, type DomainFacts } from '../libvirt/domain-xml';
@@ -25,6 +26,45 @@ async function virsh(call: Call, args: string[]) {
   return call.executor.run(args, { signal: call.signal, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS });
 }
 
+/**
+ * `call` with its executor answering `commands` from one batch (hypervisor/prefetch.ts): over ssh one remote virsh
+ * instead of one per command. The functions below ask as before; the argv builders here say what they will ask.
+ * Never for getCapabilities, which caches per executor object.
+ */
+export async function prefetched(call: Call, commands: ReadonlyArray<readonly string[]>): Promise<Call> {
+  const executor = await withPrefetched(call.executor, commands, {
+    signal: call.signal,
+    timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+  return { ...call, executor };
+}
+
+/** What getDomainFacts and getDomainHold ask about one domain. */
+export function domainReadArgs(uuid: DomainUuid): string[][] {
+  return [domainXmlArgs(uuid), ...domainHoldArgs(uuid)];
+}
+
+export const domainXmlArgs = (uuid: DomainUuid): string[] => ['dumpxml', '--domain', uuid];
+const domainHoldArgs = (uuid: DomainUuid): [string[], string[]] => [
+  ['domstate', '--reason', '--domain', uuid],
+  ['domjobinfo', '--domain', uuid],
+];
+
+export const FREECELL_ARGS = ['freecell', '--all'] as const;
+export const POOL_LIST_ARGS = ['pool-list', '--name'] as const;
+
+export function volumeInfoArgs(filePath: string): string[] {
+  return ['vol-info', '--', filePath];
+}
+
+export function domainStateArgs(uuid: DomainUuid): string[] {
+  return ['domstate', '--domain', uuid];
+}
+
+export function diskCapacityArgs(uuid: DomainUuid, target: string): string[] {
+  return ['domblkinfo', '--domain', uuid, '--device', target];
+}
+
 export function isNoSuchVolume(error: unknown): boolean {
   return error instanceof VirshError && /failed to get vol|Storage volume not found/i.test(error.stderr);
 }
@@ -37,7 +77,7 @@ export async function listDomains(call: Call): Promise<ListedDomain[]> {
 /** The domain's state word (`running`, `shut off`, …), or null when the host has no domain with this UUID. */
 export async function getDomainState(call: Call, uuid: DomainUuid): Promise<string | null> {
   try {
-    const result = await virsh(call, ['domstate', '--domain', uuid]);
+    const result = await virsh(call, domainStateArgs(uuid));
     return result.stdout.trim().split('\n')[0]?.trim() ?? null;
   } catch (error) {
     if (isNoSuchDomain(error)) return null;
@@ -55,8 +95,8 @@ export async function getDomainHold(
   uuid: DomainUuid,
 ): Promise<{ state: DomainState; job: DomJobInfo | null } | null> {
   const [stateRead, jobRead] = await Promise.allSettled([
-    virsh(call, ['domstate', '--reason', '--domain', uuid]),
-    virsh(call, ['domjobinfo', '--domain', uuid]),
+    virsh(call, domainHoldArgs(uuid)[0]),
+    virsh(call, domainHoldArgs(uuid)[1]),
   ]);
   if (stateRead.status === 'rejected') {
     if (isNoSuchDomain(stateRead.reason)) return null;
@@ -76,9 +116,14 @@ export async function getDomainHold(
   }
 }
 
+/** The domain's XML as virsh prints it (errors as virsh's). */
+export async function getDomainXml(call: Call, uuid: DomainUuid): Promise<string> {
+  return (await virsh(call, domainXmlArgs(uuid))).stdout;
+}
+
 export async function getDomainFacts(call: Call, uuid: DomainUuid): Promise<DomainFacts | null> {
   try {
-    const result = await virsh(call, ['dumpxml', '--domain', uuid]);
+    const result = await virsh(call, domainXmlArgs(uuid));
     return parseDomainXml(result.stdout);
   } catch (error) {
     if (isNoSuchDomain(error)) return null;
@@ -119,19 +164,27 @@ export async function getCapabilities(call: Call): Promise<Capabilities> {
 }
 
 export async function listActivePools(call: Call): Promise<PoolFacts[]> {
-  const names = parseNameList((await virsh(call, ['pool-list', '--name'])).stdout);
+  const names = parseNameList((await virsh(call, [...POOL_LIST_ARGS])).stdout);
+  // One batch, in this order: each pool's refresh before its dumpxml.
+  const asked = await prefetched(
+    call,
+    names.flatMap((name) => [
+      ['pool-refresh', '--', name],
+      ['pool-dumpxml', '--', name],
+    ]),
+  );
   const pools: PoolFacts[] = [];
   for (const name of names) {
     // A refresh makes libvirt notice files created behind its back (e.g. by an aborted migration).
-    await virsh(call, ['pool-refresh', '--', name]).catch(() => undefined);
-    pools.push(parsePoolXml((await virsh(call, ['pool-dumpxml', '--', name])).stdout));
+    await virsh(asked, ['pool-refresh', '--', name]).catch(() => undefined);
+    pools.push(parsePoolXml((await virsh(asked, ['pool-dumpxml', '--', name])).stdout));
   }
   return pools;
 }
 
 export async function volumeExists(call: Call, filePath: string): Promise<boolean> {
   try {
-    await virsh(call, ['vol-info', '--', filePath]);
+    await virsh(call, volumeInfoArgs(filePath));
     return true;
   } catch (error) {
     if (isNoSuchVolume(error)) return false;
@@ -163,7 +216,7 @@ export async function deleteVolume(call: Call, filePath: string) {
 /** Capacity of one disk in bytes, as libvirt reports it (`domblkinfo` without --human prints bytes). */
 export async function getDiskCapacity(call: Call, uuid: DomainUuid, target: string): Promise<number | null> {
   try {
-    const result = await virsh(call, ['domblkinfo', '--domain', uuid, '--device', target]);
+    const result = await virsh(call, diskCapacityArgs(uuid, target));
     return parseDomblkinfo(result.stdout).capacityBytes;
   } catch {
     return null;
@@ -173,7 +226,7 @@ export async function getDiskCapacity(call: Call, uuid: DomainUuid, target: stri
 /** Free memory on the host in bytes, from `virsh freecell --all` ("Total:  6144 KiB"). */
 export async function getFreeMemory(call: Call): Promise<number | null> {
   try {
-    const result = await virsh(call, ['freecell', '--all']);
+    const result = await virsh(call, [...FREECELL_ARGS]);
     const match = /Total:\s+(\d+)\s*KiB/.exec(result.stdout);
     return match ? Number(match[1]) * 1024 : null;
   } catch {

@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import type { Executor } from '../hypervisor/executor';
-import { matchDomain, type DomainRef } from '../libvirt/domain-ref';
+import { matchDomain, toDomainUuid, type DomainRef } from '../libvirt/domain-ref';
 import type { DomainFacts } from '../libvirt/domain-xml';
 import {
   driverRule,
@@ -18,6 +18,9 @@ import { dirname, poolForPath, type PoolFacts } from '../libvirt/storage';
 import { describeHostError } from '../hosts/host-errors';
 import { foreignJobSentence } from '../libvirt/foreign-job';
 import {
+  diskCapacityArgs,
+  domainReadArgs,
+  FREECELL_ARGS,
   getCapabilities,
   getDiskCapacity,
   getDomainFacts,
@@ -25,8 +28,13 @@ import {
   getFreeMemory,
   listActivePools,
   listDomains,
+  POOL_LIST_ARGS,
+  prefetched,
   volumeExists,
+  volumeInfoArgs,
 } from './host-queries';
+import { LIST_UUID_NAME_ARGS } from '../inventory/virsh-commands';
+import { isUuid } from '../libvirt/parsers/list';
 import { plural } from '../plural';
 import { closeVanishedLeftovers, findLeftoversAt } from '../volumes/service';
 import { describeForeignVolume } from '../volumes/story';
@@ -123,11 +131,18 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   const notInMaintenance = maintenanceRule({ alias: destination.alias, inMaintenance: maintenance?.inMaintenance });
   if (notInMaintenance.status === 'fail') return report([fromVerdict(notInMaintenance)], facts);
 
+  // What each host will be asked first, in one batch per host (one remote virsh over ssh): the lists, the VM's
+  // own reads when the request names its UUID, the destination's memory and pools. Capabilities are cached.
+  const wantedUuid = input.vm.uuid && isUuid(input.vm.uuid.toLowerCase()) ? toDomainUuid(input.vm.uuid) : null;
+  const [srcAsked, dstAsked] = await Promise.all([
+    prefetched(src, [[...LIST_UUID_NAME_ARGS], ...(wantedUuid ? domainReadArgs(wantedUuid) : [])]),
+    prefetched(dst, [[...LIST_UUID_NAME_ARGS], [...FREECELL_ARGS], [...POOL_LIST_ARGS]]),
+  ]);
   const [sourceCaps, destinationCaps, sourceDomains, destinationDomains] = await Promise.all([
     ask(getCapabilities(src)),
     ask(getCapabilities(dst)),
-    ask(listDomains(src)),
-    ask(listDomains(dst)),
+    ask(listDomains(srcAsked)),
+    ask(listDomains(dstAsked)),
   ]);
   const sourceError = !sourceCaps.ok ? sourceCaps.error : !sourceDomains.ok ? sourceDomains.error : null;
   if (sourceError !== null)
@@ -155,7 +170,9 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
     return report(checks, facts);
   }
   facts.vm = match.domain;
-  checks.push(...(await checkVm({ input, facts, src, dst, destinationDomains: destinationDomains.value })));
+  checks.push(
+    ...(await checkVm({ input, facts, src: srcAsked, dst: dstAsked, destinationDomains: destinationDomains.value })),
+  );
   if (!facts.domain) return report(checks, facts);
   checks.push(cpuCheck(facts.domain, sourceCaps.value, destinationCaps.value));
   return report(checks, facts);
@@ -264,9 +281,19 @@ async function storageCheck(options: {
   );
   const problems: string[] = [];
   const needPerPool = new Map<string, number>();
+  const [srcAsked, dstAsked] = await Promise.all([
+    prefetched(
+      src,
+      disks.map((disk) => diskCapacityArgs(vm.uuid, disk.target)),
+    ),
+    prefetched(
+      dst,
+      disks.map((disk) => volumeInfoArgs(disk.sourcePath as string)),
+    ),
+  ]);
   const sizes = await Promise.all(
     disks.map((disk) =>
-      Promise.all([getDiskCapacity(src, vm.uuid, disk.target), volumeExists(dst, disk.sourcePath as string)]),
+      Promise.all([getDiskCapacity(srcAsked, vm.uuid, disk.target), volumeExists(dstAsked, disk.sourcePath as string)]),
     ),
   );
   await closeVanishedLeftovers(input.db, {

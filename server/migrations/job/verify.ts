@@ -5,7 +5,8 @@ import { classifyVirshError } from '../../libvirt/migration/errors';
 import { parseDomJobInfo, type DomJobInfo } from '../../libvirt/migration/jobinfo';
 import type { MigrationOptions } from '../../libvirt/migration/options';
 import type { Ending, RunTotals } from '../final-state';
-import { getDomainState } from '../host-queries';
+import { withPrefetched } from '../../hypervisor/prefetch';
+import { domainStateArgs, getDomainState } from '../host-queries';
 import type { LoadedJob } from './load';
 import type { MigrateRun } from './migrate';
 
@@ -17,14 +18,16 @@ export type Arrival =
  * asked for by its UUID on both ends (it keeps its UUID when it moves).
  */
 export async function verifyArrival(job: LoadedJob, vm: DomainRef): Promise<Arrival> {
-  const completed = job.dst
+  // The destination's two reads in one batch (one remote virsh over ssh), the source's state meanwhile.
+  const [dst, sourceState] = await Promise.all([
+    withPrefetched(job.dst, [buildCompletedJobInfoArgv(vm.uuid), domainStateArgs(vm.uuid)], { timeoutMs: 10_000 }),
+    getDomainState({ executor: job.src }, vm.uuid),
+  ]);
+  const completed = dst
     .run(buildCompletedJobInfoArgv(vm.uuid), { timeoutMs: 10_000 })
     .then((result) => parseDomJobInfo(result.stdout))
     .catch(() => null);
-  const [destinationState, sourceState] = await Promise.all([
-    getDomainState({ executor: job.dst }, vm.uuid),
-    getDomainState({ executor: job.src }, vm.uuid),
-  ]);
+  const destinationState = await getDomainState({ executor: dst }, vm.uuid);
   const verification = [
     `${job.destination.alias}: ${destinationState ?? 'no such domain'}`,
     `${job.source.alias}: ${sourceState ?? 'no such domain'}`,
