@@ -1,8 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalExecutor } from '../hypervisor/local-executor';
+import { createSshExecutor } from '../hypervisor/ssh-executor';
+import { startTestSshd, type TestSshd } from '../testing/sshd';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { askHost, gatherHosts, gatherVms } from './facts';
 import { placeVms } from './placement';
@@ -144,6 +146,59 @@ describe('gathering placement facts with real virsh', () => {
       expect(after.vms.map((vm) => vm.blockers)).toEqual([[]]);
     } finally {
       await testDb.db.migration.delete({ where: { id: job.id } });
+    }
+  });
+});
+
+describe('gathering over the ssh executor', () => {
+  let sshd: TestSshd;
+  let countDir: string;
+  beforeAll(async () => {
+    sshd = await startTestSshd();
+    // A remote "virsh" that counts its starts, then is the real one (the sshd's user is not root).
+    countDir = await mkdtemp(path.join(tmpdir(), 'ferry-evac-ssh-'));
+    await chmod(countDir, 0o755);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    await rm(countDir, { recursive: true, force: true });
+  });
+
+  it('asks a host of six VMs with a few remote virsh, not one per command, and gets what local virsh gets', async () => {
+    const names = ['web', 'db', `a b'c"d;$(x)`, '--help', 'cache', 'queue'];
+    const domains = names.map(
+      (name, index) =>
+        `<domain type='test'><name>${name.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/"/g, '&quot;')}</name><uuid>5e000000-0000-4000-8000-0000000000c${index}</uuid><vcpu>1</vcpu><memory>524288</memory><os><type>hvm</type></os></domain>`,
+    );
+    const hostFile = path.join(countDir, 'six.xml');
+    await writeFile(hostFile, `<node>\n${domains.join('\n')}\n</node>\n`, { mode: 0o644 });
+    const hostUri = `test://${hostFile}`;
+    const counter = path.join(countDir, 'starts');
+    const wrapper = path.join(countDir, 'virsh');
+    await writeFile(counter, '', { mode: 0o666 });
+    await chmod(counter, 0o666);
+    await writeFile(wrapper, `#!/bin/sh\necho started >> '${counter}'\nexec virsh "$@"\n`, { mode: 0o755 });
+    const executor = createSshExecutor({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      keyfile: sshd.clientKeyPath,
+      pinnedFingerprint: sshd.hostKeyFingerprint,
+      remoteUri: hostUri,
+      remoteVirshPath: wrapper,
+    });
+    try {
+      const overSsh = await gatherVms({ db: testDb.db, executors: { get: () => executor } }, row('six', 'x'));
+      const starts = (await readFile(counter, 'utf8')).split('\n').filter(Boolean).length;
+      // One command each would be 6 × 3 (XML, state, job) and the inventory's own; asked in batches: the inventory's
+      // bulk read and its per-domain details, capabilities, and every VM's three reads together.
+      expect(overSsh.vms.map((vm) => vm.name)).toEqual(names);
+      expect(starts).toBeLessThanOrEqual(4);
+
+      const local = await gatherVms({ db: testDb.db, executors }, row('six', hostUri));
+      expect(overSsh.vms).toEqual(local.vms);
+    } finally {
+      await executor.close();
     }
   });
 });
