@@ -143,14 +143,22 @@ async function evacuateOnce(options: {
   port: number;
   watchers: number;
   browser: Browser | null;
+  executorKind: 'local' | 'ssh';
   log: (line: string) => void;
 }): Promise<EvacuationRun> {
   const { hv1, hv2 } = labHosts();
   lab('reset');
   const ferry = await startBenchFerry({ port: options.port, name: options.name });
   try {
-    const source = (await ferry.call('host.add', { alias: 'hv1', reference: hv1.uri })) as { id: string };
-    await ferry.call('host.add', { alias: 'hv2', reference: hv2.uri });
+    // FERRY_BENCH_EVACUATION_EXECUTOR=ssh: the hosts run virsh themselves, over Ferry's pooled ssh connection.
+    const registered = (host: typeof hv1) =>
+      options.executorKind === 'ssh'
+        ? { executorKind: 'ssh', confirmedFingerprint: host.fingerprint }
+        : { executorKind: 'local' };
+    const source = (await ferry.call('host.add', { alias: 'hv1', reference: hv1.uri, ...registered(hv1) })) as {
+      id: string;
+    };
+    await ferry.call('host.add', { alias: 'hv2', reference: hv2.uri, ...registered(hv2) });
     await settled(ferry);
     const memoryBefore = residentBytes(ferry.pid).rss;
 
@@ -264,10 +272,11 @@ async function evacuateOnce(options: {
 }
 
 export async function benchEvacuation(
-  options: { watchers?: number; rounds?: number; log?: (line: string) => void } = {},
+  options: { watchers?: number; rounds?: number; executorKind?: 'local' | 'ssh'; log?: (line: string) => void } = {},
 ): Promise<EvacuationBenchResult> {
   const log = options.log ?? (() => {});
   const rounds = Math.max(1, options.rounds ?? 3);
+  const executorKind = options.executorKind ?? 'local';
   const { hv1, hv2 } = labHosts();
 
   // The floor: the same four migrations, two at a time, by a shell script (VM names are fixed lab names).
@@ -301,7 +310,14 @@ export async function benchEvacuation(
     const quietRuns: EvacuationRun[] = [];
     for (let round = 0; round < rounds; round++) {
       const runFerry = () =>
-        evacuateOnce({ name: `evacuation-quiet-${round}`, port: 3201 + 2 * round, watchers: 0, browser: null, log });
+        evacuateOnce({
+          name: `evacuation-quiet-${round}`,
+          port: 3201 + 2 * round,
+          watchers: 0,
+          browser: null,
+          executorKind,
+          log,
+        });
       if (round % 2 === 0) {
         scriptRuns.push(runScript());
         quietRuns.push(await runFerry());
@@ -315,6 +331,7 @@ export async function benchEvacuation(
       port: 3299,
       watchers: options.watchers ?? 50,
       browser,
+      executorKind,
       log,
     });
     const scriptMs = median(scriptRuns);

@@ -91,13 +91,17 @@ for (const section of sections) {
     case 'evacuation': {
       const watchers = Number(process.env.FERRY_BENCH_EVACUATION_WATCHERS ?? 50);
       const rounds = Number(process.env.FERRY_BENCH_EVACUATION_ROUNDS ?? 3);
+      const executorKind = process.env.FERRY_BENCH_EVACUATION_EXECUTOR === 'ssh' ? 'ssh' : 'local';
       const { scriptMs, ferryMs, scriptRuns, quietRuns, quiet, loaded, ratio } = await benchEvacuation({
         watchers,
         rounds,
+        executorKind,
         log,
       });
       const list = (values: number[]) => values.map((value) => ms(value)).join(', ');
-      console.log(`evacuating hv1 on the lab, ${quiet.moving.length} guests (${quiet.moving.join(', ')}):`);
+      console.log(
+        `evacuating hv1 on the lab, ${quiet.moving.length} guests (${quiet.moving.join(', ')}), hosts registered with the ${executorKind} executor:`,
+      );
       console.log(
         `  nobody watching, ${rounds} rounds alternating: Ferry start → finished median ${ms(ferryMs)} (${list(quietRuns.map((run) => run.ms))}; plan before it ${ms(quiet.planMs)}); shell script, virsh migrate --p2p two at a time, median ${ms(scriptMs)} (${list(scriptRuns)}) → ratio ${ratio.toFixed(2)} (goal ≤ 1.10); ${JSON.stringify(quiet.outcome)}`,
       );
