@@ -1,9 +1,8 @@
 import 'server-only';
 import { isSshTransport, parseLibvirtUri } from '../libvirt/uri';
-import { VirshError, type Executor, type RunOptions } from './executor';
-import { plainFailure } from './failure';
+import type { Executor, RunOptions } from './executor';
 import { createLocalExecutor, DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS } from './local-executor';
-import { runOneShotBatch } from './virsh-batch';
+import { runMissingAlone, runOneShotBatch } from './virsh-batch';
 import { findLineUnsafeArgument } from './virsh-line';
 import { createVirshSession, type BatchItemResult, type SessionRunOptions, type VirshSession } from './virsh-session';
 
@@ -105,26 +104,12 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
       inSession.forEach((commandIndex, resultIndex) => {
         results[commandIndex] = sessionResults[resultIndex]!;
       });
-      for (const [index, args] of commands.entries()) {
-        if (results[index] !== undefined) continue;
-        try {
-          results[index] = { ok: true, result: await oneShot.run(args, runOptions) };
-        } catch (error) {
-          results[index] = {
-            ok: false,
-            error:
-              error instanceof VirshError
-                ? error
-                : plainFailure({
-                    kind: 'spawn',
-                    argv: ['virsh', '-c', options.uri, ...args],
-                    message: String(error),
-                    cause: error,
-                  }),
-          };
-        }
-      }
-      return results;
+      return runMissingAlone({
+        commands,
+        results,
+        run: (args) => oneShot.run(args, runOptions),
+        argvOf: (args) => ['virsh', '-c', options.uri, ...args],
+      });
     },
     close: () => {
       isClosed = true;

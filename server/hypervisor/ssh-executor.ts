@@ -2,7 +2,7 @@ import 'server-only';
 import { createHash } from 'node:crypto';
 import { readBoundedKeyfile } from './keyfile';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { VirshError, type RunOptions, type RunResult } from './executor';
+import type { RunOptions, RunResult } from './executor';
 import { findUnsendableArgument, plainFailure } from './failure';
 import { DEFAULT_TIMEOUT_MS, KILL_GRACE_MS } from './local-executor';
 import { raceWithSignal } from './deadline';
@@ -10,7 +10,7 @@ import { createOutputCollector, settleRun, watchStop, type StopReason } from './
 import { quoteForPosixShell } from './shell-quote';
 import type { BatchingExecutor } from './prefetch';
 import { canRunInSession } from './session-executor';
-import { runOneShotBatch } from './virsh-batch';
+import { runMissingAlone, runOneShotBatch } from './virsh-batch';
 import type { BatchItemResult, SessionRunOptions } from './virsh-session';
 
 export const DEFAULT_REMOTE_URI = 'qemu:///system';
@@ -377,28 +377,12 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
     lined.forEach((commandIndex, resultIndex) => {
       if (lineResults[resultIndex] !== undefined) results[commandIndex] = lineResults[resultIndex];
     });
-    await Promise.all(
-      commands.map(async (args, index) => {
-        if (results[index] !== undefined) return;
-        try {
-          results[index] = { ok: true, result: await run(args, runOptions) };
-        } catch (error) {
-          results[index] = {
-            ok: false,
-            error:
-              error instanceof VirshError
-                ? error
-                : plainFailure({
-                    kind: 'spawn',
-                    argv: ['ssh', target, remoteVirshPath, '-c', remoteUri, ...args],
-                    message: String(error),
-                    cause: error,
-                  }),
-          };
-        }
-      }),
-    );
-    return results;
+    return runMissingAlone({
+      commands,
+      results,
+      run: (args) => run(args, runOptions),
+      argvOf: (args) => ['ssh', target, remoteVirshPath, '-c', remoteUri, ...args],
+    });
   }
 
   return {

@@ -1,5 +1,5 @@
 import 'server-only';
-import { VirshError, type Executor } from './executor';
+import { VirshError, type Executor, type RunResult } from './executor';
 import { exitFailure, plainFailure } from './failure';
 import { freshNonces, type BatchItemResult, type SessionRunOptions } from './virsh-session';
 import { quoteForVirshLine } from './virsh-line';
@@ -92,6 +92,35 @@ function splitLines(framed: readonly Framed[]): Framed[][] {
   }
   if (current.length > 0) lines.push(current);
   return lines;
+}
+
+/**
+ * Completes a batch's `results`: each command that has none yet (it could not share a virsh line) runs alone with
+ * `run`, one after another; a failure becomes its result, never a rejection. Returns `results`.
+ */
+export async function runMissingAlone(options: {
+  commands: ReadonlyArray<readonly string[]>;
+  results: BatchItemResult[];
+  run: (args: readonly string[]) => Promise<RunResult>;
+  /** The argv a failure that is not a VirshError is reported with. */
+  argvOf: (args: readonly string[]) => string[];
+}): Promise<BatchItemResult[]> {
+  const { commands, results } = options;
+  for (const [index, args] of commands.entries()) {
+    if (results[index] !== undefined) continue;
+    try {
+      results[index] = { ok: true, result: await options.run(args) };
+    } catch (error) {
+      results[index] = {
+        ok: false,
+        error:
+          error instanceof VirshError
+            ? error
+            : plainFailure({ kind: 'spawn', argv: options.argvOf(args), message: String(error), cause: error }),
+      };
+    }
+  }
+  return results;
 }
 
 type LineOptions = { oneShot: Executor; uri: string; runOptions?: SessionRunOptions; bothMarkersAlways?: boolean };
