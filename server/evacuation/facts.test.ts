@@ -179,11 +179,7 @@ describe('gathering over the ssh executor', () => {
     await chmod(counter, 0o666);
     await writeFile(wrapper, `#!/bin/sh\necho started >> '${counter}'\nexec virsh "$@"\n`, { mode: 0o755 });
     const executor = createSshExecutor({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      keyfile: sshd.clientKeyPath,
-      pinnedFingerprint: sshd.hostKeyFingerprint,
+      ...sshd.login,
       remoteUri: hostUri,
       remoteVirshPath: wrapper,
     });

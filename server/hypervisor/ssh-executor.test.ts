@@ -19,11 +19,7 @@ afterAll(async () => {
 const executors: SshExecutor[] = [];
 function open(overrides: Partial<SshExecutorOptions> = {}): SshExecutor {
   const executor = createSshExecutor({
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.username,
-    keyfile: sshd.clientKeyPath,
-    pinnedFingerprint: sshd.hostKeyFingerprint,
+    ...sshd.login,
     remoteUri: 'test:///default',
     ...overrides,
   });

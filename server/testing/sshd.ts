@@ -35,6 +35,8 @@ export type TestSshd = {
   hostKeyType: string;
   /** An unencrypted ed25519 key authorized for `username` on this sshd only. */
   clientKeyPath: string;
+  /** What createSshExecutor needs to log in here: address, account, client key, and the host key pinned. */
+  login: { host: '127.0.0.1'; port: number; username: string; keyfile: string; pinnedFingerprint: string };
   /** Everything sshd logged so far (it runs with -e, logging to stderr). */
   log(): string;
   /** Successful logins so far; each is one TCP connection. */
@@ -97,6 +99,13 @@ export async function startTestSshd(): Promise<TestSshd> {
           hostKeyFingerprint: fingerprint,
           hostKeyType: keyType,
           clientKeyPath,
+          login: {
+            host: '127.0.0.1',
+            port,
+            username: TEST_SSH_USER,
+            keyfile: clientKeyPath,
+            pinnedFingerprint: fingerprint,
+          },
           log: running.log,
           dropConnections: running.dropConnections,
           acceptedLogins: () => running.log().match(/^Accepted publickey for /gm)?.length ?? 0,

@@ -92,11 +92,7 @@ describe('host stream over real virsh', () => {
 
   it('runs virsh event on the host over the pooled ssh connection and leaves nothing there after stop', async () => {
     const executor = createSshExecutor({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      keyfile: sshd.clientKeyPath,
-      pinnedFingerprint: sshd.hostKeyFingerprint,
+      ...sshd.login,
       remoteUri: uri,
     });
     try {
@@ -109,11 +105,7 @@ describe('host stream over real virsh', () => {
 
   it('reconnects and re-lists when the virsh on the host dies (as when libvirtd goes away)', async () => {
     const executor = createSshExecutor({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      keyfile: sshd.clientKeyPath,
-      pinnedFingerprint: sshd.hostKeyFingerprint,
+      ...sshd.login,
       remoteUri: uri,
     });
     const states: StreamState[] = [];
