@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { Browser } from '@playwright/test';
-import { lab, labHosts } from '../e2e/lab-hosts';
+import { lab, labHosts, virsh } from '../e2e/lab-hosts';
 import { median } from './fleet';
 import {
   followEvents,
@@ -23,7 +23,10 @@ import {
  *   the evacuation's `evacuation.events` stream as the page's bars do (events lost: the jobs' state and progress
  *   events in the database that a stream did not deliver), the evacuation page open in Chromium timing progress →
  *   pixel (from the server's read of the percent, `data-read-at` on the bar, to the animation frame after the bar
- *   changed), and the server's resident memory before and at its peak (VmHWM).
+ *   changed), and the server's resident memory before and at its peak (VmHWM);
+ * - and once more under the same load with each guest's migration bandwidth on hv1 capped (`virsh migrate-setspeed`,
+ *   24 MiB/s by default): an uncapped lab migration takes ~4 s and its bar changes once or twice, too few changes to
+ *   time; capped, every bar moves many times. Only the progress → pixel figures of that run are its point.
  */
 
 export type EvacuationRun = {
@@ -45,6 +48,8 @@ export type EvacuationBenchResult = {
   quietRuns: EvacuationRun[];
   quiet: EvacuationRun;
   loaded: EvacuationRun;
+  /** The loaded run again with every guest's migration bandwidth capped, for enough bar changes to time. */
+  throttled: EvacuationRun & { throttleMiBps: number };
   ratio: number;
 };
 
@@ -58,6 +63,9 @@ type View = {
 const STREAMED_TYPES = ['state', 'progress'];
 
 const OPEN = ['running', 'paused', 'cancelling'];
+
+/** hv1's running guests with local disks: what the evacuation moves and the script migrates (fixed lab names). */
+const GUESTS = ['vm1', 'vm2', 'vm4', 'vm5'];
 
 /**
  * Runs in the evacuation page before its scripts: times each bar change from the server's read of the percent
@@ -144,10 +152,18 @@ async function evacuateOnce(options: {
   watchers: number;
   browser: Browser | null;
   executorKind: 'local' | 'ssh';
+  /** Each guest's migration bandwidth on hv1 (`virsh migrate-setspeed`), so its bar moves many times. */
+  throttleMiBps?: number;
   log: (line: string) => void;
 }): Promise<EvacuationRun> {
   const { hv1, hv2 } = labHosts();
   lab('reset');
+  if (options.throttleMiBps !== undefined) {
+    for (const vm of GUESTS) {
+      const set = virsh(hv1, 'migrate-setspeed', '--domain', vm, '--bandwidth', String(options.throttleMiBps));
+      if (!set.ok) throw new Error(`migrate-setspeed ${vm}: ${set.out}`);
+    }
+  }
   const ferry = await startBenchFerry({ port: options.port, name: options.name });
   try {
     // FERRY_BENCH_EVACUATION_EXECUTOR=ssh: the hosts run virsh themselves, over Ferry's pooled ssh connection.
@@ -272,7 +288,13 @@ async function evacuateOnce(options: {
 }
 
 export async function benchEvacuation(
-  options: { watchers?: number; rounds?: number; executorKind?: 'local' | 'ssh'; log?: (line: string) => void } = {},
+  options: {
+    watchers?: number;
+    rounds?: number;
+    executorKind?: 'local' | 'ssh';
+    throttleMiBps?: number;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<EvacuationBenchResult> {
   const log = options.log ?? (() => {});
   const rounds = Math.max(1, options.rounds ?? 3);
@@ -286,7 +308,7 @@ export async function benchEvacuation(
   const runScript = () => {
     lab('reset');
     const started = performance.now();
-    const times = execFileSync('bash', ['-c', script, 'evacuate', hv1.uri, hv2.uri, 'vm1', 'vm2', 'vm4', 'vm5'], {
+    const times = execFileSync('bash', ['-c', script, 'evacuate', hv1.uri, hv2.uri, ...GUESTS], {
       stdio: ['ignore', 'pipe', 'ignore'],
       encoding: 'utf8',
     });
@@ -334,10 +356,31 @@ export async function benchEvacuation(
       executorKind,
       log,
     });
+    // The unthrottled run's bars jump in one or two steps (a lab migration takes ~4 s), too few changes for a
+    // percentile: the same load again with each guest's migration held to `throttleMiBps`, so every bar moves often.
+    const throttleMiBps = options.throttleMiBps ?? 24;
+    const throttled = await evacuateOnce({
+      name: 'evacuation-loaded-throttled',
+      port: 3297,
+      watchers: options.watchers ?? 50,
+      browser,
+      executorKind,
+      throttleMiBps,
+      log,
+    });
     const scriptMs = median(scriptRuns);
     const ferryMs = median(quietRuns.map((run) => run.ms));
     const quiet = quietRuns[0] as EvacuationRun;
-    return { scriptMs, ferryMs, scriptRuns, quietRuns, quiet, loaded, ratio: ferryMs / scriptMs };
+    return {
+      scriptMs,
+      ferryMs,
+      scriptRuns,
+      quietRuns,
+      quiet,
+      loaded,
+      throttled: { ...throttled, throttleMiBps },
+      ratio: ferryMs / scriptMs,
+    };
   } finally {
     await browser.close();
     lab('reset');
