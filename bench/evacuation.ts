@@ -348,26 +348,14 @@ export async function benchEvacuation(
         scriptRuns.push(runScript());
       }
     }
-    const loaded = await evacuateOnce({
-      name: 'evacuation-loaded',
-      port: 3299,
-      watchers: options.watchers ?? 50,
-      browser,
-      executorKind,
-      log,
-    });
+    // Under load: `watchers` clients following the evacuation's stream, and its page open in Chromium.
+    const underLoad = (name: string, port: number, throttleMiBps?: number) =>
+      evacuateOnce({ name, port, watchers: options.watchers ?? 50, browser, executorKind, throttleMiBps, log });
+    const loaded = await underLoad('evacuation-loaded', 3299);
     // The unthrottled run's bars jump in one or two steps (a lab migration takes ~4 s), too few changes for a
     // percentile: the same load again with each guest's migration held to `throttleMiBps`, so every bar moves often.
     const throttleMiBps = options.throttleMiBps ?? 24;
-    const throttled = await evacuateOnce({
-      name: 'evacuation-loaded-throttled',
-      port: 3297,
-      watchers: options.watchers ?? 50,
-      browser,
-      executorKind,
-      throttleMiBps,
-      log,
-    });
+    const throttled = await underLoad('evacuation-loaded-throttled', 3297, throttleMiBps);
     const scriptMs = median(scriptRuns);
     const ferryMs = median(quietRuns.map((run) => run.ms));
     const quiet = quietRuns[0] as EvacuationRun;
