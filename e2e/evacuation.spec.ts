@@ -69,6 +69,10 @@ test('evacuate hv1 through a kill -9 of Ferry, then bring every VM back', async 
   await expect(shared).toHaveAttribute('data-plan-kind', 'unmovable');
   await expect(shared).toContainText('already exists there in pool shared (dir), not on network storage');
 
+  // Each guest's migration held to 24 MiB/s: uncapped, a lab migration takes ~4 s and its bar moves once or twice,
+  // so the moment when both running bars show progress (when the kill below must happen) could be missed entirely.
+  for (const vm of MOVING) expect(virsh(hv1, 'migrate-setspeed', '--domain', vm, '--bandwidth', '24').ok).toBe(true);
+
   // Start: two run (hv1's outgoing limit), two wait in the queue.
   await page.getByRole('button', { name: 'Start evacuation' }).click();
   await page.waitForURL(/\/evacuations\/[a-z0-9]+$/);
@@ -96,7 +100,7 @@ test('evacuate hv1 through a kill -9 of Ferry, then bring every VM back', async 
           .evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute('aria-valuenow'))));
         return values.length === 2 && values.every((value) => value >= 1);
       },
-      { timeout: 120_000 },
+      { timeout: 120_000, intervals: [100] },
     )
     .toBe(true);
   await ferry.kill9();
