@@ -317,6 +317,9 @@ describe('migration runner', () => {
       vmUuid: '0f1e0000-7a5b-4c1b-9e00-0000000000a1',
     });
     expect(row.durationMs).toBeGreaterThan(0);
+    // The copy's end freed the job's slots before the verification ended it.
+    expect(row.transferEndedAt?.getTime()).toBeGreaterThanOrEqual(row.startedAt?.getTime() ?? Infinity);
+    expect(row.transferEndedAt?.getTime()).toBeLessThanOrEqual(row.endedAt?.getTime() ?? -Infinity);
     expect(Number(row.diskBytes)).toBe(256 * 2 ** 20);
     expect(row.output).toContain('Migration: [100 %]');
     const audit = await testDb.db.auditEvent.findMany({ where: { migrationId: id }, orderBy: { id: 'asc' } });
@@ -349,6 +352,8 @@ describe('migration runner', () => {
     expect(result).toMatchObject({ state: 'failed', errorCode: 'disk-size-mismatch' });
     const row = await testDb.db.migration.findUniqueOrThrow({ where: { id } });
     expect(row.state).toBe('failed');
+    // A failed copy never freed its slots early: they went with the final state.
+    expect(row.transferEndedAt).toBeNull();
     expect(row.rawError).toContain('Source and target image have different sizes');
     expect(row.errorMessage).toContain('vm1 is running on hv1');
     expect(dst.state.volumes.has(DISK)).toBe(false);

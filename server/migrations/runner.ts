@@ -24,6 +24,8 @@ export type RunnerDeps = {
   pollIntervalMs?: number;
   /** After domjobabort, how long virsh may take to end before Ferry kills it (FERRY_CANCEL_GRACE_MS). */
   cancelGraceMs?: number;
+  /** Called once the job's slots are free (its copy ended with success; it still verifies): the scheduler's kick. */
+  onSlotFreed?: () => void;
 };
 
 /**
@@ -82,6 +84,9 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
   });
 
   if (run.exitCode === 0) {
+    // The data has moved: the hosts' slots go to the next queued job while this one verifies.
+    await ctx.db.migration.updateMany({ where: { id: ctx.migrationId }, data: { transferEndedAt: new Date() } });
+    deps.onSlotFreed?.();
     const arrival = await verifyArrival(job, vm);
     if (!arrival.ok) return arrival.ending;
     const deleted = await settleVolumes(ctx, job, 'succeeded');

@@ -148,6 +148,22 @@ describe('claimQueuedJob', () => {
     // A job that is no longer queued is never claimed again.
     expect(await claimQueuedJob(testDb.db, a, { fleetLimit: 10 })).toBe(false);
   });
+
+  it('a job whose copy has ended holds no slot while it verifies: the next job is claimed and shown as starting', async () => {
+    const [a, b] = [await queuedRow(1), await queuedRow(2)];
+    const c = await queuedRow(3);
+    await testDb.db.migration.updateMany({ where: { id: { in: [a.id, b.id] } }, data: { state: 'running' } });
+    // hv1 allows 2 outgoing, both running: the third waits, in the claim and on the pages.
+    expect(await claimQueuedJob(testDb.db, c, { fleetLimit: 2 })).toBe(false);
+    expect((await describeQueue(testDb.db)).get(c.id)?.position).toBe(1);
+    await testDb.db.migration.update({ where: { id: a.id }, data: { transferEndedAt: new Date() } });
+    expect((await describeQueue(testDb.db)).get(c.id)).toEqual({ position: 0, waitingFor: 'starting' });
+    // The fleet-wide count leaves it out too (2 in all, one of them verifying).
+    expect(await claimQueuedJob(testDb.db, c, { fleetLimit: 2 })).toBe(true);
+    // b still copies: a fourth job waits again.
+    const d = await queuedRow(4);
+    expect(await claimQueuedJob(testDb.db, d, { fleetLimit: 10 })).toBe(false);
+  });
 });
 
 describe('scheduler', () => {

@@ -25,6 +25,13 @@ import { logJobError } from '../observability/logger';
 
 const QUEUED = 'queued';
 
+/**
+ * The jobs that hold their hosts' slots (and share their bandwidth): claimed and not yet past the copy. A job whose
+ * virsh migrate has ended with success only reads both hosts to verify the result: that takes no bandwidth and
+ * must not keep the next queued job waiting.
+ */
+const SLOT_HOLDERS = { state: { in: [...SLOT_STATES] }, transferEndedAt: null } satisfies Prisma.MigrationWhereInput;
+
 export type QueueState = {
   queued: QueuedJob[];
   holders: { sourceHostId: string | null; destinationHostId: string | null }[];
@@ -39,7 +46,7 @@ export async function readQueueState(db: Db): Promise<QueueState> {
       select: { id: true, sourceHostId: true, destinationHostId: true, createdAt: true },
     }),
     db.migration.findMany({
-      where: { state: { in: [...SLOT_STATES] } },
+      where: SLOT_HOLDERS,
       select: { sourceHostId: true, destinationHostId: true },
     }),
     db.host.findMany({ select: { id: true, alias: true, maxOutgoingMigrations: true, maxIncomingMigrations: true } }),
@@ -97,12 +104,13 @@ export async function claimQueuedJob(
   ) =>
     hostId === null
       ? Prisma.sql`1 = 1`
-      : Prisma.sql`(SELECT COUNT(*) FROM "Migration" WHERE "state" IN (${slot}) AND ${Prisma.raw(`"${column}"`)} = ${hostId})
+      : Prisma.sql`(SELECT COUNT(*) FROM "Migration" WHERE "state" IN (${slot}) AND "transferEndedAt" IS NULL
+            AND ${Prisma.raw(`"${column}"`)} = ${hostId})
           < (SELECT ${Prisma.raw(`"${limit}"`)} FROM "Host" WHERE "id" = ${hostId})`;
   const changed = await db.$executeRaw`
     UPDATE "Migration" SET "state" = 'preflight', "ownerId" = ${options.ownerId ?? PROCESS_OWNER_ID}, "heartbeatAt" = ${now}
     WHERE "id" = ${job.id} AND "state" = ${QUEUED}
-      AND (SELECT COUNT(*) FROM "Migration" WHERE "state" IN (${slot})) < ${options.fleetLimit}
+      AND (SELECT COUNT(*) FROM "Migration" WHERE "state" IN (${slot}) AND "transferEndedAt" IS NULL) < ${options.fleetLimit}
       AND ${hostFree('sourceHostId', 'maxOutgoingMigrations', job.sourceHostId)}
       AND ${hostFree('destinationHostId', 'maxIncomingMigrations', job.destinationHostId)}`;
   return changed === 1;
@@ -153,7 +161,8 @@ async function schedulePass(deps: RunnerDeps): Promise<void> {
   await applyBandwidthShares(deps);
   for (const id of claimed) {
     const stopWatching = reapplyShareOnceCopying(deps, id);
-    void runMigration(deps, id)
+    // A job frees its slots when its data has moved, not when it has verified the result (job/verify.ts).
+    void runMigration({ ...deps, onSlotFreed: () => void kickScheduler(deps) }, id)
       .catch((error: unknown) => logJobError({ migrationId: id, what: 'runner crashed', error }))
       .finally(() => {
         stopWatching();
@@ -207,7 +216,7 @@ type ShareRow = Prisma.MigrationGetPayload<{ select: typeof SHARE_ROW_SELECT }>;
  */
 export async function applyBandwidthShares(deps: RunnerDeps): Promise<void> {
   const [rows, hosts] = await Promise.all([
-    deps.db.migration.findMany({ where: { state: { in: [...SLOT_STATES] } }, select: SHARE_ROW_SELECT }),
+    deps.db.migration.findMany({ where: SLOT_HOLDERS, select: SHARE_ROW_SELECT }),
     deps.db.host.findMany({ select: { id: true, bandwidthCapMiBps: true } }),
   ]);
   const live = rows.flatMap((row) => {

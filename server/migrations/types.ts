@@ -13,7 +13,8 @@ export type MigrationState = (typeof MIGRATION_STATES)[number];
 export const ACTIVE_STATES: readonly MigrationState[] = ['queued', 'preflight', 'running', 'cancelling'];
 /**
  * The states of a job that holds a slot of its hosts' limits: claimed from the queue and not ended. A queued job
- * holds none, and no process owns it yet (restart recovery leaves it to the scheduler).
+ * holds none, and no process owns it yet (restart recovery leaves it to the scheduler). Within these states, a job
+ * whose copy has ended (`transferEndedAt` set, it only verifies) holds no slot either (scheduler.ts).
  */
 export const SLOT_STATES: readonly MigrationState[] = ['preflight', 'running', 'cancelling'];
 /**
