@@ -3,6 +3,7 @@ import { benchAccess } from './access';
 import { benchAudit } from './audit';
 import { benchCards, KEYSTROKE_P95_GOAL_MS } from './cards';
 import { benchCli, median } from './cli';
+import { benchDbWrites } from './db-writes';
 import { benchEvacuation } from './evacuation';
 import { benchSessionVsOneShot, benchSshPool } from './executors';
 import { benchFleet } from './fleet';
@@ -14,7 +15,7 @@ import { createSessionExecutor } from '../server/hypervisor/session-executor';
 import { FLEET_CONCURRENCY } from '../server/fleet/service';
 
 /**
- * `npm run bench [-- fleet live live-pixel ssh audit migration evacuation access signed cli cards]`: every figure
+ * `npm run bench [-- fleet live live-pixel ssh audit migration evacuation access signed cli cards db]`: every figure
  * Ferry claims, printed
  * (never asserted). Ratios compare runs made in this same invocation on this same machine.
  */
@@ -30,6 +31,7 @@ const ALL = [
   'signed',
   'cli',
   'cards',
+  'db',
 ] as const;
 const wanted = process.argv.slice(2).filter((arg) => (ALL as readonly string[]).includes(arg));
 const sections = wanted.length > 0 ? wanted : [...ALL];
@@ -181,6 +183,18 @@ for (const section of sections) {
       console.log(`  virsh list ×2: median ${ms(median(result.virshMs))} (${result.virshMs.map(ms).join(', ')})`);
       console.log(
         `  → ratio ${result.ratio.toFixed(2)}; of ferry's time, process start alone (ferry --help): median ${ms(median(result.helpMs))}`,
+      );
+      break;
+    }
+    case 'db': {
+      const result = await benchDbWrites();
+      const pair = (a: { p50Ms: number; p95Ms: number }) => `p50 ${ms(a.p50Ms)}, p95 ${ms(a.p95Ms)}`;
+      console.log(`a running job's writes to SQLite, ${result.writes} of each, interleaved:`);
+      console.log(
+        `  event row: migrationEvent.create ${pair(result.create)}; one INSERT … RETURNING (what jobs use) ${pair(result.insert)} → ratio ${(result.insert.p50Ms / result.create.p50Ms).toFixed(2)}`,
+      );
+      console.log(
+        `  the row's percent: migration.updateMany ${pair(result.updateMany)}; one UPDATE (what jobs use) ${pair(result.update)} → ratio ${(result.update.p50Ms / result.updateMany.p50Ms).toFixed(2)}`,
       );
       break;
     }

@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
-import { appendMigrationEvent, REPLAY_PAGE_SIZE, streamMigrationEvents } from './events';
+import { appendMigrationEvent, REPLAY_PAGE_SIZE, streamMigrationEvents, writePercent } from './events';
 import { recordFinalState } from './final-state';
 import type { MigrationEvent } from './types';
 
@@ -58,6 +58,43 @@ const failed = {
     verification: ['hv1: running'],
   },
 };
+
+describe('appendMigrationEvent', () => {
+  it('writes a job’s rows with one plain statement that Prisma reads back as its own, ids rising, then publishes them', async () => {
+    const published: MigrationEvent[] = [];
+    bus.subscribe(`migration:${migrationId}`, (event) => published.push(event));
+    const before = Date.now();
+    // A job's context passes its evacuation (none here), which takes the one-statement insert.
+    const first = await appendMigrationEvent({
+      db: testDb.db,
+      bus,
+      migrationId,
+      evacuationId: null,
+      payload: { type: 'progress', percent: 7, readAt: 1 },
+    });
+    const second = await appendMigrationEvent({
+      db: testDb.db,
+      bus,
+      migrationId,
+      payload: { type: 'state', state: 'running' },
+    });
+    expect(second.id).toBeGreaterThan(first.id);
+    const rows = await testDb.db.migrationEvent.findMany({ where: { migrationId }, orderBy: { id: 'asc' } });
+    expect(rows.map((row) => [row.id, row.type])).toEqual([
+      [first.id, 'progress'],
+      [second.id, 'state'],
+    ]);
+    expect(rows[0]?.at.toISOString()).toBe(first.at);
+    expect(rows[0]?.at.getTime()).toBeGreaterThanOrEqual(before);
+    expect(JSON.parse(rows[0]?.data ?? '')).toEqual({ type: 'progress', percent: 7, readAt: 1 });
+    // Prisma's own filters on the time work on these rows (the text format is Prisma's).
+    expect(await testDb.db.migrationEvent.count({ where: { at: { gte: new Date(before) } } })).toBe(2);
+    expect(published.map((event) => event.id)).toEqual([first.id, second.id]);
+
+    await writePercent(testDb.db, migrationId, 42);
+    expect((await testDb.db.migration.findUniqueOrThrow({ where: { id: migrationId } })).percent).toBe(42);
+  });
+});
 
 describe('streamMigrationEvents', () => {
   it('replays after the given id, streams what comes next without gaps or repeats, and ends at the final state', async () => {

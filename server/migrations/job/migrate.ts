@@ -1,3 +1,4 @@
+import { writePercent } from '../events';
 import { describeHostError } from '../../hosts/host-errors';
 import { VirshError, type Executor } from '../../hypervisor/executor';
 import type { DomainRef, DomainUuid } from '../../libvirt/domain-ref';
@@ -157,10 +158,7 @@ function progressSink(ctx: JobContext) {
       if (event.type !== 'progress' || event.percent === lastPercent) continue;
       lastPercent = event.percent;
       void ctx.emit({ type: 'progress', percent: event.percent, readAt });
-      // updateMany: nothing read back (update returns the whole row), one statement per percent.
-      void ctx.db.migration
-        .updateMany({ where: { id: ctx.migrationId }, data: { percent: event.percent } })
-        .catch(() => undefined);
+      void writePercent(ctx.db, ctx.migrationId, event.percent).catch(() => undefined);
     }
   };
 }

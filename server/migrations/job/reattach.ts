@@ -1,3 +1,4 @@
+import { writePercent } from '../events';
 import { describeHostError } from '../../hosts/host-errors';
 import type { Executor } from '../../hypervisor/executor';
 import { isNoSuchDomain } from '../../hypervisor/failure';
@@ -167,7 +168,7 @@ export async function watchSourceJob(
     if (percent === lastPercent) return;
     lastPercent = percent;
     void ctx.emit({ type: 'progress', percent, readAt: Date.now() });
-    void ctx.db.migration.updateMany({ where: { id: ctx.migrationId }, data: { percent } }).catch(() => undefined);
+    void writePercent(ctx.db, ctx.migrationId, percent).catch(() => undefined);
   };
   publish(options.first);
   let failures = 0;
