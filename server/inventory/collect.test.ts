@@ -312,7 +312,8 @@ describe('collectVms without an explicit cache', () => {
 /** Captured from a real qemu:///system (libvirt/fixtures/virsh/capture-qemu.sh). */
 const QEMU_CAPTURES = {
   [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name.txt',
-  [JSON.stringify(['domstats', '--raw', '--nowait'])]: 'qemu-domstats-raw.txt',
+  [JSON.stringify(['domstats', '--state', '--vcpu', '--balloon', '--block', '--raw', '--nowait'])]:
+    'qemu-domstats-raw.txt',
   [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000001'])]:
     'qemu-domblklist-details.txt',
   [JSON.stringify(['domblklist', '--details', '--domain', '5a0c7c52-0d1e-4c55-9d1b-000000000002'])]:
@@ -414,8 +415,8 @@ describe('a domain whose job lock another job holds (captured on the lab during 
   const captures = (domstats: string) => ({
     [JSON.stringify(['list', '--all', '--uuid', '--name'])]: 'qemu-list-all-uuid-name-lab-vm1.txt',
     [JSON.stringify(['domblklist', '--details', '--domain', vm1])]: 'qemu-domblklist-details-lab-vm1.txt',
-    [JSON.stringify(['domstats', '--raw', '--nowait'])]: domstats,
-    [JSON.stringify(['domstats', '--raw', '--nowait', vm1])]: domstats,
+    [JSON.stringify(['domstats', '--state', '--vcpu', '--balloon', '--block', '--raw', '--nowait'])]: domstats,
+    [JSON.stringify(['domstats', '--state', '--vcpu', '--balloon', '--block', '--raw', '--nowait', vm1])]: domstats,
   });
   const idle = captures('qemu-domstats-raw-nowait-idle.txt');
   const arriving = captures('qemu-domstats-raw-nowait-incoming.txt');
@@ -463,7 +464,11 @@ describe('a domain whose job lock another job holds (captured on the lab during 
 });
 
 describe('a host whose libvirt predates domstats --nowait (4.5)', () => {
-  const captures = { ...QEMU_CAPTURES, [JSON.stringify(['domstats', '--raw'])]: 'qemu-domstats-raw.txt' };
+  const GROUPS = 'domstats --state --vcpu --balloon --block --raw';
+  const captures = {
+    ...QEMU_CAPTURES,
+    [JSON.stringify(['domstats', '--state', '--vcpu', '--balloon', '--block', '--raw'])]: 'qemu-domstats-raw.txt',
+  };
   // libvirt's virCheckFlags wording when a daemon gets a flag it does not know.
   const UNSUPPORTED = 'error: unsupported flags (0x20000000) in function qemuConnectGetAllDomainStats\n';
   const oldDaemon = (stderr = UNSUPPORTED): Executor => {
@@ -487,11 +492,11 @@ describe('a host whose libvirt predates domstats --nowait (4.5)', () => {
     ]);
     expect(vms[0]?.disks[0]?.capacityBytes).toBe(268435456);
     const domstats = () => runs.filter((run) => run.args[0] === 'domstats').map((run) => run.args.join(' '));
-    expect(domstats()).toEqual(['domstats --raw --nowait', 'domstats --raw']);
+    expect(domstats()).toEqual([`${GROUPS} --nowait`, GROUPS]);
 
     runs.length = 0;
     await collectVms({ executor });
-    expect(domstats()).toEqual(['domstats --raw']);
+    expect(domstats()).toEqual([GROUPS]);
   });
 
   it('does not take other failures for that', async () => {

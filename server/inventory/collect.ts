@@ -30,10 +30,10 @@ import {
 /**
  * Host inventory: what the fleet page and the host page show.
  *
- * The bulk call is `virsh domstats --raw --nowait`, plus `list --all --uuid --name` because domstats carries no
- * UUIDs. On qemu, domstats holds state, vCPUs, balloon memory and every disk's path and sizes, so a host
- * costs two commands per refresh; only a disk's type and device (file/block, disk/cdrom) are not in it
- * and are read once per domain with `domblklist --details`, then kept by UUID for as long as the disk's
+ * The bulk call is `virsh domstats --raw --nowait` (only the groups a card needs), plus `list --all --uuid --name`
+ * because domstats carries no UUIDs. On qemu, domstats holds state, vCPUs, balloon memory and every disk's path
+ * and sizes, so a host costs two commands per refresh; only a disk's type and device (file/block, disk/cdrom) are
+ * not in it and are read once per domain with `domblklist --details`, then kept by UUID for as long as the disk's
  * target and path stay the same. Drivers whose domstats lacks fields (the test driver reports state only)
  * fall back per domain to `dominfo`, `domblklist --details` and `domblkinfo --all`, for those fields only;
  * a VmDetailCache (one per executor unless given) reuses those answers while the domain's state is the
