@@ -164,22 +164,34 @@ export async function getCapabilities(call: Call): Promise<Capabilities> {
 }
 
 export async function listActivePools(call: Call): Promise<PoolFacts[]> {
+  return (await listActivePoolsAsking(call, [])).pools;
+}
+
+/**
+ * listActivePools, with `alsoAsk` in the same batch after every refresh (one round trip for both): questions whose
+ * answer needs the refreshed pools, such as the vol-info of a path a migration will write. Returns the pools and a
+ * Call that serves the answers of `alsoAsk`.
+ */
+export async function listActivePoolsAsking(
+  call: Call,
+  alsoAsk: ReadonlyArray<readonly string[]>,
+): Promise<{ pools: PoolFacts[]; asked: Call }> {
   const names = parseNameList((await virsh(call, [...POOL_LIST_ARGS])).stdout);
-  // One batch, in this order: each pool's refresh before its dumpxml.
-  const asked = await prefetched(
-    call,
-    names.flatMap((name) => [
+  // One batch, in this order: each pool's refresh before its dumpxml, then what the caller asks.
+  const asked = await prefetched(call, [
+    ...names.flatMap((name) => [
       ['pool-refresh', '--', name],
       ['pool-dumpxml', '--', name],
     ]),
-  );
+    ...alsoAsk,
+  ]);
   const pools: PoolFacts[] = [];
   for (const name of names) {
     // A refresh makes libvirt notice files created behind its back (e.g. by an aborted migration).
     await virsh(asked, ['pool-refresh', '--', name]).catch(() => undefined);
     pools.push(parsePoolXml((await virsh(asked, ['pool-dumpxml', '--', name])).stdout));
   }
-  return pools;
+  return { pools, asked };
 }
 
 export async function volumeExists(call: Call, filePath: string): Promise<boolean> {

@@ -26,7 +26,7 @@ import {
   getDomainFacts,
   getDomainHold,
   getFreeMemory,
-  listActivePools,
+  listActivePoolsAsking,
   listDomains,
   POOL_LIST_ARGS,
   prefetched,
@@ -123,21 +123,25 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   const registered = sameHostRule(source, destination);
   if (registered.status === 'fail' && source.id === destination.id) return report([fromVerdict(registered)], facts);
 
+  // What each host will be asked first, in one batch per host (one remote virsh over ssh): the lists, the VM's
+  // own reads when the request names its UUID, the destination's memory and pools. Capabilities are cached.
+  // Sent while the maintenance flag is read: only reads, and wasted only when the destination refuses.
+  const wantedUuid = input.vm.uuid && isUuid(input.vm.uuid.toLowerCase()) ? toDomainUuid(input.vm.uuid) : null;
+  const firstRound = Promise.all([
+    prefetched(src, [[...LIST_UUID_NAME_ARGS], ...(wantedUuid ? domainReadArgs(wantedUuid) : [])]),
+    prefetched(dst, [[...LIST_UUID_NAME_ARGS], [...FREECELL_ARGS], [...POOL_LIST_ARGS]]),
+  ]);
   // A host being drained takes nothing new (read now: the dialog's copy of the flag may be old).
   const maintenance = await input.db.host.findUnique({
     where: { id: destination.id },
     select: { inMaintenance: true },
   });
   const notInMaintenance = maintenanceRule({ alias: destination.alias, inMaintenance: maintenance?.inMaintenance });
-  if (notInMaintenance.status === 'fail') return report([fromVerdict(notInMaintenance)], facts);
-
-  // What each host will be asked first, in one batch per host (one remote virsh over ssh): the lists, the VM's
-  // own reads when the request names its UUID, the destination's memory and pools. Capabilities are cached.
-  const wantedUuid = input.vm.uuid && isUuid(input.vm.uuid.toLowerCase()) ? toDomainUuid(input.vm.uuid) : null;
-  const [srcAsked, dstAsked] = await Promise.all([
-    prefetched(src, [[...LIST_UUID_NAME_ARGS], ...(wantedUuid ? domainReadArgs(wantedUuid) : [])]),
-    prefetched(dst, [[...LIST_UUID_NAME_ARGS], [...FREECELL_ARGS], [...POOL_LIST_ARGS]]),
-  ]);
+  if (notInMaintenance.status === 'fail') {
+    firstRound.catch(() => undefined);
+    return report([fromVerdict(notInMaintenance)], facts);
+  }
+  const [srcAsked, dstAsked] = await firstRound;
   const [sourceCaps, destinationCaps, sourceDomains, destinationDomains] = await Promise.all([
     ask(getCapabilities(src)),
     ask(getCapabilities(dst)),
@@ -193,9 +197,13 @@ async function checkVm(options: {
   const { input, facts, src, dst } = options;
   const vm = facts.vm as DomainRef;
   const copying = input.migration.storage !== 'shared';
+  // The VM's XML (from the first batch when the request named its UUID) says which disks the copy writes, so the
+  // storage questions ride along with the next round: the sizes on the source, and whether each path already holds a
+  // volume on the destination in the same batch as the pools' refresh (which must come first).
+  const domain = await getDomainFacts(src, vm.uuid);
+  const disks = copying ? copiedDisks(domain) : [];
   // Everything independent runs at once: the source's and the destination's questions go to different hosts.
-  const [domain, hold, activeJob, destinationPools, freeMemory] = await Promise.all([
-    getDomainFacts(src, vm.uuid),
+  const [hold, activeJob, destination, freeMemory, srcStorage] = await Promise.all([
     getDomainHold(src, vm.uuid),
     input.db.migration.findFirst({
       where: {
@@ -206,9 +214,19 @@ async function checkVm(options: {
       },
       select: { id: true, state: true },
     }),
-    copying ? listActivePools(dst) : Promise.resolve([]),
+    copying
+      ? listActivePoolsAsking(
+          dst,
+          disks.map((disk) => volumeInfoArgs(disk.sourcePath)),
+        )
+      : Promise.resolve({ pools: [], asked: dst }),
     getFreeMemory(dst),
+    prefetched(
+      src,
+      disks.map((disk) => diskCapacityArgs(vm.uuid, disk.target)),
+    ),
   ]);
+  const destinationPools = destination.pools;
   facts.domain = domain;
   const sourceState = hold?.state.state ?? null;
   facts.sourceState = sourceState;
@@ -231,7 +249,7 @@ async function checkVm(options: {
         ? check('no-active-job', 'No migration running', 'fail', `"${vm.name}": ${held}`)
         : check('no-active-job', 'No migration running', 'pass', 'No other migration or libvirt job holds this VM.'),
   ];
-  if (copying) checks.push(await storageCheck({ input, facts, src, dst }));
+  if (copying) checks.push(await storageCheck({ input, facts, disks, src: srcStorage, dst: destination.asked }));
   else
     checks.push(
       check(
@@ -266,35 +284,32 @@ function stateCheck(vmName: string, state: string | null, migration: MigrationOp
   return check('vm-state', 'VM state fits', 'pass', `"${vmName}" is ${state}.`);
 }
 
-/** Where each copied disk lands on the destination, and whether the pools there have room for it. */
+/** The disks a migration copies: writable, unshared disks with a source path. */
+function copiedDisks(domain: DomainFacts | null): (DomainFacts['disks'][number] & { sourcePath: string })[] {
+  return (domain?.disks ?? []).filter(
+    (disk): disk is DomainFacts['disks'][number] & { sourcePath: string } =>
+      disk.device === 'disk' && !!disk.sourcePath && !disk.readonly && !disk.shareable,
+  );
+}
+
+/**
+ * Where each copied disk lands on the destination, and whether the pools there have room for it. `src` and `dst`
+ * serve the sizes and the vol-info answers checkVm asked for in its second round.
+ */
 async function storageCheck(options: {
   input: PreflightInput;
   facts: PreflightFacts;
+  disks: ReturnType<typeof copiedDisks>;
   src: Call;
   dst: Call;
 }): Promise<PreflightCheck> {
-  const { input, facts, src, dst } = options;
+  const { input, facts, disks, src, dst } = options;
   const vm = facts.vm as DomainRef;
   const destination = input.destination.alias;
-  const disks = (facts.domain?.disks ?? []).filter(
-    (disk) => disk.device === 'disk' && disk.sourcePath && !disk.readonly && !disk.shareable,
-  );
   const problems: string[] = [];
   const needPerPool = new Map<string, number>();
-  const [srcAsked, dstAsked] = await Promise.all([
-    prefetched(
-      src,
-      disks.map((disk) => diskCapacityArgs(vm.uuid, disk.target)),
-    ),
-    prefetched(
-      dst,
-      disks.map((disk) => volumeInfoArgs(disk.sourcePath as string)),
-    ),
-  ]);
   const sizes = await Promise.all(
-    disks.map((disk) =>
-      Promise.all([getDiskCapacity(srcAsked, vm.uuid, disk.target), volumeExists(dstAsked, disk.sourcePath as string)]),
-    ),
+    disks.map((disk) => Promise.all([getDiskCapacity(src, vm.uuid, disk.target), volumeExists(dst, disk.sourcePath)])),
   );
   await closeVanishedLeftovers(input.db, {
     hostId: input.destination.id,
