@@ -425,7 +425,12 @@ async function submitItem(
     });
     return false;
   }
-  await appendMigrationEvent({ ...deps, migrationId, payload: { type: 'state', state: 'queued' } });
+  await appendMigrationEvent({
+    ...deps,
+    migrationId,
+    evacuationId: evacuation.id,
+    payload: { type: 'state', state: 'queued' },
+  });
   void kickScheduler(deps);
   return true;
 }
