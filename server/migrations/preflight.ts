@@ -127,6 +127,8 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   // own reads when the request names its UUID, the destination's memory and pools. Capabilities are cached.
   // Sent while the maintenance flag is read: only reads, and wasted only when the destination refuses.
   const wantedUuid = input.vm.uuid && isUuid(input.vm.uuid.toLowerCase()) ? toDomainUuid(input.vm.uuid) : null;
+  // Capabilities (cached per executor: asked of a host once) go out beside it, not after it.
+  const capabilities = { source: ask(getCapabilities(src)), destination: ask(getCapabilities(dst)) };
   const firstRound = Promise.all([
     prefetched(src, [[...LIST_UUID_NAME_ARGS], ...(wantedUuid ? domainReadArgs(wantedUuid) : [])]),
     prefetched(dst, [[...LIST_UUID_NAME_ARGS], [...FREECELL_ARGS], [...POOL_LIST_ARGS]]),
@@ -143,8 +145,8 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   }
   const [srcAsked, dstAsked] = await firstRound;
   const [sourceCaps, destinationCaps, sourceDomains, destinationDomains] = await Promise.all([
-    ask(getCapabilities(src)),
-    ask(getCapabilities(dst)),
+    capabilities.source,
+    capabilities.destination,
     ask(listDomains(srcAsked)),
     ask(listDomains(dstAsked)),
   ]);
