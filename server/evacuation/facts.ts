@@ -5,7 +5,7 @@ import type { Executor, ExecutorSource } from '../hypervisor/executor';
 import { collectVms } from '../inventory/collect';
 import { LIST_UUID_NAME_ARGS, NODEINFO_ARGS } from '../inventory/virsh-commands';
 import { toDomainUuid } from '../libvirt/domain-ref';
-import { parseDomainXml } from '../libvirt/domain-xml';
+import { copiedDisks, parseDomainXml } from '../libvirt/domain-xml';
 import { parseNodeinfo } from '../libvirt/parsers/nodeinfo';
 import { foreignJobSentence } from '../libvirt/foreign-job';
 import {
@@ -95,14 +95,11 @@ export async function gatherVms(
       memoryBytes: card.maxMemoryBytes ?? card.memoryBytes ?? domain.memoryBytes,
       vcpus: card.vcpus ?? domain.vcpus,
       cpuMode: domain.cpuMode,
-      // The disks a migration copies: preflight's rule (storageCheck).
-      disks: domain.disks
-        .filter((disk) => disk.device === 'disk' && disk.sourcePath && !disk.readonly && !disk.shareable)
-        .map((disk) => ({
-          target: disk.target,
-          path: disk.sourcePath as string,
-          capacityBytes: capacities.get(disk.target) ?? 0,
-        })),
+      disks: copiedDisks(domain).map((disk) => ({
+        target: disk.target,
+        path: disk.sourcePath,
+        capacityBytes: capacities.get(disk.target) ?? 0,
+      })),
       blockers: [...findMigrationBlockers(xml), ...(held === null ? [] : [held])],
     };
   });

@@ -44,6 +44,23 @@ const UNIT_FACTORS: Record<string, number> = {
  *   <domain type='qemu'><name>vm1</name><uuid>…</uuid><memory unit='KiB'>65536</memory>
  *     <vcpu placement='static'>1</vcpu>…
  */
+export type CopiedDisk = DomainDisk & { sourcePath: string };
+
+/**
+ * The disks a storage-copying migration writes on the destination: writable, unshared disks with a source path
+ * (preflight's storage check, and the evacuation plan's room per pool).
+ */
+export function copiedDisks(domain: DomainFacts): CopiedDisk[] {
+  return domain.disks.filter(
+    (disk): disk is CopiedDisk =>
+      disk.device === 'disk' &&
+      typeof disk.sourcePath === 'string' &&
+      disk.sourcePath !== '' &&
+      !disk.readonly &&
+      !disk.shareable,
+  );
+}
+
 export function parseDomainXml(xml: string): DomainFacts {
   const domain = parseXml(xml);
   if (domain.name !== 'domain') throw new Error(`expected <domain>, got <${domain.name}>`);

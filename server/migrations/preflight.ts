@@ -1,7 +1,7 @@
 import type { Db } from '../db';
 import type { Executor } from '../hypervisor/executor';
 import { matchDomain, toDomainUuid, type DomainRef } from '../libvirt/domain-ref';
-import type { DomainFacts } from '../libvirt/domain-xml';
+import { copiedDisks, type CopiedDisk, type DomainFacts } from '../libvirt/domain-xml';
 import {
   driverRule,
   encryptionRule,
@@ -203,7 +203,7 @@ async function checkVm(options: {
   // storage questions ride along with the next round: the sizes on the source, and whether each path already holds a
   // volume on the destination in the same batch as the pools' refresh (which must come first).
   const domain = await getDomainFacts(src, vm.uuid);
-  const disks = copying ? copiedDisks(domain) : [];
+  const disks = copying && domain ? copiedDisks(domain) : [];
   // Everything independent runs at once: the source's and the destination's questions go to different hosts.
   const [hold, activeJob, destination, freeMemory, srcStorage] = await Promise.all([
     getDomainHold(src, vm.uuid),
@@ -286,14 +286,6 @@ function stateCheck(vmName: string, state: string | null, migration: MigrationOp
   return check('vm-state', 'VM state fits', 'pass', `"${vmName}" is ${state}.`);
 }
 
-/** The disks a migration copies: writable, unshared disks with a source path. */
-function copiedDisks(domain: DomainFacts | null): (DomainFacts['disks'][number] & { sourcePath: string })[] {
-  return (domain?.disks ?? []).filter(
-    (disk): disk is DomainFacts['disks'][number] & { sourcePath: string } =>
-      disk.device === 'disk' && !!disk.sourcePath && !disk.readonly && !disk.shareable,
-  );
-}
-
 /**
  * Where each copied disk lands on the destination, and whether the pools there have room for it. `src` and `dst`
  * serve the sizes and the vol-info answers checkVm asked for in its second round.
@@ -301,7 +293,7 @@ function copiedDisks(domain: DomainFacts | null): (DomainFacts['disks'][number] 
 async function storageCheck(options: {
   input: PreflightInput;
   facts: PreflightFacts;
-  disks: ReturnType<typeof copiedDisks>;
+  disks: CopiedDisk[];
   src: Call;
   dst: Call;
 }): Promise<PreflightCheck> {
