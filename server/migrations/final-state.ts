@@ -47,9 +47,12 @@ export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: F
   const endedAt = input.now ?? new Date();
   const fromStates = input.fromStates ?? ACTIVE_STATES;
   let sample: MigrationEndSample | null = null;
+  // Read with the row, so the two events below are written without reading it again.
+  let evacuationId: string | null = null;
   const closed = await deps.db.$transaction(async (tx) => {
     const row = await tx.migration.findUnique({ where: { id: input.migrationId } });
     if (!row || !(fromStates as readonly string[]).includes(row.state)) return false;
+    evacuationId = row.evacuationId;
     const durationMs = Math.max(0, endedAt.getTime() - (row.startedAt ?? row.createdAt).getTime());
     const copied = (totals?.memoryBytes ?? 0) + (totals?.diskBytes ?? 0);
     const output = input.output ?? row.output;
@@ -103,10 +106,16 @@ export async function recordFinalState(deps: { db: Db; bus: EventBus }, input: F
   });
   if (!closed) return false;
   if (sample) observeMigrationEnd(sample);
-  await appendMigrationEvent({ ...deps, migrationId: input.migrationId, payload: { type: 'result', ...summary } });
   await appendMigrationEvent({
     ...deps,
     migrationId: input.migrationId,
+    evacuationId,
+    payload: { type: 'result', ...summary },
+  });
+  await appendMigrationEvent({
+    ...deps,
+    migrationId: input.migrationId,
+    evacuationId,
     payload: { type: 'state', state: summary.state },
   });
   return true;
