@@ -95,7 +95,9 @@ export async function claimQueuedJob(
   job: { id: string; sourceHostId: string | null; destinationHostId: string | null },
   options: { fleetLimit: number; ownerId?: string; now?: Date },
 ): Promise<boolean> {
-  const slot = Prisma.join(SLOT_STATES.map((state) => Prisma.sql`${state}`));
+  // SLOT_HOLDERS as SQL: claimed, and still copying.
+  const holding = Prisma.sql`"state" IN (${Prisma.join(SLOT_STATES.map((state) => Prisma.sql`${state}`))})
+    AND "transferEndedAt" IS NULL`;
   const now = options.now ?? new Date();
   const hostFree = (
     column: 'sourceHostId' | 'destinationHostId',
@@ -104,13 +106,12 @@ export async function claimQueuedJob(
   ) =>
     hostId === null
       ? Prisma.sql`1 = 1`
-      : Prisma.sql`(SELECT COUNT(*) FROM "Migration" WHERE "state" IN (${slot}) AND "transferEndedAt" IS NULL
-            AND ${Prisma.raw(`"${column}"`)} = ${hostId})
+      : Prisma.sql`(SELECT COUNT(*) FROM "Migration" WHERE ${holding} AND ${Prisma.raw(`"${column}"`)} = ${hostId})
           < (SELECT ${Prisma.raw(`"${limit}"`)} FROM "Host" WHERE "id" = ${hostId})`;
   const changed = await db.$executeRaw`
     UPDATE "Migration" SET "state" = 'preflight', "ownerId" = ${options.ownerId ?? PROCESS_OWNER_ID}, "heartbeatAt" = ${now}
     WHERE "id" = ${job.id} AND "state" = ${QUEUED}
-      AND (SELECT COUNT(*) FROM "Migration" WHERE "state" IN (${slot}) AND "transferEndedAt" IS NULL) < ${options.fleetLimit}
+      AND (SELECT COUNT(*) FROM "Migration" WHERE ${holding}) < ${options.fleetLimit}
       AND ${hostFree('sourceHostId', 'maxOutgoingMigrations', job.sourceHostId)}
       AND ${hostFree('destinationHostId', 'maxIncomingMigrations', job.destinationHostId)}`;
   return changed === 1;
