@@ -3,7 +3,7 @@ import type { Browser } from '@playwright/test';
 import { lab, labHosts, virsh } from '../e2e/lab-hosts';
 import { median } from './fleet';
 import {
-  followEvents,
+  followEvacuationEvents,
   launchBenchChromium,
   percentile,
   residentBytes,
@@ -20,10 +20,10 @@ import {
  *   evacuation once a second as its page does, on a Ferry settled on its hosts (see `settled`), ÷ the same four
  *   `virsh migrate --p2p` run two at a time by a shell script (xargs -P 2);
  * - then the same evacuation again (a fresh Ferry, the lab reset) under load: `watchers` clients, each following
- *   the evacuation's `evacuation.events` stream as the page's bars do (events lost: the jobs' state and progress
- *   events in the database that a stream did not deliver), the evacuation page open in Chromium timing progress →
- *   pixel (from the server's read of the percent, `data-read-at` on the bar, to the animation frame after the bar
- *   changed), and the server's resident memory before and at its peak (VmHWM);
+ *   the evacuation's event stream (`/api/evacuations/<id>/events`) as the page's bars do (events lost: the jobs' state
+ *   and progress events in the database that a stream did not deliver), the evacuation page open in Chromium timing
+ *   progress → pixel (from the server's read of the percent, `data-read-at` on the bar, to the animation frame after
+ *   the bar changed), and the server's resident memory before and at its peak (VmHWM);
  * - and once more under the same load with each guest's migration bandwidth on hv1 capped (`virsh migrate-setspeed`,
  *   24 MiB/s by default): an uncapped lab migration takes ~4 s and its bar changes once or twice, too few changes to
  *   time; capped, every bar moves many times. Only the progress → pixel figures of that run are its point.
@@ -59,7 +59,7 @@ type View = {
   items: { vmName: string; state: string; attempts: { id: string }[] }[];
 };
 
-/** The event types `evacuation.events` carries. */
+/** The event types the evacuation's stream carries. */
 const STREAMED_TYPES = ['state', 'progress'];
 
 const OPEN = ['running', 'paused', 'cancelling'];
@@ -80,7 +80,7 @@ const PIXEL_PROBE = `(() => {
   const arrivedAt = new Map();
   window.ferryPixel = pixel;
   window.ferryArrival = arrival;
-  // The page's SSE client (the eventsource package) reads its streams with fetch: a copy of each event stream's
+  // The page's SSE client (the eventsource package) reads its stream with fetch: a copy of each event stream's
   // body is read here, each progress event's readAt noted as it arrives.
   const originalFetch = window.fetch;
   window.fetch = async (...args) => {
@@ -102,7 +102,9 @@ const PIXEL_PROBE = `(() => {
           buffer = buffer.slice(newline + 1);
           if (!line.startsWith('data: ')) continue;
           try {
-            const readAt = JSON.parse(line.slice(6))?.json?.readAt;
+            // The evacuation stream's messages are the events' JSON; a tRPC stream's are wrapped in "json".
+            const raw = JSON.parse(line.slice(6));
+            const readAt = (raw?.json ?? raw)?.readAt;
             if (typeof readAt === 'number') arrivedAt.set(readAt, Date.now());
           } catch {}
         }
@@ -205,9 +207,8 @@ async function evacuateOnce(options: {
     const stopWatching = new AbortController();
     const seenByClient = Array.from({ length: options.watchers }, () => new Set<number>());
     const watching = seenByClient.map((seen) =>
-      followEvents(
+      followEvacuationEvents(
         ferry,
-        'evacuation.events',
         id,
         (event) => {
           if (typeof event.id === 'number') seen.add(event.id);

@@ -44,8 +44,8 @@ export async function followMigrationEvents(
 }
 
 /**
- * A tRPC SSE subscription (`migration.events`, `evacuation.events`) read as a browser reads it, until `onEvent`
- * returns true, a migration's final state comes, or the server ends the stream.
+ * A tRPC SSE subscription (`migration.events`) read as a browser reads it, until `onEvent` returns true, a
+ * migration's final state comes, or the server ends the stream.
  */
 export async function followEvents(
   ferry: { base: string; headers: Record<string, string> },
@@ -59,6 +59,39 @@ export async function followEvents(
     headers: { accept: 'text/event-stream', ...ferry.headers },
     signal,
   });
+  await readEventStream(
+    response,
+    (data) => {
+      const event = (data as { json?: MigrationStreamEvent }).json ?? {};
+      const isFinal =
+        procedure === 'migration.events' && event.type === 'state' && FINAL_STATES.includes(event.state ?? '');
+      return onEvent(event) === true || isFinal;
+    },
+    signal,
+  );
+}
+
+/** The evacuation page's stream (`/api/evacuations/<id>/events`, plain JSON messages), as the page reads it. */
+export async function followEvacuationEvents(
+  ferry: { base: string; headers: Record<string, string> },
+  id: string,
+  onEvent: (event: MigrationStreamEvent) => boolean | void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const response = await fetchRetry(`${ferry.base}/api/evacuations/${encodeURIComponent(id)}/events`, {
+    headers: { accept: 'text/event-stream', ...ferry.headers },
+    signal,
+  });
+  if (!response.ok) throw new Error(`evacuation stream: ${response.status} ${await response.text()}`);
+  await readEventStream(response, (data) => onEvent(data as MigrationStreamEvent) === true, signal);
+}
+
+/** Each `data:` line's JSON to `onData` until it returns true, the stream ends, or `signal` aborts. */
+async function readEventStream(
+  response: Response,
+  onData: (data: unknown) => boolean,
+  signal?: AbortSignal,
+): Promise<void> {
   if (!response.body) throw new Error('no event stream');
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -79,10 +112,7 @@ export async function followEvents(
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + 1);
       if (!line.startsWith('data: ')) continue;
-      const event = (JSON.parse(line.slice(6)) as { json?: MigrationStreamEvent }).json ?? {};
-      const isFinal =
-        procedure === 'migration.events' && event.type === 'state' && FINAL_STATES.includes(event.state ?? '');
-      if (onEvent(event) === true || isFinal) {
+      if (onData(JSON.parse(line.slice(6)))) {
         await reader.cancel();
         return;
       }
@@ -124,7 +154,11 @@ export async function startBenchFerry(options: { port: number; name: string }): 
   execFileSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: ROOT, env, stdio: 'ignore' });
   const logFile = openSync(path.join(ROOT, 'bench', 'out', `${options.name}-bench-server.log`), 'w');
   // Ferry's own server, as `npm start` runs it: Next alone refuses requests that did not pass its allow-list edge.
-  const server: ChildProcess = spawn(process.execPath, ['--conditions=react-server', 'scripts/serve.mjs'], {
+  // FERRY_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profile = process.env.FERRY_BENCH_CPU_PROF
+    ? ['--cpu-prof', '--cpu-prof-dir', process.env.FERRY_BENCH_CPU_PROF]
+    : [];
+  const server: ChildProcess = spawn(process.execPath, [...profile, '--conditions=react-server', 'scripts/serve.mjs'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', logFile, logFile],

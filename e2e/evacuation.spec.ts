@@ -90,15 +90,20 @@ test('evacuate hv1 through a kill -9 of Ferry, then bring every VM back', async 
 
   // kill -9 while two jobs copy (past preflight, so hv1's libvirtd drives them); the restarted Ferry re-attaches
   // them and its sweep carries the evacuation on.
+  // Both bars moved, at least one by the page's event stream (data-read-at: the server's read of a pushed percent;
+  // a percent from the page's poll has none).
   const copying = page.locator('tr[data-evac-state="running"]');
   await expect(copying).toHaveCount(2, { timeout: 120_000 });
   await expect
     .poll(
       async () => {
-        const values = await copying
-          .getByRole('progressbar')
-          .evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute('aria-valuenow'))));
-        return values.length === 2 && values.every((value) => value >= 1);
+        const bars = await copying.getByRole('progressbar').evaluateAll((elements) =>
+          elements.map((bar) => ({
+            value: Number(bar.getAttribute('aria-valuenow')),
+            pushed: Number(bar.getAttribute('data-read-at')) > 0,
+          })),
+        );
+        return bars.length === 2 && bars.every((bar) => bar.value >= 1) && bars.some((bar) => bar.pushed);
       },
       { timeout: 120_000, intervals: [100] },
     )

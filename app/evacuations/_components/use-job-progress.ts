@@ -1,8 +1,8 @@
 'use client';
 
-import { useSubscription } from '@trpc/tanstack-react-query';
-import { useState, useSyncExternalStore } from 'react';
-import { useTRPC } from '@/trpc/client';
+import { EventSource } from 'eventsource';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '@/server/auth/request-header';
 
 /** A job's latest percent as virsh reported it, and when the server read it (epoch ms, for the bench). */
 export type JobProgress = { percent: number; readAt: number };
@@ -29,27 +29,37 @@ function createProgressStore(): ProgressStore & { set(migrationId: string, progr
   };
 }
 
+/** The fields of a streamed event this page reads (server/evacuation/events-route.ts sends the whole event). */
+type StreamedEvent = { type: string; migrationId: string; percent?: number; readAt?: number };
+
 /**
- * Every job's progress of one evacuation, pushed from its event stream (`evacuation.events`): one connection for
- * the whole page, however many jobs run (a browser opens at most 6 to Ferry), so each row's bar moves the moment
- * virsh reports, not at the page's next poll. The stream replays what the jobs reported first, then follows
- * them; a dropped stream resumes after the last event it had. Open while `enabled` (the evacuation is open).
+ * Every job's progress of one evacuation, pushed from its event stream (`/api/evacuations/<id>/events`): one
+ * connection for the whole page, however many jobs run (a browser opens at most 6 to Ferry), so each row's bar
+ * moves the moment virsh reports, not at the page's next poll. The stream replays what the jobs reported first,
+ * then follows them; a dropped stream resumes after the last event it had (Last-Event-ID). Open while `enabled`
+ * (the evacuation is open).
+ *
+ * A plain SSE stream rather than the tRPC subscription: its messages are encoded once for every page watching,
+ * which keeps a bar's latency low with many pages open (see server/events/sse-response.ts).
  */
 export function useEvacuationProgress(evacuationId: string, enabled: boolean): ProgressStore {
-  const trpc = useTRPC();
   const [store] = useState(createProgressStore);
-  useSubscription(
-    trpc.evacuation.events.subscriptionOptions(
-      { id: evacuationId, lastEventId: null },
-      {
-        enabled,
-        onData: (tracked) => {
-          const event = tracked.data;
-          if (event.type === 'progress') store.set(event.migrationId, { percent: event.percent, readAt: event.readAt });
-        },
-      },
-    ),
-  );
+  useEffect(() => {
+    if (!enabled) return;
+    // The browser's own EventSource cannot send Ferry's header; this one is the same protocol over fetch.
+    const source = new EventSource(`/api/evacuations/${encodeURIComponent(evacuationId)}/events`, {
+      fetch: (url, init) =>
+        fetch(url, { ...init, headers: { ...init.headers, [REQUEST_HEADER]: REQUEST_HEADER_VALUE } }),
+    });
+    source.onmessage = (message) => {
+      const event = JSON.parse(message.data) as StreamedEvent;
+      if (event.type === 'progress' && typeof event.percent === 'number' && typeof event.readAt === 'number')
+        store.set(event.migrationId, { percent: event.percent, readAt: event.readAt });
+    };
+    // The server has sent everything (the evacuation is over): stop rather than reconnect.
+    source.addEventListener('end', () => source.close());
+    return () => source.close();
+  }, [evacuationId, enabled, store]);
   return store;
 }
 

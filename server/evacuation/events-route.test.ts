@@ -1,0 +1,202 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GuardedHandler } from '../auth/route-guard';
+import type { SqliteFile } from '../audit/sqlite-file';
+import { encodeSseEvent } from '../events/sse-response';
+
+/**
+ * GET /api/evacuations/<id>/events, the real route handler behind guardRoute on a real, migrated SQLite file and
+ * the process's bus, read as the page's EventSource reads it. The handler uses the process-wide database client,
+ * so DATABASE_URL points at the test file before anything that reads the environment is imported.
+ */
+const BASE = 'http://127.0.0.1:3112';
+const CLI = { actor: 'cli:test', clientAddress: null };
+
+let raw: SqliteFile;
+let file: string;
+let GET: GuardedHandler;
+let cookie = '';
+let evacuationId = '';
+let closedEvacuationId = '';
+let jobId = '';
+
+beforeAll(async () => {
+  const { applyMigrationFiles, openSqliteFile } = await import('../audit/sqlite-file');
+  file = path.join(mkdtempSync(path.join(tmpdir(), 'ferry-evacuation-route-')), 'test.db');
+  raw = openSqliteFile(file);
+  applyMigrationFiles(raw);
+  // A client another test file of this worker left on globalThis would point at its own database.
+  delete (globalThis as { ferryPrisma?: unknown }).ferryPrisma;
+  process.env.DATABASE_URL = `file:${file}`;
+  GET = (await import('../../app/api/evacuations/[id]/events/route')).GET;
+  const { db } = await import('../db');
+  const { addUser } = await import('../auth/users');
+  const { signIn } = await import('../auth/sign-in');
+  await addUser({ db, name: 'vic', role: 'viewer', password: 'correct horse battery', audit: CLI });
+  const outcome = await signIn({
+    db,
+    name: 'vic',
+    password: 'correct horse battery',
+    clientAddress: null,
+    userAgent: 'x',
+  });
+  if (!outcome.ok) throw new Error(outcome.message);
+  cookie = `ferry-session=${outcome.token}`;
+  const evacuation = (state: string) =>
+    db.evacuation.create({
+      data: { kind: 'evacuate', hostId: 'h1', hostAlias: 'hv1', actor: 'bob', options: '{}', state },
+    });
+  evacuationId = (await evacuation('running')).id;
+  closedEvacuationId = (await evacuation('succeeded')).id;
+  const job = (evacuation: string) =>
+    db.migration.create({
+      data: {
+        vmName: 'vm1',
+        sourceAlias: 'hv1',
+        sourceUri: 'qemu+ssh://root@hv1/system',
+        destinationAlias: 'hv2',
+        destinationUri: 'qemu+ssh://root@hv2/system',
+        options: '{}',
+        actor: 'bob',
+        state: 'running',
+        evacuationId: evacuation,
+      },
+    });
+  jobId = (await job(evacuationId)).id;
+  const closedJob = (await job(closedEvacuationId)).id;
+  const { appendMigrationEvent } = await import('../migrations/events');
+  const { bus } = await import('../events/bus');
+  for (const [migrationId, payload] of [
+    [jobId, { type: 'state', state: 'running' }],
+    [jobId, { type: 'log', stream: 'ferry', text: 'not for the page\n' }],
+    [jobId, { type: 'progress', percent: 10, readAt: 1 }],
+    [closedJob, { type: 'progress', percent: 100, readAt: 2 }],
+  ] as const)
+    await appendMigrationEvent({ db, bus, migrationId, payload });
+});
+
+afterAll(async () => {
+  const { db } = await import('../db');
+  await db.$disconnect();
+  raw.close();
+  rmSync(path.dirname(file), { recursive: true, force: true });
+});
+
+function request(id: string, headers: Record<string, string> = {}, signal?: AbortSignal): Request {
+  return new Request(`${BASE}/api/evacuations/${encodeURIComponent(id)}/events`, {
+    headers: { host: '127.0.0.1:3112', 'x-ferry-request': '1', cookie, ...headers },
+    signal,
+  });
+}
+
+type Message = { event: string; id: string | null; data: Record<string, unknown> };
+
+/** Reads SSE messages until `enough` says so or the stream ends; returns them and whether the stream ended. */
+async function read(response: Response, enough: (messages: Message[]) => boolean) {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const messages: Message[] = [];
+  let buffer = '';
+  for (;;) {
+    if (enough(messages)) {
+      await reader.cancel();
+      return { messages, ended: false };
+    }
+    const { value, done } = await reader.read();
+    if (done) return { messages, ended: true };
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const fields = new Map<string, string>();
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(': ');
+        fields.set(line.slice(0, colon), line.slice(colon + 2));
+      }
+      if (!fields.has('data')) continue;
+      messages.push({
+        event: fields.get('event') ?? 'message',
+        id: fields.get('id') ?? null,
+        data: JSON.parse(fields.get('data') as string) as Record<string, unknown>,
+      });
+    }
+  }
+}
+
+describe('GET /api/evacuations/<id>/events', () => {
+  it('is for signed-in viewers, with the header Ferry pages send', async () => {
+    expect((await GET(request(evacuationId, { cookie: '' }))).status).toBe(401);
+    expect((await GET(request(evacuationId, { 'x-ferry-request': '' }))).status).toBe(403);
+    expect((await GET(request(evacuationId, { origin: 'https://evil.example' }))).status).toBe(403);
+  });
+
+  it('refuses an unknown evacuation and a Last-Event-ID that is not an event id', async () => {
+    const unknown = await GET(request('no-such-evacuation'));
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('No such evacuation');
+    expect((await GET(request(evacuationId, { 'last-event-id': '12; DROP TABLE' }))).status).toBe(400);
+  });
+
+  it('replays the stored state and progress events, then streams what the bus brings, until the client leaves', async () => {
+    const client = new AbortController();
+    const response = await GET(request(evacuationId, {}, client.signal));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    expect(response.headers.get('cache-control')).toContain('no-transform');
+    const { db } = await import('../db');
+    const { bus } = await import('../events/bus');
+    const { appendMigrationEvent } = await import('../migrations/events');
+    let live: { id: number } | null = null;
+    const reading = read(response, (messages) => {
+      // The replay is in: a job reports more while the page watches.
+      if (messages.length === 2 && live === null)
+        void appendMigrationEvent({
+          db,
+          bus,
+          migrationId: jobId,
+          payload: { type: 'progress', percent: 55, readAt: 3 },
+        }).then((event) => (live = event));
+      return messages.length === 3;
+    });
+    const { messages } = await reading;
+    expect(messages.map((message) => [message.data.type, message.data.percent ?? message.data.state])).toEqual([
+      ['state', 'running'],
+      ['progress', 10],
+      ['progress', 55],
+    ]);
+    expect(messages.every((message) => message.data.migrationId === jobId)).toBe(true);
+    expect(messages[2]?.id).toBe(String((live as { id: number } | null)?.id));
+    client.abort();
+  });
+
+  it('resumes after Last-Event-ID with only what the client missed', async () => {
+    const first = await GET(request(evacuationId));
+    const { messages: all } = await read(first, (messages) => messages.length === 3);
+    const resumed = await GET(request(evacuationId, { 'last-event-id': all[1]?.id as string }));
+    const { messages } = await read(resumed, (got) => got.length === 1);
+    expect(messages.map((message) => message.id)).toEqual([all[2]?.id]);
+  });
+
+  it('ends a closed evacuation with an end event after its replay, so the page stops asking', async () => {
+    const { messages, ended } = await read(await GET(request(closedEvacuationId)), () => false);
+    expect(ended).toBe(true);
+    expect(messages.map((message) => [message.event, message.data.percent ?? null])).toEqual([
+      ['message', 100],
+      ['end', null],
+    ]);
+  });
+});
+
+describe('encodeSseEvent', () => {
+  it('encodes an event once however many streams send it', () => {
+    const event = { id: 7, type: 'progress', percent: 5 };
+    const bytes = encodeSseEvent(event);
+    expect(encodeSseEvent(event)).toBe(bytes);
+    expect(new TextDecoder().decode(bytes)).toBe(`id: 7\ndata: ${JSON.stringify(event)}\n\n`);
+    expect(encodeSseEvent({ ...event })).not.toBe(bytes);
+  });
+});

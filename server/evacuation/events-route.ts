@@ -1,0 +1,34 @@
+import { guardRoute } from '../auth/route-guard';
+import { parseLastEventId, sseResponse } from '../events/sse-response';
+import { streamEvacuationEvents } from './events';
+
+const EVENTS_PATH = /^\/api\/evacuations\/([^/]{1,192})\/events$/;
+
+function notFound(message: string, status = 404): Response {
+  return Response.json({ error: { message } }, { status, headers: { 'cache-control': 'no-store' } });
+}
+
+/**
+ * GET /api/evacuations/<id>/events: what `evacuation.events` carries, as a plain SSE stream whose messages are
+ * encoded once for every page watching (server/events/sse-response.ts). The page's bars follow this one; the tRPC
+ * subscription stays for API clients. A reconnect sends Last-Event-ID and gets what it missed.
+ */
+export const evacuationEventsRoute = guardRoute({ access: 'viewer', requestCheck: 'api' }, async (request, ctx) => {
+  const match = EVENTS_PATH.exec(new URL(request.url).pathname);
+  let evacuationId: string | null = null;
+  try {
+    evacuationId = match ? decodeURIComponent(match[1] as string) : null;
+  } catch {
+    evacuationId = null;
+  }
+  if (evacuationId === null || evacuationId.length > 64) return notFound('No such evacuation.');
+  const afterId = parseLastEventId(request.headers);
+  if (afterId === null) return notFound('Last-Event-ID must be the number of an event this stream sent.', 400);
+  const exists = await ctx.db.evacuation.findUnique({ where: { id: evacuationId }, select: { id: true } });
+  if (!exists) return notFound('No such evacuation.');
+  const id = evacuationId;
+  return sseResponse(
+    (signal) => streamEvacuationEvents({ db: ctx.db, bus: ctx.bus, evacuationId: id, afterId, signal }),
+    request.signal,
+  );
+});
