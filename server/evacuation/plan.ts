@@ -3,11 +3,20 @@ import { UserError } from '../errors';
 import type { ExecutorSource } from '../hypervisor/executor';
 import { describeHostError } from '../hosts/host-errors';
 import { askHost, gatherHosts, gatherVms } from './facts';
-import { placeVms, type Placement, type PlacementOverride, type Rejection } from './placement';
+import {
+  placeVms,
+  type Placement,
+  type PlacementHost,
+  type PlacementOverride,
+  type PlacementSource,
+  type PlacementVm,
+  type Rejection,
+} from './placement';
 
 /**
  * The dry run: "Evacuate hv1" and "Bring back to hv1" as plans the page shows and the admin edits. Nothing is
- * written; starting recomputes the plan from fresh facts with the admin's overrides (run.ts).
+ * written; starting places the VMs again with the admin's overrides (run.ts), over the facts the plan was made from
+ * when they are young enough (see PLAN_FACTS_REUSE_MS), else over fresh ones.
  */
 
 export type PlanDeps = { db: Db; executors: ExecutorSource };
@@ -85,17 +94,47 @@ async function loadHost(db: Db, hostId: string) {
   return host;
 }
 
-/** Every VM on the host, with where it would go and why, or why it cannot move. */
-export async function planEvacuation(
+/**
+ * How long the facts of an evacuation plan stay usable for placing the same host's VMs again: while the admin edits
+ * the plan (each change places them again) and when they press Start. Asking every host again costs ~0.3 s on the
+ * lab's two hosts and more with many hosts or over ssh, and the admin has just seen these facts. They cannot lead to
+ * a wrong move: each job's preflight checks its destination on the hosts before anything is copied, and a job whose
+ * destination fails is retried on the next-best host. What young facts can miss is a VM defined on the source in
+ * those seconds (the plan on screen did not show it either). Facts are reused only while every host row Ferry placed
+ * over is unchanged (maintenance, limits, transport), and never by a plan opened afresh (no overrides). Kept per
+ * process: a start that lands on another replica gathers its facts again.
+ */
+export const PLAN_FACTS_REUSE_MS = 30_000;
+
+type HostRow = Awaited<ReturnType<typeof loadHost>>;
+
+type PlanFacts = {
+  host: HostRow;
+  others: HostRow[];
+  source: PlacementSource;
+  vms: PlacementVm[];
+  hosts: PlacementHost[];
+};
+
+/** The last facts gathered per source host: when gathering began, over which host rows, and what it found. */
+const recentFacts = new Map<string, { at: number; rows: string; facts: PlanFacts }>();
+
+async function gatherPlanFacts(
   deps: PlanDeps,
-  options: { hostId: string; overrides?: readonly PlacementOverride[] },
-): Promise<Plan> {
-  const host = await loadHost(deps.db, options.hostId);
+  hostId: string,
+  options: { reuse: boolean; now: () => number },
+): Promise<PlanFacts> {
+  const host = await loadHost(deps.db, hostId);
   const others = await deps.db.host.findMany({
     where: { id: { not: host.id } },
     select: HOST_SELECT,
     orderBy: { alias: 'asc' },
   });
+  const rows = JSON.stringify([host, others]);
+  const recent = recentFacts.get(hostId);
+  const startedAt = options.now();
+  if (options.reuse && recent && recent.rows === rows && startedAt - recent.at <= PLAN_FACTS_REUSE_MS)
+    return recent.facts;
   // The candidates are asked what does not depend on the VMs while the source lists them.
   const asked = others.map((other) => askHost(deps, other));
   let gathered;
@@ -108,7 +147,37 @@ export async function planEvacuation(
     });
   }
   const hosts = await gatherHosts(deps, others, gathered.vms, asked);
-  const placements = placeVms({ source: gathered.source, vms: gathered.vms, hosts, overrides: options.overrides });
+  const facts = { host, others, source: gathered.source, vms: gathered.vms, hosts };
+  for (const [key, entry] of recentFacts) if (startedAt - entry.at > PLAN_FACTS_REUSE_MS) recentFacts.delete(key);
+  recentFacts.set(hostId, { at: startedAt, rows, facts });
+  return facts;
+}
+
+/** The host's facts are spent (its evacuation started): the next plan for it asks the hosts again. */
+export function forgetPlanFacts(hostId: string): void {
+  recentFacts.delete(hostId);
+}
+
+/**
+ * Every VM on the host, with where it would go and why, or why it cannot move. A plan opened afresh asks every host;
+ * with overrides (the admin editing it) or `reuseRecentFacts` (Start), facts gathered for this host in the last
+ * PLAN_FACTS_REUSE_MS are placed over again.
+ */
+export async function planEvacuation(
+  deps: PlanDeps,
+  options: {
+    hostId: string;
+    overrides?: readonly PlacementOverride[];
+    reuseRecentFacts?: boolean;
+    now?: () => number;
+  },
+): Promise<Plan> {
+  const overrides = options.overrides ?? [];
+  const { host, others, source, vms, hosts } = await gatherPlanFacts(deps, options.hostId, {
+    reuse: options.reuseRecentFacts === true || overrides.length > 0,
+    now: options.now ?? Date.now,
+  });
+  const placements = placeVms({ source, vms, hosts, overrides });
   return {
     kind: 'evacuate',
     host: { id: host.id, alias: host.alias, inMaintenance: host.inMaintenance },

@@ -10,7 +10,7 @@ import { kickScheduler } from '../migrations/scheduler';
 import { cancelMigration } from '../migrations/service';
 import { ACTIVE_STATES, isFinalState } from '../migrations/types';
 import { plural } from '../plural';
-import { planBringBack, planEvacuation, type Plan, type PlanItem } from './plan';
+import { forgetPlanFacts, planBringBack, planEvacuation, type Plan, type PlanItem } from './plan';
 import type { PlacementOverride } from './placement';
 import { parseChecklist, retryDecision } from './retry';
 
@@ -148,13 +148,17 @@ async function persist(deps: EvacuationDeps, who: AuditContext, plan: Plan, over
   return id;
 }
 
-/** "Start" on the plan page: the plan again from fresh facts with the admin's changes, then run. */
+/**
+ * "Start" on the plan page: the plan again with the admin's changes, over the facts the page's plan was made from if
+ * they are young (plan.ts, PLAN_FACTS_REUSE_MS), then run.
+ */
 export async function startEvacuation(
   deps: EvacuationDeps,
   who: AuditContext,
   options: { hostId: string; overrides: PlanOverrides },
 ): Promise<{ id: string }> {
-  const plan = await planEvacuation(deps, options);
+  const plan = await planEvacuation(deps, { ...options, reuseRecentFacts: true });
+  forgetPlanFacts(options.hostId);
   return { id: await persist(deps, who, plan, options.overrides) };
 }
 
