@@ -234,6 +234,23 @@ describe('scheduler', () => {
 });
 
 describe('bandwidth shares', () => {
+  it('a pass gives the jobs it claims their share of a capped host before they load', async () => {
+    await testDb.db.host.update({ where: { id: hv1 }, data: { bandwidthCapMiBps: 10 } });
+    const running = await queuedRow(1, hv1, hv3);
+    await testDb.db.migration.update({ where: { id: running.id }, data: { state: 'preflight' } });
+    const a = await queuedRow(2);
+    const b = await queuedRow(3);
+    await kickScheduler(deps());
+    expect(await states()).toEqual({ vm1: 'preflight', vm2: 'preflight', vm3: 'queued' });
+    // hv1 has two outgoing slots: vm1 and the claimed vm2 share its 10 MiB/s; vm3 waits and takes none.
+    const shares = await testDb.db.migration.findMany({
+      where: { id: { in: [running.id, a.id, b.id] } },
+      orderBy: { vmName: 'asc' },
+      select: { bandwidthShareMiBps: true },
+    });
+    expect(shares.map((row) => row.bandwidthShareMiBps)).toEqual([5, 5, null]);
+  });
+
   it('splits a host’s cap among its running jobs, stores each share and tells libvirt for those copying', async () => {
     const setspeed: string[][] = [];
     const recording: Executor = {

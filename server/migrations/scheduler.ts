@@ -32,24 +32,42 @@ const QUEUED = 'queued';
  */
 const SLOT_HOLDERS = { state: { in: [...SLOT_STATES] }, transferEndedAt: null } satisfies Prisma.MigrationWhereInput;
 
+/** What a job's bandwidth share is computed from and stored on (applyBandwidthShares). */
+const SHARE_ROW_SELECT = {
+  id: true,
+  state: true,
+  vmUuid: true,
+  options: true,
+  sourceHostId: true,
+  destinationHostId: true,
+  bandwidthShareMiBps: true,
+} satisfies Prisma.MigrationSelect;
+
+type ShareRow = Prisma.MigrationGetPayload<{ select: typeof SHARE_ROW_SELECT }>;
+
 export type QueueState = {
-  queued: QueuedJob[];
-  holders: { sourceHostId: string | null; destinationHostId: string | null }[];
-  hosts: { id: string; alias: string; maxOutgoing: number; maxIncoming: number }[];
+  /** With their share fields: a job claimed in a pass takes a share in the same pass. */
+  queued: (QueuedJob & ShareRow)[];
+  /** The slot holders, with their share fields. */
+  holders: ShareRow[];
+  hosts: { id: string; alias: string; maxOutgoing: number; maxIncoming: number; bandwidthCapMiBps: number | null }[];
   fleetLimit: number;
 };
 
+/** The queue, the slot holders, the hosts and the fleet limit: everything one scheduling pass decides over. */
 export async function readQueueState(db: Db): Promise<QueueState> {
   const [queued, holders, hosts, fleetLimit] = await Promise.all([
-    db.migration.findMany({
-      where: { state: QUEUED },
-      select: { id: true, sourceHostId: true, destinationHostId: true, createdAt: true },
+    db.migration.findMany({ where: { state: QUEUED }, select: { ...SHARE_ROW_SELECT, createdAt: true } }),
+    db.migration.findMany({ where: SLOT_HOLDERS, select: SHARE_ROW_SELECT }),
+    db.host.findMany({
+      select: {
+        id: true,
+        alias: true,
+        maxOutgoingMigrations: true,
+        maxIncomingMigrations: true,
+        bandwidthCapMiBps: true,
+      },
     }),
-    db.migration.findMany({
-      where: SLOT_HOLDERS,
-      select: { sourceHostId: true, destinationHostId: true },
-    }),
-    db.host.findMany({ select: { id: true, alias: true, maxOutgoingMigrations: true, maxIncomingMigrations: true } }),
     readFleetLimit(db),
   ]);
   return {
@@ -60,6 +78,7 @@ export async function readQueueState(db: Db): Promise<QueueState> {
       alias: h.alias,
       maxOutgoing: h.maxOutgoingMigrations,
       maxIncoming: h.maxIncomingMigrations,
+      bandwidthCapMiBps: h.bandwidthCapMiBps,
     })),
     fleetLimit,
   };
@@ -158,8 +177,15 @@ async function schedulePass(deps: RunnerDeps): Promise<void> {
     const job = byId.get(id);
     if (job && (await claimQueuedJob(deps.db, job, { fleetLimit: state.fleetLimit }))) claimed.push(id);
   }
-  // Shares first, so a job starts with its --bandwidth already known (job/load.ts applies the row's share).
-  await applyBandwidthShares(deps);
+  // Shares first, so a job starts with its --bandwidth already known (job/load.ts applies the row's share). They are
+  // computed from this pass's read: the holders it saw and the jobs it has just claimed (now in preflight).
+  const claimedRows = state.queued
+    .filter((job) => claimed.includes(job.id))
+    .map((job) => ({ ...job, state: 'preflight' }));
+  await applyBandwidthShares(deps, {
+    rows: [...state.holders, ...claimedRows],
+    capsMiBps: new Map(state.hosts.map((host) => [host.id, host.bandwidthCapMiBps])),
+  });
   for (const id of claimed) {
     const stopWatching = reapplyShareOnceCopying(deps, id);
     // A job frees its slots when its data has moved, not when it has verified the result (job/verify.ts).
@@ -197,29 +223,17 @@ function reapplyShareOnceCopying(deps: RunnerDeps, id: string): () => void {
   return unsubscribe;
 }
 
-const SHARE_ROW_SELECT = {
-  id: true,
-  state: true,
-  vmUuid: true,
-  options: true,
-  sourceHostId: true,
-  destinationHostId: true,
-  bandwidthShareMiBps: true,
-  sourceHost: true,
-} satisfies Prisma.MigrationSelect;
-
-type ShareRow = Prisma.MigrationGetPayload<{ select: typeof SHARE_ROW_SELECT }>;
-
 /**
  * Recomputes every running job's share of its hosts' bandwidth caps; stores each changed share and, for a
  * job that is copying, applies it with `virsh migrate-setspeed` on the source. Called after every pass, i.e.
  * whenever a job starts or ends.
  */
-export async function applyBandwidthShares(deps: RunnerDeps): Promise<void> {
-  const [rows, hosts] = await Promise.all([
-    deps.db.migration.findMany({ where: SLOT_HOLDERS, select: SHARE_ROW_SELECT }),
-    deps.db.host.findMany({ select: { id: true, bandwidthCapMiBps: true } }),
-  ]);
+export async function applyBandwidthShares(
+  deps: RunnerDeps,
+  /** The slot holders and each host's cap, when the caller has just read them (a scheduling pass). */
+  known?: { rows: ShareRow[]; capsMiBps: Map<string, number | null> },
+): Promise<void> {
+  const { rows, capsMiBps } = known ?? (await readShareInputs(deps.db));
   const live = rows.flatMap((row) => {
     const options = parseOptions(row.options);
     // An offline migration sends no data: it takes no share and gets no --bandwidth (libvirt would refuse it).
@@ -232,7 +246,7 @@ export async function applyBandwidthShares(deps: RunnerDeps): Promise<void> {
       destinationHostId: row.destinationHostId,
       requestedMiBps,
     })),
-    capsMiBps: new Map(hosts.map((host) => [host.id, host.bandwidthCapMiBps])),
+    capsMiBps,
   });
   for (const { row, requestedMiBps } of live) {
     const share = shares.get(row.id) ?? null;
@@ -244,18 +258,27 @@ export async function applyBandwidthShares(deps: RunnerDeps): Promise<void> {
   }
 }
 
+async function readShareInputs(db: Db): Promise<{ rows: ShareRow[]; capsMiBps: Map<string, number | null> }> {
+  const [rows, hosts] = await Promise.all([
+    db.migration.findMany({ where: SLOT_HOLDERS, select: SHARE_ROW_SELECT }),
+    db.host.findMany({ select: { id: true, bandwidthCapMiBps: true } }),
+  ]);
+  return { rows, capsMiBps: new Map(hosts.map((host) => [host.id, host.bandwidthCapMiBps])) };
+}
+
 /** The share last given to libvirt per job in this process, so the once-copying check does not repeat it. */
 const applied = new Map<string, number | null>();
 
 /** `virsh migrate-setspeed` on the source for a job that is copying, with a line in its log. */
 async function setSpeed(deps: RunnerDeps, row: ShareRow, capped: number | null, requestedMiBps: number | null) {
-  if (!row.vmUuid || !row.sourceHost) return;
+  const { vmUuid, sourceHostId } = row;
+  if (!vmUuid || !sourceHostId) return;
   applied.set(row.id, capped);
   const speed = capped ?? requestedMiBps ?? UNLIMITED_MIGRATION_SPEED_MIBPS;
   try {
-    await deps.executors
-      .get(row.sourceHost)
-      .run(buildSetSpeedArgv(toDomainUuid(row.vmUuid), speed), { timeoutMs: 10_000 });
+    // Read only here: a pass that changes no running job's share needs no host row.
+    const sourceHost = await deps.db.host.findUniqueOrThrow({ where: { id: sourceHostId } });
+    await deps.executors.get(sourceHost).run(buildSetSpeedArgv(toDomainUuid(vmUuid), speed), { timeoutMs: 10_000 });
     await appendMigrationEvent({
       db: deps.db,
       bus: deps.bus,
