@@ -138,7 +138,8 @@ const PIXEL_PROBE = `(() => {
  */
 async function settled(ferry: BenchFerry): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const health = (await (await fetch(`${ferry.base}/api/health`)).json()) as {
+    // Signed in: a caller without a session only learns how many streams are up.
+    const health = (await (await fetch(`${ferry.base}/api/health`, { headers: ferry.headers })).json()) as {
       hosts: { eventStream: { up: boolean } | null }[];
     };
     if (health.hosts.every((host) => host.eventStream?.up === true)) break;

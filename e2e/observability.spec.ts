@@ -96,6 +96,14 @@ test('/metrics counts a lab migration, its log lines carry its id and no key pat
   expect(body.hosts.map((host) => host.alias)).toEqual(expect.arrayContaining(['hv1', 'hv2']));
   expect(JSON.stringify(body)).not.toContain('://');
   expect((await page.request.get('/api/health')).headers()['x-request-id']).toBeTruthy();
+  // Without a session (a load balancer, anyone who reaches the port): fit or not, and stream counts, no host names.
+  const anonymous = await fetch(new URL('/api/health', page.url()));
+  expect(anonymous.status).toBe(200);
+  const summary = (await anonymous.json()) as { ok: boolean; eventStreams: { total: number } | null; hosts?: unknown };
+  expect(summary).toMatchObject({ ok: true, database: 'up' });
+  expect(summary.eventStreams?.total).toBeGreaterThanOrEqual(2);
+  expect(summary.hosts).toBeUndefined();
+  expect(JSON.stringify(summary)).not.toMatch(/hv1|hv2/);
 
   // Adding hosts is an admin action: its anchor is in the log, and the database still matches every anchor.
   expect(records.some((record) => record.event === 'audit.anchor' && record.reason === 'admin-action')).toBe(true);

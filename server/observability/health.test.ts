@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient } from '../db';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { setEventStreamSource } from './event-streams';
-import { readHealth } from './health';
+import { publicHealth, readHealth } from './health';
 
 describe('health', () => {
   let t: TestDb;
@@ -39,6 +39,18 @@ describe('health', () => {
         { alias: 'hv1', eventStream: { up: false, state: 'reconnecting since 12:03' } },
         { alias: 'hv2', eventStream: { up: false, state: 'none' } },
       ]);
+    } finally {
+      setEventStreamSource(null);
+    }
+  });
+
+  it('tells a caller without a session how many streams are up, never which hosts Ferry manages', async () => {
+    expect(publicHealth(await readHealth(t.db))).toEqual({ ok: true, database: 'up', eventStreams: null });
+    setEventStreamSource(() => [{ hostAlias: 'hv1', up: true, state: 'live' }]);
+    try {
+      const report = publicHealth(await readHealth(t.db));
+      expect(report).toEqual({ ok: true, database: 'up', eventStreams: { up: 1, total: 2 } });
+      expect(JSON.stringify(report)).not.toMatch(/hv1|hv2/);
     } finally {
       setEventStreamSource(null);
     }

@@ -12,6 +12,30 @@ export type HealthReport = {
   hosts: { alias: string; eventStream: { up: boolean; state: string } | null }[];
 };
 
+/**
+ * What a caller without a session sees (a load balancer, anyone who reaches the port): whether Ferry is fit to
+ * serve and how many hosts' event streams are up, not which hosts Ferry manages (their aliases often name
+ * machines and customers). A signed-in user or a signed request gets the whole report.
+ */
+export type PublicHealthReport = {
+  ok: boolean;
+  database: 'up' | 'down';
+  /** null while no stream source is registered, as in HealthReport. */
+  eventStreams: { up: number; total: number } | null;
+};
+
+export function publicHealth(report: HealthReport): PublicHealthReport {
+  const streams = report.hosts.map((host) => host.eventStream);
+  return {
+    ok: report.ok,
+    database: report.database,
+    eventStreams:
+      streams.length > 0 && streams.every((stream) => stream === null)
+        ? null
+        : { up: streams.filter((stream) => stream?.up === true).length, total: streams.length },
+  };
+}
+
 const DATABASE_TIMEOUT_MS = 2000;
 
 /**
