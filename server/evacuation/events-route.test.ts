@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuardedHandler } from '../auth/route-guard';
 import type { SqliteFile } from '../audit/sqlite-file';
 import { encodeSseEvent } from '../events/sse-response';
+import { runningMigrationRow } from '../testing/migration-row';
+import { signInCookie, TEST_USER_PASSWORD } from '../testing/session-cookie';
 
 /**
  * GET /api/evacuations/<id>/events, the real route handler behind guardRoute on a real, migrated SQLite file and
@@ -33,37 +35,15 @@ beforeAll(async () => {
   GET = (await import('../../app/api/evacuations/[id]/events/route')).GET;
   const { db } = await import('../db');
   const { addUser } = await import('../auth/users');
-  const { signIn } = await import('../auth/sign-in');
-  await addUser({ db, name: 'vic', role: 'viewer', password: 'correct horse battery', audit: CLI });
-  const outcome = await signIn({
-    db,
-    name: 'vic',
-    password: 'correct horse battery',
-    clientAddress: null,
-    userAgent: 'x',
-  });
-  if (!outcome.ok) throw new Error(outcome.message);
-  cookie = `ferry-session=${outcome.token}`;
+  await addUser({ db, name: 'vic', role: 'viewer', password: TEST_USER_PASSWORD, audit: CLI });
+  cookie = await signInCookie(db, 'vic');
   const evacuation = (state: string) =>
     db.evacuation.create({
       data: { kind: 'evacuate', hostId: 'h1', hostAlias: 'hv1', actor: 'bob', options: '{}', state },
     });
   evacuationId = (await evacuation('running')).id;
   closedEvacuationId = (await evacuation('succeeded')).id;
-  const job = (evacuation: string) =>
-    db.migration.create({
-      data: {
-        vmName: 'vm1',
-        sourceAlias: 'hv1',
-        sourceUri: 'qemu+ssh://root@hv1/system',
-        destinationAlias: 'hv2',
-        destinationUri: 'qemu+ssh://root@hv2/system',
-        options: '{}',
-        actor: 'bob',
-        state: 'running',
-        evacuationId: evacuation,
-      },
-    });
+  const job = (evacuation: string) => db.migration.create({ data: runningMigrationRow({ evacuationId: evacuation }) });
   jobId = (await job(evacuationId)).id;
   const closedJob = (await job(closedEvacuationId)).id;
   const { appendMigrationEvent } = await import('../migrations/events');

@@ -2,6 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
 import { appendMigrationEvent } from '../migrations/events';
 import type { MigrationEvent, MigrationEventPayload } from '../migrations/types';
+import { runningMigrationRow } from '../testing/migration-row';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { streamEvacuationEvents } from './events';
 
@@ -15,19 +16,7 @@ let jobB: string;
 let single: string;
 
 const job = (vmName: string, evacuation: string | null) =>
-  testDb.db.migration.create({
-    data: {
-      vmName,
-      sourceAlias: 'hv1',
-      sourceUri: 'qemu+ssh://root@hv1/system',
-      destinationAlias: 'hv2',
-      destinationUri: 'qemu+ssh://root@hv2/system',
-      options: '{}',
-      actor: 'bob',
-      state: 'running',
-      evacuationId: evacuation,
-    },
-  });
+  testDb.db.migration.create({ data: runningMigrationRow({ vmName, evacuationId: evacuation }) });
 
 beforeEach(async () => {
   testDb ??= createTestDb();

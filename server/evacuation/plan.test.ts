@@ -6,23 +6,15 @@ import type { Executor } from '../hypervisor/executor';
 import { createLocalExecutor } from '../hypervisor/local-executor';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { forgetPlanFacts, PLAN_FACTS_REUSE_MS, planEvacuation } from './plan';
+import { testGuest, testNode } from './test-hosts';
 
 /**
  * When a plan asks the hosts and when it places the VMs again over the facts it just gathered: real virsh on
  * made-up test-driver hosts, real SQLite, every virsh command counted.
  */
 
-const CPU = `<cpu><mhz>2000</mhz><model>i686</model><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>1</threads></cpu>`;
-const volume = (name: string) =>
-  `<volume type='file'><name>${name}.img</name><capacity>1073741824</capacity><allocation>0</allocation></volume>`;
-const pool = (volumes: string[]) =>
-  `<pool type='netfs'><name>guest</name><source><host name='nfs.example'/><dir path='/export'/><format type='nfs'/></source>
-  <target><path>/guest</path></target>${volumes.map(volume).join('')}</pool>`;
-const guest = (name: string, n: number) => `<domain type='test'><name>${name}</name>
-  <uuid>5e000000-0000-4000-8000-00000000010${n}</uuid><memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os>
-  <devices><disk type='file' device='disk'><source file='/guest/${name}.img'/><target dev='vda'/></disk></devices></domain>`;
-const node = (volumes: string[], ...domains: string[]) =>
-  `<node>${CPU}<memory>${16 * 2 ** 20}</memory>${pool(volumes)}${domains.join('')}</node>`;
+const guest = (name: string, n: number) => testGuest(name, `5e000000-0000-4000-8000-00000000010${n}`);
+const node = (volumes: string[], ...domains: string[]) => testNode(16 * 2 ** 20, volumes, ...domains);
 
 let testDb: TestDb;
 let dir: string;

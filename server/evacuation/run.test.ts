@@ -17,6 +17,7 @@ import {
   resumeEvacuation,
   startEvacuation,
 } from './run';
+import { testGuest, testNode } from './test-hosts';
 import { getEvacuationView } from './view';
 
 /**
@@ -25,19 +26,8 @@ import { getEvacuationView } from './view';
  * runner would, and checks what the evacuation does next.
  */
 
-const CPU = `<cpu><mhz>2000</mhz><model>i686</model><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>1</threads></cpu>`;
-// The test driver's disks report 1 TiB, more than its pools hold: the destinations already see the disks
-// (volumes at the same paths in an NFS pool), i.e. shared storage, so nothing needs copying.
-const volume = (name: string) =>
-  `<volume type='file'><name>${name}.img</name><capacity>1073741824</capacity><allocation>0</allocation></volume>`;
-const pool = (volumes: string[]) =>
-  `<pool type='netfs'><name>guest</name><source><host name='nfs.example'/><dir path='/export'/><format type='nfs'/></source>
-  <target><path>/guest</path></target>${volumes.map(volume).join('')}</pool>`;
-const guest = (name: string, n: number) => `<domain type='test'><name>${name}</name>
-  <uuid>5e000000-0000-4000-8000-00000000000${n}</uuid><memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os>
-  <devices><disk type='file' device='disk'><source file='/guest/${name}.img'/><target dev='vda'/></disk></devices></domain>`;
-const node = (memoryKib: number, volumes: string[], ...domains: string[]) =>
-  `<node>${CPU}<memory>${memoryKib}</memory>${pool(volumes)}${domains.join('')}</node>`;
+const guest = (name: string, n: number) => testGuest(name, UUID(n));
+const node = testNode;
 
 const UUID = (n: number) => `5e000000-0000-4000-8000-00000000000${n}`;
 

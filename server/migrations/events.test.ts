@@ -1,4 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { runningMigrationRow } from '../testing/migration-row';
 import { createTestDb, type TestDb } from '../testing/test-db';
 import { createInProcessEventBus, type EventBus } from '../events/bus';
 import { appendMigrationEvent, REPLAY_PAGE_SIZE, streamMigrationEvents, writePercent } from './events';
@@ -16,20 +17,7 @@ beforeEach(async () => {
   bus = createInProcessEventBus();
   await testDb.db.migrationEvent.deleteMany();
   await testDb.db.migration.deleteMany();
-  migrationId = (
-    await testDb.db.migration.create({
-      data: {
-        vmName: 'vm1',
-        sourceAlias: 'hv1',
-        sourceUri: 'qemu+ssh://root@hv1/system',
-        destinationAlias: 'hv2',
-        destinationUri: 'qemu+ssh://root@hv2/system',
-        options: '{}',
-        actor: 'bob',
-        state: 'running',
-      },
-    })
-  ).id;
+  migrationId = (await testDb.db.migration.create({ data: runningMigrationRow() })).id;
 });
 
 afterAll(async () => {

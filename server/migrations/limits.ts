@@ -46,6 +46,15 @@ export async function readFleetLimit(db: Db): Promise<number> {
   return parsed?.success ? parsed.data : DEFAULT_FLEET_LIMIT;
 }
 
+/** A host and its limits, as the scheduler reads them and saveHostLimits returns them. */
+export const HOST_LIMITS_SELECT = {
+  id: true,
+  alias: true,
+  maxOutgoingMigrations: true,
+  maxIncomingMigrations: true,
+  bandwidthCapMiBps: true,
+} as const;
+
 /** Saves one host's limits with an audit row naming what changed. */
 export async function saveHostLimits(options: { db: Db; hostId: string; limits: HostLimitsInput; who: AuditContext }) {
   const { db, hostId, limits, who } = options;
@@ -58,13 +67,7 @@ export async function saveHostLimits(options: { db: Db; hostId: string; limits: 
     const after = await tx.host.update({
       where: { id: hostId },
       data: limits,
-      select: {
-        id: true,
-        alias: true,
-        maxOutgoingMigrations: true,
-        maxIncomingMigrations: true,
-        bandwidthCapMiBps: true,
-      },
+      select: HOST_LIMITS_SELECT,
     });
     const { alias: _alias, ...from } = before;
     await recordAudit(tx, {

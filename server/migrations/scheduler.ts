@@ -4,7 +4,7 @@ import { toDomainUuid } from '../libvirt/domain-ref';
 import { buildSetSpeedArgv, UNLIMITED_MIGRATION_SPEED_MIBPS } from '../libvirt/migration/argv';
 import { splitBandwidth } from './bandwidth-share';
 import { appendMigrationEvent } from './events';
-import { readFleetLimit } from './limits';
+import { HOST_LIMITS_SELECT, readFleetLimit } from './limits';
 import { PROCESS_OWNER_ID } from './owner';
 import { describeWaitReason, planQueue, type QueuePlan, type QueuedJob } from './queue-plan';
 import { runMigration, type RunnerDeps } from './runner';
@@ -59,15 +59,7 @@ export async function readQueueState(db: Db): Promise<QueueState> {
   const [queued, holders, hosts, fleetLimit] = await Promise.all([
     db.migration.findMany({ where: { state: QUEUED }, select: { ...SHARE_ROW_SELECT, createdAt: true } }),
     db.migration.findMany({ where: SLOT_HOLDERS, select: SHARE_ROW_SELECT }),
-    db.host.findMany({
-      select: {
-        id: true,
-        alias: true,
-        maxOutgoingMigrations: true,
-        maxIncomingMigrations: true,
-        bandwidthCapMiBps: true,
-      },
-    }),
+    db.host.findMany({ select: HOST_LIMITS_SELECT }),
     readFleetLimit(db),
   ]);
   return {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuardedHandler } from '../auth/route-guard';
 import type { SqliteFile } from '../audit/sqlite-file';
+import { signInCookie, TEST_USER_PASSWORD } from '../testing/session-cookie';
 import { apiNamespace } from './protocol';
 import { keygenSigner, signedRequest, type RequestSigner } from './testing';
 
@@ -38,7 +39,6 @@ beforeAll(async () => {
   process.env.FERRY_DEPLOYMENT_NAME = DEPLOYMENT;
   const { addUser } = await import('../auth/users');
   const { addApiKey } = await import('./keys');
-  const { signIn } = await import('../auth/sign-in');
   trpc = (await import('../../app/api/trpc/[trpc]/route')).POST as GuardedHandler;
   auditExport = (await import('../../app/api/audit/export/route')).GET;
   describeApi = (await import('../../app/api/signed-api/route')).GET;
@@ -47,22 +47,14 @@ beforeAll(async () => {
     ['ada', 'admin'],
     ['vic', 'viewer'],
   ] as const) {
-    const user = await addUser({ db, name, role, password: 'correct horse battery', audit: CLI });
+    const user = await addUser({ db, name, role, password: TEST_USER_PASSWORD, audit: CLI });
     const file = path.join(dir, name);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@laptop`, '-f', file]);
     const signer = keygenSigner(file);
     signers[role] = signer;
     await addApiKey({ db, userId: user.id, publicKey: signer.publicKeyLine, audit: CLI });
   }
-  const outcome = await signIn({
-    db,
-    name: 'vic',
-    password: 'correct horse battery',
-    clientAddress: null,
-    userAgent: 'x',
-  });
-  if (!outcome.ok) throw new Error(outcome.message);
-  sessionCookie = `ferry-session=${outcome.token}`;
+  sessionCookie = await signInCookie(db, 'vic');
 });
 afterAll(async () => {
   const { db } = await import('../db');
