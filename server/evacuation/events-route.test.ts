@@ -119,6 +119,12 @@ describe('GET /api/evacuations/<id>/events', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('No such evacuation');
     expect((await GET(request(evacuationId, { 'last-event-id': '12; DROP TABLE' }))).status).toBe(400);
+    for (const hostile of ['../../etc/passwd', `${evacuationId}' OR '1'='1`, 'x'.repeat(65), '--id', '$(reboot)'])
+      expect((await GET(request(hostile))).status).toBe(404);
+    const malformed = new Request(`${BASE}/api/evacuations/%E0%A4%A/events`, {
+      headers: request(evacuationId).headers,
+    });
+    expect((await GET(malformed)).status).toBe(404);
   });
 
   it('replays the stored state and progress events, then streams what the bus brings, until the client leaves', async () => {
