@@ -249,6 +249,13 @@ describe('bandwidth shares', () => {
       select: { bandwidthShareMiBps: true },
     });
     expect(shares.map((row) => row.bandwidthShareMiBps)).toEqual([5, 5, null]);
+
+    // vm2 ends (its hosts answer "unreachable") and vm3 takes its slot: both done before the next test's database.
+    gate.open();
+    await waitFor(async () => {
+      const now = await states();
+      return now.vm2 === 'failed' && now.vm3 === 'failed';
+    }, 'vm2 and vm3 to end');
   });
 
   it('splits a host’s cap among its running jobs, stores each share and tells libvirt for those copying', async () => {
