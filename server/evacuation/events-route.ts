@@ -1,10 +1,11 @@
 import { guardRoute } from '../auth/route-guard';
-import { parseLastEventId, sseResponse } from '../events/sse-response';
+import { sseResponse } from '../events/sse-response';
+import { lastEventIdInput } from '../migrations/events';
 import { streamEvacuationEvents } from './events';
 
 const EVENTS_PATH = /^\/api\/evacuations\/([^/]{1,192})\/events$/;
 
-function notFound(message: string, status = 404): Response {
+function refuse(status: number, message: string): Response {
   return Response.json({ error: { message } }, { status, headers: { 'cache-control': 'no-store' } });
 }
 
@@ -21,11 +22,13 @@ export const evacuationEventsRoute = guardRoute({ access: 'viewer', requestCheck
   } catch {
     evacuationId = null;
   }
-  if (evacuationId === null || evacuationId.length > 64) return notFound('No such evacuation.');
-  const afterId = parseLastEventId(request.headers);
-  if (afterId === null) return notFound('Last-Event-ID must be the number of an event this stream sent.', 400);
+  if (evacuationId === null || evacuationId.length > 64) return refuse(404, 'No such evacuation.');
+  // The same rule as the tRPC subscription's input; no header (or an empty one) is a fresh stream.
+  const lastEventId = lastEventIdInput.safeParse(request.headers.get('last-event-id') || null);
+  if (!lastEventId.success) return refuse(400, 'Last-Event-ID must be the number of an event this stream sent.');
+  const afterId = lastEventId.data;
   const exists = await ctx.db.evacuation.findUnique({ where: { id: evacuationId }, select: { id: true } });
-  if (!exists) return notFound('No such evacuation.');
+  if (!exists) return refuse(404, 'No such evacuation.');
   const id = evacuationId;
   return sseResponse(
     (signal) => streamEvacuationEvents({ db: ctx.db, bus: ctx.bus, evacuationId: id, afterId, signal }),

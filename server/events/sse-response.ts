@@ -33,16 +33,6 @@ const OPENED = encoder.encode(': open\n\n');
 // Data must not be empty: a client does not dispatch an event without data (the SSE spec's rule).
 const ENDED = encoder.encode(`event: ${SSE_END_EVENT}\ndata: {}\n\n`);
 
-/**
- * The Last-Event-ID a reconnecting client sends (a stored event's id): the position to resume after, 0 for a fresh
- * stream. Anything else is refused by the caller, as the tRPC input (lastEventIdInput) refuses it.
- */
-export function parseLastEventId(headers: Headers): number | null {
-  const value = headers.get('last-event-id');
-  if (value === null || value === '') return 0;
-  return /^\d{1,15}$/.test(value) ? Number(value) : null;
-}
-
 export function sseResponse(
   open: (signal: AbortSignal) => AsyncIterable<{ id: number }>,
   requestSignal: AbortSignal,

@@ -174,10 +174,7 @@ async function schedulePass(deps: RunnerDeps): Promise<void> {
   const claimedRows = state.queued
     .filter((job) => claimed.includes(job.id))
     .map((job) => ({ ...job, state: 'preflight' }));
-  await applyBandwidthShares(deps, {
-    rows: [...state.holders, ...claimedRows],
-    capsMiBps: new Map(state.hosts.map((host) => [host.id, host.bandwidthCapMiBps])),
-  });
+  await applyBandwidthShares(deps, shareInputs(state, claimedRows));
   for (const id of claimed) {
     const stopWatching = reapplyShareOnceCopying(deps, id);
     // A job frees its slots when its data has moved, not when it has verified the result (job/verify.ts).
@@ -225,7 +222,7 @@ export async function applyBandwidthShares(
   /** The slot holders and each host's cap, when the caller has just read them (a scheduling pass). */
   known?: { rows: ShareRow[]; capsMiBps: Map<string, number | null> },
 ): Promise<void> {
-  const { rows, capsMiBps } = known ?? (await readShareInputs(deps.db));
+  const { rows, capsMiBps } = known ?? shareInputs(await readQueueState(deps.db));
   const live = rows.flatMap((row) => {
     const options = parseOptions(row.options);
     // An offline migration sends no data: it takes no share and gets no --bandwidth (libvirt would refuse it).
@@ -250,12 +247,15 @@ export async function applyBandwidthShares(
   }
 }
 
-async function readShareInputs(db: Db): Promise<{ rows: ShareRow[]; capsMiBps: Map<string, number | null> }> {
-  const [rows, hosts] = await Promise.all([
-    db.migration.findMany({ where: SLOT_HOLDERS, select: SHARE_ROW_SELECT }),
-    db.host.findMany({ select: { id: true, bandwidthCapMiBps: true } }),
-  ]);
-  return { rows, capsMiBps: new Map(hosts.map((host) => [host.id, host.bandwidthCapMiBps])) };
+/** The rows that share bandwidth (the slot holders, and jobs just claimed) and each host's cap, from one read. */
+function shareInputs(
+  state: QueueState,
+  claimed: ShareRow[] = [],
+): { rows: ShareRow[]; capsMiBps: Map<string, number | null> } {
+  return {
+    rows: [...state.holders, ...claimed],
+    capsMiBps: new Map(state.hosts.map((host) => [host.id, host.bandwidthCapMiBps])),
+  };
 }
 
 /** The share last given to libvirt per job in this process, so the once-copying check does not repeat it. */

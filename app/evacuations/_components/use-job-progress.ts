@@ -3,6 +3,7 @@
 import { EventSource } from 'eventsource';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '@/server/auth/request-header';
+import { SSE_END_EVENT } from '@/server/events/sse-response';
 
 /** A job's latest percent as virsh reported it, and when the server read it (epoch ms, for the bench). */
 export type JobProgress = { percent: number; readAt: number };
@@ -57,7 +58,7 @@ export function useEvacuationProgress(evacuationId: string, enabled: boolean): P
         store.set(event.migrationId, { percent: event.percent, readAt: event.readAt });
     };
     // The server has sent everything (the evacuation is over): stop rather than reconnect.
-    source.addEventListener('end', () => source.close());
+    source.addEventListener(SSE_END_EVENT, () => source.close());
     return () => source.close();
   }, [evacuationId, enabled, store]);
   return store;
