@@ -203,10 +203,15 @@ describe('host router (real SQLite, real virsh on the test driver)', () => {
 
   it('renders the fleet with a dead host carrying its own error next to a working one', async () => {
     await caller.host.add({ alias: 'dead', reference: 'qemu+tcp://127.0.0.1:1/system' });
+    // A host whose libvirt UUID is not known yet: the first read learns it and stores it.
+    await testDb.db.host.update({ where: { alias: 'demo' }, data: { hostUuid: null } });
     const fleet = await caller.fleet.list();
     const demo = fleet.find((s) => s.host.alias === 'demo');
     const dead = fleet.find((s) => s.host.alias === 'dead');
     expect(demo).toMatchObject({ status: 'ok' });
+    const stored = await testDb.db.host.findUniqueOrThrow({ where: { alias: 'demo' } });
+    expect(stored.hostUuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(demo?.host.hostUuid).toBe(stored.hostUuid);
     expect(demo?.vms.map((vm) => vm.name)).toEqual(['test']);
     expect(dead).toMatchObject({ status: 'error', vms: [] });
     expect(dead?.error).toMatch(/refused|connect/i);
