@@ -11,6 +11,11 @@
  *
  * The stream ends with an `end` event when the source ends by itself (nothing more will come: the client stops
  * instead of reconnecting), and silently when the client goes away.
+ *
+ * While nothing happens (a paused evacuation, a long copy between progress steps) a comment line goes out every
+ * KEEP_ALIVE_MS: proxies and load balancers close a connection that stays silent for a minute or so (nginx's
+ * proxy_read_timeout is 60 s), and a write is how the server learns that a client vanished without closing.
+ * Clients ignore comment lines.
  */
 
 const encoder = new TextEncoder();
@@ -32,17 +37,28 @@ export const SSE_END_EVENT = 'end';
 const OPENED = encoder.encode(': open\n\n');
 // Data must not be empty: a client does not dispatch an event without data (the SSE spec's rule).
 const ENDED = encoder.encode(`event: ${SSE_END_EVENT}\ndata: {}\n\n`);
+const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
+
+/** Under the common 60 s idle limits of proxies, with room for a slow write. */
+export const KEEP_ALIVE_MS = 20_000;
 
 export function sseResponse(
   open: (signal: AbortSignal) => AsyncIterable<{ id: number }>,
   requestSignal: AbortSignal,
+  options: { keepAliveMs?: number } = {},
 ): Response {
   const stop = new AbortController();
   const onGone = () => stop.abort();
   requestSignal.addEventListener('abort', onGone, { once: true });
+  let keepAlive: NodeJS.Timeout | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(OPENED);
+      keepAlive = setInterval(() => controller.enqueue(KEEP_ALIVE), options.keepAliveMs ?? KEEP_ALIVE_MS);
+      // A stream that is still open must not hold a stopping server.
+      keepAlive.unref();
+      // Stops with the client at once, not when the source notices (it may be waiting on a read).
+      stop.signal.addEventListener('abort', () => clearInterval(keepAlive), { once: true });
       void (async () => {
         try {
           for await (const event of open(stop.signal)) controller.enqueue(encodeSseEvent(event));
@@ -54,6 +70,7 @@ export function sseResponse(
           // The client reconnects after an error (a failed replay read) and resumes after the last id it has.
           if (!stop.signal.aborted) controller.error(error);
         } finally {
+          clearInterval(keepAlive);
           requestSignal.removeEventListener('abort', onGone);
         }
       })();
