@@ -63,8 +63,8 @@ export async function snapshotHost(options: {
     );
     if (info !== null) {
       if (info.hostUuid) {
-        // One plain statement: Prisma's update compiles a plan and reads the row back, ~4× the CPU, paid by every
-        // host of a cold fleet read on the thread that parses the other hosts' answers (bench live).
+        // One plain statement: Prisma's update compiles a plan and reads the row back. Measured here, 10 of them
+        // took 13–30 ms of CPU against 3–5 ms for 10 of these, on the thread that parses the other hosts' answers.
         await options.db.$executeRaw`UPDATE "Host" SET "hostUuid" = ${info.hostUuid} WHERE "id" = ${host.id}`;
         publicHost.hostUuid = info.hostUuid;
       }
