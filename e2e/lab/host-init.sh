@@ -65,6 +65,10 @@ bind "$HOSTDIR/var-lib-libvirt" /var/lib/libvirt
 bind "$HOSTDIR/log-libvirt" /var/log/libvirt
 bind "$HOSTDIR/cache-libvirt" /var/cache/libvirt
 bind "$HOSTDIR/root-ssh" /root/.ssh
+# Only where the machine has one (nothing to hide otherwise; a bind needs an existing target).
+if [[ -e /root/.bashrc ]]; then
+  bind "$HOSTDIR/root-bashrc" /root/.bashrc
+fi
 bind "$HOSTDIR/hosts" /etc/hosts
 bind "$HOSTDIR/resolv.conf" /etc/resolv.conf
 if [[ -e $HOSTDIR/shadow ]]; then

@@ -426,6 +426,12 @@ EOF
     chmod 640 "$dir/shadow"
   fi
 
+  # Every ssh command to a host runs root's shell, and bash reads ~/.bashrc when sshd starts it. A developer's
+  # ~/.bashrc can be slow (this VM's runs `pyenv init`: ~0.5 s of CPU per login, and every qemu+ssh connection
+  # is a login); a hypervisor's root does not pay that. The host reads this file instead (host-init.sh).
+  printf '# Ferry lab host %s: the root shell reads nothing (prepare_host_dir in e2e/lab/lab.sh)\n' "$host" \
+    >"$dir/root-bashrc"
+
   cp "$KEY" "$dir/root-ssh/id_ed25519"
   cp "$KEY.pub" "$dir/root-ssh/id_ed25519.pub"
   cp "$KEY.pub" "$dir/root-ssh/authorized_keys"
