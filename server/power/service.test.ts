@@ -54,6 +54,18 @@ async function uuidOf(hostId: string, name: string): Promise<string> {
   return found.uuid;
 }
 
+/** A transient VM (started from XML, never defined) on the demo host's session: libvirt removes it when it stops. */
+async function createTransient(name: string): Promise<string> {
+  const file = path.join(dir, `${name}.xml`);
+  writeFileSync(
+    file,
+    `<domain type='test'><name>${name}</name><memory>8192</memory><os><type>hvm</type></os></domain>`,
+  );
+  const host = await testDb.db.host.findUniqueOrThrow({ where: { id: hosts.demo.id } });
+  await source.get(host).run(['create', file]);
+  return uuidOf(hosts.demo.id, name);
+}
+
 async function auditRows(action: string) {
   return testDb.db.auditEvent.findMany({ where: { action }, orderBy: { id: 'asc' } });
 }
@@ -123,6 +135,25 @@ describe('power actions on a real virsh (test:///default, one session)', () => {
       state: 'succeeded',
       message: 'Reboot requested (ACPI): "test" restarts when its guest reacts.',
     });
+  });
+
+  it('forces off a transient VM: libvirt removes it, and the outcome says so rather than "shut off"', async () => {
+    const vmUuid = await createTransient('fleeting');
+    const result = await requestPowerAction(deps, who, {
+      hostId: hosts.demo.id,
+      vmName: 'fleeting',
+      vmUuid,
+      action: 'poweroff',
+    });
+    expect(result).toMatchObject({
+      state: 'succeeded',
+      message: 'Force off: "fleeting" was transient, so libvirt removed it when it stopped.',
+      vmState: null,
+    });
+    await expect(uuidOf(hosts.demo.id, 'fleeting')).rejects.toThrow('no VM fleeting');
+    const audited = (await auditRows('power.poweroff')).at(-1);
+    expect(audited).toMatchObject({ result: 'ok', vmName: 'fleeting' });
+    expect(JSON.parse(audited?.details ?? '{}')).toMatchObject({ vmUuid, outcome: 'removed' });
   });
 
   it('refuses what the state makes meaningless, before virsh runs, and audits the refusal', async () => {
@@ -257,6 +288,43 @@ describe('a shutdown outlives its request (the database row is what every proces
     await requestPowerAction(deps, who, { hostId: hosts.demo.id, vmName: 'test', vmUuid: uuid, action: 'poweroff' });
     expect((await listOpenPowerActions(deps)).some((row) => row.id === ignored.id)).toBe(false);
     await requestPowerAction(deps, who, { hostId: hosts.demo.id, vmName: 'test', vmUuid: uuid, action: 'start' });
+  });
+
+  it('settles the shutdown of a transient VM that libvirt removed as succeeded; a persistent VM gone is a failure', async () => {
+    const host = await testDb.db.host.findUniqueOrThrow({ where: { id: hosts.demo.id } });
+    const pendingFor = async (vmName: string, vmUuid: string, transient: boolean) =>
+      testDb.db.powerAction.create({
+        data: {
+          hostId: hosts.demo.id,
+          hostAlias: 'demo',
+          vmName,
+          vmUuid,
+          action: 'shutdown',
+          state: 'pending',
+          actor: 'olga',
+          deadlineAt: new Date(Date.now() + 60_000),
+          transient,
+        },
+      });
+    // The guest powers off (destroy stands in for it: the test driver refuses ACPI) and libvirt removes the VM.
+    const transientUuid = await createTransient('brief');
+    const transientShutdown = await pendingFor('brief', transientUuid, true);
+    await source.get(host).run(['destroy', transientUuid]);
+    await settlePowerAction(deps, transientShutdown.id);
+    expect(await testDb.db.powerAction.findUniqueOrThrow({ where: { id: transientShutdown.id } })).toMatchObject({
+      state: 'succeeded',
+      message: '"brief" shut down; it was transient, so libvirt removed it.',
+    });
+
+    // The same disappearance of a VM that was not transient (undefined or migrated away meanwhile) is no success.
+    const otherUuid = await createTransient('elsewhere');
+    const persistentShutdown = await pendingFor('elsewhere', otherUuid, false);
+    await source.get(host).run(['destroy', otherUuid]);
+    await settlePowerAction(deps, persistentShutdown.id);
+    expect(await testDb.db.powerAction.findUniqueOrThrow({ where: { id: persistentShutdown.id } })).toMatchObject({
+      state: 'failed',
+      message: '"elsewhere" is no longer on demo.',
+    });
   });
 });
 

@@ -6,8 +6,10 @@ import { describeHostError } from '../hosts/host-errors';
 import { VirshError, type Executor, type ExecutorSource } from '../hypervisor/executor';
 import { matchDomain, type DomainRef } from '../libvirt/domain-ref';
 import { hasControlCharacter } from '../libvirt/text-checks';
+import { parseDominfo } from '../libvirt/parsers/dominfo';
 import { vmStateFromWords, type VmState } from '../libvirt/parsers/vm-state';
 import { foreignJobSentence } from '../libvirt/foreign-job';
+import { dominfoArgs } from '../inventory/virsh-commands';
 import { getDomainHold, getDomainState, listDomains } from '../migrations/host-queries';
 import { ACTIVE_STATES } from '../migrations/types';
 import { classifyPowerFailure } from './errors';
@@ -25,7 +27,10 @@ export type PowerResult = {
   action: PowerAction;
   state: PowerActionState;
   message: string;
-  /** The VM's state as the host reported it after the action; null while a shutdown is pending. */
+  /**
+   * The VM's state as the host reported it after the action; null while a shutdown is pending, and when a transient
+   * VM stopped (libvirt removes it: there is no state left to report).
+   */
   vmState: VmState | null;
 };
 
@@ -74,6 +79,20 @@ async function readState(executor: Executor, host: RegisteredHost, vm: DomainRef
 
 function vanished(host: RegisteredHost, vm: DomainRef): UserError {
   return new UserError({ code: 'NOT_FOUND', message: `"${vm.name}" is no longer on ${host.alias}: refresh the page.` });
+}
+
+/**
+ * Whether the VM is transient (no persistent definition): libvirt removes such a VM the moment it stops, so a shutdown
+ * or force off that ends with the VM gone has worked. False when dominfo cannot be read or does not say (an unknown
+ * is not transient: the VM gone then stays a failure).
+ */
+async function readIsTransient(executor: Executor, vm: DomainRef): Promise<boolean> {
+  try {
+    const { stdout } = await executor.run(dominfoArgs(vm.uuid), { timeoutMs: VIRSH_TIMEOUT_MS });
+    return parseDominfo(stdout).isPersistent === false;
+  } catch {
+    return false;
+  }
 }
 
 /** The VM's state, and a sentence when libvirt holds it in a job Ferry did not start (foreign-job.ts). */
@@ -156,7 +175,12 @@ export async function requestPowerAction(
   if (pending && action !== 'poweroff') {
     await refuse(`"${vm.name}" is shutting down: wait for it, or force it off.`, 'CONFLICT');
   }
-  const { state, held } = await readStateAndJob(executor, host, vm);
+  // Only a stop can make a VM vanish; asked beside the state, not after it.
+  const stops = action === 'shutdown' || action === 'poweroff';
+  const [{ state, held }, isTransient] = await Promise.all([
+    readStateAndJob(executor, host, vm),
+    stops ? readIsTransient(executor, vm) : false,
+  ]);
   // Force off is the way out of such a job, and libvirt lets it through one: destroy kills QEMU before it asks for
   // the job (a job running ends with its QEMU), so it does not wait for the lock. On a migration's destination it
   // ends the migration, and the guest runs on where it came from.
@@ -188,7 +212,12 @@ export async function requestPowerAction(
     let created;
     try {
       created = await db.powerAction.create({
-        data: { ...row, state: 'pending', deadlineAt: new Date(Date.now() + deps.shutdownTimeoutMs) },
+        data: {
+          ...row,
+          state: 'pending',
+          deadlineAt: new Date(Date.now() + deps.shutdownTimeoutMs),
+          transient: isTransient,
+        },
       });
     } catch (error) {
       // PowerAction_one_pending_per_vm: another request (or Ferry process) began this VM's shutdown just now.
@@ -213,18 +242,25 @@ export async function requestPowerAction(
       data: { state: 'forced-off', finishedAt: new Date(), message: 'Forced off before the guest shut down.' },
     });
   }
-  // The state right after: a start that libvirt accepted may still have crashed at once.
-  const after = await readState(executor, host, vm).catch(() => expectedState(action));
+  // The state right after: a start that libvirt accepted may still have crashed at once. A transient VM that was
+  // forced off is gone: that is the force off's result, not a VM that went missing.
+  const after: VmState | 'removed' = await readState(executor, host, vm).catch((error: unknown) =>
+    isTransient && action === 'poweroff' && error instanceof UserError && error.code === 'NOT_FOUND'
+      ? 'removed'
+      : expectedState(action),
+  );
   // An ACPI reboot is a request like a shutdown, but libvirt cannot tell when (or whether) the guest restarted.
   const message =
     action === 'reboot'
       ? `Reboot requested (ACPI): "${vm.name}" restarts when its guest reacts.`
-      : `${capitalise(ACTION_WORDS[action])}: "${vm.name}" is now ${after === 'shutoff' ? 'shut off' : after}.`;
+      : after === 'removed'
+        ? `${capitalise(ACTION_WORDS[action])}: "${vm.name}" was transient, so libvirt removed it when it stopped.`
+        : `${capitalise(ACTION_WORDS[action])}: "${vm.name}" is now ${after === 'shutoff' ? 'shut off' : after}.`;
   const created = await db.powerAction.create({
     data: { ...row, state: 'succeeded', message, finishedAt: new Date(), dismissed: true },
   });
   await auditPower(db, who, { action, host: host.alias, vm, result: 'ok', outcome: after, id: created.id });
-  return { id: created.id, action, state: 'succeeded', message, vmState: after };
+  return { id: created.id, action, state: 'succeeded', message, vmState: after === 'removed' ? null : after };
 }
 
 function capitalise(text: string): string {
@@ -268,7 +304,11 @@ export async function settlePowerAction(deps: PowerDeps, id: string): Promise<vo
         action.vmUuid as DomainRef['uuid'],
       );
       const state = words === null ? null : vmStateFromWords(words);
-      if (state === null) {
+      if (state === null && action.transient) {
+        // Recorded when the shutdown was asked: libvirt removes a transient VM as its guest powers off.
+        const message = `"${action.vmName}" shut down; it was transient, so libvirt removed it.`;
+        outcome = { state: 'succeeded', message, result: 'ok' };
+      } else if (state === null) {
         outcome = { state: 'failed', message: `"${action.vmName}" is no longer on ${host.alias}.`, result: 'failed' };
       } else if (state === 'shutoff') {
         outcome = { state: 'succeeded', message: `"${action.vmName}" shut down.`, result: 'ok' };
