@@ -14,7 +14,8 @@ import { json, printable } from './output';
 
 const POLL_MS = 1_000;
 
-type PowerView = { id: string; state: string; message: string | null };
+/** `transient`: the VM had no persistent definition (a server before it was recorded leaves it out). */
+type PowerView = { id: string; state: string; message: string | null; transient?: boolean };
 
 function write(ctx: CommandContext, text: string) {
   ctx.io.out.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -122,7 +123,9 @@ function powerCommand(action: PowerAction): Command {
       const settled = await waitForShutdown(api, result.id);
       if (settled.state === 'succeeded') {
         if (!ctx.isJson) write(ctx, printable(settled.message ?? 'Shut down.'));
-        return report({ state: 'succeeded', vmState: 'shutoff', message: settled.message, id: result.id }, EXIT.ok);
+        // A transient VM is gone once it shut down: no state to report.
+        const vmState = settled.transient === true ? null : 'shutoff';
+        return report({ state: 'succeeded', vmState, message: settled.message, id: result.id }, EXIT.ok);
       }
       const message = settled.message ?? `The shutdown ended ${settled.state}.`;
       if (settled.state === 'timed-out') {

@@ -280,6 +280,8 @@ const PUBLIC_SELECT = {
   startedAt: true,
   deadlineAt: true,
   finishedAt: true,
+  // A transient VM's finished shutdown leaves no VM to call "shut off" (the CLI reports its state from this).
+  transient: true,
 } as const;
 
 /**
