@@ -57,7 +57,7 @@ export function openJobContext(options: {
     if (message.action === 'cancel') cancel.request();
   });
   const heartbeat = setInterval(() => {
-    db.migration.updateMany({ where: { id: migrationId }, data: { heartbeatAt: new Date() } }).catch(() => undefined);
+    db.migration.update({ where: { id: migrationId }, data: { heartbeatAt: new Date() } }).catch(() => undefined);
   }, HEARTBEAT_MS);
   const transcript: string[] = [];
 

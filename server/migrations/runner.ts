@@ -85,7 +85,8 @@ async function runPhases(ctx: JobContext, deps: RunnerDeps): Promise<Ending> {
 
   if (run.exitCode === 0) {
     // The data has moved: the hosts' slots go to the next queued job while this one verifies.
-    await ctx.db.migration.updateMany({ where: { id: ctx.migrationId }, data: { transferEndedAt: new Date() } });
+    // `update`, not updateMany: Prisma runs updateMany in a transaction, which would wait for any other one.
+    await ctx.db.migration.update({ where: { id: ctx.migrationId }, data: { transferEndedAt: new Date() } });
     deps.onSlotFreed?.();
     const arrival = await verifyArrival(job, vm);
     if (!arrival.ok) return arrival.ending;

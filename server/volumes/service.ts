@@ -153,10 +153,11 @@ export async function findLeftoversAt(
  */
 export async function closeVanishedLeftovers(db: Db, options: { hostId: string; paths: readonly string[] }) {
   if (options.paths.length === 0) return;
-  await db.volumeRecord.updateMany({
-    where: { hostId: options.hostId, status: 'leftover', path: { in: [...options.paths] } },
-    data: { status: 'removed', removedAt: new Date(), removedHow: 'gone' },
-  });
+  const where = { hostId: options.hostId, status: 'leftover', path: { in: [...options.paths] } };
+  // Nearly always there is none: a read then, not a write (Prisma runs updateMany in a transaction, which waits for
+  // any other transaction of this process; a preflight should not).
+  if ((await db.volumeRecord.findFirst({ where, select: { id: true } })) === null) return;
+  await db.volumeRecord.updateMany({ where, data: { status: 'removed', removedAt: new Date(), removedHow: 'gone' } });
 }
 
 /**
