@@ -250,3 +250,57 @@ describe('an evacuation, step by step', () => {
     ]);
   });
 });
+
+describe('queuing a batch of an evacuation’s jobs', () => {
+  it('queues the jobs that fit in one go, and an item whose VM got a job meanwhile fails with that cause', async () => {
+    const files = {
+      busy: node(16 * 2 ** 20, [], guest('f1', 6), guest('f2', 7), guest('f3', 8)),
+      calm: node(16 * 2 ** 20, ['f1', 'f2', 'f3']),
+    };
+    const ids: Record<string, string> = {};
+    for (const [alias, xml] of Object.entries(files)) {
+      await writeFile(path.join(dir, `${alias}.xml`), xml);
+      const uri = `test://${path.join(dir, `${alias}.xml`)}`;
+      ids[alias] = (
+        await testDb.db.host.create({
+          data: { alias, uri, displayUri: uri, displayName: alias, maxOutgoingMigrations: 1 },
+        })
+      ).id;
+    }
+    const { id } = await startEvacuation(deps(), who, { hostId: ids.busy as string, overrides: [] });
+    let items = await itemsByName(id);
+    // Window 2 (one outgoing slot): f1 and f2 queued together, each with its first event; f3 waits.
+    expect([items.f1?.state, items.f2?.state, items.f3?.state]).toEqual(['submitted', 'submitted', 'pending']);
+    const jobs = await testDb.db.migration.findMany({ where: { evacuationId: id }, orderBy: { vmName: 'asc' } });
+    expect(jobs.map((job) => [job.vmName, job.state])).toEqual([
+      ['f1', 'queued'],
+      ['f2', 'queued'],
+    ]);
+    for (const job of jobs) {
+      const events = await testDb.db.migrationEvent.findMany({ where: { migrationId: job.id } });
+      expect(events.map((event) => JSON.parse(event.data).state)).toEqual(['queued']);
+    }
+    // Someone starts a single migration of f3 after the plan; then f1 ends and f3's turn comes.
+    await testDb.db.migration.create({
+      data: {
+        vmName: 'f3',
+        vmUuid: UUID(8),
+        sourceHostId: ids.busy,
+        destinationHostId: ids.calm,
+        sourceAlias: 'busy',
+        sourceUri: 'x',
+        destinationAlias: 'calm',
+        destinationUri: 'y',
+        options: '{}',
+        actor: 'bob',
+        state: 'queued',
+      },
+    });
+    await endJob(jobs[0]?.id as string, { state: 'succeeded' });
+    await advanceEvacuation(deps(), id);
+    items = await itemsByName(id);
+    expect(items.f1?.state).toBe('succeeded');
+    expect(items.f3).toMatchObject({ state: 'failed', error: '"f3" is already being migrated by another job.' });
+    expect(await testDb.db.migration.count({ where: { evacuationId: id } })).toBe(2);
+  });
+});

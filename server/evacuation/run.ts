@@ -221,12 +221,14 @@ async function advanceOnce(deps: EvacuationDeps, id: string): Promise<void> {
     });
     const limit =
       evacuation.kind === 'evacuate' ? (host?.maxOutgoingMigrations ?? 2) : (host?.maxIncomingMigrations ?? 2);
-    const window = submitWindow(limit);
-    for (const item of items.filter((entry) => entry.state === 'pending')) {
-      if (submitted >= window) break;
-      if (await submitItem(deps, evacuation, item, { destinationHostId: item.destinationHostId, attempt: 1 }))
-        submitted += 1;
-    }
+    const room = submitWindow(limit) - submitted;
+    if (room > 0)
+      submitted += await submitPending(
+        deps,
+        evacuation,
+        items.filter((entry) => entry.state === 'pending'),
+        room,
+      );
   }
 
   const after = await deps.db.evacuationItem.findMany({ where: { evacuationId: id }, select: { state: true } });
@@ -333,6 +335,95 @@ function parseIds(text: string): string[] {
   }
 }
 
+type HostRow = NonNullable<Awaited<ReturnType<Db['host']['findUnique']>>>;
+type Attempt = { destinationHostId: string | null; attempt: number; remaining?: string[]; note?: string };
+
+/** Why an item cannot be queued with these hosts (gone, or a destination being drained), or null. */
+function hostRefusal(item: ItemRow, source: HostRow | null, destination: HostRow | null): string | null {
+  if (!source) return `${item.sourceAlias} is no longer registered.`;
+  if (!destination) return 'Its destination is no longer registered.';
+  if (destination.inMaintenance) return `${destination.alias} went into maintenance.`;
+  return null;
+}
+
+async function failItem(db: Db, item: ItemRow, fromState: string, error: string) {
+  await db.evacuationItem.updateMany({ where: { id: item.id, state: fromState }, data: { state: 'failed', error } });
+}
+
+const ALREADY_MIGRATING = (vmName: string) => `"${vmName}" is already being migrated by another job.`;
+
+/**
+ * Inside the caller's transaction: the item's job row, the item's claim and the audit row. Returns the job's id, or
+ * null when another job of the VM is active; throws LostClaim when another advance claimed the item first.
+ */
+async function createJob(
+  tx: Prisma.TransactionClient,
+  evacuation: { id: string; actor: string },
+  item: ItemRow,
+  hosts: { source: HostRow; destination: HostRow },
+  attempt: Attempt,
+): Promise<string | null> {
+  const { source, destination } = hosts;
+  const options = evacuationOptions(item.storage);
+  const active = await tx.migration.findFirst({
+    where: { vmUuid: item.vmUuid, state: { in: [...ACTIVE_STATES] } },
+    select: { id: true },
+  });
+  if (active) return null;
+  const created = await tx.migration.create({
+    data: {
+      vmName: item.vmName,
+      vmUuid: item.vmUuid,
+      sourceHostId: source.id,
+      destinationHostId: destination.id,
+      sourceAlias: source.alias,
+      sourceUri: source.displayUri,
+      destinationAlias: destination.alias,
+      destinationUri: destination.displayUri,
+      options: JSON.stringify(options),
+      actor: evacuation.actor,
+      state: 'queued',
+      evacuationId: evacuation.id,
+    },
+  });
+  const claimed = await tx.evacuationItem.updateMany({
+    where: { id: item.id, state: attempt.attempt === 1 ? 'pending' : 'submitted', migrationId: item.migrationId },
+    data: {
+      state: 'submitted',
+      migrationId: created.id,
+      attempts: attempt.attempt,
+      destinationHostId: destination.id,
+      destinationAlias: destination.alias,
+      ...(attempt.remaining ? { alternatives: JSON.stringify(attempt.remaining) } : {}),
+      ...(attempt.note ? { error: attempt.note } : {}),
+    },
+  });
+  // Another advance (another process) got here first: undo by rolling back the whole transaction.
+  if (claimed.count === 0) throw new LostClaim();
+  await recordAudit(tx, {
+    actor: evacuation.actor,
+    action: 'migration.start',
+    hostAlias: source.alias,
+    vmName: item.vmName,
+    migrationId: created.id,
+    details: {
+      destination: destination.alias,
+      vmUuid: item.vmUuid,
+      options,
+      evacuationId: evacuation.id,
+      attempt: attempt.attempt,
+    },
+  });
+  return created.id;
+}
+
+/** A lost claim, or the unique index on a VM's active job (a single migration started meanwhile). */
+function isRace(error: unknown): boolean {
+  return (
+    error instanceof LostClaim || (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+  );
+}
+
 /**
  * Queues one migration for an item, in one transaction with the item's claim and the audit row: a crash leaves
  * either both or neither. The row goes through the scheduler like any single migration; the runner's preflight
@@ -342,101 +433,108 @@ async function submitItem(
   deps: EvacuationDeps,
   evacuation: { id: string; actor: string },
   item: ItemRow,
-  attempt: { destinationHostId: string | null; attempt: number; remaining?: string[]; note?: string },
+  attempt: Attempt,
 ): Promise<boolean> {
   const [source, destination] = await Promise.all([
     deps.db.host.findUnique({ where: { id: item.sourceHostId } }),
     attempt.destinationHostId ? deps.db.host.findUnique({ where: { id: attempt.destinationHostId } }) : null,
   ]);
   const fromState = attempt.attempt === 1 ? 'pending' : 'submitted';
-  if (!source || !destination || destination.inMaintenance) {
-    await deps.db.evacuationItem.updateMany({
-      where: { id: item.id, state: fromState },
-      data: {
-        state: 'failed',
-        error: !source
-          ? `${item.sourceAlias} is no longer registered.`
-          : !destination
-            ? 'Its destination is no longer registered.'
-            : `${destination.alias} went into maintenance.`,
-      },
-    });
+  const refusal = hostRefusal(item, source, destination);
+  if (refusal !== null || !source || !destination) {
+    await failItem(deps.db, item, fromState, refusal ?? '');
     return false;
   }
-  const options = evacuationOptions(item.storage);
   let migrationId: string | null = null;
   try {
-    migrationId = await deps.db.$transaction(async (tx) => {
-      const active = await tx.migration.findFirst({
-        where: { vmUuid: item.vmUuid, state: { in: [...ACTIVE_STATES] } },
-        select: { id: true },
-      });
-      if (active) return null;
-      const created = await tx.migration.create({
-        data: {
-          vmName: item.vmName,
-          vmUuid: item.vmUuid,
-          sourceHostId: source.id,
-          destinationHostId: destination.id,
-          sourceAlias: source.alias,
-          sourceUri: source.displayUri,
-          destinationAlias: destination.alias,
-          destinationUri: destination.displayUri,
-          options: JSON.stringify(options),
-          actor: evacuation.actor,
-          state: 'queued',
-          evacuationId: evacuation.id,
-        },
-      });
-      const claimed = await tx.evacuationItem.updateMany({
-        where: { id: item.id, state: fromState, migrationId: item.migrationId },
-        data: {
-          state: 'submitted',
-          migrationId: created.id,
-          attempts: attempt.attempt,
-          destinationHostId: destination.id,
-          destinationAlias: destination.alias,
-          ...(attempt.remaining ? { alternatives: JSON.stringify(attempt.remaining) } : {}),
-          ...(attempt.note ? { error: attempt.note } : {}),
-        },
-      });
-      // Another advance (another process) got here first: undo by rolling back the whole transaction.
-      if (claimed.count === 0) throw new LostClaim();
-      await recordAudit(tx, {
-        actor: evacuation.actor,
-        action: 'migration.start',
-        hostAlias: source.alias,
-        vmName: item.vmName,
-        migrationId: created.id,
-        details: {
-          destination: destination.alias,
-          vmUuid: item.vmUuid,
-          options,
-          evacuationId: evacuation.id,
-          attempt: attempt.attempt,
-        },
-      });
-      return created.id;
-    });
+    migrationId = await deps.db.$transaction((tx) => createJob(tx, evacuation, item, { source, destination }, attempt));
   } catch (error) {
     if (error instanceof LostClaim) return false;
-    if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
+    if (!isRace(error)) throw error;
   }
   if (!migrationId) {
-    await deps.db.evacuationItem.updateMany({
-      where: { id: item.id, state: fromState },
-      data: { state: 'failed', error: `"${item.vmName}" is already being migrated by another job.` },
-    });
+    await failItem(deps.db, item, fromState, ALREADY_MIGRATING(item.vmName));
     return false;
   }
-  await appendMigrationEvent({
-    ...deps,
-    migrationId,
-    evacuationId: evacuation.id,
-    payload: { type: 'state', state: 'queued' },
-  });
-  void kickScheduler(deps);
+  await announceQueued(deps, evacuation.id, [migrationId]);
   return true;
+}
+
+/**
+ * First attempts of pending items, up to `room` queued: each batch is read and queued in one transaction (its hosts
+ * read once), then announced and handed to the scheduler at once, so the jobs that may start together are claimed
+ * in one pass instead of one after another behind each other's writes. An item that cannot go (its hosts) fails and
+ * the next one takes its place. A race with another advance or another job of the same VM (rare) rolls the batch
+ * back, and its items are submitted one by one, each deciding for itself.
+ */
+async function submitPending(
+  deps: EvacuationDeps,
+  evacuation: { id: string; actor: string },
+  pending: ItemRow[],
+  room: number,
+): Promise<number> {
+  let queued = 0;
+  let rest = pending;
+  while (queued < room && rest.length > 0) {
+    const batch = rest.slice(0, room - queued);
+    rest = rest.slice(batch.length);
+    const hostIds = [...new Set(batch.flatMap((item) => [item.sourceHostId, item.destinationHostId]))].filter(
+      (id): id is string => id !== null,
+    );
+    const hosts = new Map((await deps.db.host.findMany({ where: { id: { in: hostIds } } })).map((h) => [h.id, h]));
+    const ready: { item: ItemRow; source: HostRow; destination: HostRow }[] = [];
+    for (const item of batch) {
+      const source = hosts.get(item.sourceHostId) ?? null;
+      const destination = item.destinationHostId ? (hosts.get(item.destinationHostId) ?? null) : null;
+      const refusal = hostRefusal(item, source, destination);
+      if (refusal !== null || !source || !destination) await failItem(deps.db, item, 'pending', refusal ?? '');
+      else ready.push({ item, source, destination });
+    }
+    if (ready.length === 0) continue;
+    let created: (string | null)[];
+    try {
+      created = await deps.db.$transaction(async (tx) => {
+        const ids: (string | null)[] = [];
+        for (const { item, source, destination } of ready)
+          ids.push(
+            await createJob(
+              tx,
+              evacuation,
+              item,
+              { source, destination },
+              {
+                destinationHostId: item.destinationHostId,
+                attempt: 1,
+              },
+            ),
+          );
+        return ids;
+      });
+    } catch (error) {
+      if (!isRace(error)) throw error;
+      for (const { item } of ready)
+        if (await submitItem(deps, evacuation, item, { destinationHostId: item.destinationHostId, attempt: 1 }))
+          queued += 1;
+      continue;
+    }
+    const announced: string[] = [];
+    for (const [index, id] of created.entries()) {
+      const { item } = ready[index] as (typeof ready)[number];
+      if (id === null) await failItem(deps.db, item, 'pending', ALREADY_MIGRATING(item.vmName));
+      else announced.push(id);
+    }
+    await announceQueued(deps, evacuation.id, announced);
+    queued += announced.length;
+  }
+  return queued;
+}
+
+/** Each new job's first event, then one scheduler pass for them all. */
+async function announceQueued(deps: EvacuationDeps, evacuationId: string, migrationIds: string[]) {
+  if (migrationIds.length === 0) return;
+  for (const migrationId of migrationIds)
+    await appendMigrationEvent({ ...deps, migrationId, evacuationId, payload: { type: 'state', state: 'queued' } });
+  void kickScheduler(deps);
 }
 
 class LostClaim extends Error {}
