@@ -10,6 +10,12 @@ export type RunOptions = {
   timeoutMs?: number;
   signal?: AbortSignal;
   /**
+   * A step something waits on (a claimed migration's preflight, its verification): where commands to a host queue
+   * (the session executor's one interactive virsh), it goes ahead of the ordinary ones queued before it (inventory
+   * refreshes, progress polls, clean-up), after other urgent ones. Nothing else changes.
+   */
+  urgent?: boolean;
+  /**
    * Streaming callbacks, called with raw chunks as they arrive (virsh migrate --verbose writes `\r` progress to
    * stderr).
    */

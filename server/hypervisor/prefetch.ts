@@ -24,7 +24,11 @@ export async function withPrefetched(
   options: SessionRunOptions = {},
 ): Promise<Executor> {
   if (!canBatch(executor) || commands.length < 2) return executor;
-  const results = await executor.runBatch(commands, { signal: options.signal, timeoutMs: options.timeoutMs });
+  const results = await executor.runBatch(commands, {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    urgent: options.urgent,
+  });
   const answers = new Map<string, BatchItemResult>();
   commands.forEach((args, index) => {
     const result = results[index];

@@ -54,6 +54,23 @@ describe('virsh session on the test driver', () => {
     expect(session.pid).toBe(pid);
   });
 
+  it('runs an urgent command ahead of the ordinary ones waiting, behind the urgent ones before it', async () => {
+    const session = openSession();
+    await session.run(['domstate', 'test']);
+    const finished: string[] = [];
+    const call = (label: string, urgent?: boolean) =>
+      session.run(['echo', '--', label], { urgent }).then((result) => finished.push(result.stdout.trim()));
+    // The first one runs at once; the rest queue behind it in the order given.
+    await Promise.all([
+      call('first'),
+      call('ordinary-1'),
+      call('urgent-1', true),
+      call('ordinary-2'),
+      call('urgent-2', true),
+    ]);
+    expect(finished).toEqual(['first', 'urgent-1', 'urgent-2', 'ordinary-1', 'ordinary-2']);
+  });
+
   it('pipelines a batch and gives each command its own result, failures included', async () => {
     const session = openSession();
     const commands = Array.from({ length: 150 }, (_, index) =>

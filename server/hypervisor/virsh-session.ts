@@ -62,6 +62,8 @@ export type SessionRunOptions = {
   /** Time limit for the whole call (a batch shares one deadline). On expiry the session process is killed. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Queued ahead of the ordinary jobs waiting (RunOptions.urgent). */
+  urgent?: boolean;
 };
 
 export type VirshSession = {
@@ -174,6 +176,7 @@ type Job = {
   results: BatchItemResult[];
   timeoutMs: number;
   signal?: AbortSignal;
+  urgent: boolean;
   resolve: (results: BatchItemResult[]) => void;
   cleanup: () => void;
 };
@@ -446,6 +449,7 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
         results: [],
         timeoutMs: runOptions.timeoutMs ?? defaultTimeoutMs,
         signal,
+        urgent: runOptions.urgent === true,
         resolve: (results) => {
           signal?.removeEventListener('abort', onQueuedAbort);
           resolve(results);
@@ -453,7 +457,10 @@ export function createVirshSession(options: VirshSessionOptions): VirshSession {
         cleanup: () => {},
       };
       signal?.addEventListener('abort', onQueuedAbort, { once: true });
-      queue.push(job);
+      // Urgent: behind the urgent jobs already waiting, ahead of every ordinary one.
+      const firstOrdinary = job.urgent ? queue.findIndex((queued) => !queued.urgent) : -1;
+      if (firstOrdinary < 0) queue.push(job);
+      else queue.splice(firstOrdinary, 0, job);
       pump();
     });
   }

@@ -18,12 +18,16 @@ import { parseNameList, parsePoolXml, type PoolFacts } from '../libvirt/storage'
  * libvirt/domain-ref.ts for why never by name); a volume path or pool name goes after `--` so one called
  * `--help` stays a value.
  */
-type Call = { executor: Executor; signal?: AbortSignal; timeoutMs?: number };
+type Call = { executor: Executor; signal?: AbortSignal; timeoutMs?: number; urgent?: boolean };
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 
 async function virsh(call: Call, args: string[]) {
-  return call.executor.run(args, { signal: call.signal, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  return call.executor.run(args, {
+    signal: call.signal,
+    timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    urgent: call.urgent,
+  });
 }
 
 /**
@@ -35,6 +39,7 @@ export async function prefetched(call: Call, commands: ReadonlyArray<readonly st
   const executor = await withPrefetched(call.executor, commands, {
     signal: call.signal,
     timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    urgent: call.urgent,
   });
   return { ...call, executor };
 }

@@ -84,9 +84,11 @@ export type PreflightInput = {
   /** The migration being started, excluded from the "already migrating" check. */
   migrationId?: string;
   signal?: AbortSignal;
+  /** A claimed job waits on it: its reads go ahead of ordinary ones queued on the hosts (RunOptions.urgent). */
+  urgent?: boolean;
 };
 
-type Call = { executor: Executor; signal?: AbortSignal };
+type Call = { executor: Executor; signal?: AbortSignal; urgent?: boolean };
 type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
 
 function check(id: string, label: string, status: PreflightCheck['status'], reason: string): PreflightCheck {
@@ -117,8 +119,8 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   const { source, destination } = input;
   const checks: PreflightCheck[] = [];
   const facts: PreflightFacts = { vm: null, domain: null, sourceState: null, disks: [], destinationPools: [] };
-  const src: Call = { executor: source.executor, signal: input.signal };
-  const dst: Call = { executor: destination.executor, signal: input.signal };
+  const src: Call = { executor: source.executor, signal: input.signal, urgent: input.urgent };
+  const dst: Call = { executor: destination.executor, signal: input.signal, urgent: input.urgent };
 
   const registered = sameHostRule(source, destination);
   if (registered.status === 'fail' && source.id === destination.id) return report([fromVerdict(registered)], facts);

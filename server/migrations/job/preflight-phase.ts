@@ -26,6 +26,8 @@ export async function preflightPhase(ctx: JobContext, job: LoadedJob): Promise<C
     vm: job.vm,
     migration: job.options,
     migrationId: job.id,
+    // The job holds its hosts' slots while it checks: ahead of inventory refreshes and other jobs' clean-up.
+    urgent: true,
     source: host(job.source, job.src),
     destination: host(job.destination, job.dst),
   });

@@ -18,16 +18,20 @@ export type Arrival =
  * asked for by its UUID on both ends (it keeps its UUID when it moves).
  */
 export async function verifyArrival(job: LoadedJob, vm: DomainRef): Promise<Arrival> {
-  // The destination's two reads in one batch (one remote virsh over ssh), the source's state meanwhile.
+  // The destination's two reads in one batch (one remote virsh over ssh), the source's state meanwhile. The job's
+  // outcome waits on them: they go ahead of ordinary reads queued on the hosts (RunOptions.urgent).
   const [dst, sourceState] = await Promise.all([
-    withPrefetched(job.dst, [buildCompletedJobInfoArgv(vm.uuid), domainStateArgs(vm.uuid)], { timeoutMs: 10_000 }),
-    getDomainState({ executor: job.src }, vm.uuid),
+    withPrefetched(job.dst, [buildCompletedJobInfoArgv(vm.uuid), domainStateArgs(vm.uuid)], {
+      timeoutMs: 10_000,
+      urgent: true,
+    }),
+    getDomainState({ executor: job.src, urgent: true }, vm.uuid),
   ]);
   const completed = dst
-    .run(buildCompletedJobInfoArgv(vm.uuid), { timeoutMs: 10_000 })
+    .run(buildCompletedJobInfoArgv(vm.uuid), { timeoutMs: 10_000, urgent: true })
     .then((result) => parseDomJobInfo(result.stdout))
     .catch(() => null);
-  const destinationState = await getDomainState({ executor: dst }, vm.uuid);
+  const destinationState = await getDomainState({ executor: dst, urgent: true }, vm.uuid);
   const verification = [
     `${job.destination.alias}: ${destinationState ?? 'no such domain'}`,
     `${job.source.alias}: ${sourceState ?? 'no such domain'}`,
