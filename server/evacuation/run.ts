@@ -7,7 +7,7 @@ import type { ExecutorSource } from '../hypervisor/executor';
 import { migrationOptionsSchema } from '../libvirt/migration/options';
 import { appendMigrationEvent } from '../migrations/events';
 import { kickScheduler } from '../migrations/scheduler';
-import { cancelMigration } from '../migrations/service';
+import { cancelMigration, createQueuedJob } from '../migrations/service';
 import { ACTIVE_STATES, isFinalState } from '../migrations/types';
 import { plural } from '../plural';
 import { forgetPlanFacts, planBringBack, planEvacuation, type Plan, type PlanItem } from './plan';
@@ -365,27 +365,16 @@ async function createJob(
 ): Promise<string | null> {
   const { source, destination } = hosts;
   const options = evacuationOptions(item.storage);
-  const active = await tx.migration.findFirst({
-    where: { vmUuid: item.vmUuid, state: { in: [...ACTIVE_STATES] } },
-    select: { id: true },
+  const created = await createQueuedJob(tx, {
+    vmName: item.vmName,
+    vmUuid: item.vmUuid,
+    source,
+    destination,
+    options,
+    actor: evacuation.actor,
+    evacuationId: evacuation.id,
   });
-  if (active) return null;
-  const created = await tx.migration.create({
-    data: {
-      vmName: item.vmName,
-      vmUuid: item.vmUuid,
-      sourceHostId: source.id,
-      destinationHostId: destination.id,
-      sourceAlias: source.alias,
-      sourceUri: source.displayUri,
-      destinationAlias: destination.alias,
-      destinationUri: destination.displayUri,
-      options: JSON.stringify(options),
-      actor: evacuation.actor,
-      state: 'queued',
-      evacuationId: evacuation.id,
-    },
-  });
+  if (!created) return null;
   const claimed = await tx.evacuationItem.updateMany({
     where: { id: item.id, state: attempt.attempt === 1 ? 'pending' : 'submitted', migrationId: item.migrationId },
     data: {

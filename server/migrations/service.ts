@@ -87,6 +87,49 @@ async function identifyVm(deps: MigrationDeps, source: RegisteredHost, request: 
 }
 
 /** The dialog's checklist: read-only, recorded in the audit log as `migration.preflight`. */
+
+type JobHost = { id: string; alias: string; displayUri: string };
+
+/**
+ * Inside the caller's transaction: a queued job row for the VM, or null when the VM already has an active job (the
+ * partial unique index on a VM's active job catches the race this read cannot: the caller handles P2002).
+ */
+export async function createQueuedJob(
+  tx: Prisma.TransactionClient,
+  job: {
+    vmName: string;
+    vmUuid: string;
+    source: JobHost;
+    destination: JobHost;
+    options: unknown;
+    actor: string;
+    evacuationId?: string;
+  },
+): Promise<{ id: string } | null> {
+  const active = await tx.migration.findFirst({
+    where: { vmUuid: job.vmUuid, state: { in: [...ACTIVE_STATES] } },
+    select: { id: true },
+  });
+  if (active) return null;
+  return tx.migration.create({
+    data: {
+      vmName: job.vmName,
+      vmUuid: job.vmUuid,
+      sourceHostId: job.source.id,
+      destinationHostId: job.destination.id,
+      sourceAlias: job.source.alias,
+      sourceUri: job.source.displayUri,
+      destinationAlias: job.destination.alias,
+      destinationUri: job.destination.displayUri,
+      options: JSON.stringify(job.options),
+      actor: job.actor,
+      state: 'queued',
+      evacuationId: job.evacuationId,
+    },
+    select: { id: true },
+  });
+}
+
 export async function preflightMigration(
   deps: MigrationDeps,
   who: AuditContext,
@@ -164,26 +207,15 @@ export async function startMigration(deps: MigrationDeps, who: AuditContext, req
   let migration;
   try {
     migration = await deps.db.$transaction(async (tx) => {
-      const active = await tx.migration.findFirst({
-        where: { vmUuid: vm.uuid, state: { in: [...ACTIVE_STATES] } },
-        select: { id: true },
+      const created = await createQueuedJob(tx, {
+        vmName: request.vmName,
+        vmUuid: vm.uuid,
+        source,
+        destination,
+        options,
+        actor: who.actor,
       });
-      if (active) return null;
-      const created = await tx.migration.create({
-        data: {
-          vmName: request.vmName,
-          vmUuid: vm.uuid,
-          sourceHostId: source.id,
-          destinationHostId: destination.id,
-          sourceAlias: source.alias,
-          sourceUri: source.displayUri,
-          destinationAlias: destination.alias,
-          destinationUri: destination.displayUri,
-          options: JSON.stringify(options),
-          actor: who.actor,
-          state: 'queued',
-        },
-      });
+      if (!created) return null;
       await recordAudit(tx, {
         ...who,
         action: 'migration.start',
