@@ -338,12 +338,18 @@ function parseIds(text: string): string[] {
 type HostRow = NonNullable<Awaited<ReturnType<Db['host']['findUnique']>>>;
 type Attempt = { destinationHostId: string | null; attempt: number; remaining?: string[]; note?: string };
 
-/** Why an item cannot be queued with these hosts (gone, or a destination being drained), or null. */
-function hostRefusal(item: ItemRow, source: HostRow | null, destination: HostRow | null): string | null {
-  if (!source) return `${item.sourceAlias} is no longer registered.`;
-  if (!destination) return 'Its destination is no longer registered.';
-  if (destination.inMaintenance) return `${destination.alias} went into maintenance.`;
-  return null;
+type JobHosts = { source: HostRow; destination: HostRow };
+
+/** The item's hosts, or why it cannot be queued with them (gone, or a destination being drained). */
+function checkHosts(
+  item: ItemRow,
+  source: HostRow | null,
+  destination: HostRow | null,
+): { ok: true; hosts: JobHosts } | { ok: false; error: string } {
+  if (!source) return { ok: false, error: `${item.sourceAlias} is no longer registered.` };
+  if (!destination) return { ok: false, error: 'Its destination is no longer registered.' };
+  if (destination.inMaintenance) return { ok: false, error: `${destination.alias} went into maintenance.` };
+  return { ok: true, hosts: { source, destination } };
 }
 
 async function failItem(db: Db, item: ItemRow, fromState: string, error: string) {
@@ -360,7 +366,7 @@ async function createJob(
   tx: Prisma.TransactionClient,
   evacuation: { id: string; actor: string },
   item: ItemRow,
-  hosts: { source: HostRow; destination: HostRow },
+  hosts: JobHosts,
   attempt: Attempt,
 ): Promise<string | null> {
   const { source, destination } = hosts;
@@ -429,14 +435,14 @@ async function submitItem(
     attempt.destinationHostId ? deps.db.host.findUnique({ where: { id: attempt.destinationHostId } }) : null,
   ]);
   const fromState = attempt.attempt === 1 ? 'pending' : 'submitted';
-  const refusal = hostRefusal(item, source, destination);
-  if (refusal !== null || !source || !destination) {
-    await failItem(deps.db, item, fromState, refusal ?? '');
+  const checked = checkHosts(item, source, destination);
+  if (!checked.ok) {
+    await failItem(deps.db, item, fromState, checked.error);
     return false;
   }
   let migrationId: string | null = null;
   try {
-    migrationId = await deps.db.$transaction((tx) => createJob(tx, evacuation, item, { source, destination }, attempt));
+    migrationId = await deps.db.$transaction((tx) => createJob(tx, evacuation, item, checked.hosts, attempt));
   } catch (error) {
     if (error instanceof LostClaim) return false;
     if (!isRace(error)) throw error;
@@ -471,39 +477,27 @@ async function submitPending(
       (id): id is string => id !== null,
     );
     const hosts = new Map((await deps.db.host.findMany({ where: { id: { in: hostIds } } })).map((h) => [h.id, h]));
-    const ready: { item: ItemRow; source: HostRow; destination: HostRow }[] = [];
+    const ready: { item: ItemRow; hosts: JobHosts }[] = [];
     for (const item of batch) {
       const source = hosts.get(item.sourceHostId) ?? null;
       const destination = item.destinationHostId ? (hosts.get(item.destinationHostId) ?? null) : null;
-      const refusal = hostRefusal(item, source, destination);
-      if (refusal !== null || !source || !destination) await failItem(deps.db, item, 'pending', refusal ?? '');
-      else ready.push({ item, source, destination });
+      const checked = checkHosts(item, source, destination);
+      if (checked.ok) ready.push({ item, hosts: checked.hosts });
+      else await failItem(deps.db, item, 'pending', checked.error);
     }
     if (ready.length === 0) continue;
+    const firstAttempt = (item: ItemRow): Attempt => ({ destinationHostId: item.destinationHostId, attempt: 1 });
     let created: (string | null)[];
     try {
       created = await deps.db.$transaction(async (tx) => {
         const ids: (string | null)[] = [];
-        for (const { item, source, destination } of ready)
-          ids.push(
-            await createJob(
-              tx,
-              evacuation,
-              item,
-              { source, destination },
-              {
-                destinationHostId: item.destinationHostId,
-                attempt: 1,
-              },
-            ),
-          );
+        for (const { item, hosts: jobHosts } of ready)
+          ids.push(await createJob(tx, evacuation, item, jobHosts, firstAttempt(item)));
         return ids;
       });
     } catch (error) {
       if (!isRace(error)) throw error;
-      for (const { item } of ready)
-        if (await submitItem(deps, evacuation, item, { destinationHostId: item.destinationHostId, attempt: 1 }))
-          queued += 1;
+      for (const { item } of ready) if (await submitItem(deps, evacuation, item, firstAttempt(item))) queued += 1;
       continue;
     }
     const announced: string[] = [];
