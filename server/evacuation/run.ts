@@ -455,6 +455,8 @@ async function submitItem(
   return true;
 }
 
+const firstAttempt = (item: ItemRow): Attempt => ({ destinationHostId: item.destinationHostId, attempt: 1 });
+
 /**
  * First attempts of pending items, up to `room` queued: each batch is read and queued in one transaction (its hosts
  * read once), then announced and handed to the scheduler at once, so the jobs that may start together are claimed
@@ -486,7 +488,6 @@ async function submitPending(
       else await failItem(deps.db, item, 'pending', checked.error);
     }
     if (ready.length === 0) continue;
-    const firstAttempt = (item: ItemRow): Attempt => ({ destinationHostId: item.destinationHostId, attempt: 1 });
     let created: (string | null)[];
     try {
       created = await deps.db.$transaction(async (tx) => {

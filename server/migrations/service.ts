@@ -86,8 +86,6 @@ async function identifyVm(deps: MigrationDeps, source: RegisteredHost, request: 
   });
 }
 
-/** The dialog's checklist: read-only, recorded in the audit log as `migration.preflight`. */
-
 type JobHost = { id: string; alias: string; displayUri: string };
 
 /**
@@ -130,6 +128,7 @@ export async function createQueuedJob(
   });
 }
 
+/** The dialog's checklist: read-only, recorded in the audit log as `migration.preflight`. */
 export async function preflightMigration(
   deps: MigrationDeps,
   who: AuditContext,
