@@ -31,6 +31,8 @@ const envSchema = z.object({
   /** A session ends this long after sign-in, whatever the activity. */
   FERRY_SESSION_MAX_HOURS: z.coerce.number().int().positive().default(12),
   FERRY_VIRSH: z.string().default('virsh'),
+  /** `off`: every `virsh -c qemu+ssh://…` logs in by itself instead of sharing one ssh connection per host. */
+  FERRY_SSH_MULTIPLEX: z.enum(['on', 'off']).default('on'),
   /**
    * This deployment's name in the signed API's SSHSIG namespace (`ferry-api@<name>`): a signature made for one
    * Ferry never verifies at another. Clients learn it from GET /api/signed-api.

@@ -16,6 +16,7 @@ export class HostExecutors implements ExecutorSource {
   private readonly pool: ExecutorPool = createExecutorPool({
     defaultTimeoutMs: env.FERRY_HOST_TIMEOUT_MS,
     virshPath: env.FERRY_VIRSH,
+    sshMultiplex: env.FERRY_SSH_MULTIPLEX === 'on',
   });
 
   /** Refuses (RefusedUriError) a stored URI that the server's URI policy does not allow, before making anything. */

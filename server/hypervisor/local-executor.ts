@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { Executor, RunOptions, RunResult } from './executor';
 import { findUnsendableArgument, plainFailure } from './failure';
 import { createOutputCollector, settleRun, watchStop, type StopReason } from './run-output';
+import { createSshMux, type SshMuxOptions } from './ssh-mux';
 import { tiedToThisProcess } from './tied-spawn';
 
 export const DEFAULT_VIRSH_PATH = 'virsh';
@@ -24,28 +25,32 @@ export type LocalExecutorOptions = {
   virshPath?: string;
   defaultTimeoutMs?: number;
   killGraceMs?: number;
+  /** The shared ssh connection for a `qemu+ssh://` URI (ssh-mux.ts); `false` turns it off. */
+  sshMux?: SshMuxOptions | false;
 };
 
 /**
  * Runs each command as its own `virsh -c <uri> <args…>` process (no shell). With a `qemu+ssh://` URI this is
- * virsh's own ssh transport: one ssh process per command.
+ * virsh's own ssh transport: one ssh process per command, each a session on the host's shared ssh connection
+ * (ssh-mux.ts) while that is up, its own login otherwise.
  */
 export function createLocalExecutor(options: LocalExecutorOptions): Executor {
   const virshPath = options.virshPath ?? DEFAULT_VIRSH_PATH;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
+  const mux = options.sshMux === false ? null : createSshMux(options.uri, options.sshMux);
   return {
     description: `local virsh -c ${options.uri}`,
     run: (args, runOptions = {}) =>
       runProcess({
         file: virshPath,
-        argv: ['-c', options.uri, ...args],
+        argv: ['-c', mux?.connectUri() ?? options.uri, ...args],
         reportedArgv: ['virsh', '-c', options.uri, ...args],
         timeoutMs: runOptions.timeoutMs ?? defaultTimeoutMs,
         killGraceMs,
         runOptions,
       }),
-    close: async () => {},
+    close: async () => mux?.close(),
   };
 }
 

@@ -32,6 +32,8 @@ export type ExecutorPoolOptions = {
   /** SSH user when the URI names none; libvirt's ssh transport uses the local user, and so does Ferry. */
   defaultSshUser?: string;
   maxChannelsPerHost?: number;
+  /** One shared ssh connection per `qemu+ssh://` host for `local` and `session` hosts (ssh-mux.ts); on unless false. */
+  sshMultiplex?: boolean;
 };
 
 export type ExecutorPool = {
@@ -85,15 +87,26 @@ export function sshTargetFromUri(
 export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorPool {
   const entries = new Map<string, Entry>();
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const sshMux = options.sshMultiplex === false ? false : undefined;
 
   const closeQuietly = (executor: Executor) => executor.close().catch(() => {});
 
   function create(host: PoolHost, timeoutMs: number): Executor {
     switch (host.executorKind) {
       case 'local':
-        return createLocalExecutor({ uri: host.uri, virshPath: options.virshPath, defaultTimeoutMs: timeoutMs });
+        return createLocalExecutor({
+          uri: host.uri,
+          virshPath: options.virshPath,
+          defaultTimeoutMs: timeoutMs,
+          sshMux,
+        });
       case 'session':
-        return createSessionExecutor({ uri: host.uri, virshPath: options.virshPath, defaultTimeoutMs: timeoutMs });
+        return createSessionExecutor({
+          uri: host.uri,
+          virshPath: options.virshPath,
+          defaultTimeoutMs: timeoutMs,
+          sshMux,
+        });
       case 'ssh': {
         const target = sshTargetFromUri(host.uri, options.defaultSshUser ?? userInfo().username);
         return createSshExecutor({

@@ -2,6 +2,7 @@ import 'server-only';
 import { isSshTransport, parseLibvirtUri } from '../libvirt/uri';
 import type { Executor, RunOptions } from './executor';
 import { createLocalExecutor, DEFAULT_TIMEOUT_MS, DEFAULT_VIRSH_PATH, KILL_GRACE_MS } from './local-executor';
+import type { SshMuxOptions } from './ssh-mux';
 import { runMissingAlone, runOneShotBatch } from './virsh-batch';
 import { findLineUnsafeArgument } from './virsh-line';
 import { createVirshSession, type BatchItemResult, type SessionRunOptions, type VirshSession } from './virsh-session';
@@ -58,6 +59,8 @@ export type SessionExecutorOptions = {
   virshPath?: string;
   defaultTimeoutMs?: number;
   killGraceMs?: number;
+  /** For the one-shot commands' shared ssh connection (ssh-mux.ts); `false` turns it off. */
+  sshMux?: SshMuxOptions | false;
 };
 
 /**
@@ -73,7 +76,7 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
     killGraceMs: options.killGraceMs ?? KILL_GRACE_MS,
   };
   const session = createVirshSession(common);
-  const oneShot = createLocalExecutor(common);
+  const oneShot = createLocalExecutor({ ...common, sshMux: options.sshMux });
   let isClosed = false;
   // Over the network a second connection costs more than readline's echo saves: a remote host keeps its session.
   const parsed = parseLibvirtUri(options.uri);
@@ -111,9 +114,9 @@ export function createSessionExecutor(options: SessionExecutorOptions): SessionE
         argvOf: (args) => ['virsh', '-c', options.uri, ...args],
       });
     },
-    close: () => {
+    close: async () => {
       isClosed = true;
-      return session.close();
+      await Promise.all([session.close(), oneShot.close()]);
     },
   };
 }

@@ -55,6 +55,11 @@ function resolveExecutable(file: string): string | null {
  */
 const resolved = new Map<string, string>();
 
+/** The absolute path spawn would run for `file` (a PATH lookup for a bare name), or null when there is none. */
+export function findExecutable(file: string): string | null {
+  return resolveExecutable(file);
+}
+
 /** `file argv…` wrapped so it dies with this process; unchanged when it cannot be (spawn reports a missing file). */
 export function tiedToThisProcess(file: string, argv: readonly string[]): { file: string; argv: string[] } {
   const wrapper = findSetpriv();

@@ -33,6 +33,8 @@ export type TestSshd = {
   /** OpenSSH-style `SHA256:<base64 without padding>`, as `ssh-keygen -l -E sha256` prints it. */
   hostKeyFingerprint: string;
   hostKeyType: string;
+  /** The host key as a known_hosts line for this address and port (`[127.0.0.1]:port ssh-ed25519 AAAA…`). */
+  knownHostsLine: string;
   /** An unencrypted ed25519 key authorized for `username` on this sshd only. */
   clientKeyPath: string;
   /** What createSshExecutor needs to log in here: address, account, client key, and the host key pinned. */
@@ -66,7 +68,7 @@ export type TestSshd = {
  * AuthorizedKeysFile, PidFile, the session HOME), so no account, /root/.ssh or /etc/ssh is touched. Needs root,
  * because sshd must switch to the logged-in user.
  */
-export async function startTestSshd(): Promise<TestSshd> {
+export async function startTestSshd(options: { maxSessions?: number } = {}): Promise<TestSshd> {
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   const user = await readTestUser();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-sshd-'));
@@ -81,12 +83,13 @@ export async function startTestSshd(): Promise<TestSshd> {
     await mkdir(join(dir, 'home'));
     await chown(join(dir, 'home'), user.uid, user.gid);
     const { fingerprint, keyType } = await readFingerprint(`${hostKeyPath}.pub`);
+    const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim();
 
     let lastError: unknown = null;
     for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
       const port = await findFreePort();
       try {
-        const running = await launch({ dir, port, hostKeyPath });
+        const running = await launch({ dir, port, hostKeyPath, maxSessions: options.maxSessions ?? 10 });
         const sessionProcesses = () => findByEnvironment(sessionMarker(dir));
         const expectNoSessionProcesses = async () => {
           const left = await waitForNone(sessionProcesses, SESSION_EXIT_GRACE_MS);
@@ -98,6 +101,7 @@ export async function startTestSshd(): Promise<TestSshd> {
           username: TEST_SSH_USER,
           hostKeyFingerprint: fingerprint,
           hostKeyType: keyType,
+          knownHostsLine: `[127.0.0.1]:${port} ${hostPublicKey}`,
           clientKeyPath,
           login: {
             host: '127.0.0.1',
@@ -192,6 +196,8 @@ async function launch(options: {
   dir: string;
   port: number;
   hostKeyPath: string;
+  /** Sessions one connection may hold at once (sshd's MaxSessions). */
+  maxSessions: number;
 }): Promise<{ log: () => string; stop: () => Promise<void>; dropConnections: () => Promise<void> }> {
   const configPath = join(options.dir, 'sshd_config');
   await mkdir(join(options.dir, 'home'), { recursive: true });
@@ -211,7 +217,7 @@ async function launch(options: {
       'KbdInteractiveAuthentication no',
       'PrintMotd no',
       'LogLevel INFO',
-      'MaxSessions 10',
+      `MaxSessions ${options.maxSessions}`,
       // sshd's SetEnv overrides the default environment: with HOME in the temp dir, the remote bash reads no
       // ~/.bashrc (Debian's bash reads it for ssh commands), so tests do not depend on that file. The marker
       // is inherited by everything a session starts: sessionProcesses() finds them by it.
