@@ -227,12 +227,11 @@ async function evacuateOnce(options: {
     }
   }
   const { ferry, sourceId } = options.on ?? (await startSettledFerry(options));
-  const source = { id: sourceId };
   try {
     const memoryBefore = residentBytes(ferry.pid).rss;
 
     let started = performance.now();
-    const plan = (await ferry.query('evacuation.plan', { hostId: source.id, overrides: [] })) as {
+    const plan = (await ferry.query('evacuation.plan', { hostId: sourceId, overrides: [] })) as {
       items: { vmName: string; kind: string }[];
     };
     const planMs = performance.now() - started;
@@ -242,7 +241,7 @@ async function evacuateOnce(options: {
     const cpuSplitBefore = new Map<string, number>();
     const cpuBefore = treeCpuMs(ferry.pid, cpuSplitBefore);
     const startedAtMs = Date.now();
-    const { id } = (await ferry.call('evacuation.start', { hostId: source.id, overrides: [] })) as { id: string };
+    const { id } = (await ferry.call('evacuation.start', { hostId: sourceId, overrides: [] })) as { id: string };
 
     // The page in Chromium, timing each bar's change to the next frame.
     const context = options.browser ? await options.browser.newContext() : null;
