@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseLibvirtUri } from '../libvirt/uri';
 import { logger } from '../observability/logger';
 import { quoteForPosixShell } from './shell-quote';
-import { findExecutable, tiedToThisProcess } from './tied-spawn';
+import { resolveExecutable, tiedToThisProcess } from './tied-spawn';
 
 /**
  * One shared ssh connection per host for virsh's own ssh transport (`qemu+ssh://`). Without it every one-shot
@@ -80,7 +80,7 @@ export function createSshMux(uri: string, options: SshMuxOptions = {}): SshMux |
   if (!parsed.ok) return null;
   const { transport, hostname, port, username, params } = parsed.uri;
   if (transport !== 'ssh' || hostname === undefined || params.command !== undefined) return null;
-  const ssh = findExecutable('ssh');
+  const ssh = resolveExecutable('ssh');
   const base = processDir();
   if (ssh === null || base === null) return null;
   const dir = path.join(base, `m${++counter}`);

@@ -31,7 +31,7 @@ function isExecutable(file: string): boolean {
  * The executable's path as spawn would find it (PATH lookup), or null: setpriv would report a missing program as
  * its own exit status 127, so Ferry looks first and keeps the spawn error a missing virsh has always given.
  */
-function resolveExecutable(file: string): string | null {
+export function resolveExecutable(file: string): string | null {
   if (file.includes('/')) return isExecutable(file) ? file : null;
   const searchPath = process.env.PATH ?? '';
   const key = `${searchPath}\0${file}`;
@@ -54,11 +54,6 @@ function resolveExecutable(file: string): string | null {
  * not kept, so a virsh installed later is found.
  */
 const resolved = new Map<string, string>();
-
-/** The absolute path spawn would run for `file` (a PATH lookup for a bare name), or null when there is none. */
-export function findExecutable(file: string): string | null {
-  return resolveExecutable(file);
-}
 
 /** `file argv…` wrapped so it dies with this process; unchanged when it cannot be (spawn reports a missing file). */
 export function tiedToThisProcess(file: string, argv: readonly string[]): { file: string; argv: string[] } {

@@ -82,8 +82,7 @@ export async function startTestSshd(options: { maxSessions?: number } = {}): Pro
     await writeFile(join(dir, 'authorized_keys'), await readFile(`${clientKeyPath}.pub`), { mode: 0o644 });
     await mkdir(join(dir, 'home'));
     await chown(join(dir, 'home'), user.uid, user.gid);
-    const { fingerprint, keyType } = await readFingerprint(`${hostKeyPath}.pub`);
-    const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim();
+    const { fingerprint, keyType, publicKey: hostPublicKey } = await readFingerprint(`${hostKeyPath}.pub`);
 
     let lastError: unknown = null;
     for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
@@ -170,13 +169,15 @@ async function generateKey(path: string, comment: string): Promise<void> {
   await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
 }
 
-/** Parses `256 SHA256:abc… comment (ED25519)`. */
-async function readFingerprint(publicKeyPath: string): Promise<{ fingerprint: string; keyType: string }> {
+/** Parses `256 SHA256:abc… comment (ED25519)`; also the public key's own line (`ssh-ed25519 AAAA… comment`). */
+async function readFingerprint(
+  publicKeyPath: string,
+): Promise<{ fingerprint: string; keyType: string; publicKey: string }> {
   const { stdout } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', publicKeyPath]);
   const match = /^\d+ (SHA256:[A-Za-z0-9+/]+) .*\(([A-Z0-9-]+)\)\s*$/.exec(stdout.trim());
   if (match === null) throw new Error(`unexpected ssh-keygen -l output: ${stdout}`);
-  const publicKey = await readFile(publicKeyPath, 'utf8');
-  return { fingerprint: match[1]!, keyType: publicKey.split(' ')[0]! };
+  const publicKey = (await readFile(publicKeyPath, 'utf8')).trim();
+  return { fingerprint: match[1]!, keyType: publicKey.split(' ')[0]!, publicKey };
 }
 
 function findFreePort(): Promise<number> {
