@@ -10,12 +10,13 @@ import { stopLiveFleet } from '../inventory/live';
 import { isAddressIn, resolveClientAddress } from './address';
 import { configuredTrustedProxies, currentAllowList } from './allow-list';
 import { CLIENT_ADDRESS_HEADER, EDGE_TOKEN_ENV, EDGE_TOKEN_HEADER } from './edge-headers';
+import { flushEventStreamWrites } from './event-stream-flush';
 
 /**
  * Ferry's HTTP server: Next.js behind one check. Next's own server keeps a client's `X-Forwarded-For` (it only
  * fills the header in when absent) and proxy.ts never sees the socket, so the client address and the IP
  * allow-list are decided here, before Next does any work; the app learns the address from a header only this
- * server can set (edge-headers.ts).
+ * server can set (edge-headers.ts). Event streams' messages leave as they are written (event-stream-flush.ts).
  */
 const trustedProxies = configuredTrustedProxies();
 process.env[EDGE_TOKEN_ENV] = randomBytes(24).toString('base64url');
@@ -42,6 +43,7 @@ function rewriteMetricsPath(request: IncomingMessage): void {
 
 const server = createServer((request, response) => {
   const requestId = logRequest(request, response);
+  flushEventStreamWrites(response);
   rewriteMetricsPath(request);
   admit(request)
     .then(({ client, allowed }) => {
