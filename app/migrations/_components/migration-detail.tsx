@@ -87,6 +87,7 @@ export function MigrationDetail({ id }: { id: string }) {
       ) : null}
 
       <section aria-label="Progress" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+        {/* No width transition: a live readout, as the evacuation page's bars (see its progress-bar.tsx). */}
         <div
           role="progressbar"
           aria-valuemin={0}
@@ -96,7 +97,7 @@ export function MigrationDetail({ id }: { id: string }) {
           className="h-4 w-full overflow-hidden rounded-full bg-slate-100"
         >
           <div
-            className={`h-full transition-[width] duration-300 ${current.state === 'failed' ? 'bg-rose-500' : current.state === 'cancelled' ? 'bg-slate-400' : 'bg-indigo-600'}`}
+            className={`h-full ${current.state === 'failed' ? 'bg-rose-500' : current.state === 'cancelled' ? 'bg-slate-400' : 'bg-indigo-600'}`}
             style={{ width: `${current.percent}%` }}
           />
         </div>
