@@ -149,16 +149,22 @@ async function runToExit(
   }
 }
 
-/** Publishes each new percentage and keeps the row's percent current (for lists and a reload). */
+/**
+ * Publishes each new percentage and then keeps the row's percent current (for lists and a reload). The row's update
+ * waits for the event: issued together, it ran first and the bars waited for both statements.
+ */
 function progressSink(ctx: JobContext) {
   let lastPercent = -1;
   return (events: ReturnType<ReturnType<typeof createMigrateOutputParser>['pushStderr']>) => {
     const readAt = Date.now();
     for (const event of events) {
       if (event.type !== 'progress' || event.percent === lastPercent) continue;
-      lastPercent = event.percent;
-      void ctx.emit({ type: 'progress', percent: event.percent, readAt });
-      void writePercent(ctx.db, ctx.migrationId, event.percent).catch(() => undefined);
+      const { percent } = event;
+      lastPercent = percent;
+      void ctx
+        .emit({ type: 'progress', percent, readAt })
+        .then(() => writePercent(ctx.db, ctx.migrationId, percent))
+        .catch(() => undefined);
     }
   };
 }
