@@ -2,6 +2,7 @@ import type { Db } from '../db';
 import { UserError } from '../errors';
 import { describeQueue } from '../migrations/scheduler';
 import { isFinalState } from '../migrations/types';
+import { isMovingItem, overallPercent } from './overall-percent';
 import { countMovedAway } from './run';
 
 /**
@@ -52,11 +53,8 @@ export async function getEvacuationView(db: Db, id: string) {
         : null,
     };
   });
-  const moving = items.filter((item) => !['unmovable', 'excluded'].includes(item.state));
-  const done = (item: (typeof items)[number]) =>
-    item.state === 'submitted' ? (item.job?.percent ?? 0) : item.state === 'pending' ? 0 : 100;
-  const percent =
-    moving.length === 0 ? 100 : Math.floor(moving.reduce((sum, item) => sum + done(item), 0) / moving.length);
+  const moving = items.filter(isMovingItem);
+  const percent = overallPercent(items, (item) => item.job?.percent ?? null);
   const count = (state: string) => items.filter((item) => item.state === state).length;
   return {
     id: evacuation.id,

@@ -7,15 +7,21 @@ import { useTRPC } from '@/trpc/client';
 import { useIsOperator } from '../../_components/remove-leftover-button';
 import { Badge, Button, ErrorBox } from '../../_components/ui';
 import { ProgressBar } from './progress-bar';
-import { useEvacuationProgress, useJobProgress, type ProgressStore } from './use-job-progress';
+import {
+  shownJobProgress,
+  useEvacuationProgress,
+  useJobProgress,
+  useOverallPercent,
+  type ProgressStore,
+} from './use-job-progress';
 import { refreshAfterChange } from '@/trpc/query-client';
 
 const OPEN = ['running', 'paused', 'cancelling'];
 
 /**
  * One evacuation: the overall bar, every VM's row with its job's bar, state and cause, and pause / resume /
- * cancel. The rows are read from the server every second while it is open; the running jobs' bars follow the
- * evacuation's event stream, so they move as virsh reports.
+ * cancel. The rows are read from the server every second while it is open; the running jobs' bars, and the
+ * overall bar with them, follow the evacuation's event stream, so they move as virsh reports.
  */
 export function EvacuationDetail({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -39,7 +45,6 @@ export function EvacuationDetail({ id }: { id: string }) {
   if (view.isPending) return <p className="text-slate-500">Loading…</p>;
   if (view.isError) return <ErrorBox title={view.error.message} />;
   const data = view.data;
-  const { counts } = data;
 
   return (
     <div className="space-y-4">
@@ -82,15 +87,7 @@ export function EvacuationDetail({ id }: { id: string }) {
         ) : null}
       </div>
 
-      <section aria-label="Overall progress" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
-        <ProgressBar percent={data.percent} label="Evacuation progress" />
-        <p className="mt-2 text-sm text-slate-600" data-testid="evacuation-counts">
-          <span data-testid="evacuation-percent">{data.percent}%</span> · {counts.succeeded} of {counts.moving} moved ·{' '}
-          {counts.running} running · {counts.queued} queued · {counts.pending} not yet submitted
-          {counts.failed > 0 ? <span className="text-rose-700"> · {counts.failed} failed</span> : null}
-          {data.state === 'paused' ? ' · paused: no new jobs are submitted' : null}
-        </p>
-      </section>
+      <OverallProgress data={data} progress={progress} />
 
       <table className="w-full border-collapse text-sm" aria-label="VMs">
         <thead>
@@ -156,7 +153,35 @@ export function EvacuationDetail({ id }: { id: string }) {
   );
 }
 
-const STREAMED = ['preflight', 'running', 'cancelling'];
+/**
+ * The overall bar and counts. Its own component: it follows every job's pushed percent (see useOverallPercent), and
+ * a push re-renders only it and the row that changed, not the whole page.
+ */
+function OverallProgress({
+  data,
+  progress,
+}: {
+  data: {
+    state: string;
+    counts: { moving: number; succeeded: number; failed: number; running: number; queued: number; pending: number };
+    items: readonly { state: string; job: { id: string; state: string; percent: number } | null }[];
+  };
+  progress: ProgressStore;
+}) {
+  const percent = useOverallPercent(progress, data.items);
+  const { counts } = data;
+  return (
+    <section aria-label="Overall progress" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+      <ProgressBar percent={percent} label="Evacuation progress" />
+      <p className="mt-2 text-sm text-slate-600" data-testid="evacuation-counts">
+        <span data-testid="evacuation-percent">{percent}%</span> · {counts.succeeded} of {counts.moving} moved ·{' '}
+        {counts.running} running · {counts.queued} queued · {counts.pending} not yet submitted
+        {counts.failed > 0 ? <span className="text-rose-700"> · {counts.failed} failed</span> : null}
+        {data.state === 'paused' ? ' · paused: no new jobs are submitted' : null}
+      </p>
+    </section>
+  );
+}
 
 /** A VM's job: its bar (pushed while the job runs, else the row's percent), percent and what it waits for. */
 function JobProgressCell({
@@ -170,17 +195,15 @@ function JobProgressCell({
   job: { id: string; state: string; percent: number; waitingFor: string | null };
   progress: ProgressStore;
 }) {
-  const live = useJobProgress(progress, job.id);
-  // The row is the truth once the job ended; while it runs, the pushed percent (the row gets the same one later).
-  const isLiveNewer = live !== null && STREAMED.includes(job.state);
-  const percent = itemState === 'succeeded' ? 100 : isLiveNewer ? live.percent : job.percent;
+  const shown = shownJobProgress(job, useJobProgress(progress, job.id));
+  const percent = itemState === 'succeeded' ? 100 : shown.percent;
   return (
     <>
       <ProgressBar
         percent={percent}
         label={`Progress of ${vmName}`}
         tone={itemState === 'failed' ? 'failed' : itemState === 'cancelled' ? 'muted' : undefined}
-        readAt={isLiveNewer ? live.readAt : undefined}
+        readAt={shown.readAt}
       />
       <span className="text-xs text-slate-500">
         {percent}%{job.waitingFor ? ` · ${job.waitingFor}` : ''}

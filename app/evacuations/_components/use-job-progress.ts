@@ -3,6 +3,7 @@
 import { EventSource } from 'eventsource';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '@/server/auth/request-header';
+import { overallPercent } from '@/server/evacuation/overall-percent';
 import { SSE_END_EVENT } from '@/server/events/sse-response';
 
 /** A job's latest percent as virsh reported it, and when the server read it (epoch ms, for the bench). */
@@ -70,5 +71,36 @@ export function useJobProgress(store: ProgressStore, migrationId: string): JobPr
     store.subscribe,
     () => store.get(migrationId),
     () => null,
+  );
+}
+
+/** The job states whose percent the stream pushes; in the others the row's percent is the truth. */
+const STREAMED_JOB_STATES = ['preflight', 'running', 'cancelling'];
+
+type JobRow = { id: string; state: string; percent: number };
+
+/**
+ * A job's percent as its bar shows it: the pushed one while the job runs (the row gets the same one later), with
+ * when the server read it; otherwise the row's.
+ */
+export function shownJobProgress(job: JobRow, live: JobProgress | null): { percent: number; readAt?: number } {
+  return live !== null && STREAMED_JOB_STATES.includes(job.state) ? live : { percent: job.percent };
+}
+
+/**
+ * The evacuation's overall percent with each job at the percent its bar shows, so the overall bar moves in the
+ * same frame as the row that changed it rather than at the page's next read of the view (which then changes
+ * nothing on screen, and draws no frame that a bar's next change would have to wait behind).
+ */
+export function useOverallPercent(
+  store: ProgressStore,
+  items: readonly { state: string; job: JobRow | null }[],
+): number {
+  const percentOf = (item: { job: JobRow | null }) =>
+    item.job ? shownJobProgress(item.job, store.get(item.job.id)).percent : null;
+  return useSyncExternalStore(
+    store.subscribe,
+    () => overallPercent(items, percentOf),
+    () => overallPercent(items, percentOf),
   );
 }
