@@ -127,6 +127,8 @@ for (const section of sections) {
       const lost = throttled.runs.reduce((sum, run) => sum + run.streams.lost, 0);
       console.log(
         `  the same load ${throttled.runs.length} times more with each guest's migration capped at ${throttled.throttleMiBps} MiB/s (so the bars move often), ${list(throttled.runs.map((run) => run.ms))}, ${events} events delivered, ${lost} lost, peak RSS ${Math.max(...throttled.runs.map((run) => run.memory.peakMiB)).toFixed(0)} MiB: progress → pixel over their ${pixel.samples} bar changes p50 ${ms(pixel.p50Ms)}, p95 ${ms(pixel.p95Ms)}, max ${ms(pixel.maxMs)} (goal p95 ≤ 20 ms); of it, read → event in the page p50 ${ms(pixel.arrivalP50Ms)}, p95 ${ms(pixel.arrivalP95Ms)}`,
+      );
+      console.log(
         `  each run's own p95 (its ~60 changes): ${throttled.runs.map((run) => `${ms(run.pixel.p95Ms)} over ${run.pixel.samples}`).join(', ')}; ${throttled.runs.map((run) => JSON.stringify(run.outcome)).join(' ')}`,
       );
       break;
