@@ -431,7 +431,7 @@ export async function benchEvacuation(
     const loaded = await underLoad('evacuation-loaded', 3299);
     // The unthrottled run's bars jump in one or two steps (a lab migration takes ~4 s), too few changes for a
     // percentile: the same load again with each guest's migration held to `throttleMiBps`, so every bar moves often.
-    // One such run gives ~60 bar changes, and a p95 of 60 is the 4th slowest: it swung 14–24 ms from run to run with
+    // One such run gives ~60 bar changes, and a p95 of 60 is the 4th slowest: it swung 14–25 ms from run to run with
     // nothing changed. The runs are repeated and the figures taken over all their changes.
     const throttleMiBps = options.throttleMiBps ?? 24;
     const throttledRuns: EvacuationRun[] = [];

@@ -151,7 +151,8 @@ async function runToExit(
 
 /**
  * Publishes each new percentage and then keeps the row's percent current (for lists and a reload). The row's update
- * waits for the event: issued together, it ran first and the bars waited for both statements.
+ * waits for the event: issued beside it, the UPDATE was called first and went to the database ahead of the event's
+ * insert, so every bar waited for both statements.
  */
 function progressSink(ctx: JobContext) {
   let lastPercent = -1;
