@@ -1,7 +1,7 @@
 import type { Db } from '../db';
 import { UserError } from '../errors';
 import { describeQueue } from '../migrations/scheduler';
-import { isFinalState } from '../migrations/types';
+import { isFinalState, SLOT_STATES } from '../migrations/types';
 import { isMovingItem, overallPercent } from './overall-percent';
 import { countMovedAway } from './run';
 
@@ -71,8 +71,7 @@ export async function getEvacuationView(db: Db, id: string) {
       moving: moving.length,
       succeeded: count('succeeded'),
       failed: count('failed'),
-      running: items.filter((item) => item.job && ['preflight', 'running', 'cancelling'].includes(item.job.state))
-        .length,
+      running: items.filter((item) => item.job && (SLOT_STATES as readonly string[]).includes(item.job.state)).length,
       queued: items.filter((item) => item.job?.state === 'queued').length,
       pending: count('pending'),
     },

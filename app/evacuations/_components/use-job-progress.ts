@@ -5,6 +5,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { REQUEST_HEADER, REQUEST_HEADER_VALUE } from '@/server/auth/request-header';
 import { overallPercent } from '@/server/evacuation/overall-percent';
 import { SSE_END_EVENT } from '@/server/events/sse-response';
+import { SLOT_STATES } from '@/server/migrations/types';
 
 /** A job's latest percent as virsh reported it, and when the server read it (epoch ms, for the bench). */
 export type JobProgress = { percent: number; readAt: number };
@@ -74,17 +75,14 @@ export function useJobProgress(store: ProgressStore, migrationId: string): JobPr
   );
 }
 
-/** The job states whose percent the stream pushes; in the others the row's percent is the truth. */
-const STREAMED_JOB_STATES = ['preflight', 'running', 'cancelling'];
-
 type JobRow = { id: string; state: string; percent: number };
 
 /**
- * A job's percent as its bar shows it: the pushed one while the job runs (the row gets the same one later), with
- * when the server read it; otherwise the row's.
+ * A job's percent as its bar shows it: the pushed one while the job runs (holds a slot: the states whose percent
+ * the stream pushes; the row gets the same one later), with when the server read it; otherwise the row's.
  */
 export function shownJobProgress(job: JobRow, live: JobProgress | null): { percent: number; readAt?: number } {
-  return live !== null && STREAMED_JOB_STATES.includes(job.state) ? live : { percent: job.percent };
+  return live !== null && (SLOT_STATES as readonly string[]).includes(job.state) ? live : { percent: job.percent };
 }
 
 /**
