@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, get, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuardedHandler } from '../auth/route-guard';
 import type { SqliteFile } from '../audit/sqlite-file';
@@ -174,6 +177,113 @@ describe('GET /api/evacuations/<id>/events', () => {
       ['message', 100],
       ['end', null],
     ]);
+  });
+});
+
+describe("the same route served by Ferry's server itself (server/net/direct-routes.ts)", () => {
+  let server: Server;
+  let port = 0;
+  const opened: IncomingMessage[] = [];
+
+  let directRouteFor: typeof import('../net/direct-routes').directRouteFor;
+
+  beforeAll(async () => {
+    // Imported after the first beforeAll pointed DATABASE_URL at this file's database (it imports the route).
+    const direct = await import('../net/direct-routes');
+    directRouteFor = direct.directRouteFor;
+    const serveDirect = direct.serveDirect;
+    // What server/net/serve.ts does after its allow-list: the direct route if there is one, else Next (not here).
+    server = createServer((request, response) => {
+      const direct = directRouteFor(request);
+      if (direct) void serveDirect(direct, request, response);
+      else response.writeHead(418).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    for (const response of opened) response.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  /** A GET over a real socket, its body as a web Response for `read`. */
+  async function fetchOver(id: string, headers: Record<string, string> = {}) {
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/api/evacuations/${encodeURIComponent(id)}/events`,
+          headers: { host: '127.0.0.1:3112', 'x-ferry-request': '1', cookie, ...headers },
+        },
+        resolve,
+      ).on('error', reject);
+    });
+    opened.push(response);
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: new Response(Readable.toWeb(response) as ReadableStream<Uint8Array>),
+    };
+  }
+
+  it("takes only GET of an evacuation's events path", () => {
+    const request = (method: string, url: string) => ({ method, url }) as IncomingMessage;
+    expect(directRouteFor(request('GET', '/api/evacuations/abc/events'))).toBe(GET);
+    expect(directRouteFor(request('GET', '/api/evacuations/abc/events?x=1'))).toBe(GET);
+    expect(directRouteFor(request('POST', '/api/evacuations/abc/events'))).toBeNull();
+    expect(directRouteFor(request('HEAD', '/api/evacuations/abc/events'))).toBeNull();
+    for (const other of [
+      '/api/evacuations/abc/events/',
+      '/api/evacuations/a/b/events',
+      '/api/evacuations//events',
+      '/',
+    ])
+      expect(directRouteFor(request('GET', other))).toBeNull();
+  });
+
+  it('streams to a signed-in viewer message by message, with the headers every Ferry response carries', async () => {
+    const { status, headers, body } = await fetchOver(evacuationId);
+    expect(status).toBe(200);
+    expect(headers['content-type']).toContain('text/event-stream');
+    expect(headers['cache-control']).toContain('no-transform');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    const { db } = await import('../db');
+    const { bus } = await import('../events/bus');
+    const { appendMigrationEvent } = await import('../migrations/events');
+    let appended = false;
+    const { messages } = await read(body, (got) => {
+      if (got.length === 2 && !appended) {
+        appended = true;
+        void appendMigrationEvent({
+          db,
+          bus,
+          migrationId: jobId,
+          payload: { type: 'progress', percent: 77, readAt: 4 },
+        });
+      }
+      return got.some((message) => message.data.percent === 77);
+    });
+    expect(messages.slice(0, 2).map((message) => message.data.percent ?? message.data.state)).toEqual(['running', 10]);
+    expect(messages.at(-1)?.data.percent).toBe(77);
+  });
+
+  it("ends a closed evacuation's stream after its replay", async () => {
+    const { messages, ended } = await read((await fetchOver(closedEvacuationId)).body, () => false);
+    expect(ended).toBe(true);
+    expect(messages.map((message) => message.event)).toEqual(['message', 'end']);
+  });
+
+  it('writes a refusal whole, with the same headers', async () => {
+    const { status, headers, body } = await fetchOver(evacuationId, { cookie: '' });
+    expect(status).toBe(401);
+    expect(headers['content-type']).toContain('application/json');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(((await body.json()) as { error: { message: string } }).error.message).toMatch(/sign in/i);
+    expect((await fetchOver('no-such-evacuation')).status).toBe(404);
   });
 });
 

@@ -3,7 +3,7 @@ import { sseResponse } from '../events/sse-response';
 import { lastEventIdInput } from '../migrations/events';
 import { streamEvacuationEvents } from './events';
 
-const EVENTS_PATH = /^\/api\/evacuations\/([^/]{1,192})\/events$/;
+export const EVENTS_PATH = /^\/api\/evacuations\/([^/]{1,192})\/events$/;
 
 function refuse(status: number, message: string): Response {
   return Response.json({ error: { message } }, { status, headers: { 'cache-control': 'no-store' } });

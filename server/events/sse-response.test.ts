@@ -1,6 +1,8 @@
+import { createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { sseResponse } from './sse-response';
+import { sseResponse, writeSseToNode } from './sse-response';
 
 async function readAll(body: ReadableStream<Uint8Array>): Promise<string> {
   const decoder = new TextDecoder();
@@ -57,5 +59,98 @@ describe('sseResponse keep-alive', () => {
     expect(chunks.length).toBe(seenAtAbort);
     await reader.cancel();
     await reading;
+  });
+});
+
+/** A real server whose one response is `respond`'s; returns the client's response and the server's. */
+async function overSocket(respond: (response: ServerResponse) => void) {
+  let serverSide: ServerResponse | null = null;
+  const server = createServer((_request, response) => {
+    serverSide = response;
+    respond(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  const client = await new Promise<IncomingMessage>((resolve, reject) =>
+    get({ host: '127.0.0.1', port, path: '/' }, resolve).on('error', reject),
+  );
+  client.setEncoding('utf8');
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { client, server: () => serverSide as ServerResponse | null, close };
+}
+
+describe('writeSseToNode', () => {
+  it('starts nothing until the body is read or the stream is written to a Node response', async () => {
+    let opened = 0;
+    async function* source() {
+      opened++;
+      yield { id: 1 };
+    }
+    const response = sseResponse(() => source(), new AbortController().signal);
+    await sleep(20);
+    expect(opened).toBe(0);
+    expect(await response.text()).toBe(': open\n\nid: 1\ndata: {"id":1}\n\nevent: end\ndata: {}\n\n');
+    expect(opened).toBe(1);
+  });
+
+  it('writes the opening comment, each event, then the end, with the given headers, and ends the response', async () => {
+    async function* source() {
+      yield { id: 3, type: 'progress' };
+      await sleep(10);
+      yield { id: 4, type: 'state' };
+    }
+    const { client, close } = await overSocket((response) => {
+      expect(
+        writeSseToNode(
+          sseResponse(() => source(), new AbortController().signal),
+          response,
+          { 'x-extra': 'yes' },
+        ),
+      ).toBe(true);
+    });
+    let text = '';
+    for await (const chunk of client) text += chunk as string;
+    expect(client.headers['content-type']).toContain('text/event-stream');
+    expect(client.headers['x-extra']).toBe('yes');
+    expect(text).toBe(
+      ': open\n\nid: 3\ndata: {"id":3,"type":"progress"}\n\nid: 4\ndata: {"id":4,"type":"state"}\n\nevent: end\ndata: {}\n\n',
+    );
+    await close();
+  });
+
+  it('stops the source and the pings when the client goes away', async () => {
+    let sourceSignal: AbortSignal | null = null;
+    async function* source(signal: AbortSignal): AsyncGenerator<{ id: number }> {
+      sourceSignal = signal;
+      yield await new Promise<{ id: number }>(() => {});
+    }
+    const { client, server, close } = await overSocket((response) => {
+      writeSseToNode(
+        sseResponse((signal) => source(signal), new AbortController().signal, { keepAliveMs: 10 }),
+        response,
+        {},
+      );
+    });
+    let text = '';
+    client.on('data', (chunk: string) => (text += chunk));
+    while (!text.includes(': keep-alive')) await sleep(5);
+    client.destroy();
+    while (!sourceSignal!.aborted) await sleep(5);
+    const written = server()!.writableLength + (server()!.socket?.bytesWritten ?? 0);
+    await sleep(50);
+    // Five ping intervals later the server wrote nothing more.
+    expect(server()!.writableLength + (server()!.socket?.bytesWritten ?? 0)).toBe(written);
+    await close();
+  });
+
+  it('leaves any other Response to its caller', async () => {
+    const { client, close } = await overSocket((response) => {
+      expect(writeSseToNode(Response.json({ error: 'no' }, { status: 404 }), response, {})).toBe(false);
+      expect(response.headersSent).toBe(false);
+      response.writeHead(204).end();
+    });
+    expect(client.statusCode).toBe(204);
+    client.resume();
+    await close();
   });
 });

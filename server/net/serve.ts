@@ -10,6 +10,7 @@ import { stopLiveFleet } from '../inventory/live';
 import { isAddressIn, resolveClientAddress } from './address';
 import { configuredTrustedProxies, currentAllowList } from './allow-list';
 import { CLIENT_ADDRESS_HEADER, EDGE_TOKEN_ENV, EDGE_TOKEN_HEADER } from './edge-headers';
+import { directRouteFor, serveDirect } from './direct-routes';
 import { flushEventStreamWrites } from './event-stream-flush';
 
 /**
@@ -60,7 +61,8 @@ const server = createServer((request, response) => {
         request.headers['x-forwarded-for'] = client;
       }
       request.headers[EDGE_TOKEN_HEADER] = token;
-      return handle(request, response);
+      const direct = directRouteFor(request);
+      return direct ? serveDirect(direct, request, response) : handle(request, response);
     })
     .catch((error: unknown) => {
       logger().error({ event: 'http.edge-error', requestId, err: error }, 'Ferry HTTP edge failed');
