@@ -1,7 +1,7 @@
 import { guardRoute } from '../auth/route-guard';
 import { sseResponse } from '../events/sse-response';
 import { lastEventIdInput } from '../migrations/events';
-import { streamEvacuationEvents } from './events';
+import { pushEvacuationEvents } from './events';
 
 export const EVENTS_PATH = /^\/api\/evacuations\/([^/]{1,192})\/events$/;
 
@@ -31,7 +31,7 @@ export const evacuationEventsRoute = guardRoute({ access: 'viewer', requestCheck
   if (!exists) return refuse(404, 'No such evacuation.');
   const id = evacuationId;
   return sseResponse(
-    (signal) => streamEvacuationEvents({ db: ctx.db, bus: ctx.bus, evacuationId: id, afterId, signal }),
+    (signal, deliver) => pushEvacuationEvents({ db: ctx.db, bus: ctx.bus, evacuationId: id, afterId, signal }, deliver),
     request.signal,
   );
 });

@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import type { EventBus } from '../events/bus';
-import { replayThenStream } from '../events/stream';
+import { replayThenPush, replayThenStream, type ReplayThenStreamOptions } from '../events/stream';
 import { REPLAY_PAGE_SIZE, toEvent } from '../migrations/events';
 import { evacuationEventsChannel, type MigrationEvent } from '../migrations/types';
 import { OPEN_STATES } from './run';
@@ -15,16 +15,30 @@ export const EVACUATION_STREAM_TYPES = ['state', 'progress'] as const;
  * evacuation is open: the page closes it once the evacuation is over. Resuming after `afterId` (Last-Event-ID)
  * replays what every job stored after it.
  */
-export function streamEvacuationEvents(options: {
+export function streamEvacuationEvents(options: EvacuationStreamOptions): AsyncGenerator<MigrationEvent> {
+  return replayThenStream<MigrationEvent>(evacuationStream(options));
+}
+
+/** The same stream handed to `deliver` event by event (replayThenPush): what the page's SSE stream sends. */
+export function pushEvacuationEvents(
+  options: EvacuationStreamOptions,
+  deliver: (event: MigrationEvent) => void,
+): Promise<void> {
+  return replayThenPush<MigrationEvent>(evacuationStream(options), deliver);
+}
+
+type EvacuationStreamOptions = {
   db: Db;
   bus: EventBus;
   evacuationId: string;
   afterId: number;
   signal?: AbortSignal;
-}): AsyncGenerator<MigrationEvent> {
+};
+
+function evacuationStream(options: EvacuationStreamOptions): ReplayThenStreamOptions<MigrationEvent> {
   const { db, bus, evacuationId } = options;
   const types: readonly string[] = EVACUATION_STREAM_TYPES;
-  return replayThenStream<MigrationEvent>({
+  return {
     subscribe: (listener) =>
       bus.subscribe(evacuationEventsChannel(evacuationId), (event) => {
         if (types.includes(event.type)) listener(event);
@@ -46,5 +60,5 @@ export function streamEvacuationEvents(options: {
     },
     subjectOf: (event) => event.migrationId,
     signal: options.signal,
-  });
+  };
 }

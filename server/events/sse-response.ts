@@ -48,7 +48,14 @@ export const KEEP_ALIVE_MS = 20_000;
 /** Where a stream's messages go: the body of the Response Next sends, or Ferry's server's own response. */
 type SseSink = { write(bytes: Uint8Array): void; close(): void; fail(error: unknown): void };
 
-type SseSource = (signal: AbortSignal) => AsyncIterable<{ id: number }>;
+/**
+ * The events to send: an async iterable, or a function that hands each event to `deliver` as it comes and settles
+ * when the stream is over (replayThenPush: each live event is written inside the bus's publish).
+ */
+type SseSource = (
+  signal: AbortSignal,
+  deliver: (event: { id: number }) => void,
+) => AsyncIterable<{ id: number }> | Promise<void>;
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -70,7 +77,11 @@ function pump(source: SseSource, sink: SseSink, stop: AbortSignal, keepAliveMs: 
   stop.addEventListener('abort', () => clearInterval(keepAlive), { once: true });
   return (async () => {
     try {
-      for await (const event of source(stop)) sink.write(encodeSseEvent(event));
+      const events = source(stop, (event) => {
+        if (!stop.aborted) sink.write(encodeSseEvent(event));
+      });
+      if (Symbol.asyncIterator in events) for await (const event of events) sink.write(encodeSseEvent(event));
+      else await events;
       if (!stop.aborted) {
         sink.write(ENDED);
         sink.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replayThenStream } from './stream';
+import { replayThenPush, replayThenStream } from './stream';
 
 type Item = { id: number; last?: boolean };
 
@@ -82,5 +82,136 @@ describe('replayThenStream', () => {
     publish({ id: 1 });
     await reading;
     expect(ids).toEqual([1]);
+  });
+});
+
+/** A bus of one listener: publish hands an event to it at once; `subscribed` says whether it is still there. */
+function oneListenerBus() {
+  let listener: ((item: Item) => void) | null = null;
+  return {
+    subscribe: (next: (item: Item) => void) => {
+      listener = next;
+      return () => (listener = null);
+    },
+    publish: (item: Item) => listener?.(item),
+    subscribed: () => listener !== null,
+  };
+}
+
+describe('replayThenStream over replayThenPush', () => {
+  it("throws the store's error to its consumer, and lets go of the bus", async () => {
+    const bus = oneListenerBus();
+    const stream = replayThenStream<Item>({
+      subscribe: bus.subscribe,
+      replay: async () => {
+        throw new Error('disk I/O error');
+      },
+      pageSize: 10,
+      afterId: 0,
+      isLast: () => false,
+      isClosed: async () => false,
+    });
+    await expect(
+      (async () => {
+        for await (const item of stream) void item;
+      })(),
+    ).rejects.toThrow('disk I/O error');
+    expect(bus.subscribed()).toBe(false);
+  });
+
+  it('lets go of the bus when its consumer stops pulling', async () => {
+    const bus = oneListenerBus();
+    const stream = replayThenStream<Item>({
+      subscribe: bus.subscribe,
+      replay: async () => [{ id: 1 }],
+      pageSize: 10,
+      afterId: 0,
+      isLast: () => false,
+      isClosed: async () => false,
+    });
+    for await (const item of stream) if (item.id === 1) break;
+    while (bus.subscribed()) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(bus.subscribed()).toBe(false);
+  });
+});
+
+describe('replayThenPush', () => {
+  it('delivers a live event inside the publish, with no promise step in between', async () => {
+    const bus = oneListenerBus();
+    const delivered: number[] = [];
+    const controller = new AbortController();
+    const done = replayThenPush<Item>(
+      {
+        subscribe: bus.subscribe,
+        replay: async (afterId) => (afterId < 1 ? [{ id: 1 }] : []),
+        pageSize: 10,
+        afterId: 0,
+        isLast: () => false,
+        isClosed: async () => false,
+        signal: controller.signal,
+      },
+      (item) => delivered.push(item.id),
+    );
+    while (delivered.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    bus.publish({ id: 2 });
+    expect(delivered).toEqual([1, 2]);
+    controller.abort();
+    await done;
+    expect(bus.subscribed()).toBe(false);
+    bus.publish({ id: 3 });
+    expect(delivered).toEqual([1, 2]);
+  });
+
+  it('holds what is published during the replay and delivers it after, in order, without what the replay had', async () => {
+    const bus = oneListenerBus();
+    const delivered: number[] = [];
+    let releaseReplay = () => {};
+    const replayGate = new Promise<void>((resolve) => (releaseReplay = resolve));
+    const done = replayThenPush<Item>(
+      {
+        subscribe: bus.subscribe,
+        replay: async (afterId) => {
+          await replayGate;
+          return [{ id: 1 }, { id: 2 }].filter((item) => item.id > afterId);
+        },
+        pageSize: 10,
+        afterId: 0,
+        isLast: (item) => item.last === true,
+        isClosed: async () => false,
+      },
+      (item) => delivered.push(item.id),
+    );
+    // Published while the replay read is in flight: 2 is stored too (the replay will have it), 3 is newer.
+    bus.publish({ id: 2 });
+    bus.publish({ id: 3 });
+    expect(delivered).toEqual([]);
+    releaseReplay();
+    while (delivered.length < 3) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(delivered).toEqual([1, 2, 3]);
+    // The last event ends the stream and lets go of the bus; nothing after it is delivered.
+    bus.publish({ id: 4, last: true });
+    await done;
+    expect(bus.subscribed()).toBe(false);
+    expect(delivered).toEqual([1, 2, 3, 4]);
+  });
+
+  it('rejects when a store read fails, and lets go of the bus', async () => {
+    const bus = oneListenerBus();
+    const failing = replayThenPush<Item>(
+      {
+        subscribe: bus.subscribe,
+        replay: async () => {
+          throw new Error('database is locked');
+        },
+        pageSize: 10,
+        afterId: 0,
+        isLast: () => false,
+        isClosed: async () => false,
+      },
+      () => {},
+    );
+    await expect(failing).rejects.toThrow('database is locked');
+    expect(bus.subscribed()).toBe(false);
   });
 });
