@@ -99,19 +99,24 @@ describe('writeSseToNode', () => {
       await sleep(10);
       yield { id: 4, type: 'state' };
     }
+    let seenType: unknown = null;
     const { client, close } = await overSocket((response) => {
+      const extra = { 'x-extra': 'yes' };
       expect(
         writeSseToNode(
           sseResponse(() => source(), new AbortController().signal),
           response,
-          { 'x-extra': 'yes' },
+          extra,
         ),
       ).toBe(true);
+      seenType = response.getHeader('content-type');
     });
     let text = '';
     for await (const chunk of client) text += chunk as string;
     expect(client.headers['content-type']).toContain('text/event-stream');
     expect(client.headers['x-extra']).toBe('yes');
+    // Readable back, as the server's write hook reads it to send each message at once (event-stream-flush.ts).
+    expect(seenType).toContain('text/event-stream');
     expect(text).toBe(
       ': open\n\nid: 3\ndata: {"id":3,"type":"progress"}\n\nid: 4\ndata: {"id":4,"type":"state"}\n\nevent: end\ndata: {}\n\n',
     );

@@ -139,7 +139,10 @@ export function sseResponse(
   );
   const response = new Response(body, { headers: SSE_HEADERS });
   const writeToNode: NodeWriter = (nodeResponse, headers) => {
-    nodeResponse.writeHead(200, { ...headers, ...SSE_HEADERS });
+    // Set one by one rather than given to writeHead: the server's write hook (server/net/event-stream-flush.ts)
+    // reads the content type back with getHeader.
+    for (const [name, value] of Object.entries({ ...headers, ...SSE_HEADERS })) nodeResponse.setHeader(name, value);
+    nodeResponse.writeHead(200);
     nodeResponse.once('close', () => stop.abort());
     void start({
       write: (bytes) => nodeResponse.write(bytes),
