@@ -115,11 +115,10 @@ export function sseResponse(
   const start = (sink: SseSink): Promise<void> => {
     if (started) return Promise.resolve();
     started = true;
-    return pump(open, sink, stop.signal, keepAliveMs);
+    return pump(open, sink, stop.signal, keepAliveMs).finally(() => requestSignal.removeEventListener('abort', onGone));
   };
   const onGone = () => stop.abort();
   requestSignal.addEventListener('abort', onGone, { once: true });
-  stop.signal.addEventListener('abort', () => requestSignal.removeEventListener('abort', onGone), { once: true });
 
   const body = new ReadableStream<Uint8Array>(
     {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replayThenPush, replayThenStream } from './stream';
+import { replayThenPush, replayThenStream, type ReplayThenStreamOptions } from './stream';
 
 type Item = { id: number; last?: boolean };
 
@@ -98,19 +98,31 @@ function oneListenerBus() {
   };
 }
 
+/** A stream over `bus` that starts at 0 and never ends by itself; `overrides` sets the store and the rest. */
+function over(
+  bus: ReturnType<typeof oneListenerBus>,
+  overrides: Partial<ReplayThenStreamOptions<Item>> & Pick<ReplayThenStreamOptions<Item>, 'replay'>,
+): ReplayThenStreamOptions<Item> {
+  return {
+    subscribe: bus.subscribe,
+    pageSize: 10,
+    afterId: 0,
+    isLast: () => false,
+    isClosed: async () => false,
+    ...overrides,
+  };
+}
+
 describe('replayThenStream over replayThenPush', () => {
   it("throws the store's error to its consumer, and lets go of the bus", async () => {
     const bus = oneListenerBus();
-    const stream = replayThenStream<Item>({
-      subscribe: bus.subscribe,
-      replay: async () => {
-        throw new Error('disk I/O error');
-      },
-      pageSize: 10,
-      afterId: 0,
-      isLast: () => false,
-      isClosed: async () => false,
-    });
+    const stream = replayThenStream<Item>(
+      over(bus, {
+        replay: async () => {
+          throw new Error('disk I/O error');
+        },
+      }),
+    );
     await expect(
       (async () => {
         for await (const item of stream) void item;
@@ -121,14 +133,7 @@ describe('replayThenStream over replayThenPush', () => {
 
   it('lets go of the bus when its consumer stops pulling', async () => {
     const bus = oneListenerBus();
-    const stream = replayThenStream<Item>({
-      subscribe: bus.subscribe,
-      replay: async () => [{ id: 1 }],
-      pageSize: 10,
-      afterId: 0,
-      isLast: () => false,
-      isClosed: async () => false,
-    });
+    const stream = replayThenStream<Item>(over(bus, { replay: async () => [{ id: 1 }] }));
     for await (const item of stream) if (item.id === 1) break;
     while (bus.subscribed()) await new Promise((resolve) => setTimeout(resolve, 1));
     expect(bus.subscribed()).toBe(false);
@@ -141,15 +146,7 @@ describe('replayThenPush', () => {
     const delivered: number[] = [];
     const controller = new AbortController();
     const done = replayThenPush<Item>(
-      {
-        subscribe: bus.subscribe,
-        replay: async (afterId) => (afterId < 1 ? [{ id: 1 }] : []),
-        pageSize: 10,
-        afterId: 0,
-        isLast: () => false,
-        isClosed: async () => false,
-        signal: controller.signal,
-      },
+      over(bus, { replay: async (afterId) => (afterId < 1 ? [{ id: 1 }] : []), signal: controller.signal }),
       (item) => delivered.push(item.id),
     );
     while (delivered.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
@@ -169,17 +166,13 @@ describe('replayThenPush', () => {
     let releaseReplay = () => {};
     const replayGate = new Promise<void>((resolve) => (releaseReplay = resolve));
     const done = replayThenPush<Item>(
-      {
-        subscribe: bus.subscribe,
+      over(bus, {
         replay: async (afterId) => {
           await replayGate;
           return [{ id: 1 }, { id: 2 }].filter((item) => item.id > afterId);
         },
-        pageSize: 10,
-        afterId: 0,
         isLast: (item) => item.last === true,
-        isClosed: async () => false,
-      },
+      }),
       (item) => delivered.push(item.id),
     );
     // Published while the replay read is in flight: 2 is stored too (the replay will have it), 3 is newer.
@@ -199,16 +192,11 @@ describe('replayThenPush', () => {
   it('rejects when a store read fails, and lets go of the bus', async () => {
     const bus = oneListenerBus();
     const failing = replayThenPush<Item>(
-      {
-        subscribe: bus.subscribe,
+      over(bus, {
         replay: async () => {
           throw new Error('database is locked');
         },
-        pageSize: 10,
-        afterId: 0,
-        isLast: () => false,
-        isClosed: async () => false,
-      },
+      }),
       () => {},
     );
     await expect(failing).rejects.toThrow('database is locked');

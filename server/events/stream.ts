@@ -47,7 +47,7 @@ export async function* replayThenStream<T extends { id: number }>(
     ending.outcome = outcome;
     wake?.();
   };
-  const core = replayThenPush({ ...options, signal: stop.signal }, (event) => {
+  void replayThenPush({ ...options, signal: stop.signal }, (event) => {
     queue.push(event);
     wake?.();
   }).then(
@@ -71,10 +71,9 @@ export async function* replayThenStream<T extends { id: number }>(
       wake = null;
     }
   } finally {
-    // The core unsubscribes once it sees the stop (after a store read in flight, if any); its end is handled above.
+    // replayThenPush lets go of the bus once it sees the stop (after a store read in flight, if any).
     stop.abort();
     signal?.removeEventListener('abort', onAbort);
-    void core;
   }
 }
 
@@ -97,7 +96,7 @@ export async function replayThenPush<T extends { id: number }>(
   let ended = false;
   let markEnded = () => {};
   const endedOrAborted = new Promise<void>((resolve) => (markEnded = resolve));
-  /** Delivers an event the consumer has not had; true when it was the last. */
+  /** Delivers an event the consumer has not had; true once the stream is over (this was the last, or aborted). */
   const take = (event: T): boolean => {
     if (ended || signal?.aborted) return true;
     if (event.id <= (lastIds.get(subjectOf(event)) ?? options.afterId)) return false;
